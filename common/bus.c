@@ -1,0 +1,85 @@
+/* bus.c — PUB/SUB helpers for the event bus. */
+#include "bus.h"
+
+#include <string.h>
+#include <zmq.h>
+
+static void set_common(void *s)
+{
+    int linger = 0, hwm = 100000;
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
+}
+
+void *bus_pub_open(void *zctx, const char *endpoint)
+{
+    void *s = zmq_socket(zctx, ZMQ_PUB);
+    if (!s)
+        return NULL;
+    set_common(s);
+    if (zmq_connect(s, endpoint) != 0) {
+        zmq_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+void *bus_sub_open(void *zctx, const char *endpoint, const char *const *topics)
+{
+    void *s = zmq_socket(zctx, ZMQ_SUB);
+    if (!s)
+        return NULL;
+    set_common(s);
+    int64_t maxsz = 1 << 20;
+    zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxsz, sizeof maxsz);
+    for (; topics && *topics; topics++)
+        zmq_setsockopt(s, ZMQ_SUBSCRIBE, *topics, strlen(*topics));
+    if (zmq_connect(s, endpoint) != 0) {
+        zmq_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+int bus_publish(void *pub, const char *topic, const void *body, size_t len)
+{
+    if (zmq_send(pub, topic, strlen(topic), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        return -1;
+    return zmq_send(pub, body, len, ZMQ_DONTWAIT) < 0 ? -1 : 0;
+}
+
+int bus_recv(void *sub, char *topic, size_t topicsz, void *body, size_t bodysz)
+{
+    zmq_msg_t m;
+    int frames = 0, blen = -1, more;
+    do {
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, sub, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            return -1;
+        }
+        size_t n = zmq_msg_size(&m);
+        if (frames == 0) {
+            if (n >= topicsz)
+                n = topicsz - 1;
+            memcpy(topic, zmq_msg_data(&m), n);
+            topic[n] = '\0';
+        } else if (frames == 1 && n <= bodysz) {
+            memcpy(body, zmq_msg_data(&m), n);
+            blen = (int)n;
+        }
+        frames++;
+        more = zmq_msg_more(&m);
+        zmq_msg_close(&m);
+    } while (more);
+    return frames == 2 && blen >= 0 ? blen : -2;
+}
+
+int bus_seq_gap(int64_t *last, int64_t seq)
+{
+    int gap = *last > 0 && seq > *last + 1;
+    if (seq > *last)
+        *last = seq;
+    return gap;
+}

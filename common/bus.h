@@ -1,0 +1,32 @@
+/* bus.h — the event bus over ZeroMQ PUB/SUB, through the broker service.
+ *
+ * Publishers connect a PUB socket to the broker's XSUB side (AID_BUS_PUB);
+ * subscribers connect a SUB socket to its XPUB side (AID_BUS_SUB). A message
+ * is two frames: the topic ("referral.civil", "report.committed", …) and a
+ * MessagePack map that carries a per-stream "seq". The bus is a fast path:
+ * every event is durable in Postgres before it is published, and consumers
+ * catch up from Postgres, so a dropped message only delays. */
+#ifndef AID_COMMON_BUS_H
+#define AID_COMMON_BUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A PUB socket connected to endpoint; NULL on error (errno from zmq). */
+void *bus_pub_open(void *zctx, const char *endpoint);
+/* A SUB socket connected to endpoint and subscribed to each prefix in
+ * topics (NULL-terminated). */
+void *bus_sub_open(void *zctx, const char *endpoint, const char *const *topics);
+/* Sends topic + body; never blocks (a full queue drops, by design). 0 or -1. */
+int bus_publish(void *pub, const char *topic, const void *body, size_t len);
+/* Receives one event without blocking. Copies the topic into topic (NUL
+ * terminated) and returns the body length copied into body; -1 when none is
+ * waiting (or on a socket error), -2 when one was read but malformed (not
+ * two frames, or a body larger than bodysz): it is dropped. */
+int bus_recv(void *sub, char *topic, size_t topicsz, void *body, size_t bodysz);
+
+/* Sequence tracking per stream: returns 1 when seq skips past last+1 (a gap:
+ * the caller catches up from the database), 0 otherwise; updates *last. */
+int bus_seq_gap(int64_t *last, int64_t seq);
+
+#endif

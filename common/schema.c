@@ -1,0 +1,274 @@
+/* schema.c — table-driven MessagePack decoding with field paths, and encoding. */
+#include "schema.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "date.h"
+#include "idcard.h"
+#include "mp.h"
+
+bool schema_utf8_valid(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < len;) {
+        unsigned char c = p[i];
+        size_t n;
+        uint32_t cp;
+        if (c == 0)
+            return false;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            n = 2, cp = c & 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            n = 3, cp = c & 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            n = 4, cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (i + n > len)
+            return false;
+        for (size_t k = 1; k < n; k++) {
+            if ((p[i + k] & 0xC0) != 0x80)
+                return false;
+            cp = cp << 6 | (p[i + k] & 0x3F);
+        }
+        /* overlong forms, surrogates and values past U+10FFFF */
+        if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+            (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+            return false;
+        i += n;
+    }
+    return true;
+}
+
+static int fail(schema_err_t *err, const char *path, const char *fmt, const char *arg)
+{
+    snprintf(err->field, sizeof err->field, "%s", path);
+    snprintf(err->message, sizeof err->message, fmt, arg ? arg : "");
+    return -1;
+}
+
+static void join(char *out, size_t outsz, const char *prefix, const char *name)
+{
+    if (*prefix)
+        snprintf(out, outsz, "%s.%s", prefix, name);
+    else
+        snprintf(out, outsz, "%s", name);
+}
+
+static int decode_str(const msgpack_object *v, char *dst, size_t dstsz, int64_t maxb,
+                      const char *path, schema_err_t *err)
+{
+    if (v->type != MSGPACK_OBJECT_STR)
+        return fail(err, path, "must be a string%s", NULL);
+    if ((int64_t)v->via.str.size > maxb || v->via.str.size >= dstsz) {
+        char lim[32];
+        snprintf(lim, sizeof lim, "%lld", (long long)maxb);
+        return fail(err, path, "must be at most %s bytes", lim);
+    }
+    if (!schema_utf8_valid(v->via.str.ptr, v->via.str.size))
+        return fail(err, path, "must be valid UTF-8 text%s", NULL);
+    memcpy(dst, v->via.str.ptr, v->via.str.size);
+    dst[v->via.str.size] = '\0';
+    return 0;
+}
+
+static int decode_field(const schema_field_t *f, const msgpack_object *v, char *base,
+                        const char *path, schema_err_t *err)
+{
+    void *dst = base + f->off;
+    switch (f->type) {
+    case FT_BOOL:
+        if (v->type != MSGPACK_OBJECT_BOOLEAN)
+            return fail(err, path, "must be true or false%s", NULL);
+        *(bool *)dst = v->via.boolean;
+        return 0;
+    case FT_INT: {
+        int64_t n;
+        if (mp_int(v, &n) != 0)
+            return fail(err, path, "must be an integer%s", NULL);
+        if (n < f->min || n > f->max) {
+            char lim[64];
+            snprintf(lim, sizeof lim, "%lld..%lld", (long long)f->min, (long long)f->max);
+            return fail(err, path, "must be in the range %s", lim);
+        }
+        *(int64_t *)dst = n;
+        return 0;
+    }
+    case FT_ENUM:
+        if (v->type == MSGPACK_OBJECT_STR)
+            for (int i = 0; f->enums[i]; i++)
+                if (mp_str_is(v, f->enums[i])) {
+                    *(int *)dst = i;
+                    return 0;
+                }
+        {
+            char list[200] = "";
+            for (int i = 0; f->enums[i]; i++) {
+                size_t l = strlen(list);
+                snprintf(list + l, sizeof list - l, "%s%s", i ? "|" : "", f->enums[i]);
+            }
+            return fail(err, path, "must be one of %s", list);
+        }
+    case FT_STR:
+        return decode_str(v, dst, f->size, f->max, path, err);
+    case FT_DIGITS: {
+        char lim[16];
+        snprintf(lim, sizeof lim, "%lld", (long long)f->max);
+        if (v->type != MSGPACK_OBJECT_STR || (int64_t)v->via.str.size != f->max)
+            return fail(err, path, "must be a string of exactly %s digits", lim);
+        for (uint32_t i = 0; i < v->via.str.size; i++)
+            if (v->via.str.ptr[i] < '0' || v->via.str.ptr[i] > '9')
+                return fail(err, path, "must be a string of exactly %s digits", lim);
+        return decode_str(v, dst, f->size, f->max, path, err);
+    }
+    case FT_DATE: {
+        aid_date_t d = v->type == MSGPACK_OBJECT_STR ? date_parse(v->via.str.ptr, v->via.str.size) : 0;
+        if (!d)
+            return fail(err, path, "must be a real date written YYYY-MM-DD%s", NULL);
+        *(aid_date_t *)dst = d;
+        return 0;
+    }
+    case FT_IDNUM: {
+        if (v->type != MSGPACK_OBJECT_STR)
+            return fail(err, path, "must be a string%s", NULL);
+        idcard_err_t e = idcard_check(v->via.str.ptr, v->via.str.size, 0, dst, NULL);
+        if (e != IDCARD_OK)
+            return fail(err, path, "%s", idcard_strerror(e));
+        return 0;
+    }
+    case FT_OBJ:
+        return schema_decode(f->sub, v, dst, path, err);
+    case FT_ARR:
+    case FT_STRARR: {
+        if (v->type != MSGPACK_OBJECT_ARRAY)
+            return fail(err, path, "must be an array%s", NULL);
+        uint32_t n = v->via.array.size;
+        if ((int64_t)n < f->min || (int64_t)n > f->max) {
+            char lim[64];
+            snprintf(lim, sizeof lim, "%lld to %lld", (long long)f->min, (long long)f->max);
+            return fail(err, path, "must have %s elements", lim);
+        }
+        for (uint32_t i = 0; i < n; i++) {
+            char sub[160];
+            snprintf(sub, sizeof sub, "%s[%u]", path, i);
+            char *elem = (char *)dst + (size_t)i * f->size;
+            int rc = f->type == FT_ARR
+                         ? schema_decode(f->sub, &v->via.array.ptr[i], elem, sub, err)
+                         : decode_str(&v->via.array.ptr[i], elem, f->size,
+                                      (int64_t)f->size - 1, sub, err);
+            if (rc != 0)
+                return -1;
+        }
+        *(int *)(base + f->count_off) = (int)n;
+        return 0;
+    }
+    }
+    return fail(err, path, "unsupported field type%s", NULL);
+}
+
+int schema_decode(const schema_t *s, const msgpack_object *o, void *out, const char *prefix,
+                  schema_err_t *err)
+{
+    char path[160];
+    if (!o || o->type != MSGPACK_OBJECT_MAP)
+        return fail(err, *prefix ? prefix : s->name, "must be a map%s", NULL);
+    /* zero only at the top: nested structs are zeroed with their parent */
+    uint64_t seen = 0;
+    for (uint32_t i = 0; i < o->via.map.size; i++) {
+        const msgpack_object *k = &o->via.map.ptr[i].key;
+        if (k->type != MSGPACK_OBJECT_STR)
+            return fail(err, *prefix ? prefix : s->name, "keys must be strings%s", NULL);
+        int idx = -1;
+        for (int j = 0; j < s->nfields; j++)
+            if (mp_str_is(k, s->fields[j].name)) {
+                idx = j;
+                break;
+            }
+        char key[64];
+        size_t kl = k->via.str.size < sizeof key - 1 ? k->via.str.size : sizeof key - 1;
+        memcpy(key, k->via.str.ptr, kl);
+        key[kl] = '\0';
+        /* never echo raw bytes that are not text */
+        if (!schema_utf8_valid(key, kl))
+            snprintf(key, sizeof key, "?");
+        join(path, sizeof path, prefix, key);
+        if (idx < 0)
+            return fail(err, path, "unknown field (check the spelling)%s", NULL);
+        if (seen & (1ull << idx))
+            return fail(err, path, "appears twice%s", NULL);
+        seen |= 1ull << idx;
+        if (decode_field(&s->fields[idx], &o->via.map.ptr[i].val, out, path, err) != 0)
+            return -1;
+    }
+    for (int j = 0; j < s->nfields; j++)
+        if (s->fields[j].required && !(seen & (1ull << j))) {
+            join(path, sizeof path, prefix, s->fields[j].name);
+            return fail(err, path, "is required%s", NULL);
+        }
+    return 0;
+}
+
+static bool is_omitted(const schema_field_t *f, const char *base)
+{
+    if (f->required)
+        return false;
+    if (f->type == FT_DATE)
+        return *(const aid_date_t *)(base + f->off) == 0;
+    if (f->type == FT_STR || f->type == FT_DIGITS || f->type == FT_IDNUM)
+        return base[f->off] == '\0';
+    return false;
+}
+
+void schema_encode(const schema_t *s, const void *in, msgpack_packer *pk)
+{
+    const char *base = in;
+    int n = 0;
+    for (int j = 0; j < s->nfields; j++)
+        n += !is_omitted(&s->fields[j], base);
+    msgpack_pack_map(pk, (size_t)n);
+    for (int j = 0; j < s->nfields; j++) {
+        const schema_field_t *f = &s->fields[j];
+        if (is_omitted(f, base))
+            continue;
+        mp_pack_str(pk, f->name);
+        const void *src = base + f->off;
+        switch (f->type) {
+        case FT_BOOL:
+            if (*(const bool *)src)
+                msgpack_pack_true(pk);
+            else
+                msgpack_pack_false(pk);
+            break;
+        case FT_INT: msgpack_pack_int64(pk, *(const int64_t *)src); break;
+        case FT_ENUM: mp_pack_str(pk, f->enums[*(const int *)src]); break;
+        case FT_STR:
+        case FT_DIGITS:
+        case FT_IDNUM: mp_pack_str(pk, src); break;
+        case FT_DATE: {
+            char d[11];
+            date_format(*(const aid_date_t *)src, d);
+            mp_pack_str(pk, d);
+            break;
+        }
+        case FT_OBJ: schema_encode(f->sub, src, pk); break;
+        case FT_ARR:
+        case FT_STRARR: {
+            int cnt = *(const int *)(base + f->count_off);
+            msgpack_pack_array(pk, (size_t)cnt);
+            for (int i = 0; i < cnt; i++) {
+                const char *elem = (const char *)src + (size_t)i * f->size;
+                if (f->type == FT_ARR)
+                    schema_encode(f->sub, elem, pk);
+                else
+                    mp_pack_str(pk, elem);
+            }
+            break;
+        }
+        }
+    }
+}

@@ -1,0 +1,174 @@
+/* store.c — libpq connection with prepared statements and reconnects. */
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "log.h"
+
+#define STORE_MAX_STMTS 64
+
+struct store {
+    char *dsn;                         /* connection string, owned */
+    PGconn *conn;                      /* NULL until connected */
+    bool ready;                        /* connected and every statement prepared */
+    int64_t next_try_ms;               /* earliest next reconnect attempt */
+    int64_t retry_ms;                  /* reconnect throttle */
+    int nstmts;
+    const char *names[STORE_MAX_STMTS];
+    const char *sqls[STORE_MAX_STMTS];
+    char err[512];                     /* last error, scrubbed */
+    char sqlstate[6];
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+store_t *store_new(const char *dsn)
+{
+    store_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->dsn = strdup(dsn);
+    if (!self->dsn) {
+        free(self);
+        return NULL;
+    }
+    self->retry_ms = config_int("AID_PG_RETRY_MS", 500, 10, 60000);
+    return self;
+}
+
+void store_destroy(store_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    store_t *self = *self_p;
+    if (self->conn)
+        PQfinish(self->conn);
+    free(self->dsn);
+    free(self);
+    *self_p = NULL;
+}
+
+void store_prepare(store_t *self, const char *name, const char *sql)
+{
+    if (self->nstmts == STORE_MAX_STMTS) {
+        log_error("store.too_many_statements", "name", LOG_S(name), NULL);
+        abort(); /* a programming error, found by the first test run */
+    }
+    self->names[self->nstmts] = name;
+    self->sqls[self->nstmts] = sql;
+    self->nstmts++;
+}
+
+static void set_err(store_t *self, const char *msg, const PGresult *res)
+{
+    char raw[512];
+    snprintf(raw, sizeof raw, "%s", msg ? msg : "unknown error");
+    size_t n = strlen(raw);
+    while (n && (raw[n - 1] == '\n' || raw[n - 1] == ' '))
+        raw[--n] = '\0';
+    log_scrub(raw, self->err, sizeof self->err);
+    const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    snprintf(self->sqlstate, sizeof self->sqlstate, "%s", st ? st : "");
+}
+
+void store_mark_broken(store_t *self)
+{
+    self->ready = false;
+}
+
+bool store_ready(store_t *self)
+{
+    if (self->ready && PQstatus(self->conn) == CONNECTION_OK)
+        return true;
+    int64_t now = now_ms();
+    if (now < self->next_try_ms)
+        return false;
+    self->next_try_ms = now + self->retry_ms;
+    if (self->conn)
+        PQfinish(self->conn);
+    self->conn = PQconnectdb(self->dsn);
+    self->ready = false;
+    if (PQstatus(self->conn) != CONNECTION_OK) {
+        set_err(self, PQerrorMessage(self->conn), NULL);
+        return false;
+    }
+    for (int i = 0; i < self->nstmts; i++) {
+        PGresult *r = PQprepare(self->conn, self->names[i], self->sqls[i], 0, NULL);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            set_err(self, PQresultErrorMessage(r), r);
+            log_error("store.prepare_failed", "statement", LOG_S(self->names[i]), "error",
+                      LOG_S(self->err), NULL);
+            PQclear(r);
+            return false;
+        }
+        PQclear(r);
+    }
+    self->ready = true;
+    self->err[0] = '\0';
+    log_info("store.connected", NULL);
+    return true;
+}
+
+static PGresult *check(store_t *self, PGresult *r)
+{
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_COPY_IN)
+        return r;
+    set_err(self, r ? PQresultErrorMessage(r) : PQerrorMessage(self->conn), r);
+    if (PQstatus(self->conn) != CONNECTION_OK)
+        self->ready = false;
+    PQclear(r);
+    return NULL;
+}
+
+PGresult *store_exec_bin(store_t *self, const char *name, int n, const char *const *values,
+                         const int *lengths, const int *formats)
+{
+    if (!self->ready) {
+        set_err(self, "database not connected", NULL);
+        return NULL;
+    }
+    return check(self, PQexecPrepared(self->conn, name, n, values, lengths, formats, 0));
+}
+
+PGresult *store_exec(store_t *self, const char *name, int n, const char *const *values)
+{
+    return store_exec_bin(self, name, n, values, NULL, NULL);
+}
+
+int store_cmd(store_t *self, const char *sql)
+{
+    if (!self->ready) {
+        set_err(self, "database not connected", NULL);
+        return -1;
+    }
+    PGresult *r = check(self, PQexec(self->conn, sql));
+    if (!r)
+        return -1;
+    PQclear(r);
+    return 0;
+}
+
+int store_begin(store_t *self) { return store_cmd(self, "BEGIN"); }
+int store_commit(store_t *self) { return store_cmd(self, "COMMIT"); }
+
+void store_rollback(store_t *self)
+{
+    if (self->ready && PQtransactionStatus(self->conn) != PQTRANS_IDLE) {
+        PGresult *r = PQexec(self->conn, "ROLLBACK");
+        PQclear(r);
+    }
+}
+
+const char *store_errmsg(const store_t *self) { return self->err; }
+const char *store_sqlstate(const store_t *self) { return self->sqlstate; }
+PGconn *store_conn(store_t *self) { return self->ready ? self->conn : NULL; }

@@ -1,0 +1,51 @@
+/* store.h — the PostgreSQL connection of a service (libpq).
+ *
+ * One connection per process, prepared statements registered once and
+ * re-prepared after every reconnect, reconnects throttled so a dead database
+ * costs a failed request, not a stalled loop. Errors live on the object
+ * (store_errmsg), as in hiredis. */
+#ifndef AID_COMMON_STORE_H
+#define AID_COMMON_STORE_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+typedef struct store store_t;
+
+/* A store for dsn; does not connect yet (see store_ready). NULL on OOM. */
+store_t *store_new(const char *dsn);
+void store_destroy(store_t **self_p);
+
+/* Registers a statement to prepare on every connection. Call before the
+ * first store_ready. name and sql must outlive the store (string literals). */
+void store_prepare(store_t *self, const char *name, const char *sql);
+
+/* True when connected and prepared; reconnects at most every retry_ms
+ * (AID_PG_RETRY_MS, default 500) otherwise. */
+bool store_ready(store_t *self);
+
+/* Runs prepared statement name with text parameters (NULL = SQL NULL).
+ * Returns the result when its status is COMMAND_OK or TUPLES_OK, else NULL
+ * with the error in store_errmsg (and the connection marked broken when it
+ * is). The caller PQclear()s the result. */
+PGresult *store_exec(store_t *self, const char *name, int n, const char *const *values);
+/* Same with per-parameter lengths and formats (1 = binary, for bytea). */
+PGresult *store_exec_bin(store_t *self, const char *name, int n, const char *const *values,
+                         const int *lengths, const int *formats);
+/* Runs a plain SQL command without parameters (BEGIN, COMMIT, …); 0 or -1. */
+int store_cmd(store_t *self, const char *sql);
+
+int store_begin(store_t *self);
+int store_commit(store_t *self);
+void store_rollback(store_t *self);
+
+/* The last error (scrubbed of ID numbers). */
+const char *store_errmsg(const store_t *self);
+/* The SQLSTATE of the last error ("" when none), e.g. "23505" unique_violation. */
+const char *store_sqlstate(const store_t *self);
+/* The raw connection, for pipeline mode and COPY. NULL when not ready. */
+PGconn *store_conn(store_t *self);
+/* Marks the connection broken (after a failure detected by the caller). */
+void store_mark_broken(store_t *self);
+
+#endif

@@ -1,0 +1,20 @@
+/* svc.h — what every service process shares: signals and shutdown.
+ *
+ * main() calls svc_init(name) first; its loop runs while !svc_stopping() and
+ * uses a poll timeout so a SIGTERM is seen within that timeout. */
+#ifndef AID_COMMON_SVC_H
+#define AID_COMMON_SVC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Sets up logging for service name and SIGINT/SIGTERM handling; ignores SIGPIPE. */
+void svc_init(const char *name);
+/* True once SIGINT or SIGTERM arrived. */
+bool svc_stopping(void);
+/* Monotonic milliseconds. */
+int64_t svc_now_ms(void);
+/* Wall-clock microseconds since the epoch. */
+int64_t svc_wall_us(void);
+
+#endif

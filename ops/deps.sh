@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# deps.sh — installs the Debian packages the project needs, only those missing.
+set -euo pipefail
+pkgs=(build-essential pkg-config libzmq3-dev libhiredis-dev libpq-dev libmsgpack-dev
+      libcmocka-dev libjansson-dev postgresql redis-server python3-zmq python3-msgpack
+      python3-pytest iproute2 procps)
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "deps: installing ${missing[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,4 @@
+/* care — the care department service: the shared runtime with its policy. */
+#include "dept.h"
+
+int main(void) { return dept_main(DEPT_CARE); }

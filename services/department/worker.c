@@ -1,0 +1,167 @@
+/* worker.c — wake on the bus, sweep on a timer, always work from Postgres. */
+#include "worker.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "bus.h"
+#include "config.h"
+#include "log.h"
+#include "mp.h"
+#include "svc.h"
+
+struct worker {
+    const worker_config_t *cfg;
+    void *zctx, *sub, *pub, *monitor;
+    store_t *store;
+    cache_t *cache;
+    param_cache_t params;
+    int64_t last_seq;         /* last seq seen on cfg->topic */
+};
+
+store_t *worker_store(worker_t *w) { return w->store; }
+cache_t *worker_cache(worker_t *w) { return w->cache; }
+const param_cache_t *worker_params(worker_t *w) { return &w->params; }
+
+void worker_publish(worker_t *w, const char *topic, const void *body, size_t len)
+{
+    if (bus_publish(w->pub, topic, body, len) != 0)
+        log_debug("bus.publish_dropped", "topic", LOG_S(topic), NULL);
+}
+
+/* Runs steps until one finishes less than a full batch (or fails). */
+static void drain(worker_t *w)
+{
+    if (!store_ready(w->store))
+        return;
+    if (params_store_refresh(&w->params, w->store, svc_now_ms()) != 0)
+        return; /* no parameters, no decisions */
+    for (int rounds = 0; rounds < 1000 && !svc_stopping(); rounds++) {
+        int n = w->cfg->step(w, w->cfg->arg);
+        if (n < w->cfg->batch)
+            break;
+    }
+}
+
+/* Reads every waiting bus message; returns 1 when any arrived. */
+static int read_bus(worker_t *w)
+{
+    char topic[64], body[4096];
+    int any = 0, len;
+    for (int i = 0; i < 100000; i++) {
+        len = bus_recv(w->sub, topic, sizeof topic, body, sizeof body);
+        if (len == -1)
+            break;
+        if (len < 0)
+            continue; /* malformed event: ignored, the sweep covers it */
+        any = 1;
+        msgpack_unpacked u;
+        msgpack_unpacked_init(&u);
+        int64_t seq;
+        if (mp_unpack(body, (size_t)len, &u) == MP_OK && mp_int(mp_get(&u.data, "seq"), &seq) == 0 &&
+            bus_seq_gap(&w->last_seq, seq))
+            log_info("bus.gap", "topic", LOG_S(topic), "seq", LOG_I(seq), NULL);
+        msgpack_unpacked_destroy(&u);
+    }
+    return any;
+}
+
+/* True when the monitor reported a (re)connection of the SUB socket. */
+static int read_monitor(worker_t *w)
+{
+    int connected = 0;
+    zmq_msg_t m;
+    for (;;) {
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, w->monitor, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            return connected;
+        }
+        /* first frame: 16-bit event id + 32-bit value; second: the address */
+        if (zmq_msg_size(&m) >= 2) {
+            uint16_t ev;
+            memcpy(&ev, zmq_msg_data(&m), 2);
+            connected |= ev == ZMQ_EVENT_CONNECTED;
+        }
+        int more = zmq_msg_more(&m);
+        zmq_msg_close(&m);
+        if (more) {
+            zmq_msg_init(&m);
+            zmq_msg_recv(&m, w->monitor, 0);
+            zmq_msg_close(&m);
+        }
+    }
+}
+
+static int open_sockets(worker_t *w)
+{
+    const char *topics[] = {w->cfg->topic, NULL};
+    w->zctx = zmq_ctx_new();
+    w->sub = bus_sub_open(w->zctx, config_str("AID_BUS_SUB", "tcp://127.0.0.1:5602"), topics);
+    w->pub = bus_pub_open(w->zctx, config_str("AID_BUS_PUB", "tcp://127.0.0.1:5603"));
+    if (!w->sub || !w->pub)
+        return -1;
+    char ep[64];
+    snprintf(ep, sizeof ep, "inproc://monitor-%p", (void *)w);
+    if (zmq_socket_monitor(w->sub, ep, ZMQ_EVENT_CONNECTED) != 0)
+        return -1;
+    w->monitor = zmq_socket(w->zctx, ZMQ_PAIR);
+    return w->monitor && zmq_connect(w->monitor, ep) == 0 ? 0 : -1;
+}
+
+int worker_run(const worker_config_t *cfg)
+{
+    worker_t w;
+    memset(&w, 0, sizeof w);
+    w.cfg = cfg;
+    w.store = store_new(config_str("AID_PG_DSN", "host=127.0.0.1 dbname=aid"));
+    w.cache = cache_new(config_str("AID_REDIS_URL", "redis://127.0.0.1:6379"));
+    int rc = 1;
+    if (!w.store || !w.cache || open_sockets(&w) != 0) {
+        log_error("worker.start_failed", "error", LOG_S(zmq_strerror(errno)), NULL);
+        goto out;
+    }
+    params_store_prepare(w.store);
+    cfg->prepare(w.store);
+    int64_t sweep_ms = config_int("AID_SWEEP_MS", 1000, 10, 3600000);
+    log_info("worker.started", "topic", LOG_S(cfg->topic), "sweep_ms", LOG_I(sweep_ms), NULL);
+    drain(&w); /* catch up with whatever waited while we were down */
+    int64_t next_sweep = svc_now_ms() + sweep_ms;
+    zmq_pollitem_t items[] = {{w.sub, 0, ZMQ_POLLIN, 0}, {w.monitor, 0, ZMQ_POLLIN, 0}};
+    while (!svc_stopping()) {
+        int64_t wait = next_sweep - svc_now_ms();
+        if (wait < 0)
+            wait = 0;
+        zmq_poll(items, 2, (long)wait);
+        int wake = 0;
+        if (items[0].revents & ZMQ_POLLIN)
+            wake |= read_bus(&w);
+        if (items[1].revents & ZMQ_POLLIN && read_monitor(&w)) {
+            log_info("bus.connected", NULL);
+            wake = 1;
+        }
+        if (svc_now_ms() >= next_sweep) {
+            wake = 1;
+            next_sweep = svc_now_ms() + sweep_ms;
+        }
+        if (wake)
+            drain(&w);
+    }
+    rc = 0;
+    log_info("worker.stopped", NULL);
+out:
+    if (w.monitor)
+        zmq_close(w.monitor);
+    if (w.sub)
+        zmq_close(w.sub);
+    if (w.pub)
+        zmq_close(w.pub);
+    if (w.zctx)
+        zmq_ctx_term(w.zctx);
+    store_destroy(&w.store);
+    cache_destroy(&w.cache);
+    return rc;
+}

@@ -1,0 +1,45 @@
+/* worker.h — the consumer loop shared by eligibility and every department.
+ *
+ * The bus only wakes a worker; the work itself is always read from Postgres
+ * (rows still pending, claimed with FOR UPDATE SKIP LOCKED). So the same
+ * step runs on start, on every bus message, after the SUB socket
+ * (re)connects, when a sequence gap shows a lost message, and on a periodic
+ * sweep (AID_SWEEP_MS, default 1000): a dropped message delays work by at
+ * most one sweep, and nothing is ever decided from the message alone. */
+#ifndef AID_WORKER_H
+#define AID_WORKER_H
+
+#include <stdint.h>
+
+#include "cache.h"
+#include "params_store.h"
+#include "store.h"
+
+typedef struct worker worker_t;
+
+/* One step: claim and finish up to a batch of pending rows in one
+ * transaction. Returns how many it finished (0 when nothing is pending), or
+ * -1 on a failure (the transaction was rolled back; retried next sweep). */
+typedef int (*worker_step_fn)(worker_t *w, void *arg);
+
+typedef struct {
+    const char *name;          /* service name, e.g. "civil" */
+    const char *topic;         /* bus topic that wakes it, e.g. "referral.civil" */
+    int batch;                 /* rows per step; a step returning this much runs again */
+    worker_step_fn step;
+    void *arg;
+    void (*prepare)(store_t *store); /* registers the step's statements */
+} worker_config_t;
+
+/* Runs the loop until SIGTERM/SIGINT. Returns the exit code. */
+int worker_run(const worker_config_t *cfg);
+
+/* Accessors for the step. */
+store_t *worker_store(worker_t *w);
+cache_t *worker_cache(worker_t *w);
+const param_cache_t *worker_params(worker_t *w);
+/* Publishes an event (a MessagePack map the caller built, with its seq) on
+ * the bus. Never blocks; a dropped event only delays its consumers. */
+void worker_publish(worker_t *w, const char *topic, const void *body, size_t len);
+
+#endif

@@ -1,0 +1,202 @@
+/* caseview.c — case.get: where a case stands (PROTOCOL.md).
+ *
+ * Three reads of one case — persons, referrals with decisions, measures — in
+ * one REPEATABLE READ transaction, so the picture is consistent. ID numbers
+ * and names leave this file masked, never whole. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "idcard.h"
+#include "intake.h"
+#include "mp.h"
+
+int caseview_prepare(store_t *store)
+{
+    store_prepare(store, "case_by_id", "SELECT case_id FROM cases WHERE case_id = $1::bigint");
+    store_prepare(store, "case_by_person",
+                  "SELECT case_id FROM case_members WHERE id_number = $1");
+    store_prepare(
+        store, "case_persons",
+        "SELECT m.id_number, m.name,"
+        "       coalesce(ap.age, extract(year FROM age(current_date,"
+        "                to_date(substr(m.id_number, 7, 8), 'YYYYMMDD')))::int),"
+        "       coalesce(array_to_string(ap.groups, ','), ''),"
+        "       coalesce(ap.supplement_fen, 0), coalesce(ap.visit_every, 'none'),"
+        "       coalesce(ap.care_category, 0)"
+        "  FROM case_members m"
+        "  LEFT JOIN LATERAL (SELECT a.* FROM assessed_persons a"
+        "                      WHERE a.id_number = m.id_number"
+        "                      ORDER BY a.report_id DESC LIMIT 1) ap ON true"
+        " WHERE m.case_id = $1::bigint ORDER BY m.joined_at, m.id_number");
+    store_prepare(store, "case_referrals",
+                  "SELECT f.referral_id, f.report_id, f.department, f.status,"
+                  "       coalesce(d.reason, ''), coalesce(array_to_string(d.rules, ','), ''),"
+                  "       coalesce(to_char(d.decided_at AT TIME ZONE 'UTC',"
+                  "                        'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '')"
+                  "  FROM referrals f LEFT JOIN decisions d USING (referral_id)"
+                  " WHERE f.case_id = $1::bigint ORDER BY f.referral_id");
+    store_prepare(store, "case_measures",
+                  "SELECT m.referral_id, m.code, coalesce(m.id_masked, ''), m.amount_fen,"
+                  "       m.period, m.form"
+                  "  FROM measures m JOIN referrals f USING (referral_id)"
+                  " WHERE f.case_id = $1::bigint ORDER BY m.referral_id, m.ord");
+    store_prepare(store, "case_complete",
+                  "SELECT NOT EXISTS (SELECT 1 FROM reports WHERE case_id = $1::bigint"
+                  "                      AND assessed_at IS NULL)"
+                  "   AND NOT EXISTS (SELECT 1 FROM referrals WHERE case_id = $1::bigint"
+                  "                      AND status = 'pending')");
+    return 0;
+}
+
+/* Packs a comma-separated list as an array of strings. */
+static void pack_csv(msgpack_packer *pk, const char *csv)
+{
+    int n = 0;
+    for (const char *p = csv; *p; p++)
+        n += *p == ',';
+    n += *csv != '\0';
+    msgpack_pack_array(pk, (size_t)n);
+    const char *start = csv;
+    for (int i = 0; i < n; i++) {
+        const char *comma = strchr(start, ',');
+        size_t len = comma ? (size_t)(comma - start) : strlen(start);
+        mp_pack_strn(pk, start, len);
+        start = comma ? comma + 1 : start + len;
+    }
+}
+
+static void pack_persons(msgpack_packer *pk, PGresult *r)
+{
+    int n = PQntuples(r);
+    msgpack_pack_array(pk, (size_t)n);
+    for (int i = 0; i < n; i++) {
+        char idm[20], namem[300];
+        const char *id = PQgetvalue(r, i, 0);
+        idcard_mask(id, strlen(id), idm, sizeof idm);
+        name_mask(PQgetvalue(r, i, 1), namem, sizeof namem);
+        msgpack_pack_map(pk, 7);
+        mp_pack_kv_str(pk, "id_masked", idm);
+        mp_pack_kv_str(pk, "name_masked", namem);
+        mp_pack_kv_int(pk, "age", atoll(PQgetvalue(r, i, 2)));
+        mp_pack_str(pk, "groups");
+        pack_csv(pk, PQgetvalue(r, i, 3));
+        mp_pack_kv_int(pk, "dibao_supplement_fen", atoll(PQgetvalue(r, i, 4)));
+        mp_pack_kv_str(pk, "visit_every", PQgetvalue(r, i, 5));
+        mp_pack_kv_int(pk, "care_category", atoll(PQgetvalue(r, i, 6)));
+    }
+}
+
+static void pack_referrals(msgpack_packer *pk, PGresult *refs, PGresult *ms)
+{
+    int n = PQntuples(refs), nm = PQntuples(ms), j = 0;
+    msgpack_pack_array(pk, (size_t)n);
+    for (int i = 0; i < n; i++) {
+        long long rid = atoll(PQgetvalue(refs, i, 0));
+        char buf[48];
+        msgpack_pack_map(pk, 8);
+        snprintf(buf, sizeof buf, "referral-%lld", rid);
+        mp_pack_kv_str(pk, "referral_id", buf);
+        snprintf(buf, sizeof buf, "report-%s", PQgetvalue(refs, i, 1));
+        mp_pack_kv_str(pk, "report_id", buf);
+        mp_pack_kv_str(pk, "department", PQgetvalue(refs, i, 2));
+        mp_pack_kv_str(pk, "status", PQgetvalue(refs, i, 3));
+        mp_pack_kv_str(pk, "reason", PQgetvalue(refs, i, 4));
+        /* measures are ordered by referral id, like the referrals */
+        while (j < nm && atoll(PQgetvalue(ms, j, 0)) < rid)
+            j++;
+        int first = j, count = 0;
+        while (j + count < nm && atoll(PQgetvalue(ms, j + count, 0)) == rid)
+            count++;
+        mp_pack_str(pk, "measures");
+        msgpack_pack_array(pk, (size_t)count);
+        for (int k = first; k < first + count; k++) {
+            const char *idm = PQgetvalue(ms, k, 2);
+            msgpack_pack_map(pk, *idm ? 5 : 4);
+            mp_pack_kv_str(pk, "code", PQgetvalue(ms, k, 1));
+            if (*idm)
+                mp_pack_kv_str(pk, "id_masked", idm);
+            mp_pack_kv_int(pk, "amount_fen", atoll(PQgetvalue(ms, k, 3)));
+            mp_pack_kv_str(pk, "period", PQgetvalue(ms, k, 4));
+            mp_pack_kv_str(pk, "form", PQgetvalue(ms, k, 5));
+        }
+        j += count;
+        mp_pack_str(pk, "rules");
+        pack_csv(pk, PQgetvalue(refs, i, 5));
+        const char *at = PQgetvalue(refs, i, 6);
+        mp_pack_str(pk, "decided_at");
+        if (*at)
+            mp_pack_str(pk, at);
+        else
+            msgpack_pack_nil(pk);
+    }
+}
+
+/* Finds the case id (as decimal text) for the query. */
+static int resolve(store_t *store, const proto_case_get_t *q, char *out, size_t outsz,
+                   proto_error_t *err)
+{
+    const char *arg;
+    const char *stmt;
+    if (q->case_id[0]) {
+        /* case ids are "case-<n>" on the wire */
+        const char *p = strncmp(q->case_id, "case-", 5) == 0 ? q->case_id + 5 : "";
+        if (!*p || strspn(p, "0123456789") != strlen(p) || strlen(p) > 18)
+            return proto_fail(err, PROTO_NOT_FOUND, "case_id", "no such case");
+        arg = p;
+        stmt = "case_by_id";
+    } else {
+        arg = q->id_number;
+        stmt = "case_by_person";
+    }
+    PGresult *r = store_exec(store, stmt, 1, &arg);
+    if (!r)
+        return proto_fail(err, PROTO_UNAVAILABLE, NULL, "database unavailable, retry later");
+    int found = PQntuples(r) == 1;
+    if (found)
+        snprintf(out, outsz, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    if (!found)
+        return proto_fail(err, PROTO_NOT_FOUND, q->case_id[0] ? "case_id" : "id_number",
+                          "no such case");
+    return 0;
+}
+
+int caseview_write(store_t *store, const proto_case_get_t *q, msgpack_packer *pk,
+                   proto_error_t *err)
+{
+    if (!store_ready(store))
+        return proto_fail(err, PROTO_UNAVAILABLE, NULL, "database unavailable, retry later");
+    char case_id[32];
+    if (store_cmd(store, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") != 0)
+        return proto_fail(err, PROTO_UNAVAILABLE, NULL, "database unavailable, retry later");
+    PGresult *persons = NULL, *refs = NULL, *ms = NULL, *done = NULL;
+    int rc = resolve(store, q, case_id, sizeof case_id, err);
+    if (rc != 0)
+        goto out;
+    const char *arg = case_id;
+    persons = store_exec(store, "case_persons", 1, &arg);
+    refs = persons ? store_exec(store, "case_referrals", 1, &arg) : NULL;
+    ms = refs ? store_exec(store, "case_measures", 1, &arg) : NULL;
+    done = ms ? store_exec(store, "case_complete", 1, &arg) : NULL;
+    if (!done) {
+        rc = proto_fail(err, PROTO_UNAVAILABLE, NULL, "database unavailable, retry later");
+        goto out;
+    }
+    char wire_id[40];
+    snprintf(wire_id, sizeof wire_id, "case-%s", case_id);
+    msgpack_pack_map(pk, 4);
+    mp_pack_kv_str(pk, "case_id", wire_id);
+    mp_pack_kv_bool(pk, "complete", PQgetvalue(done, 0, 0)[0] == 't');
+    mp_pack_str(pk, "persons");
+    pack_persons(pk, persons);
+    mp_pack_str(pk, "referrals");
+    pack_referrals(pk, refs, ms);
+out:
+    PQclear(persons);
+    PQclear(refs);
+    PQclear(ms);
+    PQclear(done);
+    store_rollback(store); /* read-only: nothing to commit */
+    return rc;
+}

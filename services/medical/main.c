@@ -1,0 +1,4 @@
+/* medical — the medical department service: the shared runtime with its policy. */
+#include "dept.h"
+
+int main(void) { return dept_main(DEPT_MEDICAL); }
