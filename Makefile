@@ -49,6 +49,7 @@ PROTO_SRC := $(wildcard proto/*.c)
 POLICY_SRC := $(wildcard services/policy/*.c)
 DEPT_SRC := $(wildcard services/department/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
+LIVE_SRC := $(wildcard tests/live/test_*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 LIB_COMMON := $(BUILD)/libaid.a
@@ -57,6 +58,7 @@ LIB_POLICY := $(BUILD)/libpolicy.a
 LIB_DEPT := $(BUILD)/libdept.a
 CORE_LIBS := $(LIB_PROTO) $(LIB_COMMON)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+LIVE_TESTS := $(patsubst tests/live/%.c,$(BUILD)/live/%,$(LIVE_SRC))
 
 # Binaries in bin/ are relinked when the variant (sanitizers or not) changes.
 VARIANT_STAMP := build/variant
@@ -100,6 +102,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_DEPT) $(LIB_POLICY) $(CORE_LIBS) $(VARIAN
 	@$(if $(Q),echo "  TEST-CC $<")
 	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LIBS) -lcmocka
 
+$(BUILD)/live/%: tests/live/%.c $(CORE_LIBS) $(VARIANT_STAMP)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  TEST-CC $<")
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LIBS) -lcmocka
+
 deps:
 	$(Q)ops/deps.sh
 
@@ -119,8 +126,8 @@ run: deps
 unit: $(UNIT_TESTS)
 	$(Q)ops/run-unit.sh $(UNIT_TESTS)
 
-integration: all
-	$(Q)AID_VAR=$(AID_VAR)/test ops/run-integration.sh
+integration: all $(LIVE_TESTS)
+	$(Q)AID_VAR=$(AID_VAR)/test ops/run-integration.sh $(LIVE_TESTS)
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all unit

@@ -172,3 +172,9 @@ void store_rollback(store_t *self)
 const char *store_errmsg(const store_t *self) { return self->err; }
 const char *store_sqlstate(const store_t *self) { return self->sqlstate; }
 PGconn *store_conn(store_t *self) { return self->ready ? self->conn : NULL; }
+
+unsigned char *store_bytea(const PGresult *r, int row, int col, size_t *len)
+{
+    *len = 0;
+    return PQunescapeBytea((const unsigned char *)PQgetvalue(r, row, col), len);
+}

@@ -39,6 +39,10 @@ int store_begin(store_t *self);
 int store_commit(store_t *self);
 void store_rollback(store_t *self);
 
+/* The bytea value at (row, col) of a text-format result, unescaped into a
+ * new buffer (free with PQfreemem); NULL on failure. *len gets its size. */
+unsigned char *store_bytea(const PGresult *r, int row, int col, size_t *len);
+
 /* The last error (scrubbed of ID numbers). */
 const char *store_errmsg(const store_t *self);
 /* The SQLSTATE of the last error ("" when none), e.g. "23505" unique_violation. */

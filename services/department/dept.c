@@ -52,9 +52,11 @@ static int decide_row(dept_ctx_t *c, const param_cache_t *pc, PGresult *r, int i
     msgpack_unpacked_init(&ua);
     schema_err_t se;
     int rc = -1;
-    if (mp_unpack(PQgetvalue(r, i, 2), (size_t)PQgetlength(r, i, 2), &ub) != MP_OK ||
+    size_t blen, alen;
+    unsigned char *body = store_bytea(r, i, 2, &blen), *data = store_bytea(r, i, 3, &alen);
+    if (!body || !data || mp_unpack((const char *)body, blen, &ub) != MP_OK ||
         proto_report_decode(&ub.data, date_today(), &c->report, &se) != 0 ||
-        mp_unpack(PQgetvalue(r, i, 3), (size_t)PQgetlength(r, i, 3), &ua) != MP_OK ||
+        mp_unpack((const char *)data, alen, &ua) != MP_OK ||
         assessment_decode(&ua.data, c->report.n_members, &c->assessment) != 0)
         goto out;
     params_t p;
@@ -62,6 +64,8 @@ static int decide_row(dept_ctx_t *c, const param_cache_t *pc, PGresult *r, int i
     policy_decide(c->dept, &c->report, &c->assessment, &p, &c->decision);
     rc = 0;
 out:
+    PQfreemem(body);
+    PQfreemem(data);
     msgpack_unpacked_destroy(&ub);
     msgpack_unpacked_destroy(&ua);
     return rc;

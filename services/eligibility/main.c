@@ -78,7 +78,9 @@ static void assess_row(elig_ctx_t *c, const param_cache_t *pc, PGresult *r, int 
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     schema_err_t se;
-    if (mp_unpack(PQgetvalue(r, i, 2), (size_t)PQgetlength(r, i, 2), &u) != MP_OK ||
+    size_t len;
+    unsigned char *body = store_bytea(r, i, 2, &len);
+    if (!body || mp_unpack((const char *)body, len, &u) != MP_OK ||
         proto_report_decode(&u.data, date_today(), &c->report, &se) != 0) {
         log_error("report.unreadable", "report_id", LOG_S(PQgetvalue(r, i, 0)), NULL);
         memset(&c->report, 0, sizeof c->report);
@@ -88,6 +90,7 @@ static void assess_row(elig_ctx_t *c, const param_cache_t *pc, PGresult *r, int 
         params_store_resolve(pc, c->report.as_of, &p);
         policy_assess(&c->report, &p, &c->assessment);
     }
+    PQfreemem(body);
     msgpack_unpacked_destroy(&u);
 }
 

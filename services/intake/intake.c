@@ -341,9 +341,10 @@ static void remember_cached(intake_t *self, pending_t *ps, int n)
     for (int i = 0; i < n; i++) {
         if (ps[i].outcome != 0 || ps[i].report_id == 0)
             continue;
-        redisReply *r = cache_cmd(self->cache, "SET idem:%s %llx %lld %lld EX 86400", ps[i].id,
-                                  (unsigned long long)ps[i].fingerprint, ps[i].report_id,
-                                  ps[i].case_id);
+        char val[64];
+        snprintf(val, sizeof val, "%llx %lld %lld", (unsigned long long)ps[i].fingerprint,
+                 ps[i].report_id, ps[i].case_id);
+        redisReply *r = cache_cmd(self->cache, "SET idem:%s %s EX 86400", ps[i].id, val);
         if (!r)
             return;
         freeReplyObject(r);
