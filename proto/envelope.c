@@ -11,11 +11,13 @@ const char *const proto_code_names[] = {
     "unauthorized", "not_found", "conflict",    "rate_limited",  "unavailable",
 };
 
-const proto_op_info_t proto_ops[OP_COUNT] = {
+const proto_op_info_t proto_ops[] = {
     [OP_REPORT_SUBMIT] = {"report.submit", true},
     [OP_CASE_GET] = {"case.get", false},
     [OP_HEALTH] = {"health", false},
+    /* one line per further operation, in any order: */
 };
+const int proto_op_count = (int)(sizeof proto_ops / sizeof proto_ops[0]);
 
 int proto_fail(proto_error_t *e, proto_code_t code, const char *field, const char *message)
 {
@@ -65,7 +67,7 @@ int proto_request_parse(const char *buf, size_t len, msgpack_unpacked *u, proto_
     int64_t vn;
     if (v && (mp_int(v, &vn) != 0 || vn != PROTO_VERSION))
         return proto_fail(err, PROTO_INVALID_FIELD, "v", "protocol version must be 1");
-    for (int i = 0; i < OP_COUNT; i++)
+    for (int i = 0; i < proto_op_count; i++)
         if (mp_str_is(op, proto_ops[i].name))
             req->op = i;
     if (req->op < 0)

@@ -35,11 +35,13 @@ typedef enum {
 /* "bad_request", … by proto_code_t. */
 extern const char *const proto_code_names[];
 
+/* The operations of the contract. The first ones have fixed indexes; every
+ * other operation is one line in the proto_ops table (envelope.c) and is
+ * found by name. */
 typedef enum {
     OP_REPORT_SUBMIT,
     OP_CASE_GET,
-    OP_HEALTH,
-    OP_COUNT
+    OP_HEALTH
 } proto_op_t;
 
 typedef struct {
@@ -47,7 +49,8 @@ typedef struct {
     bool writes;        /* needs an id: the idempotency key */
 } proto_op_info_t;
 
-extern const proto_op_info_t proto_ops[OP_COUNT];
+extern const proto_op_info_t proto_ops[];
+extern const int proto_op_count;
 
 typedef struct {
     proto_code_t code;

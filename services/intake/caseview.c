@@ -11,7 +11,7 @@
 #include "intake.h"
 #include "mp.h"
 
-int caseview_prepare(store_t *store)
+void caseview_prepare(store_t *store)
 {
     store_prepare(store, "case_by_id", "SELECT case_id FROM cases WHERE case_id = $1::bigint");
     store_prepare(store, "case_by_person",
@@ -46,7 +46,6 @@ int caseview_prepare(store_t *store)
                   "                      AND assessed_at IS NULL)"
                   "   AND NOT EXISTS (SELECT 1 FROM referrals WHERE case_id = $1::bigint"
                   "                      AND status = 'pending')");
-    return 0;
 }
 
 /* Packs a comma-separated list as an array of strings. */

@@ -9,6 +9,7 @@
  * Redis is the fast path for idempotency (a retried id is answered without
  * touching Postgres); the requests table's primary key is the truth. */
 #include "intake.h"
+#include "ops.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -26,7 +27,6 @@
 
 #define BATCH_MAX 256
 #define MAX_ROUTE_FRAMES 8
-#define VERSION "aid-intake 0.1.0"
 /* Larger than the 64 KiB request limit, so an oversized request is still
  * read and answered too_large; beyond this libzmq drops the connection. */
 #define SOCKET_MAX_MSG (1 << 20)
@@ -62,14 +62,19 @@ struct intake {
     pgarr_t ids, names;       /* statement parameters, reused */
 };
 
+static void ops_prepare_all(store_t *store);
+
 static void prepare_statements(store_t *store)
 {
     store_prepare(store, "submit_report",
                   "SELECT report_id, case_id, outcome FROM aid_submit_report("
                   "$1, $2::bytea, $3::text[], $4::text[], $5, $6::date, $7, $8, $9::boolean,"
                   " $10::bytea)");
-    store_prepare(store, "ping", "SELECT 1");
-    caseview_prepare(store);
+    store_prepare(store, "begin_request",
+                  "SELECT outcome, result FROM aid_begin_request($1, $2, $3::bytea)");
+    store_prepare(store, "finish_request",
+                  "UPDATE requests SET result = $2::bytea WHERE request_id = $1");
+    ops_prepare_all(store);
 }
 
 intake_t *intake_new(void)
@@ -210,51 +215,150 @@ static void reply_ok(intake_t *self, inbound_t *in, const char *id, const msgpac
     msgpack_sbuffer_destroy(&sb);
 }
 
-/* ---- operations answered at once --------------------------------------- */
+/* ---- the operation registry ------------------------------------------- */
 
-static void handle_health(intake_t *self, inbound_t *in, const char *id)
+/* Filled by the INTAKE_OP constructors before main() runs; read-only after. */
+#define MAX_OPS 64
+static const intake_op_t *registry[MAX_OPS];
+static int registry_count;
+
+void intake_register(const intake_op_t *op)
 {
-    bool db = store_ready(self->store);
-    if (db) {
-        PGresult *r = store_exec(self->store, "ping", 0, NULL);
-        db = r != NULL;
-        PQclear(r);
-    }
-    const char *redis = cache_status(self->cache);
-    bool redis_ok = strcmp(redis, "ok") == 0;
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 5);
-    mp_pack_kv_str(&pk, "status", !db ? "down" : redis_ok ? "ok" : "degraded");
-    mp_pack_kv_str(&pk, "database", db ? "ok" : store_errmsg(self->store));
-    mp_pack_kv_str(&pk, "redis", redis);
-    mp_pack_kv_str(&pk, "bus", self->pub ? "ok" : "down");
-    mp_pack_kv_str(&pk, "version", VERSION);
-    reply_ok(self, in, id, &sb);
-    msgpack_sbuffer_destroy(&sb);
+    if (registry_count < MAX_OPS)
+        registry[registry_count++] = op;
 }
 
-static void handle_case_get(intake_t *self, inbound_t *in, const proto_request_t *req)
+const intake_op_t *intake_find(const char *name)
 {
-    proto_case_get_t q;
-    schema_err_t se;
-    proto_error_t e;
-    if (proto_case_get_decode(req->body, &q, &se) != 0) {
-        proto_fail(&e, PROTO_INVALID_FIELD, se.field, se.message);
-        reply_error(self, in, req->id, &e);
-        return;
+    for (int i = 0; i < registry_count; i++)
+        if (strcmp(registry[i]->name, name) == 0)
+            return registry[i];
+    return NULL;
+}
+
+static void ops_prepare_all(store_t *store)
+{
+    for (int i = 0; i < registry_count; i++)
+        if (registry[i]->prepare)
+            registry[i]->prepare(store);
+}
+
+store_t *intake_store(intake_t *in) { return in->store; }
+cache_t *intake_cache(intake_t *in) { return in->cache; }
+
+void intake_publish(intake_t *in, const char *topic, const void *body, size_t len)
+{
+    if (bus_publish(in->pub, topic, body, len) != 0)
+        log_debug("bus.publish_dropped", "topic", LOG_S(topic), NULL);
+}
+
+int intake_unavailable(proto_error_t *err)
+{
+    return proto_fail(err, PROTO_UNAVAILABLE, NULL,
+                      "database unavailable: nothing was accepted, retry later");
+}
+
+/* Re-packs a stored result map with "duplicate" added. */
+static void pack_result(msgpack_sbuffer *out, const char *data, size_t len, bool duplicate)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    if (mp_unpack(data, len, &u) == MP_OK && u.data.type == MSGPACK_OBJECT_MAP) {
+        const msgpack_object_map *m = &u.data.via.map;
+        msgpack_pack_map(&pk, m->size + 1);
+        for (uint32_t i = 0; i < m->size; i++) {
+            msgpack_pack_object(&pk, m->ptr[i].key);
+            msgpack_pack_object(&pk, m->ptr[i].val);
+        }
+    } else {
+        msgpack_pack_map(&pk, 1);
     }
+    mp_pack_kv_bool(&pk, "duplicate", duplicate);
+    msgpack_unpacked_destroy(&u);
+}
+
+static void run_read(intake_t *self, inbound_t *in, const intake_op_t *op,
+                     const proto_request_t *req)
+{
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    if (caseview_write(self->store, &q, &pk, &e) == 0)
+    proto_error_t e;
+    if (op->handle(self, req, &pk, &e) == 0)
         reply_ok(self, in, req->id, &sb);
     else
         reply_error(self, in, req->id, &e);
     msgpack_sbuffer_destroy(&sb);
+}
+
+/* A write in its own transaction, opened with the idempotency check. */
+static void run_write(intake_t *self, inbound_t *in, const intake_op_t *op,
+                      const proto_request_t *req)
+{
+    proto_error_t e;
+    msgpack_sbuffer raw, result, reply;
+    msgpack_sbuffer_init(&raw);
+    msgpack_sbuffer_init(&result);
+    msgpack_sbuffer_init(&reply);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &raw, msgpack_sbuffer_write);
+    if (req->body)
+        msgpack_pack_object(&pk, *req->body);
+    else
+        msgpack_pack_nil(&pk);
+    PGresult *r = NULL;
+    int stored = 0;
+    if (!store_ready(self->store) || store_begin(self->store) != 0) {
+        intake_unavailable(&e);
+        goto fail;
+    }
+    const char *vals[3] = {req->id, op->name, raw.data};
+    int lens[3] = {0, 0, (int)raw.size}, fmts[3] = {0, 0, 1};
+    r = store_exec_bin(self->store, "begin_request", 3, vals, lens, fmts);
+    if (!r) {
+        intake_unavailable(&e);
+        goto fail;
+    }
+    const char *outcome = PQgetvalue(r, 0, 0);
+    if (strcmp(outcome, "conflict") == 0) {
+        proto_fail(&e, PROTO_CONFLICT, "id", "this request id was already used with a different body");
+        goto fail;
+    }
+    if (strcmp(outcome, "duplicate") == 0) {
+        size_t len;
+        unsigned char *prev = store_bytea(r, 0, 1, &len);
+        pack_result(&reply, (const char *)prev, len, true);
+        PQfreemem(prev);
+        store_rollback(self->store);
+        reply_ok(self, in, req->id, &reply);
+        goto done;
+    }
+    msgpack_packer_init(&pk, &result, msgpack_sbuffer_write);
+    if (op->handle(self, req, &pk, &e) != 0)
+        goto fail;
+    const char *fin[2] = {req->id, result.data};
+    int flens[2] = {0, (int)result.size}, ffmts[2] = {0, 1};
+    PGresult *f = store_exec_bin(self->store, "finish_request", 2, fin, flens, ffmts);
+    stored = f != NULL;
+    PQclear(f);
+    if (!stored || store_commit(self->store) != 0) {
+        intake_unavailable(&e);
+        goto fail;
+    }
+    pack_result(&reply, result.data, result.size, false);
+    reply_ok(self, in, req->id, &reply);
+    goto done;
+fail:
+    store_rollback(self->store);
+    reply_error(self, in, req->id, &e);
+done:
+    PQclear(r);
+    msgpack_sbuffer_destroy(&raw);
+    msgpack_sbuffer_destroy(&result);
+    msgpack_sbuffer_destroy(&reply);
 }
 
 /* ---- report.submit with group commit ----------------------------------- */
@@ -488,12 +592,19 @@ static int dispatch(intake_t *self, inbound_t *in, int slot)
     int queued = 0;
     if (proto_request_parse(zmq_msg_data(&in->body), zmq_msg_size(&in->body), &u, &req, &e) != 0)
         reply_error(self, in, req.id, &e);
-    else if (req.op == OP_HEALTH)
-        handle_health(self, in, req.id);
-    else if (req.op == OP_CASE_GET)
-        handle_case_get(self, in, &req);
     else if (req.op == OP_REPORT_SUBMIT)
-        queued = queue_report(self, in, &req, slot);
+        queued = queue_report(self, in, &req, slot); /* batched: group commit */
+    else {
+        const intake_op_t *op = intake_find(proto_ops[req.op].name);
+        if (!op) {
+            proto_fail(&e, PROTO_UNKNOWN_OP, "op", "operation not served by this intake");
+            reply_error(self, in, req.id, &e);
+        } else if (proto_ops[req.op].writes) {
+            run_write(self, in, op, &req);
+        } else {
+            run_read(self, in, op, &req);
+        }
+    }
     msgpack_unpacked_destroy(&u);
     return queued;
 }

@@ -23,7 +23,7 @@ int intake_run(intake_t *self);
 
 /* case.get: writes the result map for the case, or fails with not_found /
  * unavailable. Defined in caseview.c; also used by tests through the API. */
-int caseview_prepare(store_t *store);
+void caseview_prepare(store_t *store);
 int caseview_write(store_t *store, const proto_case_get_t *q, msgpack_packer *pk,
                    proto_error_t *err);
 

@@ -1,0 +1,14 @@
+/* op_case.c — `case.get`: where a case stands (the view is in caseview.c). */
+#include "intake.h"
+#include "ops.h"
+
+static int handle(intake_t *in, const proto_request_t *req, msgpack_packer *pk, proto_error_t *err)
+{
+    proto_case_get_t q;
+    schema_err_t se;
+    if (proto_case_get_decode(req->body, &q, &se) != 0)
+        return proto_fail(err, PROTO_INVALID_FIELD, se.field, se.message);
+    return caseview_write(intake_store(in), &q, pk, err);
+}
+
+INTAKE_OP(case_get_op, {"case.get", caseview_prepare, handle})

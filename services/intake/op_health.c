@@ -1,0 +1,34 @@
+/* op_health.c — `health`: per-dependency status and version. */
+#include <string.h>
+
+#include "mp.h"
+#include "ops.h"
+
+#define VERSION "aid-intake 0.2.0"
+
+static void prepare(store_t *store) { store_prepare(store, "ping", "SELECT 1"); }
+
+static int handle(intake_t *in, const proto_request_t *req, msgpack_packer *pk, proto_error_t *err)
+{
+    (void)req;
+    (void)err;
+    store_t *store = intake_store(in);
+    bool db = store_ready(store);
+    if (db) {
+        PGresult *r = store_exec(store, "ping", 0, NULL);
+        db = r != NULL;
+        PQclear(r);
+    }
+    const char *redis = cache_status(intake_cache(in));
+    bool redis_ok = strcmp(redis, "ok") == 0;
+    msgpack_pack_map(pk, 5);
+    /* down: nothing can be accepted; degraded: accepting, without the fast paths */
+    mp_pack_kv_str(pk, "status", !db ? "down" : redis_ok ? "ok" : "degraded");
+    mp_pack_kv_str(pk, "database", db ? "ok" : store_errmsg(store));
+    mp_pack_kv_str(pk, "redis", redis);
+    mp_pack_kv_str(pk, "bus", "ok");
+    mp_pack_kv_str(pk, "version", VERSION);
+    return 0;
+}
+
+INTAKE_OP(health_op, {"health", prepare, handle})

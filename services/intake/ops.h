@@ -1,0 +1,53 @@
+/* ops.h — how an operation of the contract plugs into intake.
+ *
+ * Each operation lives in its own file (op_<area>.c) and registers itself
+ * at start-up with INTAKE_OP(...); intake.c knows none of them by name.
+ *
+ * Reads run as they are. Writes run inside a transaction that intake opens
+ * with the idempotency check (aid_begin_request): the handler does its
+ * statements, packs its result map, and intake stores the result with the
+ * request id and commits before replying `ok` (`ok` means committed). A
+ * retry with the same id and body gets the stored result with
+ * "duplicate": true; with another body, `conflict`. */
+#ifndef AID_INTAKE_OPS_H
+#define AID_INTAKE_OPS_H
+
+#include <msgpack.h>
+#include <stdbool.h>
+
+#include "cache.h"
+#include "proto.h"
+#include "store.h"
+
+typedef struct intake intake_t;
+
+typedef struct {
+    const char *name;                 /* as in proto_ops, e.g. "trigger.submit" */
+    /* Registers the statements the handler uses (may be NULL). */
+    void (*prepare)(store_t *store);
+    /* Packs exactly one result map into pk, or fails with err (nothing of a
+     * failed write is committed). For writes, a transaction is open. */
+    int (*handle)(intake_t *in, const proto_request_t *req, msgpack_packer *pk,
+                  proto_error_t *err);
+} intake_op_t;
+
+void intake_register(const intake_op_t *op);
+const intake_op_t *intake_find(const char *name);
+
+/* For handlers: the process's connections, and a non-blocking publish. */
+store_t *intake_store(intake_t *in);
+cache_t *intake_cache(intake_t *in);
+void intake_publish(intake_t *in, const char *topic, const void *body, size_t len);
+
+/* Registers op at start-up, from the file that defines it. */
+#define INTAKE_OP(var, ...)                                        \
+    static const intake_op_t var = __VA_ARGS__;                    \
+    __attribute__((constructor)) static void var##_register(void)  \
+    {                                                              \
+        intake_register(&var);                                     \
+    }
+
+/* Common failure for a store error inside a handler. */
+int intake_unavailable(proto_error_t *err);
+
+#endif
