@@ -1,0 +1,33 @@
+/* aidctl.h — what main.c (arguments) hands to commands.c (the commands):
+ * the parsed options and the exit codes. */
+#ifndef AIDCTL_AIDCTL_H
+#define AIDCTL_AIDCTL_H
+
+#include <stdbool.h>
+
+enum {
+    AIDCTL_EXIT_OK = 0,          /* done; health: the service answers ok or degraded */
+    AIDCTL_EXIT_REFUSED = 1,     /* the service answered an error */
+    AIDCTL_EXIT_USAGE = 2,       /* bad arguments, unreadable or invalid input file */
+    AIDCTL_EXIT_UNAVAILABLE = 3  /* no (usable) answer, error unavailable, health down */
+};
+
+#define AIDCTL_MAX_ARGS 8
+
+typedef struct {
+    bool json;                   /* --json */
+    bool quiet;                  /* --quiet (health) */
+    const char *endpoint;        /* resolved */
+    int timeout_ms;              /* --timeout, default 10000 */
+    const char *id;              /* --id, or NULL */
+    const char *command;
+    const char *args[AIDCTL_MAX_ARGS];
+    int nargs;
+} aidctl_opts_t;
+
+int cmd_submit(const aidctl_opts_t *o);
+int cmd_case(const aidctl_opts_t *o);
+int cmd_health(const aidctl_opts_t *o);
+int cmd_call(const aidctl_opts_t *o);
+
+#endif

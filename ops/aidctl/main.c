@@ -1,0 +1,199 @@
+/* main.c — aidctl, the command-line client of the intake API: arguments,
+ * help and dispatch to the commands (commands.c). */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aidctl.h"
+#include "endpoint.h"
+#include "request.h"
+#include "text.h"
+
+#define DEFAULT_TIMEOUT_MS 10000
+#define MAX_TIMEOUT_MS 3600000
+
+static const char help_text[] =
+    "Usage: aidctl [--json] [--endpoint EP] [--timeout MS] COMMAND [ARGS]\n"
+    "\n"
+    "The command-line client of the intake API (ZeroMQ + MessagePack, PROTOCOL.md).\n"
+    "\n"
+    "Commands:\n"
+    "  submit FILE.json [--id ID]  send a hardship report (op report.submit).\n"
+    "                              FILE is the report body, or a whole envelope\n"
+    "                              when it has \"op\"; - reads standard input\n"
+    "  case CASE_ID|ID_NUMBER      show where a case stands (op case.get); an\n"
+    "                              argument starting with \"case-\" is a case id,\n"
+    "                              anything else an ID number\n"
+    "  health [--quiet]            show the service's status and dependencies;\n"
+    "                              --quiet prints nothing (see the exit status)\n"
+    "  call OP [FILE.json|-] [--id ID]\n"
+    "                              send any operation with a JSON body (default\n"
+    "                              {}) and print the result as JSON\n"
+    "\n"
+    "Options (anywhere on the line):\n"
+    "  --json          print the reply's result (or error object) as JSON on stdout\n"
+    "  --endpoint EP   the intake API; default $AID_INTAKE_API, else AID_INTAKE_API\n"
+    "                  from $AID_VAR/stack.env, else from ./var/stack.env, else\n"
+    "                  " ENDPOINT_DEFAULT "\n"
+    "  --timeout MS    how long to wait for the answer (default 10000 ms)\n"
+    "  --id ID         the request id, its idempotency key; default \"aidctl-\" and 16\n"
+    "                  hex digits of the FNV-1a hash of the body's MessagePack bytes,\n"
+    "                  so sending the same file again answers duplicate: true\n"
+    "  -h, --help      show this help\n"
+    "\n"
+    "JSON input may hold objects, arrays, strings, integers, true, false and null; a\n"
+    "number with a fraction or exponent is an error (money is integer fen).\n"
+    "\n"
+    "Exit status:\n"
+    "  0  ok (health: the service answers with status ok or degraded)\n"
+    "  1  the service answered an error (invalid_field, not_found, conflict, ...)\n"
+    "  2  usage error, or the input file is unreadable or invalid\n"
+    "  3  no answer within the timeout, or the service is unavailable (error code\n"
+    "     unavailable, health status down, a malformed reply)\n";
+
+static int usage_error(const char *msg, const char *arg)
+{
+    fprintf(stderr, "aidctl: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
+    fprintf(stderr, "Try 'aidctl --help'.\n");
+    return AIDCTL_EXIT_USAGE;
+}
+
+static int parse_timeout(const char *s, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < 1 || v > MAX_TIMEOUT_MS)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+/* An id is 1–256 bytes of valid UTF-8 without control characters. */
+static bool id_valid(const char *s)
+{
+    size_t n = strlen(s), i = 0;
+    if (n == 0 || n > REQUEST_ID_MAX)
+        return false;
+    while (i < n) {
+        uint32_t cp;
+        size_t len = text_utf8_decode((const unsigned char *)s + i, n - i, &cp);
+        if (len == 0 || cp < 0x20 || cp == 0x7f)
+            return false;
+        i += len;
+    }
+    return true;
+}
+
+/* Parses argv into *o. Returns -1 to go on, else an exit code (help: 0). */
+static int parse_args(int argc, char **argv, aidctl_opts_t *o, const char **endpoint_arg)
+{
+    int only_positional = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (only_positional || a[0] != '-' || strcmp(a, "-") == 0) {
+            if (!o->command)
+                o->command = a;
+            else if (o->nargs < AIDCTL_MAX_ARGS)
+                o->args[o->nargs++] = a;
+            else
+                return usage_error("too many arguments", NULL);
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            only_positional = 1;
+            continue;
+        }
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            fputs(help_text, stdout);
+            return AIDCTL_EXIT_OK;
+        }
+        /* --name or --name=value */
+        const char *eq = strchr(a, '=');
+        size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
+        const char *value = eq ? eq + 1 : NULL;
+        int takes_value = (nlen == 10 && !strncmp(a, "--endpoint", nlen)) ||
+                          (nlen == 9 && !strncmp(a, "--timeout", nlen)) ||
+                          (nlen == 4 && !strncmp(a, "--id", nlen));
+        if (takes_value && !value) {
+            if (i + 1 >= argc)
+                return usage_error("option needs a value", a);
+            value = argv[++i];
+        } else if (!takes_value && value) {
+            return usage_error("option takes no value", a);
+        }
+        if (nlen == 6 && !strncmp(a, "--json", nlen)) {
+            o->json = true;
+        } else if (nlen == 7 && !strncmp(a, "--quiet", nlen)) {
+            o->quiet = true;
+        } else if (nlen == 10 && !strncmp(a, "--endpoint", nlen)) {
+            if (!*value)
+                return usage_error("--endpoint is empty", NULL);
+            *endpoint_arg = value;
+        } else if (nlen == 9 && !strncmp(a, "--timeout", nlen)) {
+            if (parse_timeout(value, &o->timeout_ms) != 0)
+                return usage_error("--timeout must be milliseconds from 1 to 3600000", value);
+        } else if (nlen == 4 && !strncmp(a, "--id", nlen)) {
+            if (!id_valid(value))
+                return usage_error("--id must be 1 to 256 bytes of UTF-8 text", NULL);
+            o->id = value;
+        } else {
+            return usage_error("unknown option", a);
+        }
+    }
+    return -1;
+}
+
+typedef struct {
+    const char *name;
+    int (*run)(const aidctl_opts_t *);
+    int min_args, max_args;
+    bool takes_id, takes_quiet;
+} command_t;
+
+static const command_t commands[] = {
+    {"submit", cmd_submit, 1, 1, true, false},
+    {"case", cmd_case, 1, 1, false, false},
+    {"health", cmd_health, 0, 0, false, true},
+    {"call", cmd_call, 1, 2, true, false},
+};
+
+int main(int argc, char **argv)
+{
+    aidctl_opts_t o = {.timeout_ms = DEFAULT_TIMEOUT_MS};
+    const char *endpoint_arg = NULL;
+    int rc = parse_args(argc, argv, &o, &endpoint_arg);
+    if (rc >= 0)
+        return rc;
+    if (!o.command)
+        return usage_error("no command (submit, case, health or call)", NULL);
+    const command_t *cmd = NULL;
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(commands[i].name, o.command) == 0)
+            cmd = &commands[i];
+    if (!cmd)
+        return usage_error("unknown command", o.command);
+    if (o.nargs < cmd->min_args || o.nargs > cmd->max_args)
+        return usage_error(o.nargs < cmd->min_args ? "missing argument" : "too many arguments",
+                           cmd->name);
+    if (o.id && !cmd->takes_id)
+        return usage_error("--id is for submit and call only", NULL);
+    if (o.quiet && !cmd->takes_quiet)
+        return usage_error("--quiet is for health only", NULL);
+    if (strcmp(cmd->name, "case") == 0 && o.args[0][0] == '\0')
+        return usage_error("case needs a case id or an ID number", NULL);
+    if (strcmp(cmd->name, "call") == 0 && o.args[0][0] == '\0')
+        return usage_error("call needs an operation name", NULL);
+    char endpoint[1024];
+    if (endpoint_resolve(endpoint_arg, endpoint, sizeof endpoint, NULL) != 0)
+        return usage_error("endpoint is too long", NULL);
+    o.endpoint = endpoint;
+    rc = cmd->run(&o);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "aidctl: cannot write the output: %s\n", strerror(errno));
+        return AIDCTL_EXIT_UNAVAILABLE;
+    }
+    return rc;
+}

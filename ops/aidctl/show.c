@@ -1,0 +1,323 @@
+/* show.c — readable output: submit receipts, cases, health and errors. */
+#include "show.h"
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json_mp.h"
+#include "mp.h"
+#include "table.h"
+#include "text.h"
+
+#define CELL_MAX 1024 /* bytes of one printed value; longer text ends in "…" */
+
+/* Cleaned terminal text of s[0..n) into buf, cut at a character boundary. */
+static const char *clean_into(const char *s, size_t n, char *buf, size_t bufsz)
+{
+    size_t len;
+    char *clean = text_clean(s, n, 1, &len);
+    if (!clean)
+        return NULL;
+    if (len < bufsz) {
+        memcpy(buf, clean, len + 1);
+    } else {
+        size_t cut = bufsz - 4; /* room for "…" and NUL */
+        while (cut > 0 && ((unsigned char)clean[cut] & 0xc0) == 0x80)
+            cut--;
+        memcpy(buf, clean, cut);
+        memcpy(buf + cut, "\xe2\x80\xa6", 4);
+    }
+    free(clean);
+    return buf;
+}
+
+/* A value as display text in buf: strings as they are, integers in decimal,
+ * booleans yes/no, nil or absent as missing, anything else as compact JSON.
+ * NULL only when out of memory. */
+static const char *cell(const msgpack_object *o, char *buf, size_t bufsz, const char *missing)
+{
+    if (!o || o->type == MSGPACK_OBJECT_NIL) {
+        snprintf(buf, bufsz, "%s", missing);
+        return buf;
+    }
+    switch (o->type) {
+    case MSGPACK_OBJECT_STR:
+        if (o->via.str.size == 0) {
+            snprintf(buf, bufsz, "%s", missing);
+            return buf;
+        }
+        return clean_into(o->via.str.ptr, o->via.str.size, buf, bufsz);
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        snprintf(buf, bufsz, "%" PRIu64, o->via.u64);
+        return buf;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        snprintf(buf, bufsz, "%" PRId64, o->via.i64);
+        return buf;
+    case MSGPACK_OBJECT_BOOLEAN:
+        snprintf(buf, bufsz, "%s", o->via.boolean ? "yes" : "no");
+        return buf;
+    default: {
+        json_t *j = json_mp_to_json(o);
+        char *s = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+        json_decref(j);
+        const char *r = s ? clean_into(s, strlen(s), buf, bufsz) : NULL;
+        free(s);
+        return r;
+    }
+    }
+}
+
+/* A string field as text; "?" when absent or not a string, missing when "". */
+static const char *text_field(const msgpack_object *o, char *buf, size_t bufsz,
+                              const char *missing)
+{
+    if (!o || o->type != MSGPACK_OBJECT_STR) {
+        snprintf(buf, bufsz, "?");
+        return buf;
+    }
+    return cell(o, buf, bufsz, missing);
+}
+
+/* Fen as yuan with two decimals ("141.00", "-0.50"); "?" when not an integer. */
+static const char *yuan(const msgpack_object *o, char *buf, size_t bufsz)
+{
+    if (o && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+        snprintf(buf, bufsz, "%" PRIu64 ".%02u", o->via.u64 / 100, (unsigned)(o->via.u64 % 100));
+    } else if (o && o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+        uint64_t m = (uint64_t)0 - (uint64_t)o->via.i64; /* exact even for INT64_MIN */
+        snprintf(buf, bufsz, "-%" PRIu64 ".%02u", m / 100, (unsigned)(m % 100));
+    } else {
+        snprintf(buf, bufsz, "?");
+    }
+    return buf;
+}
+
+/* An array of strings joined with sep; empty when "-", "?" when not an array. */
+static const char *joined(const msgpack_object *o, const char *sep, char *buf, size_t bufsz)
+{
+    if (!o || o->type != MSGPACK_OBJECT_ARRAY) {
+        snprintf(buf, bufsz, "?");
+        return buf;
+    }
+    if (o->via.array.size == 0) {
+        snprintf(buf, bufsz, "-");
+        return buf;
+    }
+    size_t used = 0;
+    buf[0] = '\0';
+    for (uint32_t i = 0; i < o->via.array.size; i++) {
+        char item[CELL_MAX];
+        if (!cell(&o->via.array.ptr[i], item, sizeof item, "\"\""))
+            return NULL;
+        int n = snprintf(buf + used, bufsz - used, "%s%s", i ? sep : "", item);
+        if (n < 0 || (size_t)n >= bufsz - used)
+            return clean_into(buf, strlen(buf), buf, bufsz); /* cut, but cleanly */
+        used += (size_t)n;
+    }
+    return buf;
+}
+
+int show_error(FILE *out, const msgpack_object *error)
+{
+    char code[CELL_MAX], field[CELL_MAX], msg[CELL_MAX];
+    const msgpack_object *f = mp_get(error, "field");
+    const msgpack_object *m = mp_get(error, "message");
+    if (!text_field(mp_get(error, "code"), code, sizeof code, "?") ||
+        !cell(f && f->type == MSGPACK_OBJECT_STR ? f : NULL, field, sizeof field, "") ||
+        !cell(m, msg, sizeof msg, ""))
+        return -1;
+    fprintf(out, "error %s", code);
+    if (field[0])
+        fprintf(out, " at %s", field);
+    if (msg[0])
+        fprintf(out, ": %s", msg);
+    fputc('\n', out);
+    return 0;
+}
+
+int show_submit(FILE *out, const msgpack_object *result)
+{
+    char report[CELL_MAX], cas[CELL_MAX];
+    if (!text_field(mp_get(result, "report_id"), report, sizeof report, "?") ||
+        !text_field(mp_get(result, "case_id"), cas, sizeof cas, "?"))
+        return -1;
+    const msgpack_object *dup = mp_get(result, "duplicate");
+    bool duplicate = dup && dup->type == MSGPACK_OBJECT_BOOLEAN && dup->via.boolean;
+    fprintf(out, "%s report %s \xe2\x86\x92 case %s\n", duplicate ? "duplicate:" : "accepted",
+            report, cas);
+    return 0;
+}
+
+/* Adds a key/value row to a two-column table. */
+static int kv_add(table_t *t, const char *key, const char *value)
+{
+    if (!value)
+        return -1;
+    const char *row[2] = {key, value};
+    return table_add_row(t, row);
+}
+
+static int show_persons(FILE *out, const msgpack_object *persons)
+{
+    if (!persons || persons->type != MSGPACK_OBJECT_ARRAY) {
+        fprintf(out, "persons  ?\n");
+        return 0;
+    }
+    if (persons->via.array.size == 0) {
+        fprintf(out, "persons  none\n");
+        return 0;
+    }
+    fprintf(out, "persons\n");
+    table_t *t = table_new("llrlrlr");
+    if (!t)
+        return -1;
+    const char *head[] = {"ID", "NAME", "AGE", "GROUPS", "SUPPLEMENT", "VISIT", "CARE"};
+    int rc = table_add_row(t, head);
+    for (uint32_t i = 0; rc == 0 && i < persons->via.array.size; i++) {
+        const msgpack_object *p = &persons->via.array.ptr[i];
+        char id[CELL_MAX], name[CELL_MAX], age[64], groups[CELL_MAX], sup[64], visit[CELL_MAX],
+            care[64];
+        const msgpack_object *cc = mp_get(p, "care_category");
+        int64_t ccv;
+        const char *row[] = {
+            text_field(mp_get(p, "id_masked"), id, sizeof id, "-"),
+            text_field(mp_get(p, "name_masked"), name, sizeof name, "-"),
+            cell(mp_get(p, "age"), age, sizeof age, "?"),
+            joined(mp_get(p, "groups"), ",", groups, sizeof groups),
+            yuan(mp_get(p, "dibao_supplement_fen"), sup, sizeof sup),
+            text_field(mp_get(p, "visit_every"), visit, sizeof visit, "-"),
+            mp_int(cc, &ccv) == 0 && ccv == 0 ? "-" : cell(cc, care, sizeof care, "?"),
+        };
+        for (size_t c = 0; c < sizeof row / sizeof row[0]; c++)
+            if (!row[c])
+                rc = -1;
+        if (rc == 0)
+            rc = table_add_row(t, row);
+    }
+    if (rc == 0)
+        table_print(t, out, 2);
+    table_free(t);
+    return rc;
+}
+
+static int show_measures(FILE *out, const msgpack_object *ms)
+{
+    if (!ms || ms->type != MSGPACK_OBJECT_ARRAY) {
+        fprintf(out, "  measures    ?\n");
+        return 0;
+    }
+    if (ms->via.array.size == 0) {
+        fprintf(out, "  measures    none\n");
+        return 0;
+    }
+    fprintf(out, "  measures\n");
+    table_t *t = table_new("llrll");
+    if (!t)
+        return -1;
+    const char *head[] = {"CODE", "PERSON", "AMOUNT", "PERIOD", "FORM"};
+    int rc = table_add_row(t, head);
+    for (uint32_t i = 0; rc == 0 && i < ms->via.array.size; i++) {
+        const msgpack_object *m = &ms->via.array.ptr[i];
+        char code[CELL_MAX], person[CELL_MAX], amount[64], period[CELL_MAX], form[CELL_MAX];
+        const msgpack_object *who = mp_get(m, "id_masked");
+        const char *row[] = {
+            text_field(mp_get(m, "code"), code, sizeof code, "?"),
+            who ? text_field(who, person, sizeof person, "-") : "household",
+            yuan(mp_get(m, "amount_fen"), amount, sizeof amount),
+            text_field(mp_get(m, "period"), period, sizeof period, "-"),
+            text_field(mp_get(m, "form"), form, sizeof form, "-"),
+        };
+        for (size_t c = 0; c < sizeof row / sizeof row[0]; c++)
+            if (!row[c])
+                rc = -1;
+        if (rc == 0)
+            rc = table_add_row(t, row);
+    }
+    if (rc == 0)
+        table_print(t, out, 4);
+    table_free(t);
+    return rc;
+}
+
+static int show_referral(FILE *out, const msgpack_object *r)
+{
+    char rid[CELL_MAX], rep[CELL_MAX], buf[CELL_MAX];
+    if (!text_field(mp_get(r, "referral_id"), rid, sizeof rid, "?") ||
+        !text_field(mp_get(r, "report_id"), rep, sizeof rep, "?"))
+        return -1;
+    fprintf(out, "\nreferral %s (report %s)\n", rid, rep);
+    table_t *t = table_new("ll");
+    if (!t)
+        return -1;
+    int rc = kv_add(t, "department", text_field(mp_get(r, "department"), buf, sizeof buf, "?"));
+    rc = rc ? rc : kv_add(t, "status", text_field(mp_get(r, "status"), buf, sizeof buf, "?"));
+    rc = rc ? rc : kv_add(t, "reason", cell(mp_get(r, "reason"), buf, sizeof buf, "-"));
+    rc = rc ? rc : kv_add(t, "decided_at", cell(mp_get(r, "decided_at"), buf, sizeof buf, "-"));
+    rc = rc ? rc : kv_add(t, "rules", joined(mp_get(r, "rules"), ", ", buf, sizeof buf));
+    if (rc == 0)
+        table_print(t, out, 2);
+    table_free(t);
+    return rc ? rc : show_measures(out, mp_get(r, "measures"));
+}
+
+int show_case(FILE *out, const msgpack_object *result)
+{
+    char buf[CELL_MAX];
+    table_t *t = table_new("ll");
+    if (!t)
+        return -1;
+    const msgpack_object *complete = mp_get(result, "complete");
+    int rc = kv_add(t, "case", text_field(mp_get(result, "case_id"), buf, sizeof buf, "?"));
+    rc = rc ? rc
+            : kv_add(t, "complete",
+                     complete && complete->type == MSGPACK_OBJECT_BOOLEAN
+                         ? (complete->via.boolean ? "yes" : "no (referrals pending)")
+                         : "?");
+    if (rc == 0)
+        table_print(t, out, 0);
+    table_free(t);
+    if (rc != 0)
+        return rc;
+    fputc('\n', out);
+    if (show_persons(out, mp_get(result, "persons")) != 0)
+        return -1;
+    const msgpack_object *refs = mp_get(result, "referrals");
+    if (!refs || refs->type != MSGPACK_OBJECT_ARRAY) {
+        fprintf(out, "\nreferrals  ?\n");
+        return 0;
+    }
+    if (refs->via.array.size == 0)
+        fprintf(out, "\nreferrals  none\n");
+    for (uint32_t i = 0; i < refs->via.array.size; i++)
+        if (show_referral(out, &refs->via.array.ptr[i]) != 0)
+            return -1;
+    return 0;
+}
+
+int show_health(FILE *out, const msgpack_object *result)
+{
+    if (!result || result->type != MSGPACK_OBJECT_MAP) {
+        fprintf(out, "status  ?\n");
+        return 0;
+    }
+    char key[CELL_MAX], val[CELL_MAX];
+    table_t *t = table_new("ll");
+    if (!t)
+        return -1;
+    int rc = kv_add(t, "status", text_field(mp_get(result, "status"), val, sizeof val, "?"));
+    for (uint32_t i = 0; rc == 0 && i < result->via.map.size; i++) {
+        const msgpack_object *k = &result->via.map.ptr[i].key;
+        if (mp_str_is(k, "status"))
+            continue;
+        if (!cell(k, key, sizeof key, "?"))
+            rc = -1;
+        else
+            rc = kv_add(t, key, cell(&result->via.map.ptr[i].val, val, sizeof val, "-"));
+    }
+    if (rc == 0)
+        table_print(t, out, 0);
+    table_free(t);
+    return rc;
+}

@@ -1,0 +1,20 @@
+/* show.h — the readable (non --json) output of each command. Everything the
+ * server sent is treated as untrusted: missing or mistyped fields print as
+ * "?", text is cleaned of terminal control characters. Each returns -1 when
+ * out of memory, else 0. */
+#ifndef AIDCTL_SHOW_H
+#define AIDCTL_SHOW_H
+
+#include <msgpack.h>
+#include <stdio.h>
+
+/* "error invalid_field at household.members[0].id_number: <message>" */
+int show_error(FILE *out, const msgpack_object *error);
+/* "accepted report report-12 → case case-3" or "duplicate: …" */
+int show_submit(FILE *out, const msgpack_object *result);
+/* The case, its persons table and each referral with measures and rules. */
+int show_case(FILE *out, const msgpack_object *result);
+/* status first, then every dependency and the version. */
+int show_health(FILE *out, const msgpack_object *result);
+
+#endif
