@@ -10,6 +10,7 @@
  * touching Postgres); the requests table's primary key is the truth. */
 #include "intake.h"
 #include "ops.h"
+#include "synth.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -74,6 +75,7 @@ static void prepare_statements(store_t *store)
                   "SELECT outcome, result FROM aid_begin_request($1, $2, $3::bytea)");
     store_prepare(store, "finish_request",
                   "UPDATE requests SET result = $2::bytea WHERE request_id = $1");
+    synth_prepare(store);
     ops_prepare_all(store);
 }
 
@@ -279,6 +281,19 @@ static void pack_result(msgpack_sbuffer *out, const char *data, size_t len, bool
     msgpack_unpacked_destroy(&u);
 }
 
+/* Wakes eligibility after a write that may have filed a report. */
+static void publish_wakeup(intake_t *self)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 1);
+    mp_pack_kv_int(&pk, "seq", ++self->seq);
+    bus_publish(self->pub, "report.committed", sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+}
+
 static void run_read(intake_t *self, inbound_t *in, const intake_op_t *op,
                      const proto_request_t *req)
 {
@@ -350,6 +365,7 @@ static void run_write(intake_t *self, inbound_t *in, const intake_op_t *op,
     }
     pack_result(&reply, result.data, result.size, false);
     reply_ok(self, in, req->id, &reply);
+    publish_wakeup(self);
     goto done;
 fail:
     store_rollback(self->store);
