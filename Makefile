@@ -58,13 +58,16 @@ LIB_POLICY := $(BUILD)/libpolicy.a
 LIB_DEPT := $(BUILD)/libdept.a
 CORE_LIBS := $(LIB_PROTO) $(LIB_COMMON)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_REPLAYS := $(addprefix $(BUILD)/fuzz/replay_,$(FUZZ_TARGETS))
+FUZZ_SECONDS ?= 600
 LIVE_TESTS := $(patsubst tests/live/%.c,$(BUILD)/live/%,$(LIVE_SRC))
 
 # Binaries in bin/ are relinked when the variant (sanitizers or not) changes.
 VARIANT_STAMP := build/variant
 $(shell mkdir -p build; [ "$$(cat $(VARIANT_STAMP) 2>/dev/null)" = "$(VARIANT)" ] || echo "$(VARIANT)" > $(VARIANT_STAMP))
 
-.PHONY: all deps up down run test unit integration clean status
+.PHONY: all deps up down run test unit integration clean status fuzz fuzz-replay
 all: $(PROGRAMS)
 
 $(BUILD)/%.o: %.c
@@ -107,6 +110,28 @@ $(BUILD)/live/%: tests/live/%.c $(CORE_LIBS) $(VARIANT_STAMP)
 	@$(if $(Q),echo "  TEST-CC $<")
 	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LIBS) -lcmocka
 
+# Fuzz targets: replayed over their corpus in `make unit` (no engine needed);
+# `make fuzz` runs each under libFuzzer (clang) for FUZZ_SECONDS.
+$(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(CORE_LIBS) $(VARIANT_STAMP)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ-CC $<")
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LIBS)
+
+fuzz-replay: $(FUZZ_REPLAYS)
+	$(Q)for t in $(FUZZ_TARGETS); do $(BUILD)/fuzz/replay_$$t tests/fuzz/corpus/$$t || exit 1; done
+
+FUZZ_CFLAGS := -std=c11 -g -O1 -D_GNU_SOURCE -Icommon -Iproto -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql) \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+fuzz:
+	$(Q)mkdir -p build/libfuzzer $(AID_VAR)/fuzz
+	$(Q)for t in $(FUZZ_TARGETS); do \
+	    clang $(FUZZ_CFLAGS) -o build/libfuzzer/fuzz_$$t tests/fuzz/fuzz_$$t.c common/*.c proto/*.c $(LIBS) || exit 1; \
+	    mkdir -p $(AID_VAR)/fuzz/$$t; \
+	    echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	    build/libfuzzer/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	        -artifact_prefix=$(AID_VAR)/fuzz/$$t/ $(AID_VAR)/fuzz/$$t tests/fuzz/corpus/$$t || exit 1; \
+	done
+
 deps:
 	$(Q)ops/deps.sh
 
@@ -123,8 +148,9 @@ run: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)AID_VAR=$(AID_VAR) ops/run.sh
 
-unit: $(UNIT_TESTS)
+unit: $(UNIT_TESTS) $(FUZZ_REPLAYS)
 	$(Q)ops/run-unit.sh $(UNIT_TESTS)
+	$(Q)$(MAKE) --no-print-directory fuzz-replay
 
 integration: all $(LIVE_TESTS)
 	$(Q)AID_VAR=$(AID_VAR)/test ops/run-integration.sh $(LIVE_TESTS)

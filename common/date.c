@@ -109,7 +109,7 @@ aid_date_t date_add_working_days(aid_date_t d, int n)
     int64_t days = date_to_days(d);
     while (n > 0) {
         days++;
-        int64_t wd = (days + 3) % 7; /* 0 = Monday; 1970-01-01 was a Thursday */
+        int64_t wd = ((days % 7) + 7 + 3) % 7; /* 0 = Monday; 1970-01-01 was a Thursday */
         if (wd < 5)
             n--;
     }

@@ -58,19 +58,31 @@ void log_scrub(const char *src, char *dst, size_t dstsz)
     dst[o] = '\0';
 }
 
-/* Appends s as a JSON string body (escaped) to buf. */
-static size_t put_json(char *buf, size_t o, size_t cap, const char *s)
+/* Appends s as a JSON string body (escaped) to buf, stopping — at a
+ * character boundary, never inside a UTF-8 sequence or an escape — when
+ * fewer than `reserve` bytes would be left for what must follow. */
+static size_t put_json(char *buf, size_t o, size_t cap, const char *s, size_t reserve)
 {
-    for (; *s && o + 7 < cap; s++) {
-        unsigned char c = (unsigned char)*s;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned char c = *p;
+        size_t need = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2; /* bytes in */
+        size_t out = c == '"' || c == '\\' ? 2 : c < 0x20 ? 6 : need;      /* bytes out */
+        for (size_t k = 1; k < need; k++)
+            if (p[k] == 0)
+                return o; /* a truncated sequence: stop before it */
+        if (o + out + reserve > cap)
+            return o;
         if (c == '"' || c == '\\') {
             buf[o++] = '\\';
             buf[o++] = (char)c;
         } else if (c < 0x20) {
             o += (size_t)snprintf(buf + o, cap - o, "\\u%04x", c);
         } else {
-            buf[o++] = (char)c;
+            memcpy(buf + o, p, need);
+            o += need;
         }
+        p += need;
     }
     return o;
 }
@@ -91,16 +103,17 @@ void log_at(log_level_t level, const char *event, ...)
                                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
                                 tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000), names[level],
                                 log_service);
-    o = put_json(line, o, sizeof line, event);
+    /* room kept at the end for the closing quote, brace and newline */
+    o = put_json(line, o, sizeof line, event, 4);
     line[o++] = '"';
     va_list ap;
     va_start(ap, event);
     const char *key;
-    while ((key = va_arg(ap, const char *)) != NULL && o + 64 < sizeof line) {
+    while ((key = va_arg(ap, const char *)) != NULL && o + 128 < sizeof line) {
         log_value_t v = va_arg(ap, log_value_t);
         line[o++] = ',';
         line[o++] = '"';
-        o = put_json(line, o, sizeof line, key);
+        o = put_json(line, o, sizeof line, key, 64);
         line[o++] = '"';
         line[o++] = ':';
         if (v.type == LOGV_INT) {
@@ -115,12 +128,10 @@ void log_at(log_level_t level, const char *event, ...)
         else
             log_scrub(s, tmp, sizeof tmp);
         line[o++] = '"';
-        o = put_json(line, o, sizeof line, tmp);
+        o = put_json(line, o, sizeof line, tmp, 4);
         line[o++] = '"';
     }
     va_end(ap);
-    if (o + 2 >= sizeof line)
-        o = sizeof line - 3;
     line[o++] = '}';
     line[o++] = '\n';
     fwrite(line, 1, o, stderr);
