@@ -1,6 +1,7 @@
 /* mp.c — allocation-free pre-check of MessagePack bytes, and helpers. */
 #include "mp.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static uint64_t be(const unsigned char *p, int n)
@@ -160,6 +161,53 @@ int mp_int(const msgpack_object *o, int64_t *v)
         return 0;
     }
     return -1;
+}
+
+/* Orders map entries by key: strings by bytes, then by length; other key
+ * types after strings, in their packed order (stable). */
+static int key_cmp(const void *a, const void *b)
+{
+    const msgpack_object_kv *x = a, *y = b;
+    int xs = x->key.type == MSGPACK_OBJECT_STR, ys = y->key.type == MSGPACK_OBJECT_STR;
+    if (xs != ys)
+        return ys - xs;
+    if (!xs)
+        return 0;
+    uint32_t n = x->key.via.str.size < y->key.via.str.size ? x->key.via.str.size : y->key.via.str.size;
+    int c = memcmp(x->key.via.str.ptr, y->key.via.str.ptr, n);
+    if (c)
+        return c;
+    return (x->key.via.str.size > y->key.via.str.size) - (x->key.via.str.size < y->key.via.str.size);
+}
+
+void mp_pack_sorted(msgpack_packer *pk, const msgpack_object *o)
+{
+    if (o->type == MSGPACK_OBJECT_ARRAY) {
+        msgpack_pack_array(pk, o->via.array.size);
+        for (uint32_t i = 0; i < o->via.array.size; i++)
+            mp_pack_sorted(pk, &o->via.array.ptr[i]);
+        return;
+    }
+    if (o->type != MSGPACK_OBJECT_MAP) {
+        msgpack_pack_object(pk, *o);
+        return;
+    }
+    /* sort a copy of the entry array; the object itself stays untouched */
+    uint32_t n = o->via.map.size;
+    msgpack_object_kv *kv = n ? malloc(n * sizeof *kv) : NULL;
+    if (n && !kv) {
+        msgpack_pack_object(pk, *o); /* out of memory: unsorted, still valid */
+        return;
+    }
+    if (n)
+        memcpy(kv, o->via.map.ptr, n * sizeof *kv);
+    qsort(kv, n, sizeof *kv, key_cmp);
+    msgpack_pack_map(pk, n);
+    for (uint32_t i = 0; i < n; i++) {
+        mp_pack_sorted(pk, &kv[i].key);
+        mp_pack_sorted(pk, &kv[i].val);
+    }
+    free(kv);
 }
 
 void mp_pack_strn(msgpack_packer *pk, const char *s, size_t n)

@@ -41,6 +41,11 @@ int mp_str_copy(const msgpack_object *o, char *out, size_t outsz);
 /* Integer value of o into *v; -1 when o is not an integer that fits int64. */
 int mp_int(const msgpack_object *o, int64_t *v);
 
+/* Packs o with every map's keys in byte order (recursively), so two
+ * encodings of the same value give the same bytes: the form hashed for
+ * idempotency ("same body" means same value, whatever the key order). */
+void mp_pack_sorted(msgpack_packer *pk, const msgpack_object *o);
+
 /* Packers: a string, and key/value pairs for building maps. */
 void mp_pack_str(msgpack_packer *pk, const char *s);
 void mp_pack_strn(msgpack_packer *pk, const char *s, size_t n);

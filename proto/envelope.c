@@ -16,6 +16,7 @@ const proto_op_info_t proto_ops[] = {
     [OP_CASE_GET] = {"case.get", false},
     [OP_HEALTH] = {"health", false},
     /* one line per further operation, in any order: */
+    {"case.area", false},
 };
 const int proto_op_count = (int)(sizeof proto_ops / sizeof proto_ops[0]);
 
@@ -52,10 +53,20 @@ int proto_request_parse(const char *buf, size_t len, msgpack_unpacked *u, proto_
         return proto_fail(err, PROTO_BAD_REQUEST, "op", "request has no op");
     if (op->type != MSGPACK_OBJECT_STR)
         return proto_fail(err, PROTO_BAD_REQUEST, "op", "op must be a string");
+    static const char *const keys[] = {"v", "op", "id", "body"};
+    unsigned seen = 0;
     for (uint32_t i = 0; i < o->via.map.size; i++) {
         const msgpack_object *k = &o->via.map.ptr[i].key;
-        if (mp_str_is(k, "v") || mp_str_is(k, "op") || mp_str_is(k, "id") || mp_str_is(k, "body"))
+        int known = -1;
+        for (int j = 0; j < 4; j++)
+            if (mp_str_is(k, keys[j]))
+                known = j;
+        if (known >= 0) {
+            if (seen & (1u << known))
+                return proto_fail(err, PROTO_INVALID_FIELD, keys[known], "appears twice");
+            seen |= 1u << known;
             continue;
+        }
         char name[64] = "?";
         if (k->type == MSGPACK_OBJECT_STR && k->via.str.size < sizeof name &&
             schema_utf8_valid(k->via.str.ptr, k->via.str.size))

@@ -164,6 +164,14 @@ int proto_report_decode(const msgpack_object *body, aid_date_t today, report_t *
                 return fail(err, path, msg);
             }
     }
+    for (int i = 0; i < r->n_circumstances; i++) {
+        const char *id = r->circumstances[i].id_number;
+        if (id[0] && idcard_birth(id) > r->as_of) {
+            char path[64];
+            snprintf(path, sizeof path, "circumstances[%d].id_number", i);
+            return fail(err, path, idcard_strerror(IDCARD_FUTURE));
+        }
+    }
     return 0;
 }
 

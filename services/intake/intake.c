@@ -43,7 +43,7 @@ typedef struct {
 typedef struct {
     inbound_t *in;
     char id[PROTO_STR_MAX + 1];
-    msgpack_sbuffer raw;      /* the body as received (re-packed): idempotency hash */
+    msgpack_sbuffer raw;      /* the body as received, keys sorted: idempotency hash */
     msgpack_sbuffer canon;    /* the canonical report, as_of filled in */
     uint64_t fingerprint;     /* FNV-1a of raw, for the Redis fast path */
     report_t *report;
@@ -55,6 +55,8 @@ struct intake {
     void *zctx;
     void *router;             /* the API socket */
     void *pub;                /* bus publisher */
+    void *pub_monitor;        /* connection events of pub */
+    bool bus_up;              /* pub connected to the broker, per the monitor */
     store_t *store;
     cache_t *cache;
     int64_t seq;              /* report.committed stream sequence */
@@ -108,6 +110,12 @@ intake_t *intake_new(void)
     self->pub = bus_pub_open(self->zctx, config_str("AID_BUS_PUB", "tcp://127.0.0.1:5603"));
     if (!self->pub)
         goto fail;
+    char mon[64];
+    snprintf(mon, sizeof mon, "inproc://intake-pub-%p", (void *)self);
+    if (zmq_socket_monitor(self->pub, mon, ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED) != 0 ||
+        !(self->pub_monitor = zmq_socket(self->zctx, ZMQ_PAIR)) ||
+        zmq_connect(self->pub_monitor, mon) != 0)
+        goto fail;
     self->seq = svc_wall_us(); /* restarts never reuse a sequence number */
     log_info("intake.started", "endpoint", LOG_S(api), NULL);
     return self;
@@ -123,6 +131,8 @@ void intake_destroy(intake_t **self_p)
     intake_t *self = *self_p;
     if (self->router)
         zmq_close(self->router);
+    if (self->pub_monitor)
+        zmq_close(self->pub_monitor);
     if (self->pub)
         zmq_close(self->pub);
     if (self->zctx)
@@ -140,12 +150,13 @@ void intake_destroy(intake_t **self_p)
 /* ---- socket I/O --------------------------------------------------------- */
 
 /* Reads one whole request (route frames, empty delimiter, body) without
- * blocking. 1 when read, 0 when none is waiting, -1 when malformed (dropped:
- * without a delimiter there is no way to address a reply). */
+ * blocking. 1 when read, 0 when none is waiting, 2 when its framing is wrong
+ * (no delimiter, several body frames: the caller answers bad_request to the
+ * sender), -1 on a socket error. */
 static int read_inbound(intake_t *self, inbound_t *in)
 {
     zmq_msg_t frames[MAX_ROUTE_FRAMES + 2];
-    int n = 0, more = 1;
+    int n = 0, more = 1, more_dropped = 0;
     while (more) {
         zmq_msg_t m;
         zmq_msg_init(&m);
@@ -156,10 +167,12 @@ static int read_inbound(intake_t *self, inbound_t *in)
             return n == 0 && errno == EAGAIN ? 0 : -1;
         }
         more = zmq_msg_more(&m);
-        if (n < MAX_ROUTE_FRAMES + 2)
+        if (n < MAX_ROUTE_FRAMES + 2) {
             frames[n++] = m;
-        else
+        } else {
             zmq_msg_close(&m);
+            more_dropped = 1;
+        }
     }
     /* route frames, one empty delimiter, then exactly one body frame */
     int delim = -1;
@@ -168,11 +181,19 @@ static int read_inbound(intake_t *self, inbound_t *in)
             delim = i;
             break;
         }
-    if (delim < 1 || delim != n - 2) {
+    if (delim < 1 || delim != n - 2 || more_dropped) {
+        /* Still answer (never a silent drop): to the sender's identity, with
+         * the delimiter only if it sent one. */
         log_warn("intake.malformed_envelope", "frames", LOG_I(n), NULL);
-        for (int i = 0; i < n; i++)
-            zmq_msg_close(&frames[i]);
-        return -1;
+        in->nroute = delim >= 1 ? delim + 1 : 1;
+        for (int i = 0; i < n; i++) {
+            if (i < in->nroute)
+                in->route[i] = frames[i];
+            else
+                zmq_msg_close(&frames[i]);
+        }
+        zmq_msg_init(&in->body);
+        return 2;
     }
     in->nroute = delim + 1; /* keep the delimiter: replies echo it */
     for (int i = 0; i < in->nroute; i++)
@@ -254,6 +275,32 @@ void intake_publish(intake_t *in, const char *topic, const void *body, size_t le
         log_debug("bus.publish_dropped", "topic", LOG_S(topic), NULL);
 }
 
+bool intake_bus_connected(intake_t *in)
+{
+    /* drain the monitor: event frames are a 16-bit id + 32-bit value, then an address */
+    for (int i = 0; i < 1000; i++) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, in->pub_monitor, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            break;
+        }
+        if (zmq_msg_size(&m) >= 2) {
+            uint16_t ev;
+            memcpy(&ev, zmq_msg_data(&m), 2);
+            in->bus_up = ev == ZMQ_EVENT_CONNECTED;
+        }
+        int more = zmq_msg_more(&m);
+        zmq_msg_close(&m);
+        if (more) {
+            zmq_msg_init(&m);
+            zmq_msg_recv(&m, in->pub_monitor, 0);
+            zmq_msg_close(&m);
+        }
+    }
+    return in->bus_up;
+}
+
 int intake_unavailable(proto_error_t *err)
 {
     return proto_fail(err, PROTO_UNAVAILABLE, NULL,
@@ -321,7 +368,7 @@ static void run_write(intake_t *self, inbound_t *in, const intake_op_t *op,
     msgpack_packer pk;
     msgpack_packer_init(&pk, &raw, msgpack_sbuffer_write);
     if (req->body)
-        msgpack_pack_object(&pk, *req->body);
+        mp_pack_sorted(&pk, req->body);
     else
         msgpack_pack_nil(&pk);
     PGresult *r = NULL;
@@ -416,7 +463,7 @@ static int queue_report(intake_t *self, inbound_t *in, const proto_request_t *re
     msgpack_packer pk;
     msgpack_sbuffer_init(&p->raw);
     msgpack_packer_init(&pk, &p->raw, msgpack_sbuffer_write);
-    msgpack_pack_object(&pk, *req->body);
+    mp_pack_sorted(&pk, req->body);
     msgpack_sbuffer_init(&p->canon);
     msgpack_packer_init(&pk, &p->canon, msgpack_sbuffer_write);
     proto_report_encode(p->report, &pk);
@@ -640,6 +687,13 @@ int intake_run(intake_t *self)
                 break;
             if (rc < 0)
                 continue;
+            if (rc == 2) {
+                proto_error_t e;
+                proto_fail(&e, PROTO_BAD_REQUEST, NULL,
+                           "framing: send an empty delimiter frame, then one body frame");
+                reply_error(self, in, "", &e);
+                continue;
+            }
             queued += dispatch(self, in, queued);
         }
         if (queued)

@@ -10,8 +10,8 @@ static void prepare(store_t *store) { store_prepare(store, "ping", "SELECT 1"); 
 
 static int handle(intake_t *in, const proto_request_t *req, msgpack_packer *pk, proto_error_t *err)
 {
-    (void)req;
-    (void)err;
+    if (req->body && req->body->via.map.size > 0)
+        return proto_fail(err, PROTO_INVALID_FIELD, "body", "health takes no body fields");
     store_t *store = intake_store(in);
     bool db = store_ready(store);
     if (db) {
@@ -26,7 +26,7 @@ static int handle(intake_t *in, const proto_request_t *req, msgpack_packer *pk, 
     mp_pack_kv_str(pk, "status", !db ? "down" : redis_ok ? "ok" : "degraded");
     mp_pack_kv_str(pk, "database", db ? "ok" : store_errmsg(store));
     mp_pack_kv_str(pk, "redis", redis);
-    mp_pack_kv_str(pk, "bus", "ok");
+    mp_pack_kv_str(pk, "bus", intake_bus_connected(in) ? "ok" : "not connected to the broker");
     mp_pack_kv_str(pk, "version", VERSION);
     return 0;
 }

@@ -38,6 +38,8 @@ const intake_op_t *intake_find(const char *name);
 store_t *intake_store(intake_t *in);
 cache_t *intake_cache(intake_t *in);
 void intake_publish(intake_t *in, const char *topic, const void *body, size_t len);
+/* True while the bus publisher is connected to the broker. */
+bool intake_bus_connected(intake_t *in);
 
 /* Registers op at start-up, from the file that defines it. */
 #define INTAKE_OP(var, ...)                                        \
