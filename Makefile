@@ -21,8 +21,8 @@ SANITIZE ?=
 AID_VAR ?= var
 PYTHON := /usr/bin/python3
 
-VARIANT := $(if $(SANITIZE),san-$(subst $(comma),-,$(SANITIZE)),rel)
 comma := ,
+VARIANT := $(if $(SANITIZE),san-$(subst $(comma),-,$(SANITIZE)),rel)
 BUILD := build/$(VARIANT)
 
 CFLAGS_BASE := -std=c11 -Wall -Wextra -Werror -Wno-format-truncation -g -O2 -D_GNU_SOURCE -MMD -MP \

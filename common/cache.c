@@ -55,14 +55,18 @@ void cache_destroy(cache_t **self_p)
     *self_p = NULL;
 }
 
+/* Forgets the connection. why may point into the context (its errstr), so it
+ * is copied before the context is freed. */
 static void drop(cache_t *self, const char *why)
 {
+    char reason[sizeof self->err];
+    snprintf(reason, sizeof reason, "%s", why);
     if (self->ctx) {
-        log_warn("cache.down", "error", LOG_S(why), NULL);
+        log_warn("cache.down", "error", LOG_S(reason), NULL);
         redisFree(self->ctx);
         self->ctx = NULL;
     }
-    snprintf(self->err, sizeof self->err, "%s", why);
+    snprintf(self->err, sizeof self->err, "%s", reason);
 }
 
 bool cache_ready(cache_t *self)

@@ -39,7 +39,9 @@ void log_scrub(const char *src, char *dst, size_t dstsz)
         int at_start = i == 0 || !is_digit(src[i - 1]);
         if (run == 17 && at_start && i + 17 < n &&
             (is_digit(src[i + 17]) || src[i + 17] == 'X' || src[i + 17] == 'x') &&
-            (i + 18 >= n || !is_digit(src[i + 18]))) {
+            /* a digit after an 18th digit makes a longer number; after an X it
+             * cannot, so an X-ending ID is masked whatever follows */
+            (i + 18 >= n || !is_digit(src[i + 18]) || !is_digit(src[i + 17]))) {
             char masked[19];
             idcard_mask(src + i, 18, masked, sizeof masked);
             for (size_t k = 0; k < 18 && o + 1 < dstsz; k++)

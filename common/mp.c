@@ -201,7 +201,8 @@ void mp_pack_sorted(msgpack_packer *pk, const msgpack_object *o)
     }
     if (n)
         memcpy(kv, o->via.map.ptr, n * sizeof *kv);
-    qsort(kv, n, sizeof *kv, key_cmp);
+    if (n > 1)
+        qsort(kv, n, sizeof *kv, key_cmp);
     msgpack_pack_map(pk, n);
     for (uint32_t i = 0; i < n; i++) {
         mp_pack_sorted(pk, &kv[i].key);
