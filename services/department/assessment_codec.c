@@ -61,7 +61,7 @@ int assessment_decode(const msgpack_object *o, int n_members, assessment_t *a)
     for (int i = 0; i < n_members; i++) {
         const msgpack_object *po = &ps->via.array.ptr[i];
         person_facts_t *p = &a->persons[i];
-        if (get_int(po, "age", 0, 200, &v) != 0)
+        if (get_int(po, "age", 0, 300, &v) != 0) /* ID numbers allow births from 1800 */
             return -1;
         p->age = (int)v;
         if (get_int(po, "groups", 0, (1 << POLICY_GROUP_COUNT) - 1, &v) != 0)

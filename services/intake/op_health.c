@@ -20,13 +20,15 @@ static int handle(intake_t *in, const proto_request_t *req, msgpack_packer *pk, 
         PQclear(r);
     }
     const char *redis = cache_status(intake_cache(in));
+    bool bus = intake_bus_connected(in);
     bool redis_ok = strcmp(redis, "ok") == 0;
     msgpack_pack_map(pk, 5);
-    /* down: nothing can be accepted; degraded: accepting, without the fast paths */
-    mp_pack_kv_str(pk, "status", !db ? "down" : redis_ok ? "ok" : "degraded");
+    /* down: nothing can be accepted; degraded: accepting, without a fast path
+     * (Redis) or without the bus (consumers then work from their sweeps) */
+    mp_pack_kv_str(pk, "status", !db ? "down" : redis_ok && bus ? "ok" : "degraded");
     mp_pack_kv_str(pk, "database", db ? "ok" : store_errmsg(store));
     mp_pack_kv_str(pk, "redis", redis);
-    mp_pack_kv_str(pk, "bus", intake_bus_connected(in) ? "ok" : "not connected to the broker");
+    mp_pack_kv_str(pk, "bus", bus ? "ok" : "not connected to the broker");
     mp_pack_kv_str(pk, "version", VERSION);
     return 0;
 }
