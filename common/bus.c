@@ -1,6 +1,7 @@
 /* bus.c — PUB/SUB helpers for the event bus. */
 #include "bus.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <zmq.h>
 
@@ -22,6 +23,27 @@ void *bus_pub_open(void *zctx, const char *endpoint)
         zmq_close(s);
         return NULL;
     }
+    return s;
+}
+
+void *bus_pub_open_monitored(void *zctx, const char *endpoint, int events, void **monitor)
+{
+    *monitor = NULL;
+    void *s = zmq_socket(zctx, ZMQ_PUB);
+    if (!s)
+        return NULL;
+    set_common(s);
+    char ep[64];
+    snprintf(ep, sizeof ep, "inproc://bus-monitor-%p", s);
+    void *m = NULL;
+    if (zmq_socket_monitor(s, ep, events) != 0 || !(m = zmq_socket(zctx, ZMQ_PAIR)) ||
+        zmq_connect(m, ep) != 0 || zmq_connect(s, endpoint) != 0) {
+        if (m)
+            zmq_close(m);
+        zmq_close(s);
+        return NULL;
+    }
+    *monitor = m;
     return s;
 }
 

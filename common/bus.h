@@ -14,6 +14,10 @@
 
 /* A PUB socket connected to endpoint; NULL on error (errno from zmq). */
 void *bus_pub_open(void *zctx, const char *endpoint);
+/* Like bus_pub_open, but first starts a monitor of connection events and
+ * connects *monitor (a PAIR socket) to it, so not even the first CONNECTED
+ * event is missed. events is a ZMQ_EVENT_* mask. */
+void *bus_pub_open_monitored(void *zctx, const char *endpoint, int events, void **monitor);
 /* A SUB socket connected to endpoint and subscribed to each prefix in
  * topics (NULL-terminated). */
 void *bus_sub_open(void *zctx, const char *endpoint, const char *const *topics);

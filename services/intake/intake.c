@@ -107,14 +107,11 @@ intake_t *intake_new(void)
                   LOG_S(zmq_strerror(errno)), NULL);
         goto fail;
     }
-    self->pub = bus_pub_open(self->zctx, config_str("AID_BUS_PUB", "tcp://127.0.0.1:5603"));
+    self->pub = bus_pub_open_monitored(self->zctx,
+                                       config_str("AID_BUS_PUB", "tcp://127.0.0.1:5603"),
+                                       ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED,
+                                       &self->pub_monitor);
     if (!self->pub)
-        goto fail;
-    char mon[64];
-    snprintf(mon, sizeof mon, "inproc://intake-pub-%p", (void *)self);
-    if (zmq_socket_monitor(self->pub, mon, ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED) != 0 ||
-        !(self->pub_monitor = zmq_socket(self->zctx, ZMQ_PAIR)) ||
-        zmq_connect(self->pub_monitor, mon) != 0)
         goto fail;
     self->seq = svc_wall_us(); /* restarts never reuse a sequence number */
     log_info("intake.started", "endpoint", LOG_S(api), NULL);
