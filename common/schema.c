@@ -193,9 +193,12 @@ int schema_decode(const schema_t *s, const msgpack_object *o, void *out, const c
         size_t kl = k->via.str.size < sizeof key - 1 ? k->via.str.size : sizeof key - 1;
         memcpy(key, k->via.str.ptr, kl);
         key[kl] = '\0';
-        /* never echo raw bytes that are not text */
+        /* never echo raw bytes that are not text; name an empty key visibly
+         * (found by fuzzing: an empty key gave an error with no field) */
         if (!schema_utf8_valid(key, kl))
             snprintf(key, sizeof key, "?");
+        else if (kl == 0)
+            snprintf(key, sizeof key, "\"\"");
         join(path, sizeof path, prefix, key);
         if (idx < 0)
             return fail(err, path, "unknown field (check the spelling)%s", NULL);

@@ -9,7 +9,7 @@
 #include "config.h"
 #include "log.h"
 
-#define STORE_MAX_STMTS 64
+#define STORE_MAX_STMTS 160
 
 struct store {
     char *dsn;                         /* connection string, owned */

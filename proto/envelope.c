@@ -68,8 +68,10 @@ int proto_request_parse(const char *buf, size_t len, msgpack_unpacked *u, proto_
             continue;
         }
         char name[64] = "?";
-        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size < sizeof name &&
-            schema_utf8_valid(k->via.str.ptr, k->via.str.size))
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == 0)
+            snprintf(name, sizeof name, "\"\"");
+        else if (k->type == MSGPACK_OBJECT_STR && k->via.str.size < sizeof name &&
+                 schema_utf8_valid(k->via.str.ptr, k->via.str.size))
             snprintf(name, sizeof name, "%.*s", (int)k->via.str.size, k->via.str.ptr);
         return proto_fail(err, PROTO_INVALID_FIELD, name,
                           "unknown envelope field (allowed: v, op, id, body)");
