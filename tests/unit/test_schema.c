@@ -343,7 +343,7 @@ static void unknown_keys_are_rejected_with_their_path(void **state)
         {"case differs", "{flag: true, Flag: true}", "Flag"},
         {"nested object", "{flag: true, inner: {x: 1, z: 2}}", "inner.z"},
         {"array element", "{flag: true, items: [{name: 'a'}, {name: 'b', nam: 'c'}]}", "items[1].nam"},
-        {"empty key", "{flag: true, '': 1}", ""},
+        {"empty key", "{flag: true, '': 1}", "\"\""}, /* named visibly, never an empty path */
         {"key not UTF-8 is not echoed", "{flag: true, '\\xff\\xfe': 1}", "?"},
         {"key with NUL is not echoed", "{flag: true, 'a\\x00b': 1}", "?"},
     };
