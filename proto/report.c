@@ -22,6 +22,8 @@ static const char *const self_care_names[] = {"full", "semi", "none", NULL};
 static const char *const stage_names[] = {"none", "preschool", "compulsory", "senior",
                                           "vocational", "higher", NULL};
 static const char *const deptrec_names[] = {"none", "hardship_worker", "occupational_disease", NULL};
+const char *const report_trigger_kinds[] = {"disaster", "medical_expense", "unemployment",
+                                           "disability", "death", NULL};
 static const char *const circ_names[] = {"illness", "accident", "disaster", "epidemic", "schooling",
                                          "unemployment", "housing_loss", "death", "other", NULL};
 
@@ -128,6 +130,7 @@ static const schema_field_t report_fields[] = {
     {"household", FT_OBJ, offsetof(report_t, status), 0, 0, 0, NULL, &household_schema, 0, true},
     SF_ARR(report_t, circumstances, "circumstances", false, &circumstance_schema,
            n_circumstances, 0, REPORT_MAX_CIRCUMSTANCES),
+    SF_STR(report_t, trigger, "trigger", false, REPORT_TRIGGER_MAX),
 };
 SCHEMA(proto_report_schema, "body", report_fields);
 
@@ -152,6 +155,16 @@ int proto_report_decode(const msgpack_object *body, aid_date_t today, report_t *
         return fail(err, "area.township", "must begin with the county code");
     if (strncmp(r->village, r->township, 9) != 0)
         return fail(err, "area.village", "must begin with the township code");
+    if (r->trigger[0]) {
+        int k = 0;
+        while (report_trigger_kinds[k] && strcmp(report_trigger_kinds[k], r->trigger) != 0)
+            k++;
+        if (!report_trigger_kinds[k])
+            return fail(err, "trigger",
+                        "must be one of disaster|medical_expense|unemployment|disability|death");
+        if (r->source != SOURCE_DEPARTMENT)
+            return fail(err, "trigger", "only a report with source department carries a trigger");
+    }
     for (int i = 0; i < r->n_members; i++) {
         char path[96];
         snprintf(path, sizeof path, "household.members[%d].id_number", i);

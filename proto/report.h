@@ -16,6 +16,9 @@
 #define REPORT_MAX_MEMBERS 30
 #define REPORT_MAX_CIRCUMSTANCES 20
 #define PROTO_STR_MAX 256 /* bytes of UTF-8, PROTOCOL.md limits */
+#define REPORT_TRIGGER_MAX 15 /* bytes of report_t.trigger, "medical_expense" */
+/* The trigger kinds of trigger.submit (PROTOCOL.md), NULL-terminated. */
+extern const char *const report_trigger_kinds[];
 
 typedef enum { SOURCE_VISIT, SOURCE_HOTLINE, SOURCE_WECHAT, SOURCE_DEPARTMENT, SOURCE_SELF } source_t;
 typedef enum { URGENCY_NORMAL, URGENCY_URGENT } urgency_t;
@@ -101,6 +104,11 @@ typedef struct {
     member_t members[REPORT_MAX_MEMBERS];
     int n_circumstances;
     circumstance_t circumstances[REPORT_MAX_CIRCUMSTANCES];
+    /* Set only on a report the system files for a trigger.submit (services/
+     * intake/op_trigger.c, services/triggers): the trigger's kind, one of
+     * report_trigger_kinds; "" on every other report. Optional on the wire and
+     * left out when empty, so every other report encodes as before. */
+    char trigger[REPORT_TRIGGER_MAX + 1];
 } report_t;
 
 #endif

@@ -78,6 +78,7 @@ int synth_file_report(intake_t *in, long long case_id, const char *request_id,
     r->source = SOURCE_DEPARTMENT;
     r->urgency = URGENCY_NORMAL;
     r->n_circumstances = 0;
+    r->trigger[0] = '\0'; /* the latest report's trigger is not this report's */
     if (modify(r, arg, err) != 0)
         goto out;
     msgpack_packer pk;
@@ -89,8 +90,9 @@ int synth_file_report(intake_t *in, long long case_id, const char *request_id,
     }
     char as_of[11];
     date_format(r->as_of, as_of);
+    static const char *const sources[] = {"visit", "hotline", "wechat", "department", "self"};
     const char *vals[10] = {request_id, body.data,   pgarr_str(&ids), pgarr_str(&names),
-                            "department", as_of,     r->township,     r->village,
+                            sources[r->source], as_of, r->township,   r->village,
                             r->urgency == URGENCY_URGENT ? "true" : "false", body.data};
     int lens[10] = {0, (int)body.size, 0, 0, 0, 0, 0, 0, 0, (int)body.size};
     int fmts[10] = {0, 1, 0, 0, 0, 0, 0, 0, 0, 1};

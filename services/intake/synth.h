@@ -11,7 +11,8 @@
 #include "ops.h"
 
 /* Applies a change to the household's latest report (already reset to:
- * as_of today, source department, urgency normal, no circumstances). */
+ * as_of today, source department, urgency normal, no circumstances, no
+ * trigger); it may set another source, e.g. visit. */
 typedef int (*synth_modify_fn)(report_t *r, void *arg, proto_error_t *err);
 
 /* The case of a registered person; not_found (field names field) otherwise. */

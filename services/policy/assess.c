@@ -215,6 +215,11 @@ static uint32_t assess_routing(const report_t *r, const assessment_t *a, const p
         if (routed)
             routing |= 1u << k;
     }
+    /* R-TRIGGER-DISASTER: a disaster trigger is an emergency check, not a
+     * report: it reaches temporary aid (R-TEMP-EMERG) and relief (R-RELIEF)
+     * only; the household's other entitlements stand as last decided. */
+    if (report_trigger_is(r, "disaster"))
+        routing &= 1u << DEPT_TEMPAID | 1u << DEPT_RELIEF;
     return routing;
 }
 

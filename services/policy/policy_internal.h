@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h> /* size_t: common/date.h uses it without including it */
 #include <stdint.h>
+#include <string.h>
 
 #include "policy.h"
 
@@ -63,6 +64,13 @@ static inline bool member_tekun(const member_t *m) { return m->tekun != TEKUN_NO
 static inline bool member_needs_care(const member_t *m) { return m->self_care != SELFCARE_FULL; }
 
 static inline bool report_dibao(const report_t *r) { return r->status.dibao != DIBAO_NONE; }
+
+/* True when the report was filed by the system for a trigger of this kind
+ * ("disaster", "medical_expense", …: report_t.trigger). */
+static inline bool report_trigger_is(const report_t *r, const char *kind)
+{
+    return strcmp(r->trigger, kind) == 0;
+}
 
 /* True when the report has a circumstance of this kind. */
 bool report_has_circumstance(const report_t *r, int kind);

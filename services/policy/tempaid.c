@@ -16,10 +16,13 @@ static bool tempaid_in_scope(const report_t *r)
     return false;
 }
 
-/* R-TEMP-EMERG's survival crisis: an urgent report with a sudden event.
- * (A disaster trigger qualifies too; it arrives with triggers.) */
+/* R-TEMP-EMERG's survival crisis: an urgent report with a sudden event, or
+ * a disaster trigger (R-TRIGGER-DISASTER: the household is in an area the
+ * emergency bureau declared, whatever the report's urgency). */
 static bool tempaid_emergency(const report_t *r)
 {
+    if (report_trigger_is(r, "disaster"))
+        return true;
     if (r->urgency != URGENCY_URGENT)
         return false;
     for (int i = 0; i < r->n_circumstances; i++) {
@@ -84,10 +87,14 @@ void tempaid_decide(const report_t *r, const assessment_t *a, const params_t *p,
         return;
     }
     /* R-TEMP-EMERG: paid at once, before any income check (先行救助) */
-    if (tempaid_emergency(r))
+    if (tempaid_emergency(r)) {
         decision_add(out, "R-TEMP-EMERG", "tempaid.emergency_cash", -1,
                      pct_round(p->P_DIBAO * r->n_members, p->P_TEMP_EMERG_MULT), PERIOD_ONCE,
                      FORM_CASH);
+        /* R-TRIGGER-DISASTER: event-driven, no report filed by anyone */
+        if (report_trigger_is(r, "disaster") && out->n_measures > 0)
+            decision_cite(out, "R-TRIGGER-DISASTER");
+    }
     /* R-TEMP-EXPEND: a separate measure when both types apply */
     if (tempaid_expenditure(r, a, p))
         decision_add(out, "R-TEMP-EXPEND", "tempaid.expenditure_cash", -1,

@@ -467,6 +467,15 @@ static void b_m1_ill(report_t *r)
 }
 static void b_o1_ill(report_t *r) { b_o1_accident(r); r->members[0].serious_illness = true; }
 static void b_ill_no_group(report_t *r) { b_ordinary(r); r->members[0].serious_illness = true; }
+/* R-VISIT-SYMPTOM: a visit finds suspected epidemic symptoms (visit.record
+ * files this report); the same report from the hotline is no visit. */
+static void b_visit_epidemic(report_t *r)
+{
+    b_tekun_and_relative(r);
+    r->source = SOURCE_VISIT;
+    circ(r, CIRC_EPIDEMIC, 0);
+}
+static void b_hotline_epidemic(report_t *r) { b_visit_epidemic(r); r->source = SOURCE_HOTLINE; }
 
 static void b_dibao_student(report_t *r, int age, int stage)
 {
@@ -632,6 +641,68 @@ static void t_dibao_70501(params_t *p) { p->P_DIBAO = 70501; }
 static void t_dibao_40000(params_t *p) { p->P_DIBAO = 40000; }
 static void t_tekun_minor_16(params_t *p) { p->P_TEKUN_MINOR_AGE = 16; }
 static void t_care_full_10000(params_t *p) { p->P_CARE_FULL = 10000; }
+static void t_med_retro_50(params_t *p) { p->P_MED_RETRO_RATE = 50; }
+
+/* ---- triggers (PROTOCOL.md trigger.submit; the reports the system files) ------------- */
+
+static void trigger(report_t *r, const char *kind)
+{
+    r->source = SOURCE_DEPARTMENT;
+    snprintf(r->trigger, sizeof r->trigger, "%s", kind);
+}
+/* A dibao household (S1) in a declared area: no urgency, no circumstance. */
+static void b_trigger_disaster(report_t *r)
+{
+    dibao(r, DIBAO_PARTIAL);
+    add(r, 40);
+    add(r, 12);
+    trigger(r, "disaster");
+}
+/* The report the trigger worker files: urgent, a disaster circumstance. */
+static void b_trigger_disaster_filed(report_t *r)
+{
+    b_trigger_disaster(r);
+    r->urgency = URGENCY_URGENT;
+    circ(r, CIRC_DISASTER, 0);
+}
+/* The same household filed as an urgent disaster report by a person. */
+static void b_disaster_report_no_trigger(report_t *r)
+{
+    b_trigger_disaster_filed(r);
+    r->trigger[0] = '\0';
+}
+/* Two working-age adults on income each (a low-income but not S household):
+ * the medical insurance bureau settled expense over months. */
+static void b_med_retro_base(report_t *r, int64_t income, int64_t expense, int months)
+{
+    report_base(r);
+    add(r, 40)->monthly_income_fen = income;
+    add(r, 38)->monthly_income_fen = income;
+    circ(r, CIRC_ILLNESS, expense);
+    r->circumstances[0].occurred_on = date_add_months(AS_OF, -months);
+    trigger(r, "medical_expense");
+}
+/* 600000 over 6 months: 100000 a month; (160000 - 100000) / 2 < P_DIBAO. */
+static void b_med_retro(report_t *r) { b_med_retro_base(r, 80000, 600000, 6); }
+/* 12 months: only the last 6 count, 600000 of 1200000. */
+static void b_med_retro_12_months(report_t *r) { b_med_retro_base(r, 80000, 1200000, 12); }
+/* 700001 over 7 months: 6/7 of it is 600000.86 → 600001; 70% → 420000.7 → 420001. */
+static void b_med_retro_rounding(report_t *r) { b_med_retro_base(r, 80000, 700001, 7); }
+/* (400000 - 100000) / 2 = 150000: not below the dibao line after the expense. */
+static void b_med_retro_income_high(report_t *r) { b_med_retro_base(r, 200000, 600000, 6); }
+/* Already on dibao: not newly recognized, and an S household. */
+static void b_med_retro_dibao(report_t *r)
+{
+    b_med_retro(r);
+    r->status.dibao = DIBAO_PARTIAL;
+}
+/* The same illness reported by a person: no settled expenses, no R-MED-RETRO. */
+static void b_med_retro_no_trigger(report_t *r)
+{
+    b_med_retro(r);
+    r->trigger[0] = '\0';
+    r->source = SOURCE_VISIT;
+}
 
 /* ---- the table ------------------------------------------------------------------ */
 
@@ -912,6 +983,13 @@ static const row_t rows[] = {
                ANY, "R-MED-TRIPLE"),
     NO_MEASURE(R_MED_TRIPLE_not_outside_any_group, b_ill_no_group, DEPT_MEDICAL,
                "medical.triple_check", ANY, "R-MED-TRIPLE"),
+    MEASURE(R_VISIT_SYMPTOM_visit_finds_epidemic_symptoms, b_visit_epidemic, DEPT_MEDICAL,
+            "medical.symptom_referral", HH, 0, ONCE, FORM_REFERRAL, "R-VISIT-SYMPTOM"),
+    ROUTED(R_VISIT_SYMPTOM_routes_to_medical, b_visit_epidemic, BIT(DEPT_MEDICAL)),
+    NO_MEASURE(R_VISIT_SYMPTOM_not_from_the_hotline, b_hotline_epidemic, DEPT_MEDICAL,
+               "medical.symptom_referral", ANY, "R-VISIT-SYMPTOM"),
+    NO_MEASURE(R_VISIT_SYMPTOM_not_without_symptoms, b_tekun_and_relative, DEPT_MEDICAL,
+               "medical.symptom_referral", ANY, "R-VISIT-SYMPTOM"),
 
     /* §7 education aid */
     MEASURE(R_EDU_S_preschool, b_edu_pre, DEPT_EDUCATION, "education.preschool", 1, 100000,
@@ -1087,6 +1165,43 @@ static const row_t rows[] = {
     ROUTED(R_ROUTING_civil_supplement, b_sup_elderly, BIT(DEPT_CIVIL) | BIT(DEPT_CARE)),
     NOT_ROUTED(R_ROUTING_care_not_for_M_household, b_m1_disaster, BIT(DEPT_CARE)),
     NOT_ROUTED(R_ROUTING_civil_not_for_M_household, b_m1_disaster, BIT(DEPT_CIVIL)),
+
+    /* triggers: R-TRIGGER-DISASTER, R-TEMP-EMERG by trigger, R-MED-RETRO */
+    MEASURE(R_TRIGGER_DISASTER_tempaid_emergency_cash, b_trigger_disaster_filed, DEPT_TEMPAID,
+            "tempaid.emergency_cash", HH, 423000, ONCE, CASH, "R-TRIGGER-DISASTER"),
+    MEASURE(R_TRIGGER_DISASTER_relief_food, b_trigger_disaster_filed, DEPT_RELIEF,
+            "relief.food", HH, 0, ONCE, KIND, "R-TRIGGER-DISASTER"),
+    MEASURE(R_TRIGGER_DISASTER_relief_shelter, b_trigger_disaster_filed, DEPT_RELIEF,
+            "relief.shelter", HH, 0, ONCE, KIND, "R-RELIEF"),
+    MEASURE(R_TRIGGER_DISASTER_relief_without_circumstance, b_trigger_disaster, DEPT_RELIEF,
+            "relief.water", HH, 0, ONCE, KIND, "R-TRIGGER-DISASTER"),
+    ROUTING(R_TRIGGER_DISASTER_routes_tempaid_and_relief_only, b_trigger_disaster_filed,
+            BIT(DEPT_TEMPAID) | BIT(DEPT_RELIEF)),
+    ROUTED(R_TRIGGER_DISASTER_a_report_still_reaches_every_department,
+           b_disaster_report_no_trigger,
+           BIT(DEPT_TEMPAID) | BIT(DEPT_RELIEF) | BIT(DEPT_MEDICAL) | BIT(DEPT_CARE)),
+    NO_MEASURE(R_TRIGGER_DISASTER_not_cited_without_trigger, b_disaster_report_no_trigger,
+               DEPT_RELIEF, NULL, ANY, "R-TRIGGER-DISASTER"),
+    MEASURE(R_TEMP_EMERG_by_disaster_trigger_without_urgency, b_trigger_disaster, DEPT_TEMPAID,
+            "tempaid.emergency_cash", HH, 423000, ONCE, CASH, "R-TEMP-EMERG"),
+    MEASURE(R_TEMP_EMERG_by_trigger_still_checks_scope, b_trigger_disaster, DEPT_TEMPAID,
+            "tempaid.emergency_cash", HH, 423000, ONCE, CASH, "R-TEMP-SCOPE"),
+    MEASURE(R_MED_RETRO_marginal_household_newly_below_dibao, b_med_retro, DEPT_MEDICAL,
+            "medical.retro_aid", HH, 420000, ONCE, CASH, "R-MED-RETRO"),
+    MEASURE(R_MED_RETRO_only_the_previous_6_months, b_med_retro_12_months, DEPT_MEDICAL,
+            "medical.retro_aid", HH, 420000, ONCE, CASH, "R-MED-RETRO"),
+    MEASURE(R_MED_RETRO_rounds_half_up, b_med_retro_rounding, DEPT_MEDICAL,
+            "medical.retro_aid", HH, 420001, ONCE, CASH, "R-MED-RETRO"),
+    MEASURE_T(R_MED_RETRO_rate_is_a_parameter, b_med_retro, t_med_retro_50, DEPT_MEDICAL,
+              "medical.retro_aid", HH, 300000, ONCE, CASH, "R-MED-RETRO"),
+    NO_MEASURE(R_MED_RETRO_not_above_dibao_after_the_expense, b_med_retro_income_high,
+               DEPT_MEDICAL, "medical.retro_aid", ANY, "R-MED-RETRO"),
+    NO_MEASURE(R_MED_RETRO_not_for_a_dibao_household, b_med_retro_dibao, DEPT_MEDICAL,
+               "medical.retro_aid", ANY, "R-MED-RETRO"),
+    NO_MEASURE(R_MED_RETRO_needs_a_medical_expense_trigger, b_med_retro_no_trigger,
+               DEPT_MEDICAL, "medical.retro_aid", ANY, "R-MED-RETRO"),
+    ROUTED(R_ROUTING_medical_retro, b_med_retro, BIT(DEPT_MEDICAL)),
+    CLASS(R_MED_RETRO_household_is_marginal_M, b_med_retro, HH_M),
 };
 
 #define N_ROWS ((int)(sizeof rows / sizeof rows[0]))
@@ -1221,10 +1336,14 @@ static void check_decision_shape(dept_t dept, const decision_t *d)
 
 /* §15: routed exactly when the decision records a measure; tempaid may be
  * routed and refuse on scope; care is routed exactly with a visit plan. */
-static void check_routing_agrees(dept_t dept, const assessment_t *a, const decision_t *d)
+static void check_routing_agrees(dept_t dept, const report_t *r, const assessment_t *a,
+                                 const decision_t *d)
 {
     bool routed = a->routing & BIT(dept);
-    if (dept == DEPT_TEMPAID)
+    /* R-TRIGGER-DISASTER: a disaster trigger reaches tempaid and relief only */
+    if (strcmp(r->trigger, "disaster") == 0 && dept != DEPT_TEMPAID && dept != DEPT_RELIEF)
+        assert_false(routed);
+    else if (dept == DEPT_TEMPAID)
         assert_true(routed || d->n_measures == 0);
     else
         assert_int_equal(routed, d->n_measures > 0);
@@ -1243,7 +1362,7 @@ static void test_invariants_every_row_report(void **state)
         for (int dept = 0; dept < DEPT_COUNT; dept++) {
             policy_decide((dept_t)dept, &r, &a, &p, &d);
             check_decision_shape((dept_t)dept, &d);
-            check_routing_agrees((dept_t)dept, &a, &d);
+            check_routing_agrees((dept_t)dept, &r, &a, &d);
         }
     }
 }

@@ -541,6 +541,39 @@ static void circumstance_id_born_after_as_of_is_rejected(void **state)
                  "circumstances[0].id_number");
 }
 
+static void trigger_is_only_for_department_reports(void **state)
+{
+    (void)state;
+    static const row_t rows[] = {
+        {"no trigger", MIN_BODY, NULL},
+        {"department disaster", BODY("source: 'department', trigger: 'disaster', " AREA ", " HH(M_A)), NULL},
+        {"department medical_expense (15 bytes)", BODY("source: 'department', trigger: 'medical_expense', " AREA ", " HH(M_A)), NULL},
+        {"trigger on a visit report", BODY("trigger: 'disaster', " AREA ", " HH(M_A)), "trigger"},
+        {"trigger from wechat", BODY("source: 'wechat', trigger: 'death', " AREA ", " HH(M_A)), "trigger"},
+        {"unknown trigger", BODY("source: 'department', trigger: 'flood', " AREA ", " HH(M_A)), "trigger"},
+        {"trigger too long", BODY("source: 'department', trigger: 'medical_expenses', " AREA ", " HH(M_A)), "trigger"},
+        {"trigger not text", BODY("source: 'department', trigger: 1, " AREA ", " HH(M_A)), "trigger"},
+    };
+    RUN(rows);
+    static report_t a, b;
+    schema_err_t err;
+    assert_int_equal(decode_report(BODY("source: 'department', trigger: 'unemployment', " AREA ", " HH(M_A)), TODAY, &a, &err), 0);
+    assert_string_equal(a.trigger, "unemployment");
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    proto_report_encode(&a, &pk);
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    assert_int_equal(mp_unpack(sb.data, sb.size, &u), MP_OK);
+    assert_true(mp_str_is(mp_get(&u.data, "trigger"), "unemployment"));
+    assert_int_equal(proto_report_decode(&u.data, TODAY, &b, &err), 0);
+    assert_memory_equal(&a, &b, sizeof a);
+    msgpack_unpacked_destroy(&u);
+    msgpack_sbuffer_destroy(&sb);
+}
+
 static void as_of_must_be_a_real_date_not_in_the_future(void **state)
 {
     (void)state;
@@ -766,6 +799,7 @@ static void encode_writes_the_wire_names(void **state)
     assert_null(mp_get(&circ->via.array.ptr[1], "occurred_on"));
     assert_null(mp_get(&circ->via.array.ptr[1], "id_number"));
     assert_null(mp_get(&circ->via.array.ptr[1], "note"));
+    assert_null(mp_get(o, "trigger")); /* empty: left out, so reports encode as before */
     msgpack_unpacked_destroy(&u);
     msgpack_sbuffer_destroy(&sb);
 }
@@ -1191,6 +1225,7 @@ int main(void)
         cmocka_unit_test(duplicate_id_numbers_are_rejected),
         cmocka_unit_test(birth_dates_after_as_of_are_rejected),
         cmocka_unit_test(circumstance_id_born_after_as_of_is_rejected),
+        cmocka_unit_test(trigger_is_only_for_department_reports),
         cmocka_unit_test(as_of_must_be_a_real_date_not_in_the_future),
         cmocka_unit_test(area_codes_must_nest),
         cmocka_unit_test(strings_are_limited_to_256_bytes),

@@ -1,0 +1,169 @@
+/* trigger.c — `aidctl trigger`: send an event of another bureau
+ * (trigger.submit, PROTOCOL.md; proto/DEPARTMENTS.md) from the command line.
+ *
+ *   aidctl trigger disaster areas=520123101,520123102001 hazard=flood
+ *   aidctl trigger medical_expense id_number=… expense_fen=600000 months=6
+ *   aidctl trigger FILE.json            (a body, or a whole envelope)
+ *
+ * FIELD=VALUE pairs become the body: areas is a comma-separated list,
+ * expense_fen, months and disability_grade are integers, everything else is
+ * text. The default request id is the hash of the body, so the same trigger
+ * sent twice acts once. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aidctl.h"
+#include "client.h"
+#include "json_mp.h"
+#include "mp.h"
+#include "request.h"
+#include "show.h"
+
+static const char *const kinds[] = {"disaster", "medical_expense", "unemployment", "disability",
+                                    "death", NULL};
+
+static bool is_kind(const char *s)
+{
+    for (int i = 0; kinds[i]; i++)
+        if (strcmp(kinds[i], s) == 0)
+            return true;
+    return false;
+}
+
+/* Parses a strict decimal integer (optional '-'). */
+static int parse_int(const char *s, json_int_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* The body from KIND and FIELD=VALUE arguments; NULL (message printed) on error. */
+static json_t *body_from_args(const aidctl_opts_t *o)
+{
+    json_t *body = json_pack("{ss}", "kind", o->args[0]);
+    for (int i = 1; body && i < o->nargs; i++) {
+        const char *a = o->args[i], *eq = strchr(a, '=');
+        if (!eq || eq == a) {
+            fprintf(stderr, "aidctl: trigger: '%s' is not FIELD=VALUE\n", a);
+            goto fail;
+        }
+        char key[64];
+        snprintf(key, sizeof key, "%.*s", (int)(eq - a), a);
+        const char *v = eq + 1;
+        json_t *val;
+        if (strcmp(key, "areas") == 0) {
+            val = json_array();
+            for (const char *p = v; val && *p;) {
+                size_t n = strcspn(p, ",");
+                json_array_append_new(val, json_stringn(p, n));
+                p += n + (p[n] == ',');
+            }
+        } else if (!strcmp(key, "expense_fen") || !strcmp(key, "months") ||
+                   !strcmp(key, "disability_grade")) {
+            json_int_t n;
+            if (parse_int(v, &n) != 0) {
+                fprintf(stderr, "aidctl: trigger: %s must be an integer\n", key);
+                goto fail;
+            }
+            val = json_integer(n);
+        } else {
+            val = json_string(v);
+        }
+        if (!val || json_object_get(body, key) || json_object_set_new(body, key, val) != 0) {
+            fprintf(stderr, "aidctl: trigger: %s given twice or not text\n", key);
+            goto fail;
+        }
+    }
+    return body;
+fail:
+    json_decref(body);
+    return NULL;
+}
+
+/* Readable result: what the trigger reached. */
+static void show_trigger(const msgpack_object *res)
+{
+    char tid[64] = "?", cid[64] = "", rid[64] = "";
+    int64_t cases = -1;
+    mp_str_copy(mp_get(res, "trigger_id"), tid, sizeof tid);
+    mp_int(mp_get(res, "cases"), &cases);
+    mp_str_copy(mp_get(res, "case_id"), cid, sizeof cid);
+    mp_str_copy(mp_get(res, "report_id"), rid, sizeof rid);
+    const msgpack_object *dup = mp_get(res, "duplicate");
+    printf("%s%s: reached %lld case(s)", dup && dup->type == MSGPACK_OBJECT_BOOLEAN &&
+           dup->via.boolean ? "duplicate: " : "", tid, (long long)cases);
+    if (*cid)
+        printf(" (%s%s%s)", cid, *rid ? ", " : "", rid);
+    printf("\n");
+}
+
+int cmd_trigger(const aidctl_opts_t *o)
+{
+    request_input_t in = {0};
+    json_t *body = NULL;
+    const char *id = o->id;
+    char err[512];
+    if (is_kind(o->args[0])) {
+        if (!(body = body_from_args(o)))
+            return AIDCTL_EXIT_USAGE;
+    } else {
+        if (o->nargs > 1) {
+            fprintf(stderr, "aidctl: trigger: '%s' is no kind (%s|%s|%s|%s|%s) and a file "
+                            "takes no FIELD=VALUE\n", o->args[0], kinds[0], kinds[1], kinds[2],
+                    kinds[3], kinds[4]);
+            return AIDCTL_EXIT_USAGE;
+        }
+        if (request_load(o->args[0], &in, err, sizeof err) != 0) {
+            fprintf(stderr, "aidctl: %s\n", err);
+            return AIDCTL_EXIT_USAGE;
+        }
+        if (in.envelope && in.op[0] && strcmp(in.op, "trigger.submit") != 0) {
+            fprintf(stderr, "aidctl: %s: the envelope's op is \"%s\", not trigger.submit\n",
+                    o->args[0], in.op);
+            request_input_free(&in);
+            return AIDCTL_EXIT_USAGE;
+        }
+        if (!id && in.envelope && in.id[0])
+            id = in.id;
+    }
+    request_t req;
+    int rc = request_build(&req, "trigger.submit", id, body ? body : in.body, err, sizeof err);
+    json_decref(body);
+    if (rc != 0) {
+        fprintf(stderr, "aidctl: trigger: %s\n", err);
+        request_input_free(&in);
+        return AIDCTL_EXIT_USAGE;
+    }
+    client_reply_t rep;
+    rc = client_call(o->endpoint, o->timeout_ms, req.bytes.data, req.bytes.size, req.id, &rep,
+                     err, sizeof err);
+    request_free(&req);
+    request_input_free(&in);
+    if (rc != 0) {
+        fprintf(stderr, "aidctl: %s: %s\n", o->endpoint, err);
+        return rc;
+    }
+    int exit_code = rep.ok ? AIDCTL_EXIT_OK
+                    : mp_str_is(mp_get(rep.error, "code"), "unavailable") ? AIDCTL_EXIT_UNAVAILABLE
+                                                                          : AIDCTL_EXIT_REFUSED;
+    int pr = 0;
+    if (o->json)
+        pr = json_mp_print(stdout, rep.ok ? rep.result : rep.error);
+    else if (!rep.ok)
+        pr = show_error(stderr, rep.error);
+    else
+        show_trigger(rep.result);
+    client_reply_free(&rep);
+    if (pr != 0) {
+        fprintf(stderr, "aidctl: out of memory\n");
+        return AIDCTL_EXIT_UNAVAILABLE;
+    }
+    return exit_code;
+}

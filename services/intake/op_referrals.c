@@ -1,0 +1,378 @@
+/* op_referrals.c — the department handler protocol (PROTOCOL.md "Department
+ * handlers", proto/DEPARTMENTS.md): `referrals.pending` and
+ * `decision.submit`, for departments that run their own system
+ * (AID_EXTERNAL_DEPARTMENTS).
+ *
+ * referrals.pending is a read: a department's undecided referrals after a
+ * seq, oldest first, each with what a handler needs to decide — the report
+ * (IDs and names masked) and the assessment per person (full ID numbers only
+ * for the departments that register measures in a person's name:
+ * proto_department_sees_ids).
+ *
+ * decision.submit is a write: checked as strictly as a report
+ * (proto_decision_check), then recorded through aid_record_decision with
+ * decided_by "external:<department>" — decision, measures and the referral's
+ * completion in one statement. A referral already decided the same way
+ * answers ok with duplicate: true; decided differently, conflict. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "department.h"
+#include "idcard.h"
+#include "log.h"
+#include "mp.h"
+#include "ops.h"
+#include "pgarr.h"
+
+static void prepare(store_t *store)
+{
+    store_prepare(store, "pending_list",
+                  "SELECT f.referral_id, f.seq, f.case_id, f.report_id, r.body,"
+                  "       to_char(f.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+                  "  FROM referrals f JOIN reports r USING (report_id)"
+                  " WHERE f.department = $1 AND f.status = 'pending' AND f.seq > $2::bigint"
+                  " ORDER BY f.seq LIMIT $3::int");
+    store_prepare(store, "pending_persons",
+                  "SELECT report_id, idx, id_number, age, array_to_string(groups, ','),"
+                  "       supplement_fen, visit_every, care_category"
+                  "  FROM assessed_persons WHERE report_id = ANY ($1::bigint[])"
+                  " ORDER BY report_id, idx");
+    store_prepare(store, "decision_referral",
+                  "SELECT f.department, f.status, r.body, f.case_id"
+                  "  FROM referrals f JOIN reports r USING (report_id)"
+                  " WHERE f.referral_id = $1::bigint FOR UPDATE OF f");
+    store_prepare(store, "decision_record",
+                  "SELECT aid_record_decision($1::bigint, $2, $3, $4::text[], $5::text[],"
+                  " $6::int[], $7::text[], $8::bigint[], $9::text[], $10::text[], $11)");
+    store_prepare(store, "decision_stored",
+                  "SELECT status, reason, array_to_string(rules, ','), decided_by"
+                  "  FROM decisions WHERE referral_id = $1::bigint");
+    store_prepare(store, "decision_stored_measures",
+                  "SELECT code, coalesce(person_idx, -1), amount_fen, period, form"
+                  "  FROM measures WHERE referral_id = $1::bigint ORDER BY ord");
+}
+
+/* Decodes the stored report body at (row, col) into r; -1 when unreadable. */
+static int load_report(PGresult *res, int row, int col, report_t *r)
+{
+    size_t len = 0;
+    unsigned char *body = store_bytea(res, row, col, &len);
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    schema_err_t se;
+    int rc = body && mp_unpack((const char *)body, len, &u) == MP_OK &&
+                     proto_report_decode(&u.data, date_today(), r, &se) == 0
+                 ? 0
+                 : -1;
+    msgpack_unpacked_destroy(&u);
+    PQfreemem(body);
+    return rc;
+}
+
+/* Packs a comma-separated list as an array of strings. */
+static void pack_csv(msgpack_packer *pk, const char *csv)
+{
+    int n = *csv ? 1 : 0;
+    for (const char *p = csv; *p; p++)
+        n += *p == ',';
+    msgpack_pack_array(pk, (size_t)n);
+    for (const char *p = csv; n-- > 0;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        mp_pack_strn(pk, p, len);
+        p += len + (comma ? 1 : 0);
+    }
+}
+
+/* ---- referrals.pending --------------------------------------------------------- */
+
+/* The household class and persons of report_id (rows of ps, ordered by
+ * report and index; the referrals of a page need not be in report order). */
+static void pack_persons(msgpack_packer *pk, PGresult *ps, const char *report_id, bool full_ids)
+{
+    int n = PQntuples(ps), first = 0, count = 0;
+    while (first < n && strcmp(PQgetvalue(ps, first, 0), report_id) != 0)
+        first++;
+    while (first + count < n && strcmp(PQgetvalue(ps, first + count, 0), report_id) == 0)
+        count++;
+    char cls = 0; /* the household class of POLICY.md §0: S, then M, then O */
+    for (int i = first; i < first + count; i++) {
+        const char *g = PQgetvalue(ps, i, 4);
+        if (strchr(g, 'S'))
+            cls = 'S';
+        else if (strchr(g, 'M') && cls != 'S')
+            cls = 'M';
+        else if (strchr(g, 'O') && !cls)
+            cls = 'O';
+    }
+    mp_pack_str(pk, "household");
+    msgpack_pack_map(pk, 1);
+    char cs[2] = {cls, 0};
+    mp_pack_kv_str(pk, "class", cls ? cs : "none");
+    mp_pack_str(pk, "persons");
+    msgpack_pack_array(pk, (size_t)count);
+    for (int i = first; i < first + count; i++) {
+        const char *id = PQgetvalue(ps, i, 2);
+        char masked[20];
+        idcard_mask(id, strlen(id), masked, sizeof masked);
+        msgpack_pack_map(pk, full_ids ? 8 : 7);
+        mp_pack_kv_int(pk, "index", atoll(PQgetvalue(ps, i, 1)));
+        mp_pack_kv_str(pk, "id_masked", masked);
+        if (full_ids)
+            mp_pack_kv_str(pk, "id_number", id);
+        mp_pack_kv_int(pk, "age", atoll(PQgetvalue(ps, i, 3)));
+        mp_pack_str(pk, "groups");
+        pack_csv(pk, PQgetvalue(ps, i, 4));
+        mp_pack_kv_int(pk, "dibao_supplement_fen", atoll(PQgetvalue(ps, i, 5)));
+        mp_pack_kv_str(pk, "visit_every", PQgetvalue(ps, i, 6));
+        mp_pack_kv_int(pk, "care_category", atoll(PQgetvalue(ps, i, 7)));
+    }
+}
+
+static int handle_pending(intake_t *in, const proto_request_t *req, msgpack_packer *pk,
+                          proto_error_t *err)
+{
+    proto_pending_t q;
+    schema_err_t se;
+    if (proto_pending_decode(req->body, &q, &se) != 0)
+        return proto_fail(err, PROTO_INVALID_FIELD, se.field, se.message);
+    store_t *store = intake_store(in);
+    if (!store_ready(store))
+        return intake_unavailable(err);
+    const char *dept = rules_departments[q.department];
+    char after[24], limit[24];
+    snprintf(after, sizeof after, "%lld", (long long)q.after_seq);
+    snprintf(limit, sizeof limit, "%lld", (long long)q.limit);
+    const char *vals[3] = {dept, after, limit};
+    PGresult *list = store_exec(store, "pending_list", 3, vals), *ps = NULL;
+    report_t *r = malloc(sizeof *r);
+    pgarr_t ids;
+    pgarr_init(&ids);
+    int rc = -1, n = list ? PQntuples(list) : 0;
+    for (int i = 0; i < n; i++)
+        pgarr_add_text(&ids, PQgetvalue(list, i, 3));
+    const char *idv = pgarr_str(&ids);
+    if (!list || !r || !idv || !(ps = store_exec(store, "pending_persons", 1, &idv))) {
+        intake_unavailable(err);
+        goto out;
+    }
+    bool full_ids = proto_department_sees_ids(dept);
+    msgpack_pack_map(pk, 3);
+    mp_pack_kv_str(pk, "department", dept);
+    mp_pack_kv_bool(pk, "more", n == q.limit);
+    mp_pack_str(pk, "referrals");
+    msgpack_pack_array(pk, (size_t)n);
+    for (int i = 0; i < n; i++) {
+        char buf[48];
+        bool readable = load_report(list, i, 4, r) == 0;
+        msgpack_pack_map(pk, 9);
+        snprintf(buf, sizeof buf, "referral-%s", PQgetvalue(list, i, 0));
+        mp_pack_kv_str(pk, "referral_id", buf);
+        mp_pack_kv_int(pk, "seq", atoll(PQgetvalue(list, i, 1)));
+        snprintf(buf, sizeof buf, "case-%s", PQgetvalue(list, i, 2));
+        mp_pack_kv_str(pk, "case_id", buf);
+        snprintf(buf, sizeof buf, "report-%s", PQgetvalue(list, i, 3));
+        mp_pack_kv_str(pk, "report_id", buf);
+        mp_pack_kv_str(pk, "department", dept);
+        mp_pack_kv_str(pk, "created_at", PQgetvalue(list, i, 5));
+        pack_persons(pk, ps, PQgetvalue(list, i, 3), full_ids); /* household, persons */
+        mp_pack_str(pk, "report");
+        if (readable)
+            proto_department_pack_report(r, pk);
+        else
+            msgpack_pack_nil(pk); /* corruption: the handler refers it to an operator */
+    }
+    log_info("referrals.read", "department", LOG_S(dept), "referrals", LOG_I(n), "ids",
+             LOG_S(full_ids ? "full" : "masked"), NULL);
+    rc = 0;
+out:
+    PQclear(list);
+    PQclear(ps);
+    pgarr_free(&ids);
+    free(r);
+    return rc;
+}
+
+INTAKE_OP(referrals_pending_op, {"referrals.pending", prepare, handle_pending})
+
+/* ---- decision.submit ------------------------------------------------------------ */
+
+/* True when the decision stored for rid is exactly d (status, reason, rules
+ * and measures in order); -1 on a store error. */
+static int same_as_stored(store_t *store, const char *rid, const proto_decision_t *d,
+                          char *by, size_t bysz)
+{
+    const char *arg = rid;
+    PGresult *dec = store_exec(store, "decision_stored", 1, &arg);
+    PGresult *ms = dec ? store_exec(store, "decision_stored_measures", 1, &arg) : NULL;
+    if (!ms) {
+        PQclear(dec);
+        return -1;
+    }
+    int same = PQntuples(dec) == 1;
+    if (same) {
+        snprintf(by, bysz, "%s", PQgetvalue(dec, 0, 3));
+        char rules[PROTO_DECISION_MAX_RULES * 32] = "";
+        for (int i = 0; i < d->n_rules; i++) {
+            size_t l = strlen(rules);
+            snprintf(rules + l, sizeof rules - l, "%s%s", i ? "," : "", d->rules[i]);
+        }
+        same = strcmp(PQgetvalue(dec, 0, 0), proto_statuses[d->status]) == 0 &&
+               strcmp(PQgetvalue(dec, 0, 1), d->reason) == 0 &&
+               strcmp(PQgetvalue(dec, 0, 2), rules) == 0 && PQntuples(ms) == d->n_measures;
+    }
+    for (int i = 0; same && i < d->n_measures; i++) {
+        const proto_measure_in_t *m = &d->measures[i];
+        same = strcmp(PQgetvalue(ms, i, 0), m->code) == 0 &&
+               atoll(PQgetvalue(ms, i, 1)) == m->person &&
+               atoll(PQgetvalue(ms, i, 2)) == m->amount_fen &&
+               strcmp(PQgetvalue(ms, i, 3), proto_periods[m->period]) == 0 &&
+               strcmp(PQgetvalue(ms, i, 4), proto_forms[m->form]) == 0;
+    }
+    PQclear(dec);
+    PQclear(ms);
+    return same;
+}
+
+/* Records d through aid_record_decision: 1 recorded, 0 already decided, -1 error. */
+static int record(store_t *store, const char *rid, const proto_decision_t *d, const report_t *r,
+                  const char *by)
+{
+    pgarr_t a[7]; /* rules, codes, persons, masks, amounts, periods, forms */
+    for (int k = 0; k < 7; k++)
+        pgarr_init(&a[k]);
+    for (int i = 0; i < d->n_rules; i++)
+        pgarr_add_text(&a[0], d->rules[i]);
+    for (int i = 0; i < d->n_measures; i++) {
+        const proto_measure_in_t *m = &d->measures[i];
+        pgarr_add_text(&a[1], m->code);
+        if (m->person >= 0) {
+            char masked[20];
+            idcard_mask(r->members[m->person].id_number, 18, masked, sizeof masked);
+            pgarr_add_int(&a[2], m->person);
+            pgarr_add_text(&a[3], masked);
+        } else {
+            pgarr_add_null(&a[2]);
+            pgarr_add_null(&a[3]);
+        }
+        pgarr_add_int(&a[4], m->amount_fen);
+        pgarr_add_text(&a[5], proto_periods[m->period]);
+        pgarr_add_text(&a[6], proto_forms[m->form]);
+    }
+    const char *vals[11] = {rid, proto_statuses[d->status], d->reason};
+    int rc = -1;
+    for (int k = 0; k < 7; k++)
+        if (!(vals[3 + k] = pgarr_str(&a[k])))
+            goto out;
+    vals[10] = by;
+    PGresult *res = store_exec(store, "decision_record", 11, vals);
+    if (res)
+        rc = PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+out:
+    for (int k = 0; k < 7; k++)
+        pgarr_free(&a[k]);
+    return rc;
+}
+
+/* case.updated for a decision recorded here, as the built-in departments
+ * publish it; intake sends it only after the transaction commits. */
+static void announce(intake_t *in, long long case_id, long long referral_id, const char *dept)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 4);
+    mp_pack_kv_int(&pk, "seq", 0); /* intake numbers its own stream when it sends */
+    mp_pack_kv_int(&pk, "case_id", case_id);
+    mp_pack_kv_int(&pk, "referral_id", referral_id);
+    mp_pack_kv_str(&pk, "department", dept);
+    intake_publish(in, "case.updated", sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+static int handle_decision(intake_t *in, const proto_request_t *req, msgpack_packer *pk,
+                           proto_error_t *err)
+{
+    store_t *store = intake_store(in);
+    proto_decision_t *d = malloc(sizeof *d);
+    report_t *r = malloc(sizeof *r);
+    PGresult *ref = NULL;
+    schema_err_t se;
+    int rc = -1;
+    if (!d || !r) {
+        intake_unavailable(err);
+        goto out;
+    }
+    if (proto_decision_decode(req->body, d, &se) != 0) {
+        proto_fail(err, PROTO_INVALID_FIELD, se.field, se.message);
+        goto out;
+    }
+    long long num = proto_referral_number(d->referral_id);
+    if (num < 0) {
+        proto_fail(err, PROTO_NOT_FOUND, "referral_id", "no such referral (want referral-<n>)");
+        goto out;
+    }
+    char rid[24];
+    snprintf(rid, sizeof rid, "%lld", num);
+    const char *arg = rid;
+    if (!(ref = store_exec(store, "decision_referral", 1, &arg))) {
+        intake_unavailable(err);
+        goto out;
+    }
+    if (PQntuples(ref) != 1) {
+        proto_fail(err, PROTO_NOT_FOUND, "referral_id", "no such referral");
+        goto out;
+    }
+    char dept[32], by[64];
+    snprintf(dept, sizeof dept, "%s", PQgetvalue(ref, 0, 0));
+    if (load_report(ref, 0, 2, r) != 0) {
+        proto_fail(err, PROTO_UNAVAILABLE, NULL, "the referral's report could not be read");
+        goto out;
+    }
+    if (proto_decision_check(d, dept, r->n_members, &se) != 0) {
+        proto_fail(err, PROTO_INVALID_FIELD, se.field, se.message);
+        goto out;
+    }
+    snprintf(by, sizeof by, "external:%s", dept);
+    int fresh = 0;
+    if (strcmp(PQgetvalue(ref, 0, 1), "pending") == 0 && (fresh = record(store, rid, d, r, by)) < 0) {
+        intake_unavailable(err);
+        goto out;
+    }
+    if (!fresh) {
+        char decided_by[64] = "";
+        int same = same_as_stored(store, rid, d, decided_by, sizeof decided_by);
+        if (same < 0) {
+            intake_unavailable(err);
+            goto out;
+        }
+        if (!same) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "%s was already decided differently (by %s)",
+                     d->referral_id, decided_by);
+            proto_fail(err, PROTO_CONFLICT, "referral_id", msg);
+            goto out;
+        }
+    }
+    if (fresh)
+        announce(in, atoll(PQgetvalue(ref, 0, 3)), num, dept);
+    msgpack_pack_map(pk, 4);
+    mp_pack_kv_str(pk, "referral_id", d->referral_id);
+    mp_pack_kv_str(pk, "department", dept);
+    mp_pack_kv_str(pk, "status", proto_statuses[d->status]);
+    mp_pack_kv_bool(pk, "duplicate", !fresh);
+    log_info("decision.external", "referral_id", LOG_I(num), "department", LOG_S(dept), "status",
+             LOG_S(proto_statuses[d->status]), "measures", LOG_I(d->n_measures), "duplicate",
+             LOG_I(!fresh), NULL);
+    rc = 0;
+out:
+    PQclear(ref);
+    free(d);
+    free(r);
+    return rc;
+}
+
+INTAKE_OP(decision_submit_op, {"decision.submit", NULL, handle_decision})

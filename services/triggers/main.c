@@ -1,0 +1,316 @@
+/* triggers — the disaster trigger worker (PROTOCOL.md trigger.submit,
+ * POLICY.md R-TRIGGER-DISASTER).
+ *
+ * trigger.submit commits a disaster and the list of cases it reaches
+ * (trigger_targets, migration 004). This worker files, for each target, a
+ * report on the household's existing case: its latest report with the
+ * disaster applied (proto_trigger_apply: urgent, a disaster circumstance,
+ * trigger "disaster"), so eligibility routes it to temporary aid and relief
+ * and every referral is decided once, as for any report.
+ *
+ * One step is one chunk of AID_TRIGGER_CHUNK targets (default 256) in one
+ * transaction: claim
+ * them (FOR UPDATE SKIP LOCKED: any number of workers share a trigger),
+ * file their reports, mark them filed, commit, wake eligibility. A crash
+ * rolls the chunk back and the next step does it again; nothing is filed
+ * twice (the chunk commits the reports and the marks together, and each
+ * report has its own request id "<trigger request id>#case-<n>").
+ *
+ * So that other reports keep flowing during a disaster over 100,000
+ * households, the worker files a chunk only while eligibility's backlog of
+ * unassessed reports is below AID_TRIGGER_BACKLOG (default 5000): a report
+ * filed meanwhile waits behind at most that many. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "mp.h"
+#include "pgarr.h"
+#include "proto.h"
+#include "svc.h"
+#include "trigger.h"
+#include "worker.h"
+
+#define TRIGGER_CHUNK 256      /* targets per transaction (AID_TRIGGER_CHUNK) */
+#define TRIGGER_CHUNK_MAX 2000
+
+typedef struct {
+    int64_t chunk;                  /* AID_TRIGGER_CHUNK */
+    int64_t backlog_max;            /* AID_TRIGGER_BACKLOG */
+    int64_t seq;                    /* report.committed wake-ups */
+    report_t report;
+    proto_trigger_t trigger;        /* the decoded trigger of cached_id */
+    long long cached_id;
+    pgarr_t tids, cids, statuses, rids, notes, ids, names;
+} trig_ctx_t;
+
+static void prepare(store_t *store)
+{
+    store_prepare(store, "trig_backlog",
+                  "SELECT count(*) FROM (SELECT 1 FROM reports WHERE assessed_at IS NULL"
+                  " LIMIT $1::int) b");
+    store_prepare(store, "trig_claim",
+                  "SELECT t.trigger_id, t.case_id, g.request_id, g.body"
+                  "  FROM trigger_targets t JOIN triggers g USING (trigger_id)"
+                  " WHERE t.status = 'pending' ORDER BY t.trigger_id, t.case_id"
+                  " LIMIT $1::int FOR UPDATE OF t SKIP LOCKED");
+    store_prepare(store, "trig_latest",
+                  "SELECT DISTINCT ON (case_id) case_id, body FROM reports"
+                  " WHERE case_id = ANY ($1::bigint[]) ORDER BY case_id, report_id DESC");
+    store_prepare(store, "trig_submit",
+                  "SELECT report_id, case_id, outcome FROM aid_submit_report("
+                  "$1, $2::bytea, $3::text[], $4::text[], 'department', $5::date, $6, $7, true,"
+                  " $2::bytea)");
+    store_prepare(store, "trig_mark",
+                  "UPDATE trigger_targets t SET status = u.st, report_id = u.rid, note = u.note"
+                  "  FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[])"
+                  "       AS u(tid, cid, st, rid, note)"
+                  " WHERE t.trigger_id = u.tid AND t.case_id = u.cid");
+    store_prepare(store, "trig_progress",
+                  "UPDATE triggers g SET reached = g.reached + c.n,"
+                  "       done_at = CASE WHEN NOT EXISTS (SELECT 1 FROM trigger_targets t"
+                  "                      WHERE t.trigger_id = g.trigger_id AND t.status = 'pending')"
+                  "                 THEN now() END"
+                  "  FROM (SELECT u.tid, count(*) FILTER (WHERE u.st = 'filed') AS n"
+                  "          FROM unnest($1::bigint[], $2::text[]) AS u(tid, st) GROUP BY u.tid) c"
+                  " WHERE g.trigger_id = c.tid"
+                  " RETURNING g.trigger_id, g.reached, g.cases, g.done_at IS NOT NULL");
+    /* a trigger whose last targets another worker finished at the same moment */
+    store_prepare(store, "trig_close",
+                  "UPDATE triggers g SET done_at = now() WHERE g.done_at IS NULL"
+                  "   AND NOT EXISTS (SELECT 1 FROM trigger_targets t"
+                  "                    WHERE t.trigger_id = g.trigger_id AND t.status = 'pending')");
+}
+
+static pgarr_t *arr(trig_ctx_t *c, int k)
+{
+    pgarr_t *all[] = {&c->tids, &c->cids, &c->statuses, &c->rids, &c->notes, &c->ids, &c->names};
+    return k < 7 ? all[k] : NULL;
+}
+
+/* The trigger of row i of the claim, decoded once per trigger. */
+static int load_trigger(trig_ctx_t *c, PGresult *claim, int i)
+{
+    long long tid = atoll(PQgetvalue(claim, i, 0));
+    if (c->cached_id == tid)
+        return 0;
+    size_t len = 0;
+    unsigned char *body = store_bytea(claim, i, 3, &len);
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    schema_err_t se;
+    int rc = body && mp_unpack((const char *)body, len, &u) == MP_OK &&
+                     proto_trigger_decode(&u.data, date_today(), "", &c->trigger, &se) == 0
+                 ? 0
+                 : -1;
+    msgpack_unpacked_destroy(&u);
+    PQfreemem(body);
+    c->cached_id = rc == 0 ? tid : 0;
+    return rc;
+}
+
+/* The latest report body of case_id among the rows of latest. */
+static int find_latest(PGresult *latest, const char *case_id)
+{
+    for (int k = 0; k < PQntuples(latest); k++)
+        if (strcmp(PQgetvalue(latest, k, 0), case_id) == 0)
+            return k;
+    return -1;
+}
+
+/* Files the report of target i. Returns 1 filed (*report_id set), 0 skipped
+ * (note says why), -1 on a store error. */
+static int file_one(trig_ctx_t *c, store_t *store, PGresult *claim, int i, PGresult *latest,
+                    long long *report_id, const char **note)
+{
+    const char *case_id = PQgetvalue(claim, i, 1);
+    int k = find_latest(latest, case_id);
+    size_t len = 0;
+    unsigned char *body = k >= 0 ? store_bytea(latest, k, 1, &len) : NULL;
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    schema_err_t se;
+    proto_error_t pe;
+    report_t *r = &c->report;
+    int rc = 0;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    if (load_trigger(c, claim, i) != 0) {
+        *note = "the stored trigger could not be read";
+        goto out;
+    }
+    if (!body || mp_unpack((const char *)body, len, &u) != MP_OK ||
+        proto_report_decode(&u.data, date_today(), r, &se) != 0) {
+        *note = "the case's latest report could not be read";
+        goto out;
+    }
+    /* a report of the system's, as synth files them, with the disaster applied */
+    r->as_of = date_today();
+    r->urgency = URGENCY_NORMAL;
+    r->n_circumstances = 0;
+    char wire_id[40];
+    snprintf(wire_id, sizeof wire_id, "trigger-%s", PQgetvalue(claim, i, 0));
+    proto_trigger_apply(&c->trigger, wire_id, "", r, &pe);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    proto_report_encode(r, &pk);
+    pgarr_reset(&c->ids);
+    pgarr_reset(&c->names);
+    for (int m = 0; m < r->n_members; m++) {
+        pgarr_add_text(&c->ids, r->members[m].id_number);
+        pgarr_add_text(&c->names, r->members[m].name);
+    }
+    char key[PROTO_STR_MAX + 48], as_of[11];
+    snprintf(key, sizeof key, "%s#case-%s", PQgetvalue(claim, i, 2), case_id);
+    date_format(r->as_of, as_of);
+    const char *vals[7] = {key, sb.data, pgarr_str(&c->ids), pgarr_str(&c->names), as_of,
+                           r->township, r->village};
+    int lens[7] = {0, (int)sb.size, 0, 0, 0, 0, 0}, fmts[7] = {0, 1, 0, 0, 0, 0, 0};
+    PGresult *res = vals[2] && vals[3] ? store_exec_bin(store, "trig_submit", 7, vals, lens, fmts)
+                                       : NULL;
+    if (!res) {
+        rc = -1;
+        goto out;
+    }
+    if (strcmp(PQgetvalue(res, 0, 2), "conflict") == 0) {
+        *note = "the report's request id was already used for another report";
+    } else {
+        *report_id = atoll(PQgetvalue(res, 0, 0));
+        rc = 1;
+    }
+    PQclear(res);
+out:
+    msgpack_sbuffer_destroy(&sb);
+    msgpack_unpacked_destroy(&u);
+    PQfreemem(body);
+    return rc;
+}
+
+/* Wakes eligibility: reports were filed. */
+static void publish_committed(trig_ctx_t *c, worker_t *w, int filed)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 2);
+    mp_pack_kv_int(&pk, "seq", ++c->seq);
+    mp_pack_kv_int(&pk, "count", filed);
+    worker_publish(w, "report.committed", sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* True when eligibility has at least backlog_max reports to assess. */
+static int backlogged(trig_ctx_t *c, store_t *store)
+{
+    char lim[24];
+    snprintf(lim, sizeof lim, "%lld", (long long)c->backlog_max);
+    const char *arg = lim;
+    PGresult *r = store_exec(store, "trig_backlog", 1, &arg);
+    if (!r)
+        return -1;
+    int full = atoll(PQgetvalue(r, 0, 0)) >= c->backlog_max;
+    PQclear(r);
+    return full;
+}
+
+static int step(worker_t *w, void *arg)
+{
+    trig_ctx_t *c = arg;
+    store_t *store = worker_store(w);
+    int full = backlogged(c, store);
+    if (full != 0)
+        return full < 0 ? -1 : 0; /* eligibility catches up first; the sweep comes back */
+    char lim[24];
+    snprintf(lim, sizeof lim, "%lld", (long long)c->chunk);
+    const char *lv = lim;
+    PGresult *claim = NULL, *latest = NULL, *prog = NULL;
+    int n = 0, filed = 0;
+    if (store_begin(store) != 0)
+        return -1;
+    if (!(claim = store_exec(store, "trig_claim", 1, &lv)))
+        goto fail;
+    n = PQntuples(claim);
+    if (n == 0) {
+        PGresult *r = store_exec(store, "trig_close", 0, NULL);
+        PQclear(r);
+        PQclear(claim);
+        return store_commit(store) == 0 ? 0 : -1;
+    }
+    for (int k = 0; arr(c, k); k++)
+        pgarr_reset(arr(c, k));
+    for (int i = 0; i < n; i++)
+        pgarr_add_text(&c->cids, PQgetvalue(claim, i, 1));
+    const char *cv = pgarr_str(&c->cids);
+    if (!cv || !(latest = store_exec(store, "trig_latest", 1, &cv)))
+        goto fail;
+    pgarr_reset(&c->cids);
+    for (int i = 0; i < n; i++) {
+        long long report_id = 0;
+        const char *note = "";
+        int rc = file_one(c, store, claim, i, latest, &report_id, &note);
+        if (rc < 0)
+            goto fail;
+        pgarr_add_text(&c->tids, PQgetvalue(claim, i, 0));
+        pgarr_add_text(&c->cids, PQgetvalue(claim, i, 1));
+        pgarr_add_text(&c->statuses, rc ? "filed" : "skipped");
+        if (rc)
+            pgarr_add_int(&c->rids, report_id);
+        else
+            pgarr_add_null(&c->rids);
+        pgarr_add_text(&c->notes, note);
+        filed += rc;
+        if (!rc)
+            log_warn("trigger.target_skipped", "trigger_id", LOG_S(PQgetvalue(claim, i, 0)),
+                     "case_id", LOG_S(PQgetvalue(claim, i, 1)), "why", LOG_S(note), NULL);
+    }
+    const char *mv[5];
+    for (int k = 0; k < 5; k++)
+        if (!(mv[k] = pgarr_str(arr(c, k))))
+            goto fail;
+    PGresult *mark = store_exec(store, "trig_mark", 5, mv);
+    if (!mark)
+        goto fail;
+    PQclear(mark);
+    const char *pv[2] = {mv[0], mv[2]};
+    if (!(prog = store_exec(store, "trig_progress", 2, pv)) || store_commit(store) != 0)
+        goto fail;
+    publish_committed(c, w, filed);
+    for (int k = 0; k < PQntuples(prog); k++)
+        log_info(PQgetvalue(prog, k, 3)[0] == 't' ? "trigger.done" : "trigger.progress",
+                 "trigger_id", LOG_S(PQgetvalue(prog, k, 0)), "reached",
+                 LOG_S(PQgetvalue(prog, k, 1)), "cases", LOG_S(PQgetvalue(prog, k, 2)), NULL);
+    PQclear(claim);
+    PQclear(latest);
+    PQclear(prog);
+    return n;
+fail:
+    log_warn("triggers.step_failed", "error", LOG_S(store_errmsg(store)), NULL);
+    PQclear(claim);
+    PQclear(latest);
+    PQclear(prog);
+    store_rollback(store);
+    return -1;
+}
+
+int main(void)
+{
+    svc_init("triggers");
+    trig_ctx_t *c = calloc(1, sizeof *c);
+    if (!c)
+        return 1;
+    c->chunk = config_int("AID_TRIGGER_CHUNK", TRIGGER_CHUNK, 1, TRIGGER_CHUNK_MAX);
+    c->backlog_max = config_int("AID_TRIGGER_BACKLOG", 5000, 1, 10000000);
+    c->seq = svc_wall_us();
+    for (int k = 0; arr(c, k); k++)
+        pgarr_init(arr(c, k));
+    worker_config_t cfg = {.name = "triggers", .topic = "report.committed", .batch = (int)c->chunk,
+                           .step = step, .arg = c, .prepare = prepare};
+    int rc = worker_run(&cfg);
+    for (int k = 0; arr(c, k); k++)
+        pgarr_free(arr(c, k));
+    free(c);
+    return rc;
+}
