@@ -1,0 +1,431 @@
+/* care.c — the care and supervision commands of aidctl (proto/CARE.md):
+ *
+ *   aidctl visits TOWNSHIP [BEFORE]                  visits.due
+ *   aidctl ledger MONTH [TOWNSHIP] [--csv]            ledger.monthly
+ *   aidctl ledger submit MONTH TOWNSHIP BY            ledger.submit
+ *   aidctl disclosure VILLAGE MONTH [--csv]           disclosure.list
+ *   aidctl complaint submit CHANNEL TEXT [CASE_ID]    complaint.submit
+ *   aidctl complaint [get] TRACKING_NO                complaint.get
+ *   aidctl complaint update TRACKING_NO STATUS BY [NOTE]   complaint.update
+ *   aidctl overdue [TOWNSHIP] [AS_OF]                 referrals.overdue
+ *
+ * Readable output is a table; --json prints the result as JSON; --csv (ledger,
+ * disclosure) writes the CSV a township sends to the county office: a header
+ * line, then one line per row, RFC 4180 quoting. Writes take --id; the
+ * default id is the hash of the body, so the same command twice acts once.
+ * Everything the server sent is cleaned before it reaches the terminal. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aidctl.h"
+#include "client.h"
+#include "json_mp.h"
+#include "mp.h"
+#include "request.h"
+#include "show.h"
+#include "table.h"
+#include "text.h"
+
+#define CELL 1024 /* bytes of one printed value */
+
+/* ---- the exchange ------------------------------------------------------------- */
+
+/* Sends op with body (consumed) and prints the reply when it is an error or
+ * --json was given. Returns -1 with *rep filled when the caller should print
+ * the result readably, else the exit code (rep already freed). */
+static int call(const aidctl_opts_t *o, const char *op, json_t *body, client_reply_t *rep)
+{
+    request_t req;
+    char err[512];
+    if (!body) {
+        fprintf(stderr, "aidctl: out of memory\n");
+        return AIDCTL_EXIT_UNAVAILABLE;
+    }
+    int rc = request_build(&req, op, o->id, body, err, sizeof err);
+    json_decref(body);
+    if (rc != 0) {
+        fprintf(stderr, "aidctl: %s\n", err);
+        return AIDCTL_EXIT_USAGE;
+    }
+    rc = client_call(o->endpoint, o->timeout_ms, req.bytes.data, req.bytes.size, req.id, rep,
+                     err, sizeof err);
+    request_free(&req);
+    if (rc != 0) {
+        fprintf(stderr, "aidctl: %s: %s\n", o->endpoint, err);
+        return rc;
+    }
+    if (rep->ok && !o->json)
+        return -1;
+    int exit_code = rep->ok ? AIDCTL_EXIT_OK
+                    : mp_str_is(mp_get(rep->error, "code"), "unavailable") ? AIDCTL_EXIT_UNAVAILABLE
+                                                                          : AIDCTL_EXIT_REFUSED;
+    int pr = o->json ? json_mp_print(stdout, rep->ok ? rep->result : rep->error)
+                     : show_error(stderr, rep->error);
+    client_reply_free(rep);
+    if (pr != 0) {
+        fprintf(stderr, "aidctl: out of memory\n");
+        return AIDCTL_EXIT_UNAVAILABLE;
+    }
+    return exit_code;
+}
+
+static int usage(const char *msg, const char *arg)
+{
+    fprintf(stderr, "aidctl: %s%s%s\nTry 'aidctl --help'.\n", msg, arg ? ": " : "",
+            arg ? arg : "");
+    return AIDCTL_EXIT_USAGE;
+}
+
+/* ---- cells -------------------------------------------------------------------- */
+
+/* Display text of o in buf: strings cleaned for the terminal (or, for CSV,
+ * only made valid UTF-8), integers in decimal, booleans yes/no, absent "?",
+ * nil "-". Never NULL: a failed allocation shows "?". */
+static const char *cell(const msgpack_object *o, char *buf, size_t bufsz, int for_terminal)
+{
+    if (!o) {
+        snprintf(buf, bufsz, "?");
+    } else if (o->type == MSGPACK_OBJECT_STR) {
+        size_t len;
+        char *clean = text_clean(o->via.str.ptr, o->via.str.size, for_terminal, &len);
+        if (!clean) {
+            snprintf(buf, bufsz, "?");
+            return buf;
+        }
+        size_t cut = len < bufsz ? len : bufsz - 1;
+        while (cut < len && cut > 0 && ((unsigned char)clean[cut] & 0xc0) == 0x80)
+            cut--; /* never cut a character in half */
+        memcpy(buf, clean, cut);
+        buf[cut] = '\0';
+        free(clean);
+    } else if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+        snprintf(buf, bufsz, "%" PRIu64, o->via.u64);
+    } else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+        snprintf(buf, bufsz, "%" PRId64, o->via.i64);
+    } else if (o->type == MSGPACK_OBJECT_BOOLEAN) {
+        snprintf(buf, bufsz, "%s", o->via.boolean ? "yes" : "no");
+    } else if (o->type == MSGPACK_OBJECT_NIL) {
+        snprintf(buf, bufsz, "-");
+    } else {
+        snprintf(buf, bufsz, "?");
+    }
+    return buf;
+}
+
+static const char *field(const msgpack_object *map, const char *key, char *buf, size_t bufsz)
+{
+    return cell(mp_get(map, key), buf, bufsz, 1);
+}
+
+/* Fen as yuan with two decimals; "?" when not an integer. */
+static const char *yuan(const msgpack_object *o, char *buf, size_t bufsz)
+{
+    int64_t v;
+    if (mp_int(o, &v) != 0)
+        snprintf(buf, bufsz, "?");
+    else
+        snprintf(buf, bufsz, "%s%" PRId64 ".%02d", v < 0 ? "-" : "", (v < 0 ? -(v / 100) : v / 100),
+                 (int)(v < 0 ? -(v % 100) : v % 100));
+    return buf;
+}
+
+/* The array at key, or NULL (message printed) when the reply has none. */
+static const msgpack_object *array_at(const msgpack_object *res, const char *key)
+{
+    const msgpack_object *a = mp_get(res, key);
+    if (!a || a->type != MSGPACK_OBJECT_ARRAY) {
+        fprintf(stderr, "aidctl: the reply has no %s list\n", key);
+        return NULL;
+    }
+    return a;
+}
+
+/* Prints the rows of array a as a table: one column per key, headed by
+ * heads; a column whose key starts with '$' prints fen as yuan, with '~'
+ * the same but "-" for 0. */
+static int print_table(const msgpack_object *a, const char *align, const char *const *keys,
+                       const char *const *heads)
+{
+    int ncol = (int)strlen(align);
+    table_t *t = table_new(align);
+    if (!t)
+        return -1;
+    int rc = table_add_row(t, heads);
+    for (uint32_t i = 0; rc == 0 && i < a->via.array.size; i++) {
+        char bufs[16][CELL];
+        const char *row[16];
+        for (int c = 0; c < ncol; c++) {
+            const msgpack_object *m = &a->via.array.ptr[i];
+            int64_t v;
+            if (keys[c][0] == '~' && mp_int(mp_get(m, keys[c] + 1), &v) == 0 && v == 0)
+                row[c] = "-";
+            else if (keys[c][0] == '$' || keys[c][0] == '~')
+                row[c] = yuan(mp_get(m, keys[c] + 1), bufs[c], CELL);
+            else
+                row[c] = field(m, keys[c], bufs[c], CELL);
+        }
+        rc = table_add_row(t, row);
+    }
+    if (rc == 0)
+        table_print(t, stdout, 2);
+    table_free(t);
+    return rc;
+}
+
+/* One CSV field: quoted when it holds a comma, quote, CR or LF. */
+static void csv_field(FILE *out, const char *s, bool last)
+{
+    if (strpbrk(s, ",\"\r\n")) {
+        fputc('"', out);
+        for (; *s; s++) {
+            if (*s == '"')
+                fputc('"', out);
+            fputc(*s, out);
+        }
+        fputc('"', out);
+    } else {
+        fputs(s, out);
+    }
+    fputc(last ? '\n' : ',', out);
+}
+
+/* Writes header and one line per element of a (keys as columns); a key
+ * "=name" writes the top-level value res.name in every line. */
+static void print_csv(const msgpack_object *res, const msgpack_object *a,
+                      const char *const *keys, int ncol)
+{
+    for (int c = 0; c < ncol; c++)
+        csv_field(stdout, keys[c][0] == '=' ? keys[c] + 1 : keys[c], c == ncol - 1);
+    for (uint32_t i = 0; i < a->via.array.size; i++)
+        for (int c = 0; c < ncol; c++) {
+            char buf[CELL];
+            const msgpack_object *o = keys[c][0] == '=' ? mp_get(res, keys[c] + 1)
+                                                         : mp_get(&a->via.array.ptr[i], keys[c]);
+            csv_field(stdout, cell(o, buf, sizeof buf, 0), c == ncol - 1);
+        }
+}
+
+static int done(client_reply_t *rep, int rc)
+{
+    client_reply_free(rep);
+    if (rc != 0) {
+        fprintf(stderr, "aidctl: out of memory\n");
+        return AIDCTL_EXIT_UNAVAILABLE;
+    }
+    return AIDCTL_EXIT_OK;
+}
+
+/* ---- visits ------------------------------------------------------------------------ */
+
+int cmd_visits(const aidctl_opts_t *o)
+{
+    json_t *body = json_pack("{ss}", "township", o->args[0]);
+    if (body && o->nargs > 1)
+        json_object_set_new(body, "before", json_string(o->args[1]));
+    client_reply_t rep;
+    int rc = call(o, "visits.due", body, &rep);
+    if (rc >= 0)
+        return rc;
+    const msgpack_object *v = array_at(rep.result, "visits");
+    if (!v) {
+        client_reply_free(&rep);
+        return AIDCTL_EXIT_UNAVAILABLE;
+    }
+    uint32_t overdue = 0;
+    for (uint32_t i = 0; i < v->via.array.size; i++) {
+        const msgpack_object *b = mp_get(&v->via.array.ptr[i], "overdue");
+        overdue += b && b->type == MSGPACK_OBJECT_BOOLEAN && b->via.boolean;
+    }
+    char t[CELL], before[CELL];
+    printf("visits due in %s before %s: %u (%u overdue)\n",
+           field(rep.result, "township", t, sizeof t), field(rep.result, "before", before, sizeof before),
+           v->via.array.size, overdue);
+    if (v->via.array.size == 0)
+        return done(&rep, 0);
+    static const char *const keys[] = {"due_on", "overdue", "every", "village", "id_masked",
+                                       "name_masked"};
+    static const char *const heads[] = {"DUE", "OVERDUE", "EVERY", "VILLAGE", "ID", "NAME"};
+    return done(&rep, print_table(v, "llllll", keys, heads));
+}
+
+/* ---- ledgers and the public list -------------------------------------------------------- */
+
+static int ledger_submit(const aidctl_opts_t *o)
+{
+    if (o->nargs != 4)
+        return usage("usage: aidctl ledger submit MONTH TOWNSHIP BY", NULL);
+    json_t *body = json_pack("{ssssss}", "month", o->args[1], "township", o->args[2], "by",
+                             o->args[3]);
+    client_reply_t rep;
+    int rc = call(o, "ledger.submit", body, &rep);
+    if (rc >= 0)
+        return rc;
+    char m[CELL], t[CELL], on[CELL], due[CELL], late[CELL];
+    const msgpack_object *dup = mp_get(rep.result, "duplicate");
+    printf("%sledger %s of %s submitted on %s (due %s%s)\n",
+           dup && dup->type == MSGPACK_OBJECT_BOOLEAN && dup->via.boolean ? "duplicate: " : "",
+           field(rep.result, "month", m, sizeof m), field(rep.result, "township", t, sizeof t),
+           field(rep.result, "submitted_on", on, sizeof on),
+           field(rep.result, "due_on", due, sizeof due),
+           strcmp(field(rep.result, "late", late, sizeof late), "yes") == 0 ? ", late" : "");
+    return done(&rep, 0);
+}
+
+int cmd_ledger(const aidctl_opts_t *o)
+{
+    if (strcmp(o->args[0], "submit") == 0)
+        return o->csv ? usage("--csv is for the ledger itself", NULL) : ledger_submit(o);
+    if (o->nargs > 2)
+        return usage("usage: aidctl ledger MONTH [TOWNSHIP] [--csv]", NULL);
+    json_t *body = json_pack("{ss}", "month", o->args[0]);
+    if (body && o->nargs > 1)
+        json_object_set_new(body, "township", json_string(o->args[1]));
+    client_reply_t rep;
+    int rc = call(o, "ledger.monthly", body, &rep);
+    if (rc >= 0)
+        return rc;
+    const msgpack_object *rows = array_at(rep.result, "rows");
+    if (!rows) {
+        client_reply_free(&rep);
+        return AIDCTL_EXIT_UNAVAILABLE;
+    }
+    if (o->csv) {
+        static const char *const keys[] = {"township", "=month", "section", "item", "count",
+                                           "amount_fen"};
+        print_csv(rep.result, rows, keys, 6);
+        return done(&rep, 0);
+    }
+    char m[CELL], t[CELL], due[CELL], sub[CELL];
+    const msgpack_object *town = mp_get(rep.result, "township");
+    printf("ledger %s, %s: due %s, submitted %s\n", field(rep.result, "month", m, sizeof m),
+           town ? field(rep.result, "township", t, sizeof t) : "every township",
+           field(rep.result, "due_on", due, sizeof due),
+           field(rep.result, "submitted", sub, sizeof sub));
+    if (rows->via.array.size == 0) {
+        printf("  no figures for this month\n");
+        return done(&rep, 0);
+    }
+    static const char *const keys[] = {"township", "section", "item", "count", "~amount_fen"};
+    static const char *const heads[] = {"TOWNSHIP", "SECTION", "ITEM", "COUNT", "AMOUNT"};
+    return done(&rep, print_table(rows, "lllrr", keys, heads));
+}
+
+int cmd_disclosure(const aidctl_opts_t *o)
+{
+    json_t *body = json_pack("{ssss}", "village", o->args[0], "month", o->args[1]);
+    client_reply_t rep;
+    int rc = call(o, "disclosure.list", body, &rep);
+    if (rc >= 0)
+        return rc;
+    const msgpack_object *rows = array_at(rep.result, "rows");
+    if (!rows) {
+        client_reply_free(&rep);
+        return AIDCTL_EXIT_UNAVAILABLE;
+    }
+    if (o->csv) {
+        static const char *const keys[] = {"village", "=month", "name_masked", "household_size",
+                                           "measure", "amount_fen"};
+        print_csv(rep.result, rows, keys, 6);
+        return done(&rep, 0);
+    }
+    char v[CELL], m[CELL];
+    printf("public list of %s, %s: %u row(s)\n", field(rep.result, "village", v, sizeof v),
+           field(rep.result, "month", m, sizeof m), rows->via.array.size);
+    if (rows->via.array.size == 0)
+        return done(&rep, 0);
+    static const char *const keys[] = {"name_masked", "household_size", "measure", "$amount_fen"};
+    static const char *const heads[] = {"NAME", "HOUSEHOLD", "MEASURE", "AMOUNT"};
+    return done(&rep, print_table(rows, "lrlr", keys, heads));
+}
+
+/* ---- complaints -------------------------------------------------------------------------- */
+
+static int complaint_show(client_reply_t *rep)
+{
+    const msgpack_object *res = rep->result;
+    char no[CELL], st[CELL], ch[CELL], cid[CELL], at[CELL], text[CELL];
+    const msgpack_object *dup = mp_get(res, "duplicate");
+    printf("%scomplaint %s: %s", dup && dup->type == MSGPACK_OBJECT_BOOLEAN && dup->via.boolean
+                                    ? "duplicate: " : "",
+           field(res, "tracking_no", no, sizeof no), field(res, "status", st, sizeof st));
+    const msgpack_object *steps = mp_get(res, "steps");
+    if (!steps || steps->type != MSGPACK_OBJECT_ARRAY) {
+        printf("\n"); /* submit and update answer with the status only */
+        return done(rep, 0);
+    }
+    printf(" (%s, submitted %s", field(res, "channel", ch, sizeof ch),
+           field(res, "submitted_at", at, sizeof at));
+    if (mp_get(res, "case_id"))
+        printf(", about %s", field(res, "case_id", cid, sizeof cid));
+    printf(")\n  %s\n", field(res, "text", text, sizeof text));
+    static const char *const keys[] = {"step", "status", "by", "at", "note"};
+    static const char *const heads[] = {"STEP", "STATUS", "BY", "AT", "NOTE"};
+    return done(rep, print_table(steps, "rllll", keys, heads));
+}
+
+int cmd_complaint(const aidctl_opts_t *o)
+{
+    const char *verb = o->args[0];
+    json_t *body;
+    const char *op;
+    if (strcmp(verb, "submit") == 0) {
+        if (o->nargs < 3 || o->nargs > 4)
+            return usage("usage: aidctl complaint submit CHANNEL TEXT [CASE_ID]", NULL);
+        op = "complaint.submit";
+        body = json_pack("{ssss}", "channel", o->args[1], "text", o->args[2]);
+        if (body && o->nargs == 4)
+            json_object_set_new(body, "case_id", json_string(o->args[3]));
+    } else if (strcmp(verb, "update") == 0) {
+        if (o->nargs < 4 || o->nargs > 5)
+            return usage("usage: aidctl complaint update TRACKING_NO STATUS BY [NOTE]", NULL);
+        op = "complaint.update";
+        body = json_pack("{ssssss}", "tracking_no", o->args[1], "status", o->args[2], "by",
+                         o->args[3]);
+        if (body && o->nargs == 5)
+            json_object_set_new(body, "note", json_string(o->args[4]));
+    } else {
+        int get = strcmp(verb, "get") == 0;
+        if (o->nargs != 1 + get)
+            return usage("usage: aidctl complaint [get] TRACKING_NO", NULL);
+        if (o->id)
+            return usage("--id is for complaint submit and update", NULL);
+        op = "complaint.get";
+        body = json_pack("{ss}", "tracking_no", o->args[get]);
+    }
+    client_reply_t rep;
+    int rc = call(o, op, body, &rep);
+    return rc >= 0 ? rc : complaint_show(&rep);
+}
+
+/* ---- overdue referrals ----------------------------------------------------------------------- */
+
+int cmd_overdue(const aidctl_opts_t *o)
+{
+    json_t *body = json_object();
+    if (body && o->nargs > 0 && o->args[0][0])
+        json_object_set_new(body, "township", json_string(o->args[0]));
+    if (body && o->nargs > 1)
+        json_object_set_new(body, "as_of", json_string(o->args[1]));
+    client_reply_t rep;
+    int rc = call(o, "referrals.overdue", body, &rep);
+    if (rc >= 0)
+        return rc;
+    const msgpack_object *rows = array_at(rep.result, "referrals");
+    if (!rows) {
+        client_reply_free(&rep);
+        return AIDCTL_EXIT_UNAVAILABLE;
+    }
+    char d[CELL];
+    printf("referrals overdue on %s: %u\n", field(rep.result, "as_of", d, sizeof d),
+           rows->via.array.size);
+    if (rows->via.array.size == 0)
+        return done(&rep, 0);
+    static const char *const keys[] = {"urgent", "referral_id", "case_id", "department",
+                                       "village", "created_on", "deadline",
+                                       "working_days_overdue"};
+    static const char *const heads[] = {"URGENT", "REFERRAL", "CASE", "DEPARTMENT", "VILLAGE",
+                                        "CREATED", "DEADLINE", "DAYS OVER"};
+    return done(&rep, print_table(rows, "lllllllr", keys, heads));
+}

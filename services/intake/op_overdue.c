@@ -1,0 +1,151 @@
+/* op_overdue.c — `referrals.overdue`: pending referrals past their deadline
+ * in working days (R-PROC-*, POLICY.md §14, proto/CARE.md), the list the
+ * quarterly joint meeting reviews, urgent reports first.
+ *
+ * A referral's deadline is its creation day (China time) plus a number of
+ * working days (Monday–Friday): P_PROC_CIVIL_DAYS for civil affairs (the
+ * whole dibao review, R-PROC-DIBAO; tekun 15 + 15, R-PROC-TEKUN), else the
+ * county default P_PROC_DEFAULT_DAYS — both parameters in force on the
+ * creation day. Public holidays are not modelled. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "care.h"
+#include "mp.h"
+#include "ops.h"
+
+typedef struct {
+    long long referral_id, case_id;
+    char department[16];
+    char township[10], village[13];
+    aid_date_t created, deadline;
+    int days;
+    int64_t overdue;        /* working days past the deadline */
+    bool urgent;
+} overdue_t;
+
+static void prepare(store_t *store)
+{
+    store_prepare(store, "care_overdue",
+                  "SELECT f.referral_id, f.case_id, f.department,"
+                  "       to_char(aid_china_date(f.created_at), 'YYYYMMDD'),"
+                  "       r.township, r.village, r.urgent,"
+                  "       coalesce((SELECT p.value FROM params p"
+                  "                  WHERE p.name = CASE f.department WHEN 'civil'"
+                  "                                 THEN 'P_PROC_CIVIL_DAYS' ELSE 'P_PROC_DEFAULT_DAYS' END"
+                  "                    AND p.effective_from <= aid_china_date(f.created_at)"
+                  "                  ORDER BY p.effective_from DESC, p.created_at DESC LIMIT 1),"
+                  "                CASE f.department WHEN 'civil' THEN 30 ELSE 10 END)"
+                  "  FROM referrals f JOIN reports r ON r.report_id = f.report_id"
+                  " WHERE f.status = 'pending' AND ($1::text IS NULL OR r.township = $1)");
+}
+
+/* Monday = 0 … Sunday = 6, for any day number (1970-01-01 was a Thursday). */
+static int weekday(int64_t days) { return (int)(((days + 3) % 7 + 7) % 7); }
+
+/* Working days in (from, to]; 0 when to is not after from. */
+static int64_t working_days_between(aid_date_t from, aid_date_t to)
+{
+    int64_t a = date_to_days(from), b = date_to_days(to);
+    if (b <= a)
+        return 0;
+    int64_t n = b - a, count = n / 7 * 5;
+    for (int64_t d = a + n / 7 * 7 + 1; d <= b; d++)
+        count += weekday(d) < 5;
+    return count;
+}
+
+static int overdue_cmp(const void *x, const void *y)
+{
+    const overdue_t *a = x, *b = y;
+    if (a->urgent != b->urgent)
+        return a->urgent ? -1 : 1;
+    if (a->deadline != b->deadline)
+        return a->deadline < b->deadline ? -1 : 1;
+    return a->referral_id < b->referral_id ? -1 : a->referral_id > b->referral_id;
+}
+
+static void pack_row(msgpack_packer *pk, const overdue_t *o)
+{
+    char buf[48], d[11];
+    msgpack_pack_map(pk, 11);
+    snprintf(buf, sizeof buf, "referral-%lld", o->referral_id);
+    mp_pack_kv_str(pk, "referral_id", buf);
+    snprintf(buf, sizeof buf, "case-%lld", o->case_id);
+    mp_pack_kv_str(pk, "case_id", buf);
+    mp_pack_kv_str(pk, "department", o->department);
+    mp_pack_kv_str(pk, "township", o->township);
+    mp_pack_kv_str(pk, "village", o->village);
+    date_format(o->created, d);
+    mp_pack_kv_str(pk, "created_on", d);
+    mp_pack_kv_int(pk, "deadline_days", o->days);
+    date_format(o->deadline, d);
+    mp_pack_kv_str(pk, "deadline", d);
+    mp_pack_kv_int(pk, "working_days_overdue", o->overdue);
+    mp_pack_kv_bool(pk, "urgent", o->urgent);
+    bool civil = strcmp(o->department, "civil") == 0;
+    mp_pack_str(pk, "rules");
+    msgpack_pack_array(pk, civil ? 2 : 0);
+    if (civil) {
+        mp_pack_str(pk, "R-PROC-DIBAO");
+        mp_pack_str(pk, "R-PROC-TEKUN");
+    }
+}
+
+static int handle(intake_t *in, const proto_request_t *req, msgpack_packer *pk,
+                  proto_error_t *err)
+{
+    care_overdue_t q;
+    schema_err_t se;
+    if (care_overdue_decode(req->body, date_today(), &q, &se) != 0)
+        return proto_fail(err, PROTO_INVALID_FIELD, se.field, se.message);
+    store_t *store = intake_store(in);
+    if (!store_ready(store))
+        return intake_unavailable(err);
+    const char *arg = q.township[0] ? q.township : NULL;
+    PGresult *r = store_exec(store, "care_overdue", 1, &arg);
+    if (!r)
+        return intake_unavailable(err);
+    int n = PQntuples(r);
+    overdue_t *list = calloc((size_t)n + 1, sizeof *list);
+    if (!list) {
+        PQclear(r);
+        return proto_fail(err, PROTO_UNAVAILABLE, NULL, "out of memory, retry later");
+    }
+    size_t count = 0;
+    for (int i = 0; i < n; i++) {
+        overdue_t *o = &list[count];
+        o->created = (aid_date_t)atol(PQgetvalue(r, i, 3));
+        long long days = atoll(PQgetvalue(r, i, 7));
+        o->days = days < 0 ? 0 : days > 3650 ? 3650 : (int)days;
+        o->deadline = date_add_working_days(o->created, o->days);
+        if (q.as_of <= o->deadline)
+            continue;
+        o->overdue = working_days_between(o->deadline, q.as_of);
+        o->referral_id = atoll(PQgetvalue(r, i, 0));
+        o->case_id = atoll(PQgetvalue(r, i, 1));
+        snprintf(o->department, sizeof o->department, "%s", PQgetvalue(r, i, 2));
+        snprintf(o->township, sizeof o->township, "%s", PQgetvalue(r, i, 4));
+        snprintf(o->village, sizeof o->village, "%s", PQgetvalue(r, i, 5));
+        o->urgent = PQgetvalue(r, i, 6)[0] == 't';
+        count++;
+    }
+    PQclear(r);
+    if (count)
+        qsort(list, count, sizeof *list, overdue_cmp);
+    char d[11];
+    date_format(q.as_of, d);
+    msgpack_pack_map(pk, q.township[0] ? 3 : 2);
+    if (q.township[0])
+        mp_pack_kv_str(pk, "township", q.township);
+    mp_pack_kv_str(pk, "as_of", d);
+    mp_pack_str(pk, "referrals");
+    msgpack_pack_array(pk, count);
+    for (size_t i = 0; i < count; i++)
+        pack_row(pk, &list[i]);
+    free(list);
+    return 0;
+}
+
+INTAKE_OP(referrals_overdue_op, {"referrals.overdue", prepare, handle})
