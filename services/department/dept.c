@@ -1,15 +1,26 @@
 /* dept.c — claim, decide, record: the department step.
  *
- * Claims use FOR UPDATE SKIP LOCKED, so any number of instances of one
- * department share the work and never decide one referral twice; the
- * decisions primary key backs that up if code ever gets it wrong. */
+ * One step is one transaction: claim up to DEPT_BATCH pending referrals
+ * (FOR UPDATE SKIP LOCKED, so any number of instances of one department
+ * share the work and never decide one referral twice), decide each with the
+ * pure policy function, record every decision with its measures and the
+ * referrals' completion in one set-based statement (aid_record_decisions,
+ * migration 021), commit, then publish case.updated per referral decided.
+ * The decisions primary key backs the claim up if code ever gets it wrong:
+ * a referral already decided is left alone and not announced again.
+ *
+ * Four round trips per batch (BEGIN, claim, record, COMMIT) whatever its
+ * size; the claim returns binary columns, so report bodies arrive as raw
+ * bytes, not hex text. */
 #include "dept.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "assessment_codec.h"
+#include "config.h"
 #include "idcard.h"
 #include "log.h"
 #include "mp.h"
@@ -18,30 +29,52 @@
 #include "svc.h"
 #include "worker.h"
 
-#define DEPT_BATCH 64
+#define DEPT_BATCH 256
+
+/* The arrays of one aid_record_decisions call, in parameter order. */
+enum { A_REFS, A_STATUS, A_REASON, A_RULES, A_MREF, A_MORD, A_CODES, A_PERSONS, A_MASKS,
+       A_AMOUNTS, A_PERIODS, A_FORMS, A_COUNT };
 
 typedef struct {
     dept_t dept;
     const char *name;
     char topic[48];
     int64_t seq;                       /* case.updated stream */
-    pgarr_t rules, codes, persons, masks, amounts, periods, forms;
+    char decided_by[48];               /* "civil", or "civil.2" for replica 2 */
+    pgarr_t arr[A_COUNT];
     report_t report;
     assessment_t assessment;
     decision_t decision;
+    char rules[DECISION_MAX_RULES * 24];
 } dept_ctx_t;
 
 static void prepare(store_t *store)
 {
     store_prepare(store, "dept_claim",
-                  "SELECT f.referral_id, f.case_id, r.body, a.data"
+                  "SELECT f.referral_id, f.case_id, r.body, a.data,"
+                  " (extract(epoch FROM clock_timestamp() - f.created_at) * 1000000)::bigint"
                   "  FROM referrals f JOIN reports r USING (report_id)"
                   "  JOIN assessments a USING (report_id)"
                   " WHERE f.department = $1 AND f.status = 'pending'"
                   " ORDER BY f.seq LIMIT $2 FOR UPDATE OF f SKIP LOCKED");
-    store_prepare(store, "dept_record",
-                  "SELECT aid_record_decision($1::bigint, $2, $3, $4::text[], $5::text[],"
-                  " $6::int[], $7::text[], $8::bigint[], $9::text[], $10::text[], $11)");
+    store_prepare(store, "dept_record_batch",
+                  "SELECT o_referral_id FROM aid_record_decisions($1::bigint[], $2::text[],"
+                  " $3::text[], $4::text[], $5::bigint[], $6::int[], $7::text[], $8::int[],"
+                  " $9::text[], $10::bigint[], $11::text[], $12::text[], $13)");
+    store_prepare(store, "dept_depth",
+                  "SELECT count(*) FROM referrals WHERE department = $1 AND status = 'pending'");
+}
+
+/* A big-endian int8 column of a binary result. */
+static int64_t col_i64(const PGresult *r, int row, int col)
+{
+    uint32_t hi, lo;
+    const char *p = PQgetvalue(r, row, col);
+    if (PQgetlength(r, row, col) != 8)
+        return 0;
+    memcpy(&hi, p, 4);
+    memcpy(&lo, p + 4, 4);
+    return (int64_t)(((uint64_t)ntohl(hi) << 32) | ntohl(lo));
 }
 
 /* Decodes the stored report and assessment of row i and decides. */
@@ -52,11 +85,11 @@ static int decide_row(dept_ctx_t *c, const param_cache_t *pc, PGresult *r, int i
     msgpack_unpacked_init(&ua);
     schema_err_t se;
     int rc = -1;
-    size_t blen, alen;
-    unsigned char *body = store_bytea(r, i, 2, &blen), *data = store_bytea(r, i, 3, &alen);
-    if (!body || !data || mp_unpack((const char *)body, blen, &ub) != MP_OK ||
+    const char *body = PQgetvalue(r, i, 2), *data = PQgetvalue(r, i, 3);
+    size_t blen = (size_t)PQgetlength(r, i, 2), alen = (size_t)PQgetlength(r, i, 3);
+    if (mp_unpack(body, blen, &ub) != MP_OK ||
         proto_report_decode(&ub.data, date_today(), &c->report, &se) != 0 ||
-        mp_unpack((const char *)data, alen, &ua) != MP_OK ||
+        mp_unpack(data, alen, &ua) != MP_OK ||
         assessment_decode(&ua.data, c->report.n_members, &c->assessment) != 0)
         goto out;
     params_t p;
@@ -64,96 +97,100 @@ static int decide_row(dept_ctx_t *c, const param_cache_t *pc, PGresult *r, int i
     policy_decide(c->dept, &c->report, &c->assessment, &p, &c->decision);
     rc = 0;
 out:
-    PQfreemem(body);
-    PQfreemem(data);
     msgpack_unpacked_destroy(&ub);
     msgpack_unpacked_destroy(&ua);
     return rc;
 }
 
-/* Records c->decision for referral rid; 1 recorded, 0 already decided, -1 error. */
-static int record(dept_ctx_t *c, store_t *store, const char *rid)
+/* Appends c->decision for referral rid to the statement's arrays. */
+static void add_decision(dept_ctx_t *c, int64_t rid)
 {
     const decision_t *d = &c->decision;
-    pgarr_t *arrs[] = {&c->rules, &c->codes, &c->persons, &c->masks,
-                       &c->amounts, &c->periods, &c->forms};
-    for (size_t k = 0; k < sizeof arrs / sizeof arrs[0]; k++)
-        pgarr_reset(arrs[k]);
+    pgarr_add_int(&c->arr[A_REFS], rid);
+    pgarr_add_text(&c->arr[A_STATUS], policy_status_names[d->status]);
+    pgarr_add_text(&c->arr[A_REASON], d->reason);
+    size_t len = 0;
+    c->rules[0] = '\0';
     for (int k = 0; k < d->n_rules; k++)
-        pgarr_add_text(&c->rules, d->rules[k]);
+        len += (size_t)snprintf(c->rules + len, len < sizeof c->rules ? sizeof c->rules - len : 0,
+                                "%s%s", k ? "," : "", d->rules[k]);
+    pgarr_add_text(&c->arr[A_RULES], c->rules);
     for (int k = 0; k < d->n_measures; k++) {
         const measure_t *m = &d->measures[k];
-        pgarr_add_text(&c->codes, m->code);
+        pgarr_add_int(&c->arr[A_MREF], rid);
+        pgarr_add_int(&c->arr[A_MORD], k + 1);
+        pgarr_add_text(&c->arr[A_CODES], m->code);
         if (m->person >= 0 && m->person < c->report.n_members) {
             char masked[20];
             idcard_mask(c->report.members[m->person].id_number, 18, masked, sizeof masked);
-            pgarr_add_int(&c->persons, m->person);
-            pgarr_add_text(&c->masks, masked);
+            pgarr_add_int(&c->arr[A_PERSONS], m->person);
+            pgarr_add_text(&c->arr[A_MASKS], masked);
         } else {
-            pgarr_add_null(&c->persons);
-            pgarr_add_null(&c->masks);
+            pgarr_add_null(&c->arr[A_PERSONS]);
+            pgarr_add_null(&c->arr[A_MASKS]);
         }
-        pgarr_add_int(&c->amounts, m->amount_fen);
-        pgarr_add_text(&c->periods, policy_period_names[m->period]);
-        pgarr_add_text(&c->forms, policy_form_names[m->form]);
+        pgarr_add_int(&c->arr[A_AMOUNTS], m->amount_fen);
+        pgarr_add_text(&c->arr[A_PERIODS], policy_period_names[m->period]);
+        pgarr_add_text(&c->arr[A_FORMS], policy_form_names[m->form]);
     }
-    const char *vals[11] = {rid,
-                            policy_status_names[d->status],
-                            d->reason,
-                            pgarr_str(&c->rules),
-                            pgarr_str(&c->codes),
-                            pgarr_str(&c->persons),
-                            pgarr_str(&c->masks),
-                            pgarr_str(&c->amounts),
-                            pgarr_str(&c->periods),
-                            pgarr_str(&c->forms),
-                            c->name};
-    for (int k = 3; k < 10; k++)
-        if (!vals[k])
-            return -1;
-    PGresult *res = store_exec(store, "dept_record", 11, vals);
-    if (!res)
-        return -1;
-    int fresh = PQgetvalue(res, 0, 0)[0] == 't';
-    PQclear(res);
-    return fresh;
 }
 
-static void publish_updates(dept_ctx_t *c, worker_t *w, PGresult *r, const int *fresh, int n)
+static void publish_update(dept_ctx_t *c, worker_t *w, int64_t case_id, int64_t rid)
 {
-    for (int i = 0; i < n; i++) {
-        if (!fresh[i])
-            continue;
-        msgpack_sbuffer sb;
-        msgpack_sbuffer_init(&sb);
-        msgpack_packer pk;
-        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        msgpack_pack_map(&pk, 4);
-        mp_pack_kv_int(&pk, "seq", ++c->seq);
-        mp_pack_kv_int(&pk, "case_id", atoll(PQgetvalue(r, i, 1)));
-        mp_pack_kv_int(&pk, "referral_id", atoll(PQgetvalue(r, i, 0)));
-        mp_pack_kv_str(&pk, "department", c->name);
-        worker_publish(w, "case.updated", sb.data, sb.size);
-        msgpack_sbuffer_destroy(&sb);
-    }
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 4);
+    mp_pack_kv_int(&pk, "seq", ++c->seq);
+    mp_pack_kv_int(&pk, "case_id", case_id);
+    mp_pack_kv_int(&pk, "referral_id", rid);
+    mp_pack_kv_str(&pk, "department", c->name);
+    worker_publish(w, "case.updated", sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* Claims a batch; a binary result, or NULL (error in the store). */
+static PGresult *claim(store_t *store, const char *dept)
+{
+    PGconn *conn = store_conn(store);
+    if (!conn)
+        return NULL;
+    char limit[16];
+    snprintf(limit, sizeof limit, "%d", DEPT_BATCH);
+    const char *vals[2] = {dept, limit};
+    PGresult *r = PQexecPrepared(conn, "dept_claim", 2, vals, NULL, NULL, 1);
+    if (PQresultStatus(r) == PGRES_TUPLES_OK)
+        return r;
+    log_warn("dept.claim_failed", "error", LOG_S(PQresultErrorMessage(r)), NULL);
+    if (PQstatus(conn) != CONNECTION_OK)
+        store_mark_broken(store);
+    PQclear(r);
+    return NULL;
 }
 
 static int step(worker_t *w, void *arg)
 {
     dept_ctx_t *c = arg;
     store_t *store = worker_store(w);
-    char limit[16];
-    snprintf(limit, sizeof limit, "%d", DEPT_BATCH);
-    const char *vals[2] = {c->name, limit};
+    const worker_metrics_t *wm = worker_metrics(w);
+    PGresult *r = NULL, *made = NULL;
     if (store_begin(store) != 0)
         return -1;
-    PGresult *r = store_exec(store, "dept_claim", 2, vals);
+    r = claim(store, c->name);
     if (!r)
         goto fail;
     int n = PQntuples(r);
-    int fresh[DEPT_BATCH] = {0};
+    if (n == 0) {
+        PQclear(r);
+        store_rollback(store);
+        return 0;
+    }
+    metric_add(wm->received, n);
+    for (int k = 0; k < A_COUNT; k++)
+        pgarr_reset(&c->arr[k]);
     for (int i = 0; i < n; i++) {
-        const char *rid = PQgetvalue(r, i, 0);
+        int64_t rid = col_i64(r, i, 0);
         if (decide_row(c, worker_params(w), r, i) != 0) {
             /* a stored report that no longer decodes: refuse it visibly
              * rather than block the queue */
@@ -161,47 +198,78 @@ static int step(worker_t *w, void *arg)
             c->decision.status = STATUS_DENIED;
             snprintf(c->decision.reason, sizeof c->decision.reason,
                      "stored report could not be read; an operator must review it");
-            log_error("referral.unreadable", "referral_id", LOG_S(rid), NULL);
+            log_error("referral.unreadable", "referral_id", LOG_I(rid), NULL);
         }
-        int rc = record(c, store, rid);
-        if (rc < 0)
-            goto fail;
-        fresh[i] = rc;
-        log_info("referral.decided", "referral_id", LOG_S(rid), "status",
-                 LOG_S(policy_status_names[c->decision.status]), "measures",
-                 LOG_I(c->decision.n_measures), NULL);
+        add_decision(c, rid);
+        log_debug("referral.decided", "referral_id", LOG_I(rid), "status",
+                  LOG_S(policy_status_names[c->decision.status]), "measures",
+                  LOG_I(c->decision.n_measures), NULL);
     }
-    if (store_commit(store) != 0)
+    const char *vals[13];
+    for (int k = 0; k < A_COUNT; k++)
+        if (!(vals[k] = pgarr_str(&c->arr[k])))
+            goto fail;
+    vals[12] = c->decided_by;
+    made = store_exec(store, "dept_record_batch", 13, vals);
+    if (!made || store_commit(store) != 0)
         goto fail;
-    publish_updates(c, w, r, fresh, n);
+    int fresh = PQntuples(made);
+    /* announce each referral decided now (not those decided before) */
+    for (int k = 0, i = 0; k < fresh; k++) {
+        int64_t rid = atoll(PQgetvalue(made, k, 0));
+        for (int tries = 0; tries < n && col_i64(r, i, 0) != rid; tries++)
+            i = (i + 1) % n;
+        publish_update(c, w, col_i64(r, i, 1), rid);
+        metric_observe_us(wm->latency, col_i64(r, i, 4));
+    }
+    metric_add(wm->decided, fresh);
+    log_info("referrals.decided", "claimed", LOG_I(n), "decided", LOG_I(fresh), NULL);
+    PQclear(made);
     PQclear(r);
     return n;
 fail:
     log_warn("dept.step_failed", "error", LOG_S(store_errmsg(store)), NULL);
+    PQclear(made);
     PQclear(r);
     store_rollback(store);
     return -1;
+}
+
+static int64_t depth(worker_t *w, void *arg)
+{
+    dept_ctx_t *c = arg;
+    const char *v = c->name;
+    PGresult *r = store_exec(worker_store(w), "dept_depth", 1, &v);
+    int64_t d = r && PQntuples(r) == 1 ? atoll(PQgetvalue(r, 0, 0)) : -1;
+    PQclear(r);
+    return d;
 }
 
 int dept_main(dept_t dept)
 {
     const char *name = policy_dept_names[dept];
     svc_init(name);
+    /* a department that runs its own handler (decision.submit): not started */
+    if (config_list_has("AID_EXTERNAL_DEPARTMENTS", name)) {
+        log_info("dept.external", "department", LOG_S(name), NULL);
+        return 0;
+    }
     dept_ctx_t *c = calloc(1, sizeof *c); /* large: reports and decisions */
     if (!c)
         return 1;
     c->dept = dept;
     c->name = name;
     c->seq = svc_wall_us();
+    /* which instance decided is part of the audit trail */
+    const char *replica = config_str("AID_REPLICA", "");
+    snprintf(c->decided_by, sizeof c->decided_by, "%s%s%s", name, *replica ? "." : "", replica);
     snprintf(c->topic, sizeof c->topic, "referral.%s", name);
-    pgarr_t *arrs[] = {&c->rules, &c->codes, &c->persons, &c->masks,
-                       &c->amounts, &c->periods, &c->forms};
-    for (size_t k = 0; k < sizeof arrs / sizeof arrs[0]; k++)
-        pgarr_init(arrs[k]);
+    for (int k = 0; k < A_COUNT; k++)
+        pgarr_init(&c->arr[k]);
     worker_config_t cfg = {name, c->topic, DEPT_BATCH, step, c, prepare};
-    int rc = worker_run(&cfg);
-    for (size_t k = 0; k < sizeof arrs / sizeof arrs[0]; k++)
-        pgarr_free(arrs[k]);
+    int rc = worker_run_depth(&cfg, depth);
+    for (int k = 0; k < A_COUNT; k++)
+        pgarr_free(&c->arr[k]);
     free(c);
     return rc;
 }

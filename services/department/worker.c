@@ -20,11 +20,15 @@ struct worker {
     cache_t *cache;
     param_cache_t params;
     int64_t last_seq;         /* last seq seen on cfg->topic */
+    metrics_t *metrics;
+    worker_metrics_t m;
+    worker_depth_fn depth;
 };
 
 store_t *worker_store(worker_t *w) { return w->store; }
 cache_t *worker_cache(worker_t *w) { return w->cache; }
 const param_cache_t *worker_params(worker_t *w) { return &w->params; }
+const worker_metrics_t *worker_metrics(worker_t *w) { return &w->m; }
 
 void worker_publish(worker_t *w, const char *topic, const void *body, size_t len)
 {
@@ -41,8 +45,35 @@ static void drain(worker_t *w)
         return; /* no parameters, no decisions */
     for (int rounds = 0; rounds < 1000 && !svc_stopping(); rounds++) {
         int n = w->cfg->step(w, w->cfg->arg);
+        if (n < 0)
+            metric_add(w->m.errors, 1);
+        else if (n > 0)
+            metric_add(w->m.batches, 1);
         if (n < w->cfg->batch)
             break;
+    }
+}
+
+/* Registers the standard series and starts the metrics server. */
+static void metrics_open(worker_t *w)
+{
+    metrics_t *m = w->metrics = metrics_new(w->cfg->name);
+    w->m.received = metrics_counter(m, "aid_received_total", "rows claimed for work");
+    w->m.decided = metrics_counter(m, "aid_decided_total", "rows finished and committed");
+    w->m.errors = metrics_counter(m, "aid_errors_total", "failed steps (rolled back, retried)");
+    w->m.batches = metrics_counter(m, "aid_batches_total", "committed steps (one transaction each)");
+    w->m.depth = metrics_gauge(m, "aid_queue_depth", "rows waiting, as of the last sweep");
+    w->m.latency = metrics_histogram(m, "aid_latency_seconds",
+                                     "per row: from creation to the committed result");
+    metrics_listen(m);
+}
+
+static void sweep_depth(worker_t *w)
+{
+    if (w->depth && store_ready(w->store)) {
+        int64_t d = w->depth(w, w->cfg->arg);
+        if (d >= 0)
+            metric_set(w->m.depth, d);
     }
 }
 
@@ -112,11 +143,14 @@ static int open_sockets(worker_t *w)
     return w->monitor && zmq_connect(w->monitor, ep) == 0 ? 0 : -1;
 }
 
-int worker_run(const worker_config_t *cfg)
+int worker_run(const worker_config_t *cfg) { return worker_run_depth(cfg, NULL); }
+
+int worker_run_depth(const worker_config_t *cfg, worker_depth_fn depth)
 {
     worker_t w;
     memset(&w, 0, sizeof w);
     w.cfg = cfg;
+    w.depth = depth;
     w.store = store_new(config_str("AID_PG_DSN", "host=127.0.0.1 dbname=aid"));
     w.cache = cache_new(config_str("AID_REDIS_URL", "redis://127.0.0.1:6379"));
     int rc = 1;
@@ -126,6 +160,7 @@ int worker_run(const worker_config_t *cfg)
     }
     params_store_prepare(w.store);
     cfg->prepare(w.store);
+    metrics_open(&w);
     int64_t sweep_ms = config_int("AID_SWEEP_MS", 1000, 10, 3600000);
     log_info("worker.started", "topic", LOG_S(cfg->topic), "sweep_ms", LOG_I(sweep_ms), NULL);
     drain(&w); /* catch up with whatever waited while we were down */
@@ -146,6 +181,7 @@ int worker_run(const worker_config_t *cfg)
         if (svc_now_ms() >= next_sweep) {
             wake = 1;
             next_sweep = svc_now_ms() + sweep_ms;
+            sweep_depth(&w);
         }
         if (wake)
             drain(&w);
@@ -163,5 +199,6 @@ out:
         zmq_ctx_term(w.zctx);
     store_destroy(&w.store);
     cache_destroy(&w.cache);
+    metrics_destroy(&w.metrics);
     return rc;
 }

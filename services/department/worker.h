@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "cache.h"
+#include "metrics.h"
 #include "params_store.h"
 #include "store.h"
 
@@ -31,13 +32,32 @@ typedef struct {
     void (*prepare)(store_t *store); /* registers the step's statements */
 } worker_config_t;
 
+/* Rows waiting (for the queue-depth gauge), read on each sweep; -1 when
+ * unknown. */
+typedef int64_t (*worker_depth_fn)(worker_t *w, void *arg);
+
+/* The standard series every worker exposes on its metrics port
+ * (AID_METRICS_PORT): the step counts received/decided/latency, the loop
+ * counts errors and batches and sets the queue depth. */
+typedef struct {
+    metric_t *received;        /* rows claimed */
+    metric_t *decided;         /* rows finished and committed */
+    metric_t *errors;          /* failed steps (rolled back, retried) */
+    metric_t *batches;         /* committed steps */
+    metric_t *depth;           /* rows waiting, as of the last sweep */
+    metric_t *latency;         /* per row: created → committed */
+} worker_metrics_t;
+
 /* Runs the loop until SIGTERM/SIGINT. Returns the exit code. */
 int worker_run(const worker_config_t *cfg);
+/* The same, with a queue-depth probe (may be NULL). */
+int worker_run_depth(const worker_config_t *cfg, worker_depth_fn depth);
 
 /* Accessors for the step. */
 store_t *worker_store(worker_t *w);
 cache_t *worker_cache(worker_t *w);
 const param_cache_t *worker_params(worker_t *w);
+const worker_metrics_t *worker_metrics(worker_t *w);
 /* Publishes an event (a MessagePack map the caller built, with its seq) on
  * the bus. Never blocks; a dropped event only delays its consumers. */
 void worker_publish(worker_t *w, const char *topic, const void *body, size_t len);

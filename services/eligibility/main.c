@@ -2,8 +2,12 @@
  *
  * For each report not yet assessed: who is in which group, supplements,
  * visit plans and care categories (policy_assess), then one referral per
- * responsible department, all in one transaction with the assessment; then
- * referral.<department> is published to wake the departments. */
+ * responsible department. One step is one transaction over a batch of up to
+ * ELIG_BATCH reports: claim (FOR UPDATE SKIP LOCKED, binary result), assess
+ * each in memory, store every assessment, person row and referral with one
+ * set-based statement (aid_record_assessments, migration 021), commit; then
+ * referral.<department> is published for each referral made. */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,59 +20,46 @@
 #include "svc.h"
 #include "worker.h"
 
-#define ELIG_BATCH 64
+#define ELIG_BATCH 256
+
+/* The arrays of one aid_record_assessments call, in parameter order. */
+enum { A_REPORTS, A_CASES, A_DATA, A_PREPORT, A_PIDX, A_IDS, A_NAMES, A_AGES, A_GROUPS, A_SUPS,
+       A_VISITS, A_CARES, A_RREPORT, A_RDEPT, A_COUNT };
 
 typedef struct {
     report_t report;
     assessment_t assessment;
-    pgarr_t ids, names, ages, groups, sups, visits, cares, depts;
+    pgarr_t arr[A_COUNT];
+    msgpack_sbuffer sb;          /* one encoded assessment */
+    char *hex;                   /* its hex form */
+    size_t hexcap;
 } elig_ctx_t;
 
 static void prepare(store_t *store)
 {
     store_prepare(store, "elig_claim",
-                  "SELECT report_id, case_id, body FROM reports WHERE assessed_at IS NULL"
+                  "SELECT report_id, case_id, body,"
+                  " (extract(epoch FROM clock_timestamp() - received_at) * 1000000)::bigint"
+                  "  FROM reports WHERE assessed_at IS NULL"
                   " ORDER BY report_id LIMIT $1 FOR UPDATE SKIP LOCKED");
-    store_prepare(store, "elig_record",
-                  "SELECT o_department, o_referral_id, o_seq, $2::bigint FROM aid_record_assessment("
-                  "$1::bigint, $2::bigint, $3::bytea, $4::text[], $5::text[], $6::int[],"
-                  " $7::text[], $8::bigint[], $9::text[], $10::int[], $11::text[])");
+    store_prepare(store, "elig_record_batch",
+                  "SELECT o_report, o_case, o_department, o_referral_id, o_seq"
+                  "  FROM aid_record_assessments($1::bigint[], $2::bigint[], $3::text[],"
+                  " $4::bigint[], $5::int[], $6::text[], $7::text[], $8::int[], $9::text[],"
+                  " $10::bigint[], $11::text[], $12::int[], $13::bigint[], $14::text[])");
+    store_prepare(store, "elig_depth", "SELECT count(*) FROM reports WHERE assessed_at IS NULL");
 }
 
-static pgarr_t *arrays(elig_ctx_t *c, int k)
+/* A big-endian int8 column of a binary result. */
+static int64_t col_i64(const PGresult *r, int row, int col)
 {
-    pgarr_t *all[] = {&c->ids, &c->names, &c->ages, &c->groups,
-                      &c->sups, &c->visits, &c->cares, &c->depts};
-    return k < 8 ? all[k] : NULL;
-}
-
-/* Fills the statement's array parameters from the report and assessment. */
-static void fill_arrays(elig_ctx_t *c)
-{
-    static const char *const visits[] = {"none", "month", "quarter"};
-    for (int k = 0; arrays(c, k); k++)
-        pgarr_reset(arrays(c, k));
-    const report_t *r = &c->report;
-    const assessment_t *a = &c->assessment;
-    for (int i = 0; i < a->n; i++) {
-        const person_facts_t *p = &a->persons[i];
-        pgarr_add_text(&c->ids, r->members[i].id_number);
-        pgarr_add_text(&c->names, r->members[i].name);
-        pgarr_add_int(&c->ages, p->age);
-        char g[POLICY_GROUP_COUNT * 4 + 1] = "";
-        for (int b = 0; b < POLICY_GROUP_COUNT; b++)
-            if (p->groups & (1u << b)) {
-                size_t l = strlen(g);
-                snprintf(g + l, sizeof g - l, "%s%s", l ? "," : "", policy_group_names[b]);
-            }
-        pgarr_add_text(&c->groups, g);
-        pgarr_add_int(&c->sups, p->supplement_fen);
-        pgarr_add_text(&c->visits, visits[p->visit]);
-        pgarr_add_int(&c->cares, p->care_category);
-    }
-    for (int d = 0; d < DEPT_COUNT; d++)
-        if (a->routing & (1u << d))
-            pgarr_add_text(&c->depts, policy_dept_names[d]);
+    uint32_t hi, lo;
+    const char *p = PQgetvalue(r, row, col);
+    if (PQgetlength(r, row, col) != 8)
+        return 0;
+    memcpy(&hi, p, 4);
+    memcpy(&lo, p + 4, 4);
+    return (int64_t)(((uint64_t)ntohl(hi) << 32) | ntohl(lo));
 }
 
 /* Assesses the report in row i; on a body that cannot be read (it was
@@ -78,11 +69,9 @@ static void assess_row(elig_ctx_t *c, const param_cache_t *pc, PGresult *r, int 
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     schema_err_t se;
-    size_t len;
-    unsigned char *body = store_bytea(r, i, 2, &len);
-    if (!body || mp_unpack((const char *)body, len, &u) != MP_OK ||
+    if (mp_unpack(PQgetvalue(r, i, 2), (size_t)PQgetlength(r, i, 2), &u) != MP_OK ||
         proto_report_decode(&u.data, date_today(), &c->report, &se) != 0) {
-        log_error("report.unreadable", "report_id", LOG_S(PQgetvalue(r, i, 0)), NULL);
+        log_error("report.unreadable", "report_id", LOG_I(col_i64(r, i, 0)), NULL);
         memset(&c->report, 0, sizeof c->report);
         memset(&c->assessment, 0, sizeof c->assessment);
     } else {
@@ -90,82 +79,156 @@ static void assess_row(elig_ctx_t *c, const param_cache_t *pc, PGresult *r, int 
         params_store_resolve(pc, c->report.as_of, &p);
         policy_assess(&c->report, &p, &c->assessment);
     }
-    PQfreemem(body);
     msgpack_unpacked_destroy(&u);
 }
 
-/* Publishes referral.<dept> for every referral created by the step. */
-static void publish_referrals(worker_t *w, PGresult **made, int n)
+/* Appends the report's assessment, persons and routes to the arrays. 0 or -1 (OOM). */
+static int add_report(elig_ctx_t *c, int64_t report_id, int64_t case_id)
 {
-    for (int i = 0; i < n; i++) {
-        for (int k = 0; k < PQntuples(made[i]); k++) {
-            char topic[48];
-            snprintf(topic, sizeof topic, "referral.%s", PQgetvalue(made[i], k, 0));
-            msgpack_sbuffer sb;
-            msgpack_sbuffer_init(&sb);
-            msgpack_packer pk;
-            msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-            msgpack_pack_map(&pk, 4);
-            mp_pack_kv_int(&pk, "seq", atoll(PQgetvalue(made[i], k, 2)));
-            mp_pack_kv_int(&pk, "referral_id", atoll(PQgetvalue(made[i], k, 1)));
-            mp_pack_kv_int(&pk, "case_id", atoll(PQgetvalue(made[i], k, 3)));
-            mp_pack_kv_str(&pk, "department", PQgetvalue(made[i], k, 0));
-            worker_publish(w, topic, sb.data, sb.size);
-            msgpack_sbuffer_destroy(&sb);
-        }
+    static const char *const visits[] = {"none", "month", "quarter"};
+    static const char hexd[] = "0123456789abcdef";
+    const report_t *r = &c->report;
+    const assessment_t *a = &c->assessment;
+    msgpack_sbuffer_clear(&c->sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &c->sb, msgpack_sbuffer_write);
+    assessment_encode(a, &pk);
+    if (c->hexcap < c->sb.size * 2 + 1) {
+        char *h = realloc(c->hex, c->sb.size * 2 + 1);
+        if (!h)
+            return -1;
+        c->hex = h;
+        c->hexcap = c->sb.size * 2 + 1;
     }
+    for (size_t k = 0; k < c->sb.size; k++) {
+        c->hex[2 * k] = hexd[(unsigned char)c->sb.data[k] >> 4];
+        c->hex[2 * k + 1] = hexd[(unsigned char)c->sb.data[k] & 15];
+    }
+    c->hex[2 * c->sb.size] = '\0';
+    pgarr_add_int(&c->arr[A_REPORTS], report_id);
+    pgarr_add_int(&c->arr[A_CASES], case_id);
+    pgarr_add_text(&c->arr[A_DATA], c->hex);
+    for (int i = 0; i < a->n; i++) {
+        const person_facts_t *p = &a->persons[i];
+        pgarr_add_int(&c->arr[A_PREPORT], report_id);
+        pgarr_add_int(&c->arr[A_PIDX], i);
+        pgarr_add_text(&c->arr[A_IDS], r->members[i].id_number);
+        pgarr_add_text(&c->arr[A_NAMES], r->members[i].name);
+        pgarr_add_int(&c->arr[A_AGES], p->age);
+        char g[POLICY_GROUP_COUNT * 4 + 1] = "";
+        for (int b = 0; b < POLICY_GROUP_COUNT; b++)
+            if (p->groups & (1u << b)) {
+                size_t l = strlen(g);
+                snprintf(g + l, sizeof g - l, "%s%s", l ? "," : "", policy_group_names[b]);
+            }
+        pgarr_add_text(&c->arr[A_GROUPS], g);
+        pgarr_add_int(&c->arr[A_SUPS], p->supplement_fen);
+        pgarr_add_text(&c->arr[A_VISITS], visits[p->visit]);
+        pgarr_add_int(&c->arr[A_CARES], p->care_category);
+    }
+    for (int d = 0; d < DEPT_COUNT; d++)
+        if (a->routing & (1u << d)) {
+            pgarr_add_int(&c->arr[A_RREPORT], report_id);
+            pgarr_add_text(&c->arr[A_RDEPT], policy_dept_names[d]);
+        }
+    return 0;
+}
+
+/* Publishes referral.<dept> for every referral the step made. */
+static void publish_referrals(worker_t *w, PGresult *made)
+{
+    for (int k = 0; k < PQntuples(made); k++) {
+        char topic[48];
+        snprintf(topic, sizeof topic, "referral.%s", PQgetvalue(made, k, 2));
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_map(&pk, 4);
+        mp_pack_kv_int(&pk, "seq", atoll(PQgetvalue(made, k, 4)));
+        mp_pack_kv_int(&pk, "referral_id", atoll(PQgetvalue(made, k, 3)));
+        mp_pack_kv_int(&pk, "case_id", atoll(PQgetvalue(made, k, 1)));
+        mp_pack_kv_str(&pk, "department", PQgetvalue(made, k, 2));
+        worker_publish(w, topic, sb.data, sb.size);
+        msgpack_sbuffer_destroy(&sb);
+    }
+}
+
+/* Claims a batch; a binary result, or NULL (error in the store). */
+static PGresult *claim(store_t *store)
+{
+    PGconn *conn = store_conn(store);
+    if (!conn)
+        return NULL;
+    char limit[16];
+    snprintf(limit, sizeof limit, "%d", ELIG_BATCH);
+    const char *lv = limit;
+    PGresult *r = PQexecPrepared(conn, "elig_claim", 1, &lv, NULL, NULL, 1);
+    if (PQresultStatus(r) == PGRES_TUPLES_OK)
+        return r;
+    log_warn("eligibility.claim_failed", "error", LOG_S(PQresultErrorMessage(r)), NULL);
+    if (PQstatus(conn) != CONNECTION_OK)
+        store_mark_broken(store);
+    PQclear(r);
+    return NULL;
 }
 
 static int step(worker_t *w, void *arg)
 {
     elig_ctx_t *c = arg;
     store_t *store = worker_store(w);
-    PGresult *made[ELIG_BATCH] = {0};
-    int n = 0, done = 0;
-    char limit[16];
-    snprintf(limit, sizeof limit, "%d", ELIG_BATCH);
-    const char *lv = limit;
+    const worker_metrics_t *wm = worker_metrics(w);
+    PGresult *r = NULL, *made = NULL;
     if (store_begin(store) != 0)
         return -1;
-    PGresult *r = store_exec(store, "elig_claim", 1, &lv);
+    r = claim(store);
     if (!r)
         goto fail;
-    n = PQntuples(r);
+    int n = PQntuples(r);
+    if (n == 0) {
+        PQclear(r);
+        store_rollback(store);
+        return 0;
+    }
+    metric_add(wm->received, n);
+    for (int k = 0; k < A_COUNT; k++)
+        pgarr_reset(&c->arr[k]);
     for (int i = 0; i < n; i++) {
         assess_row(c, worker_params(w), r, i);
-        fill_arrays(c);
-        msgpack_sbuffer sb;
-        msgpack_sbuffer_init(&sb);
-        msgpack_packer pk;
-        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        assessment_encode(&c->assessment, &pk);
-        const char *vals[11] = {PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), sb.data};
-        int lens[11] = {0, 0, (int)sb.size};
-        int fmts[11] = {0, 0, 1};
-        for (int k = 0; k < 8; k++)
-            vals[3 + k] = pgarr_str(arrays(c, k));
-        made[i] = store_exec_bin(store, "elig_record", 11, vals, lens, fmts);
-        msgpack_sbuffer_destroy(&sb);
-        if (!made[i])
+        if (add_report(c, col_i64(r, i, 0), col_i64(r, i, 1)) != 0)
             goto fail;
-        done++;
-        log_info("report.assessed", "report_id", LOG_S(PQgetvalue(r, i, 0)), "referrals",
-                 LOG_I(PQntuples(made[i])), NULL);
+        log_debug("report.assessed", "report_id", LOG_I(col_i64(r, i, 0)), NULL);
     }
-    if (store_commit(store) != 0)
+    const char *vals[A_COUNT];
+    for (int k = 0; k < A_COUNT; k++)
+        if (!(vals[k] = pgarr_str(&c->arr[k])))
+            goto fail;
+    made = store_exec(store, "elig_record_batch", A_COUNT, vals);
+    if (!made || store_commit(store) != 0)
         goto fail;
-    publish_referrals(w, made, done);
-    for (int i = 0; i < done; i++)
-        PQclear(made[i]);
+    publish_referrals(w, made);
+    metric_add(wm->decided, n);
+    for (int i = 0; i < n; i++)
+        metric_observe_us(wm->latency, col_i64(r, i, 3));
+    log_info("reports.assessed", "reports", LOG_I(n), "referrals", LOG_I(PQntuples(made)), NULL);
+    PQclear(made);
     PQclear(r);
     return n;
 fail:
     log_warn("eligibility.step_failed", "error", LOG_S(store_errmsg(store)), NULL);
-    for (int i = 0; i < done; i++)
-        PQclear(made[i]);
+    PQclear(made);
     PQclear(r);
     store_rollback(store);
     return -1;
+}
+
+static int64_t depth(worker_t *w, void *arg)
+{
+    (void)arg;
+    PGresult *r = store_exec(worker_store(w), "elig_depth", 0, NULL);
+    int64_t d = r && PQntuples(r) == 1 ? atoll(PQgetvalue(r, 0, 0)) : -1;
+    PQclear(r);
+    return d;
 }
 
 int main(void)
@@ -174,12 +237,15 @@ int main(void)
     elig_ctx_t *c = calloc(1, sizeof *c);
     if (!c)
         return 1;
-    for (int k = 0; arrays(c, k); k++)
-        pgarr_init(arrays(c, k));
+    for (int k = 0; k < A_COUNT; k++)
+        pgarr_init(&c->arr[k]);
+    msgpack_sbuffer_init(&c->sb);
     worker_config_t cfg = {"eligibility", "report.committed", ELIG_BATCH, step, c, prepare};
-    int rc = worker_run(&cfg);
-    for (int k = 0; arrays(c, k); k++)
-        pgarr_free(arrays(c, k));
+    int rc = worker_run_depth(&cfg, depth);
+    for (int k = 0; k < A_COUNT; k++)
+        pgarr_free(&c->arr[k]);
+    msgpack_sbuffer_destroy(&c->sb);
+    free(c->hex);
     free(c);
     return rc;
 }

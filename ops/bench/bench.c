@@ -1,0 +1,177 @@
+/* bench.c — `make bench`: how many reports per second the whole pipeline
+ * takes in and fully decides, and how long one takes at half that rate.
+ *
+ *   1. warm-up: 200 reports (not measured);
+ *   2. maximum rate: BENCH_N reports (default 20,000) from BENCH_CLIENTS
+ *      client threads (default 8), each with BENCH_WINDOW requests in flight
+ *      (default 64); reports_per_s counts `ok` answers, decided_per_s
+ *      reports whose every referral is decided (see track.c);
+ *   3. latency: reports sent open-loop at half the decided rate for
+ *      BENCH_LAT_SECONDS (default 8), submit→complete percentiles.
+ *
+ * Needs the stack's environment (AID_INTAKE_API — one endpoint or a comma-
+ * separated list —, AID_BUS_SUB, AID_VAR for the RSS table). Prints a
+ * readable table and last a line
+ *   bench-result: reports_per_s=… decided_per_s=… p50_ms=… p99_ms=…
+ * that ops/bench/bench.sh completes with the baseline. Exit 0 when every
+ * report was accepted and completed, 1 otherwise. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+
+#define WARMUP 200
+
+static long env_long(const char *name, long def, long lo, long hi)
+{
+    const char *s = getenv(name);
+    if (!s || !*s)
+        return def;
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*end || v < lo || v > hi) {
+        fprintf(stderr, "bench: %s=%s is not in %ld..%ld; using %ld\n", name, s, lo, hi, def);
+        return def;
+    }
+    return v;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+typedef struct {
+    size_t accepted, failed, by_events, by_poll, late;
+    int64_t last_ok, last_done;
+} tally_t;
+
+static tally_t tally(const bench_t *b, size_t lo, size_t hi)
+{
+    tally_t t = {0};
+    for (size_t i = lo; i < hi; i++) {
+        const item_t *it = &b->items[i];
+        if (atomic_load(&it->state) != ITEM_ACCEPTED) {
+            t.failed++;
+            continue;
+        }
+        t.accepted++;
+        if (it->t_ok_us > t.last_ok)
+            t.last_ok = it->t_ok_us;
+        if (it->t_done_us > t.last_done)
+            t.last_done = it->t_done_us;
+        t.by_events += it->done_how == DONE_EVENTS;
+        t.by_poll += it->done_how == DONE_POLL;
+        t.late += it->done_how == DONE_LATE;
+    }
+    return t;
+}
+
+/* Runs one phase; 0 when every report was accepted and completed. */
+static int phase(bench_t *b, const char *what, size_t lo, size_t hi, int clients, int window,
+                 double rate, double timeout_s, int64_t *t0)
+{
+    bench_track_range(b, lo, hi);
+    *t0 = bench_now_us();
+    bench_submit(b, lo, hi, clients, window, rate);
+    if (bench_track_wait(b, timeout_s) != 0) {
+        tally_t t = tally(b, lo, hi);
+        fprintf(stderr, "bench: %s: not every report completed within %.0f s (%zu accepted,"
+                        " %zu not; %ld events seen)\n",
+                what, timeout_s, t.accepted, t.failed, atomic_load(&b->events));
+        return -1;
+    }
+    tally_t t = tally(b, lo, hi);
+    if (t.failed) {
+        fprintf(stderr, "bench: %s: %zu reports were not accepted (%ld errors; first: %s)\n", what,
+                t.failed, b->errors, b->first_error);
+        return -1;
+    }
+    return 0;
+}
+
+int main(void)
+{
+    long n = env_long("BENCH_N", 20000, 100, 5000000);
+    int clients = (int)env_long("BENCH_CLIENTS", 8, 1, 256);
+    int window = (int)env_long("BENCH_WINDOW", 64, 1, 10000);
+    long lat_seconds = env_long("BENCH_LAT_SECONDS", 8, 1, 600);
+    double timeout_s = (double)env_long("BENCH_TIMEOUT_S", 900, 10, 86400);
+    uint64_t seed = (uint64_t)env_long("BENCH_SEED", 0, 0, 0x7fffffff);
+    size_t lat_max = (size_t)n / 2 > 200 ? (size_t)n / 2 : 200;
+    size_t total = WARMUP + (size_t)n + lat_max;
+
+    bench_t b;
+    if (bench_init(&b, total, seed) != 0)
+        return 1;
+    char run_dir[1024];
+    snprintf(run_dir, sizeof run_dir, "%s/run", getenv("AID_VAR") ? getenv("AID_VAR") : "var");
+    printf("bench: %ld reports at the maximum rate, %d clients x %d in flight, %d intake"
+           " endpoint%s (%s)\n",
+           n, clients, window, b.n_endpoints, b.n_endpoints == 1 ? "" : "s", b.endpoints);
+    fflush(stdout);
+    pthread_t tracker;
+    if (bench_track_start(&b, &tracker) != 0)
+        return 1;
+    int rc = 1;
+    int64_t t0;
+    if (phase(&b, "warm-up", 0, WARMUP, clients, 8, 0, timeout_s, &t0) != 0)
+        goto out;
+    rss_t *rss = rss_start(run_dir);
+
+    size_t lo1 = WARMUP, hi1 = WARMUP + (size_t)n;
+    if (phase(&b, "maximum rate", lo1, hi1, clients, window, 0, timeout_s, &t0) != 0)
+        goto out_rss;
+    tally_t t1 = tally(&b, lo1, hi1);
+    double acc_s = (t1.last_ok - t0) / 1e6, dec_s = (t1.last_done - t0) / 1e6;
+    double reports_per_s = n / acc_s, decided_per_s = n / dec_s;
+
+    double rate = decided_per_s / 2;
+    size_t m = (size_t)(rate * (double)lat_seconds);
+    if (m < 200)
+        m = 200;
+    if (m > lat_max)
+        m = lat_max;
+    size_t lo2 = hi1, hi2 = hi1 + m;
+    if (phase(&b, "latency", lo2, hi2, clients, window, rate, timeout_s, &t0) != 0)
+        goto out_rss;
+    tally_t t2 = tally(&b, lo2, hi2);
+    int64_t *lat = malloc(m * sizeof *lat);
+    if (!lat)
+        goto out_rss;
+    for (size_t i = 0; i < m; i++)
+        lat[i] = b.items[lo2 + i].t_done_us - b.items[lo2 + i].t_send_us;
+    qsort(lat, m, sizeof *lat, cmp_i64);
+#define PCT(p) (lat[(size_t)((double)(m - 1) * (p) / 100.0 + 0.5)] / 1000.0)
+    double p50 = PCT(50), p90 = PCT(90), p99 = PCT(99), pmax = lat[m - 1] / 1000.0;
+    double sent_s = (t2.last_ok - t0) / 1e6;
+
+    printf("\n  %-30s %9s %9s %10s\n", "phase", "reports", "seconds", "per second");
+    printf("  %-30s %9ld %9.2f %10.0f\n", "accepted (maximum rate)", n, acc_s, reports_per_s);
+    printf("  %-30s %9ld %9.2f %10.0f\n", "fully decided (maximum rate)", n, dec_s, decided_per_s);
+    printf("  %-30s %9zu %9.2f %10.0f\n", "latency phase (half rate)", m, sent_s, m / sent_s);
+    printf("\n  submit -> complete at %.0f reports/s: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms,"
+           " max %.1f ms\n",
+           rate, p50, p90, p99, pmax);
+    printf("  completion seen by bus events and confirmed by case.get: %zu; by polling: %zu;"
+           " conservative (a decision event missed): %zu\n",
+           t1.by_events + t2.by_events, t1.by_poll + t2.by_poll, t1.late + t2.late);
+    printf("  bus events read %ld, case.get calls %ld, events for unknown cases dropped %ld\n\n",
+           atomic_load(&b.events), atomic_load(&b.gets), atomic_load(&b.orphans_dropped));
+    free(lat);
+    rss_stop_print(&rss);
+    printf("bench-result: reports_per_s=%.0f decided_per_s=%.0f p50_ms=%.1f p99_ms=%.1f\n",
+           reports_per_s, decided_per_s, p50, p99);
+    rc = 0;
+out_rss:
+    if (rss)
+        rss_stop_print(&rss);
+out:
+    fflush(stdout);
+    atomic_store(&b.stop, 1);
+    pthread_join(tracker, NULL);
+    bench_fini(&b);
+    return rc;
+}

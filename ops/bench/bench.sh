@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# ops/bench/bench.sh — `make bench` and `make bench-disaster`.
+#
+#   ops/bench/bench.sh            throughput + latency of the whole pipeline, then
+#                                 the raw-insert baseline on the same Postgres
+#   ops/bench/bench.sh disaster   100,000 households, one disaster trigger, time
+#                                 until every referral it caused is decided
+#
+# Each run starts its own fresh stack under $AID_BENCH_VAR (default var/bench) on
+# free loopback ports, with the stack's ordinary settings (fsync, synchronous_commit
+# and full_page_writes on), and stops it at the end (BENCH_KEEP=1 keeps it running).
+# AID_REPLICAS is passed to the stack, e.g. AID_REPLICAS=intake:3 make bench.
+# Knobs: BENCH_N BENCH_CLIENTS BENCH_WINDOW BENCH_LAT_SECONDS BENCH_SEED
+# BENCH_BASELINE_SECONDS (default 5) BENCH_DISASTER_N (default 100000).
+# The last line of `bench` is exactly
+#   bench: reports_per_s=… decided_per_s=… p50_ms=… p99_ms=… baseline_inserts_per_s=… ratio=…
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+mode=${1:-bench}
+export AID_VAR=${AID_BENCH_VAR:-var/bench}
+export AID_SWEEP_MS=${AID_SWEEP_MS:-1000}
+unset AID_INTAKE_API AID_BUS_SUB AID_BUS_PUB AID_PG_DSN AID_REDIS_URL
+
+# first port at or above $1 that nothing listens on and we did not take yet (all
+# below the kernel's ephemeral range, 32768+, where an outgoing connection could
+# hold the port)
+TAKEN=" "
+free_port() {
+    local p=$1 used
+    used=" $(ss -ltnH 2>/dev/null | awk '{print $4}' | sed 's/.*://' | tr '\n' ' ') "
+    while [[ $used == *" $p "* || $TAKEN == *" $p "* ]]; do p=$((p + 1)); done
+    TAKEN+="$p "
+    echo "$p"
+}
+
+ops/stack.sh down >/dev/null 2>&1 || true
+rm -rf "$AID_VAR"
+export AID_PG_PORT=$(free_port 25850) AID_REDIS_PORT=$(free_port 26850)
+export AID_INTAKE_PORT=$(free_port 5851) AID_BUS_SUB_PORT=$(free_port 5852)
+export AID_BUS_PUB_PORT=$(free_port 5853) AID_INTAKE_REPLICA_PORT=$(free_port 5861)
+export AID_METRICS_PORT=$(free_port 9851) AID_GATEWAY_PORT=$(free_port 18850)
+cleanup() {
+    [[ ${BENCH_KEEP:-0} == 1 ]] && { echo "bench: stack kept running under $AID_VAR"; return; }
+    ops/stack.sh down >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+mkdir -p "$AID_VAR"
+echo "bench: starting a fresh stack under $AID_VAR${AID_REPLICAS:+ (AID_REPLICAS=$AID_REPLICAS)}"
+if ! ops/stack.sh up >"$AID_VAR/up.log" 2>&1; then
+    cat "$AID_VAR/up.log"
+    echo "bench: the stack did not start" >&2
+    exit 1
+fi
+eval "$(ops/stack.sh env)"
+psqlq() { psql "$AID_PG_DSN" -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"; }
+echo "bench: postgres $(psqlq 'SHOW server_version'): fsync=$(psqlq 'SHOW fsync')" \
+    "synchronous_commit=$(psqlq 'SHOW synchronous_commit')" \
+    "full_page_writes=$(psqlq 'SHOW full_page_writes') shared_buffers=$(psqlq 'SHOW shared_buffers')"
+
+# checks in SQL after a run: one referral per (report, department), one decision
+# per referral, nothing pending, every report assessed
+check_sql() {
+    psqlq "SELECT format('check: reports=%s assessed=%s referrals=%s decisions=%s pending=%s dup_referrals=%s dup_decisions=%s',
+        (SELECT count(*) FROM reports), (SELECT count(*) FROM reports WHERE assessed_at IS NOT NULL),
+        (SELECT count(*) FROM referrals), (SELECT count(*) FROM decisions),
+        (SELECT count(*) FROM referrals WHERE status = 'pending'),
+        (SELECT count(*) FROM (SELECT 1 FROM referrals GROUP BY report_id, department HAVING count(*) > 1) x),
+        (SELECT count(*) FROM (SELECT 1 FROM decisions GROUP BY referral_id HAVING count(*) > 1) x))"
+}
+
+if [[ $mode == disaster ]]; then
+    bin/bench-disaster
+    check_sql
+    exit 0
+fi
+
+out=$AID_VAR/bench.out
+if ! bin/bench | tee "$out"; then
+    echo "bench: the pipeline run failed (logs in $AID_VAR/log)" >&2
+    exit 1
+fi
+check_sql
+result=$(grep '^bench-result:' "$out" | tail -n1)
+[[ -n $result ]] || { echo "bench: no result line" >&2; exit 1; }
+bytes=$(psqlq "SELECT coalesce(round(avg(length(body))), 1000) FROM reports")
+echo
+echo "bench: baseline: 8 connections, single-row INSERT of a ${bytes}-byte row, each its own COMMIT"
+base_line=$(bin/bench-baseline --threads 8 --seconds "${BENCH_BASELINE_SECONDS:-5}" --bytes "$bytes")
+echo "  $base_line"
+base=$(sed -n 's/.*inserts_per_s=\([0-9]*\).*/\1/p' <<<"$base_line")
+kv() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<" ${result#bench-result:}"; }
+decided=$(kv decided_per_s)
+ratio=$(awk -v d="$decided" -v b="$base" 'BEGIN { printf "%.3f", (b > 0 ? d / b : 0) }')
+echo
+echo "bench: reports_per_s=$(kv reports_per_s) decided_per_s=$decided p50_ms=$(kv p50_ms) p99_ms=$(kv p99_ms) baseline_inserts_per_s=$base ratio=$ratio"
