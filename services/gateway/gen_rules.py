@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""gen_rules.py — builds www/rules.json, the rule texts the console shows next
+to every decision, from POLICY.md (and the measure vocabulary from
+PROTOCOL.md).
+
+    services/gateway/gen_rules.py [POLICY.md [PROTOCOL.md [OUT.json]]]
+
+Defaults: ../shared/POLICY.md and ../shared/PROTOCOL.md beside the repository
+(the layout of the workspace and of CI), or /work/shared; output
+services/gateway/www/rules.json. Run it again whenever POLICY.md changes and
+commit the result: the gateway serves the file as it is (no build step).
+
+For each rule id R-… the text is the bullet or table row that defines it
+(`- \`R-X\`: …` or `| R-X | who | amount |`); the S/M/O scope rules take the
+row of their group; any other id takes the first paragraph that names it.
+Markdown emphasis is removed; the wording is POLICY.md's own. A Chinese title
+per rule (TITLES below) heads the text on the page; a rule without one fails
+the run, so a new rule in POLICY.md is never shown untitled.
+"""
+import json
+import os
+import re
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+# Chinese headings, as a caseworker would name each rule.
+TITLES = {
+    "R-SCOPE-S1": "低保对象", "R-SCOPE-S2": "特困供养对象", "R-SCOPE-S3": "60年代精简退职老职工",
+    "R-SCOPE-S4": "孤儿", "R-SCOPE-S5": "事实无人抚养未成年人", "R-SCOPE-S6": "留守/困境未成年人",
+    "R-SCOPE-S7": "低收入家庭老年人", "R-SCOPE-S8": "低收入家庭未成年人",
+    "R-SCOPE-S9": "低收入家庭重病患者", "R-SCOPE-S10": "低收入家庭重度残疾人",
+    "R-SCOPE-M1": "因病因学因灾等支出型困难家庭", "R-SCOPE-M2": "困难职工、困难职业病患者",
+    "R-SCOPE-O1": "遭遇突发事件的其他困难群众",
+    "R-DIBAO-REVIEW": "低保审核(应保尽保)", "R-TEKUN-REVIEW": "特困人员认定",
+    "R-DIBAO-KEEP": "安置点低保“四个不摘”",
+    "R-DIBAO-SUP-A": "分类施保 A 类(30%)", "R-DIBAO-SUP-B": "分类施保 B 类(20%)",
+    "R-DIBAO-SUP-C": "分类施保 C 类(15%)", "R-DIBAO-SUP-D": "分类施保 D 类(70 元)",
+    "R-DIBAO-SUP-MAX": "分类施保就高不累加",
+    "R-TEKUN-STD": "特困基本生活标准", "R-TEKUN-CARE": "特困照料护理补贴",
+    "R-TEKUN-CENTRAL": "特困集中供养",
+    "R-TEMP-SCOPE": "临时救助对象范围", "R-TEMP-EMERG": "急难型临时救助",
+    "R-TEMP-EXPEND": "支出型临时救助", "R-TEMP-FORM": "临时救助方式",
+    "R-MED-OVERLAY": "医疗救助:补充保险", "R-MED-RETRO": "医疗救助:追溯救助",
+    "R-MED-TRIPLE": "三重保障制度",
+    "R-EDU-S": "教育资助(兜底群体学生)", "R-EDU-EXEMPT": "义务教育阶段免除学杂费、课本费",
+    "R-EDU-GRADE": "家庭经济困难学生认定",
+    "R-HOUSE-S": "住房救助(兜底群体)", "R-HOUSE-FREE": "全额低保家庭免缴租金",
+    "R-HOUSE-M": "边缘群体定向配租",
+    "R-EMP-S": "就业困难人员认定", "R-EMP-MO": "登记失业人员服务", "R-EMP-ZERO": "零就业家庭援助",
+    "R-RELIEF": "灾害应急救助", "R-TRIGGER-DISASTER": "灾情触发主动救助",
+    "R-SOCIAL": "社会力量参与救助服务",
+    "R-CARE-CAT1": "关爱对象一类", "R-CARE-CAT2": "关爱对象二类", "R-CARE-CAT3": "关爱对象三类",
+    "R-VISIT-MONTHLY": "每月探访", "R-VISIT-QUARTERLY": "每季度探访",
+    "R-CAREGIVER": "照料护理人月度评分", "R-VISIT-SYMPTOM": "探访发现疑似症状转诊",
+    "R-LEDGER-MONTHLY": "月度台账(每月28日前报送)",
+    "R-DISCLOSE": "救助对象公示", "R-COMPLAINT": "投诉受理与跟踪", "R-AUDIT": "审计留痕",
+    "R-PROC-DIBAO": "低保审核时限", "R-PROC-TEKUN": "特困认定时限", "R-PROC-NOTICE": "公示与异议",
+}
+
+RULE = re.compile(r"R-[A-Z0-9]+(?:-[A-Z0-9]+)*")
+
+
+def clean(text):
+    """Markdown emphasis and code marks out, whitespace folded."""
+    text = text.replace("**", "").replace("`", "")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def blocks(lines):
+    """(kind, section, text) for each bullet, table row and paragraph."""
+    section, out, cur, kind = "", [], [], None
+
+    def flush():
+        nonlocal cur, kind
+        if cur:
+            out.append((kind, section, " ".join(cur)))
+        cur, kind = [], None
+
+    for line in lines:
+        if line.startswith("#"):
+            flush()
+            section = clean(line.lstrip("#"))
+        elif line.startswith("- "):
+            flush()
+            kind, cur = "bullet", [line[2:]]
+        elif line.startswith("|"):
+            flush()
+            out.append(("row", section, line))
+        elif not line.strip():
+            flush()
+        elif line.startswith(" ") and kind == "bullet":
+            cur.append(line.strip())
+        else:
+            if kind != "para":
+                flush()
+                kind = "para"
+            cur.append(line.strip())
+    flush()
+    return out
+
+
+def row_cells(row):
+    return [clean(c) for c in row.strip().strip("|").split("|")]
+
+
+def build(policy_path, protocol_path):
+    with open(policy_path, encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    bs = blocks(lines)
+    ids = sorted(set(RULE.findall("\n".join(lines))))
+    rules, groups = {}, {}
+    # the group tables and bullets of §1: S1..S10 rows, "- M1: ..." bullets
+    for kind, section, text in bs:
+        if kind == "row":
+            cells = row_cells(text)
+            if len(cells) >= 2 and re.fullmatch(r"S\d+", cells[0]):
+                groups[cells[0]] = cells[1]
+        elif kind == "bullet":
+            m = re.match(r"(M\d):\s*(.*)", text)
+            if m:
+                groups[m.group(1)] = clean(m.group(2))
+    for kind, section, text in bs:
+        if kind == "para" and "R-SCOPE-O1" in text:
+            groups.setdefault("O1", clean(text.split("—")[0]))
+    # "R-SCOPE-S1 … R-SCOPE-S10": every group of the tables has its scope rule
+    ids = sorted(set(ids) | {"R-SCOPE-" + g for g in groups})
+    for rid in ids:
+        text, sec = None, ""
+        m = re.fullmatch(r"R-SCOPE-([SMO]\d+)", rid)
+        if m and m.group(1) in groups:
+            text = groups[m.group(1)]
+            sec = next(s for k, s, t in bs if s.startswith("1."))
+        for kind, section, block in bs if text is None else []:
+            if kind == "row":
+                cells = row_cells(block)
+                if cells and cells[0] == rid:
+                    text, sec = " — ".join(cells[1:]), section
+                    break
+            elif kind == "bullet" and clean(block).startswith(rid):
+                text, sec = clean(block), section
+                break
+        if text is None:  # the first paragraph or bullet that names it
+            for kind, section, block in bs:
+                if rid in RULE.findall(block) and kind != "row":
+                    text, sec = clean(block), section
+                    break
+        if rid not in TITLES:
+            sys.exit("gen_rules.py: no Chinese title for %s: add it to TITLES" % rid)
+        rules[rid] = {"title": TITLES[rid], "section": sec, "text": text or ""}
+    measures = {}
+    if protocol_path and os.path.exists(protocol_path):
+        with open(protocol_path, encoding="utf-8") as f:
+            proto = f.read()
+        vocab = proto.split("## Measure codes", 1)[-1]
+        for dept, codes in re.findall(r"(\w+):\s*((?:`[\w.]+`(?:,\s*|\s*·?\s*)?)+)", vocab):
+            found = re.findall(r"`(%s\.[\w]+)`" % dept, codes)
+            if found:
+                measures[dept] = found
+    return {
+        "source": "POLICY.md",
+        "generated_by": "services/gateway/gen_rules.py",
+        "rules": rules,
+        "groups": groups,
+        "measures": measures,
+    }
+
+
+def find_shared(name):
+    for d in (os.path.join(os.path.dirname(ROOT), "shared"), "/work/shared"):
+        p = os.path.join(d, name)
+        if os.path.exists(p):
+            return p
+    return name
+
+
+def main(argv):
+    policy = argv[1] if len(argv) > 1 else find_shared("POLICY.md")
+    protocol = argv[2] if len(argv) > 2 else find_shared("PROTOCOL.md")
+    out = argv[3] if len(argv) > 3 else os.path.join(HERE, "www", "rules.json")
+    data = build(policy, protocol)
+    with open(out + ".tmp", "w", encoding="utf-8") as f:
+        json.dump(data, f, ensure_ascii=False, indent=1, sort_keys=True)
+        f.write("\n")
+    os.replace(out + ".tmp", out)
+    print("gen_rules.py: %d rules, %d groups, %d departments -> %s"
+          % (len(data["rules"]), len(data["groups"]), len(data["measures"]), out))
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,130 @@
+/* case.js — where a case stands: persons (masked) with their groups and
+ * visit plan, and one card per department with its status, measures in yuan
+ * and every cited rule with its text from POLICY.md.
+ *
+ * Live: an EventSource on /api/cases/<id>/events says when a department has
+ * decided (the gateway listens to case.updated on the bus); the page then
+ * reads the case again. The bus is a fast path, so the page also re-reads
+ * every 15 s until the case is complete. */
+'use strict';
+(async () => {
+  const { el, $, clear, api, yuan, label, idProblem, showError } = AID;
+  await AID.boot();
+  const book = await AID.rules();
+  const params = new URLSearchParams(location.search);
+  let caseId = params.get('id');
+  let source = null, poll = null, loading = false;
+
+  const beijing = AID.beijing;
+
+  const groupTags = groups => el('span', {}, (groups || []).map(g => {
+    const txt = (book.groups || {})[g];
+    return el('span', { class: 'tag', title: txt || '', text: `${g} ${label('group', g)}` });
+  }));
+
+  function renderPersons(persons) {
+    const cols = [
+      ['id_masked', '身份证号码'], ['name_masked', '姓名'], ['age', '年龄'],
+      ['groups', '救助类别', g => groupTags(g)],
+      ['dibao_supplement_fen', '分类施保(月)', f => f ? yuan(f) : '—'],
+      ['visit_every', '探访', v => label('visit', v)],
+      ['care_category', '关爱类别', c => c ? `${c} 类` : '—'],
+    ];
+    clear($('#persons')).append(AID.table(cols, persons));
+  }
+
+  function measureRows(measures) {
+    if (!measures.length) return el('p', { class: 'muted', text: '无救助措施' });
+    return AID.table([
+      ['code', '措施', c => el('span', { title: c, text: label('measure', c) })],
+      ['id_masked', '对象', v => v || '全户'],
+      ['amount_fen', '金额', (f, m) => m.form === 'cash' ? el('span', { class: 'amount', text: yuan(f) }) : '—'],
+      ['period', '周期·方式', (p, m) => `${label('period', p)}·${label('form', m.form)}`],
+    ], measures);
+  }
+
+  function renderDepartments(referrals) {
+    const box = clear($('#departments'));
+    for (const f of referrals) {
+      const cash = f.measures.filter(m => m.form === 'cash');
+      const total = cash.reduce((s, m) => s + m.amount_fen, 0);
+      box.append(el('div', { class: `card dept ${f.status}`, 'data-department': f.department, 'data-status': f.status, 'data-referral': f.referral_id },
+        el('h3', {}, el('span', { text: `${label('department', f.department)}` }),
+          el('span', { class: `pill ${f.status}`, text: label('status', f.status) })),
+        el('div', { class: 'muted' }, `${f.referral_id} · ${f.report_id}`,
+          f.decided_at ? ` · 办结于 ${beijing(f.decided_at)}` : ' · 等待部门办理'),
+        f.reason ? el('p', {}, '理由:', f.reason) : null,
+        f.status === 'pending' ? null : measureRows(f.measures),
+        cash.length ? el('p', { class: 'right' }, '现金合计 ', el('span', { class: 'amount', text: yuan(total) })) : null,
+        f.rules.length ? el('ul', { class: 'rules' }, f.rules.map(id => AID.ruleNode(id, book))) : null));
+    }
+    if (!referrals.length) box.append(el('p', { class: 'muted', text: '尚未转介任何部门(报告正在评估)' }));
+  }
+
+  function render(c) {
+    $('#case').hidden = false;
+    $('#title').textContent = `个案 ${c.case_id}`;
+    document.title = `个案 ${c.case_id} · 特殊困难群体救助服务`;
+    const state = $('#state');
+    state.className = 'pill ' + (c.complete ? 'complete' : 'pending');
+    state.textContent = c.complete ? '各部门均已办结' : '办理中';
+    const decided = c.referrals.filter(f => f.status !== 'pending').length;
+    const area = c.area || {};
+    $('#where').textContent = `乡镇 ${(area.townships || []).join('、') || '—'} · 村(居) ${(area.villages || []).join('、') || '—'}` +
+      ` · ${c.referrals.length} 个部门,已办结 ${decided} 个`;
+    renderPersons(c.persons);
+    renderDepartments(c.referrals);
+    $('#case').dataset.complete = c.complete ? 'true' : 'false';
+  }
+
+  async function load() {
+    if (loading) return;
+    loading = true;
+    const r = await api('GET', `/api/cases/${encodeURIComponent(caseId)}`);
+    loading = false;
+    if (!r.ok) { showError($('#error'), r.error); $('#case').hidden = true; return; }
+    showError($('#error'), null);
+    render(r.result);
+    if (r.result.complete) stopPolling();
+  }
+
+  function stopPolling() { if (poll) { clearInterval(poll); poll = null; } }
+
+  function follow() {
+    if (source) source.close();
+    stopPolling();
+    poll = setInterval(load, 15000);
+    if (!window.EventSource) return;
+    source = new EventSource(`/api/cases/${encodeURIComponent(caseId)}/events`);
+    const live = $('#live');
+    source.addEventListener('hello', () => { live.className = 'live'; live.textContent = '实时更新中'; });
+    source.addEventListener('update', () => load());
+    source.onerror = () => { live.className = 'live off'; live.textContent = '实时更新重连中…'; };
+  }
+
+  async function open(query) {
+    if (/^case-\d+$/.test(query)) {
+      caseId = query;
+      history.replaceState(null, '', `case.html?id=${encodeURIComponent(caseId)}`);
+      await load();
+      if (!$('#case').hidden) follow();
+      return;
+    }
+    const p = idProblem(query, '');
+    if (p) { $('#q-error').textContent = p; return; }
+    const r = await api('POST', '/api/cases/lookup', { id_number: query.toUpperCase() });
+    if (!r.ok) { showError($('#error'), r.error); $('#case').hidden = true; return; }
+    caseId = r.result.case_id;
+    history.replaceState(null, '', `case.html?id=${encodeURIComponent(caseId)}`);
+    render(r.result);
+    follow();
+  }
+
+  $('#lookup').addEventListener('submit', ev => {
+    ev.preventDefault();
+    $('#q-error').textContent = '';
+    const q = $('#q').value.trim();
+    if (q) open(q);
+  });
+  if (caseId) { $('#q').value = caseId; open(caseId); }
+})();

@@ -1,0 +1,60 @@
+/* ledger.js — the monthly ledger (R-LEDGER-MONTHLY): figures by section,
+ * the 28th deadline, the CSV a township sends, and sending it. */
+'use strict';
+(async () => {
+  const { el, $, clear, api, yuan, label, showError } = AID;
+  const user = await AID.boot();
+  const p = new URLSearchParams(location.search);
+  $('#month').value = p.get('month') || AID.thisMonth();
+  const township = $('#township');
+  township.value = user.role === 'township' ? user.scope : (p.get('township') || '');
+  township.readOnly = user.role === 'township';
+  if (user.role !== 'auditor') $('#submit-ledger').hidden = false;
+
+  const SECTION = { groups: '救助对象(按类别,人)', visits: '探访', decisions: '部门办理(件)', measures: '救助措施与金额', central_care: '特困集中供养' };
+  const ITEM = { due: '应探访', done: '已探访', rate_pct: '探访率(%)', recorded: '探访记录数', centralized: '集中供养(人)',
+    dispersed: '分散供养(人)', target_pct: '目标集中供养率(%)' };
+  const itemText = (section, item) => {
+    if (section === 'groups') return item === 'any' ? '合计(按人去重)' : `${item} ${label('group', item)}`;
+    if (section === 'decisions') { const [d, s] = item.split('.'); return `${label('department', d)} · ${label('status', s)}`; }
+    if (section === 'measures') return label('measure', item);
+    if (section === 'central_care' && item === 'rate_pct') return '集中供养率(%)';
+    return ITEM[item] || item;
+  };
+  const q = () => `month=${encodeURIComponent($('#month').value)}` +
+    (township.value.trim() ? `&township=${encodeURIComponent(township.value.trim())}` : '');
+
+  async function load() {
+    $('#csv').href = `/api/ledger.csv?${q()}`;
+    const r = await api('GET', `/api/ledger?${q()}`);
+    const box = clear($('#sections'));
+    showError($('#error'), r.ok ? null : r.error);
+    if (!r.ok) return;
+    const res = r.result;
+    const dl = $('#deadline');
+    dl.hidden = false;
+    const late = !res.submitted && AID.today() > res.due_on;
+    dl.className = late ? 'error-box' : 'ok-box';
+    dl.textContent = `${res.month} 台账报送截止日:${res.due_on}(每月 28 日前报送县民政局)· ` +
+      (res.submitted ? '已报送' : late ? '已逾期未报送' : '尚未报送');
+    const rows = res.rows || [];
+    for (const [sec, title] of Object.entries(SECTION)) {
+      const part = rows.filter(x => x.section === sec);
+      if (!part.length) continue;
+      const cols = [['township', '乡镇'], ['item', '项目', (i, x) => itemText(x.section, i)], ['count', '数量']];
+      if (sec === 'measures') cols.push(['amount_fen', '金额', f => yuan(f)]);
+      box.append(el('div', { class: 'card' }, el('h2', { text: title }), AID.table(cols, part)));
+    }
+    if (!rows.length) box.append(el('p', { class: 'muted card', text: '本月没有台账数据' }));
+  }
+
+  $('#query').addEventListener('submit', ev => { ev.preventDefault(); load(); });
+  $('#submit-ledger').addEventListener('click', async () => {
+    if (!township.value.trim()) { showError($('#error'), { code: 'invalid_field', field: 'township', message: '请先填写乡镇代码' }); return; }
+    const r = await api('POST', '/api/ledger/submit', { month: $('#month').value, township: township.value.trim() },
+      { key: AID.formKey() });
+    showError($('#error'), r.ok ? null : r.error);
+    if (r.ok) load();
+  });
+  load();
+})();
