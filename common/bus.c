@@ -5,12 +5,19 @@
 #include <string.h>
 #include <zmq.h>
 
-static void set_common(void *s)
+#include "curve.h"
+
+/* Options of every bus socket, before its connect. In secure mode that
+ * includes the CURVE client keys: the broker's public key AID_BUS_PUBKEY and
+ * this service's pair AID_SERVICE_SECRETKEY[_FILE] (common/curve.h).
+ * 0, or -1 (logged). */
+static int set_common(void *s)
 {
     int linger = 0, hwm = 100000;
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    return curve_client_setup(s, "AID_BUS_PUBKEY", "AID_SERVICE");
 }
 
 void *bus_pub_open(void *zctx, const char *endpoint)
@@ -18,8 +25,7 @@ void *bus_pub_open(void *zctx, const char *endpoint)
     void *s = zmq_socket(zctx, ZMQ_PUB);
     if (!s)
         return NULL;
-    set_common(s);
-    if (zmq_connect(s, endpoint) != 0) {
+    if (set_common(s) != 0 || zmq_connect(s, endpoint) != 0) {
         zmq_close(s);
         return NULL;
     }
@@ -32,7 +38,10 @@ void *bus_pub_open_monitored(void *zctx, const char *endpoint, int events, void 
     void *s = zmq_socket(zctx, ZMQ_PUB);
     if (!s)
         return NULL;
-    set_common(s);
+    if (set_common(s) != 0) {
+        zmq_close(s);
+        return NULL;
+    }
     char ep[64];
     snprintf(ep, sizeof ep, "inproc://bus-monitor-%p", s);
     void *m = NULL;
@@ -52,7 +61,10 @@ void *bus_sub_open(void *zctx, const char *endpoint, const char *const *topics)
     void *s = zmq_socket(zctx, ZMQ_SUB);
     if (!s)
         return NULL;
-    set_common(s);
+    if (set_common(s) != 0) {
+        zmq_close(s);
+        return NULL;
+    }
     int64_t maxsz = 1 << 20;
     zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxsz, sizeof maxsz);
     for (; topics && *topics; topics++)

@@ -1,0 +1,118 @@
+"""test_95_secure.py — secure mode (ops/SECURITY.md): CURVE on the intake with the
+ZAP allow-list. Runs when the stack is secure (AID_SECURE=1 make integration);
+skipped on the plaintext stack.
+
+allowed key served · plaintext refused · unknown key refused · wrong server key
+refused · a key admitted by editing the allow-list, without a restart, is served
+under its name · a flooding key gets rate_limited while others are still served."""
+import os
+import time
+
+import msgpack
+import pytest
+import zmq
+
+pytestmark = pytest.mark.skipif(os.environ.get("AID_SECURE") != "1",
+                                reason="the stack runs plaintext (AID_SECURE is not 1)")
+
+
+def _ask(h, setup, op="health", timeout=1.5):
+    """One request on a fresh DEALER prepared by setup(sock); the reply or None."""
+    s = h._zctx.socket(zmq.DEALER)
+    s.linger = 0
+    try:
+        setup(s)
+        s.connect(h.INTAKE.split(",")[0])
+        s.send_multipart([b"", msgpack.packb({"v": 1, "op": op, "id": h.rid("sec")})])
+        if not s.poll(int(timeout * 1000)):
+            return None
+        return msgpack.unpackb(s.recv_multipart()[-1], raw=False)
+    finally:
+        s.close(linger=0)
+
+
+def _keys(pub, sec, server=None):
+    def setup(s):
+        s.curve_publickey, s.curve_secretkey = pub, sec
+        s.curve_serverkey = server or os.environ["AID_INTAKE_PUBKEY"].encode()
+    return setup
+
+
+def _admit(pub, name):
+    """Adds "KEY NAME" to the intake allow-list by atomic replacement."""
+    path = os.environ["AID_ALLOWED_KEYS"]
+    with open(path) as f:
+        text = f.read()
+    with open(path + ".tmp", "w") as f:
+        f.write(text + "%s %s\n" % (pub.decode(), name))
+    os.replace(path + ".tmp", path)
+
+
+def _remove(pub):
+    path = os.environ["AID_ALLOWED_KEYS"]
+    with open(path) as f:
+        lines = [l for l in f if not l.startswith(pub.decode())]
+    with open(path + ".tmp", "w") as f:
+        f.writelines(lines)
+    os.replace(path + ".tmp", path)
+
+
+def test_allowed_key_is_served(h):
+    r = h.call("health")
+    assert r["ok"] is True
+
+
+def test_plaintext_client_gets_nothing(h):
+    assert _ask(h, lambda s: None) is None
+
+
+def test_unknown_key_gets_nothing(h):
+    pub, sec = zmq.curve_keypair()
+    assert _ask(h, _keys(pub, sec)) is None
+
+
+def test_wrong_server_key_gets_nothing(h):
+    secret = h._env_key("AID_CLIENT").encode()
+    impostor, _ = zmq.curve_keypair()
+    assert _ask(h, _keys(zmq.curve_public(secret), secret, server=impostor)) is None
+
+
+def test_key_admitted_without_restart_and_revoked(h):
+    pub, sec = zmq.curve_keypair()
+    name = "it-%s-township" % h.RUN
+    assert _ask(h, _keys(pub, sec)) is None
+    _admit(pub, name)
+    try:
+        r = _ask(h, _keys(pub, sec), timeout=5)
+        assert r is not None and r["ok"] is True
+        log = open(os.path.join(h.LOG_DIR, "intake.log"), encoding="utf-8").read()
+        assert '"client":"%s"' % name in log       # the User-Id is the name
+    finally:
+        _remove(pub)
+    assert _ask(h, _keys(pub, sec)) is None         # refused at the next handshake
+
+
+def test_flooding_key_is_rate_limited_others_served(h):
+    pub, sec = zmq.curve_keypair()
+    _admit(pub, "it-%s-flood" % h.RUN)
+    s = h._zctx.socket(zmq.DEALER)
+    s.linger = 0
+    try:
+        _keys(pub, sec)(s)
+        s.connect(h.INTAKE.split(",")[0])
+        n = 1500                                    # well past the default burst of 400
+        for i in range(n):
+            s.send_multipart([b"", msgpack.packb({"v": 1, "op": "health", "id": "f%d" % i})])
+        codes = {}
+        deadline = time.time() + 30
+        while sum(codes.values()) < n and time.time() < deadline:
+            if s.poll(5000):
+                r = msgpack.unpackb(s.recv_multipart()[-1], raw=False)
+                k = "ok" if r["ok"] else r["error"]["code"]
+                codes[k] = codes.get(k, 0) + 1
+        assert sum(codes.values()) == n, codes      # every request answered
+        assert codes.get("rate_limited", 0) > 0, codes
+        assert h.call("health")["ok"] is True       # the others are still served
+    finally:
+        s.close(linger=0)
+        _remove(pub)
