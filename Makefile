@@ -3,7 +3,12 @@
 # Targets:
 #   make              build every program into bin/
 #   make run          start the local stack, feed the samples, serve until Ctrl-C
-#   make test         deps, build, private stack, unit + integration tests
+#   make test         deps, build, private stack, unit + integration + web console tests
+#   make test-gateway the web console's API and browser tests (own private stack)
+#   make test-secure  the security tests on a CURVE stack; make test-sanitize: ASan+UBSan run
+#   make test-faults  crash, outage and stall drills against a private stack (make test runs it)
+#   make bench        pipeline throughput/latency next to a raw-insert baseline (own stack)
+#   make bench-disaster  one disaster trigger over 100,000 households, timed
 #   make up / down    start (idempotent) / stop the local stack under var/
 #   make deps         install missing Debian packages (apt-get; sudo when not root)
 #   make clean        remove build output and var/
@@ -32,7 +37,7 @@ CFLAGS_BASE += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-reco
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 CFLAGS_ALL = $(CFLAGS_BASE) $(CFLAGS)
-LIBS := -lzmq -lhiredis -lmsgpackc -lpq
+LIBS := -lzmq -lhiredis -lmsgpackc -lpq -lmicrohttpd
 
 ifeq ($(V),1)
 Q :=
@@ -41,8 +46,8 @@ Q := @
 endif
 
 DEPARTMENTS := civil tempaid medical education housing employment relief social care
-SERVICES := bus intake eligibility $(DEPARTMENTS)
-PROGRAMS := $(addprefix bin/,$(SERVICES) aidctl)
+SERVICES := bus intake eligibility triggers $(DEPARTMENTS)
+PROGRAMS := $(addprefix bin/,$(SERVICES) gateway aidctl)
 
 COMMON_SRC := $(wildcard common/*.c)
 PROTO_SRC := $(wildcard proto/*.c)
@@ -67,8 +72,13 @@ LIVE_TESTS := $(patsubst tests/live/%.c,$(BUILD)/live/%,$(LIVE_SRC))
 VARIANT_STAMP := build/variant
 $(shell mkdir -p build; [ "$$(cat $(VARIANT_STAMP) 2>/dev/null)" = "$(VARIANT)" ] || echo "$(VARIANT)" > $(VARIANT_STAMP))
 
-.PHONY: all deps up down run test unit integration clean status fuzz fuzz-replay
+.PHONY: all deps up down run test unit integration clean status test-gateway test-secure test-sanitize fuzz fuzz-replay
 all: $(PROGRAMS)
+# the benchmark tools (ops/bench): built with everything, so they always compile
+BENCH_PROGRAMS := bin/bench bin/bench-disaster bin/bench-baseline
+BENCH_COMMON := $(call obj,ops/bench/submit.c ops/bench/track.c ops/bench/rss.c ops/bench/household.c)
+all: $(BENCH_PROGRAMS)
+.PHONY: bench bench-disaster test-faults
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -95,10 +105,20 @@ bin/intake: $(call obj,$(wildcard services/intake/*.c)) $(CORE_LIBS) $(VARIANT_S
 	$(call link,$@,$(LIBS))
 bin/eligibility: $(call obj,$(wildcard services/eligibility/*.c)) $(LIB_DEPT) $(LIB_POLICY) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS))
+bin/triggers: $(call obj,$(wildcard services/triggers/*.c)) $(LIB_DEPT) $(LIB_POLICY) $(CORE_LIBS) $(VARIANT_STAMP)
+	$(call link,$@,$(LIBS))
 $(addprefix bin/,$(DEPARTMENTS)): bin/%: $(BUILD)/services/%/main.o $(LIB_DEPT) $(LIB_POLICY) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS))
 bin/aidctl: $(call obj,$(wildcard ops/aidctl/*.c)) $(CORE_LIBS) $(VARIANT_STAMP)
-	$(call link,$@,$(LIBS) -ljansson)
+	$(call link,$@,$(LIBS) -ljansson -lsodium)
+bin/gateway: $(call obj,$(wildcard services/gateway/*.c)) $(CORE_LIBS) $(VARIANT_STAMP)
+	$(call link,$@,$(LIBS) -lmicrohttpd -ljansson -lsodium -lpthread)
+bin/bench: $(call obj,ops/bench/bench.c) $(BENCH_COMMON) $(CORE_LIBS) $(VARIANT_STAMP)
+	$(call link,$@,$(LIBS) -lpthread)
+bin/bench-disaster: $(call obj,ops/bench/disaster.c) $(BENCH_COMMON) $(CORE_LIBS) $(VARIANT_STAMP)
+	$(call link,$@,$(LIBS) -lpthread)
+bin/bench-baseline: $(call obj,ops/bench/baseline.c) $(VARIANT_STAMP)
+	$(call link,$@,-lpq -lpthread)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_DEPT) $(LIB_POLICY) $(CORE_LIBS) $(VARIANT_STAMP)
 	@mkdir -p $(dir $@)
@@ -120,12 +140,15 @@ $(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(CORE_LIBS) $(V
 fuzz-replay: $(FUZZ_REPLAYS)
 	$(Q)for t in $(FUZZ_TARGETS); do $(BUILD)/fuzz/replay_$$t tests/fuzz/corpus/$$t || exit 1; done
 
+# the pure modules a validator needs: no sockets, no database
+FUZZ_SRC = common/mp.c common/schema.c common/date.c common/idcard.c common/log.c common/config.c \
+	$(wildcard proto/*.c)
 FUZZ_CFLAGS := -std=c11 -g -O1 -D_GNU_SOURCE -Icommon -Iproto -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql) \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 fuzz:
 	$(Q)mkdir -p build/libfuzzer $(AID_VAR)/fuzz
 	$(Q)for t in $(FUZZ_TARGETS); do \
-	    clang $(FUZZ_CFLAGS) -o build/libfuzzer/fuzz_$$t tests/fuzz/fuzz_$$t.c common/*.c proto/*.c $(LIBS) || exit 1; \
+	    clang $(FUZZ_CFLAGS) -o build/libfuzzer/fuzz_$$t tests/fuzz/fuzz_$$t.c $(FUZZ_SRC) -lmsgpackc || exit 1; \
 	    mkdir -p $(AID_VAR)/fuzz/$$t; \
 	    echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
 	    build/libfuzzer/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
@@ -152,16 +175,49 @@ unit: $(UNIT_TESTS) $(FUZZ_REPLAYS)
 	$(Q)ops/run-unit.sh $(UNIT_TESTS)
 	$(Q)$(MAKE) --no-print-directory fuzz-replay
 
+# The web console: its API tests and the end-to-end test in headless Chromium,
+# against a private stack of their own (tests/gateway/run.sh).
+test-gateway: all
+	$(Q)AID_VAR=$(AID_VAR)/gwtest tests/gateway/run.sh
+
+# Benchmarks: each starts its own fresh stack (var/bench) and stops it; see ops/bench/bench.sh.
+bench: all
+	$(Q)AID_BENCH_VAR=$(AID_VAR)/bench ops/bench/bench.sh
+bench-disaster: all
+	$(Q)AID_BENCH_VAR=$(AID_VAR)/bench ops/bench/bench.sh disaster
+
+# Fault drills (kill -9, Redis and Postgres outages, a stalled department) against a
+# private stack of their own (tests/faults/run.sh).
+test-faults: all
+	$(Q)AID_VAR=$(AID_VAR)/test-faults tests/faults/run.sh
+
 integration: all $(LIVE_TESTS)
 	$(Q)AID_VAR=$(AID_VAR)/test ops/run-integration.sh $(LIVE_TESTS)
+
+# Secure mode (CURVE + ZAP allow-list + rate limits) on a stack of its own:
+# the security tests and a full fan-out over CURVE, then the log check.
+test-secure: all $(LIVE_TESTS)
+	$(Q)AID_SECURE=1 AID_VAR=$(AID_VAR)/test-secure AID_PG_PORT=55542 AID_REDIS_PORT=56489 \
+	  AID_INTAKE_PORT=5711 AID_BUS_SUB_PORT=5712 AID_BUS_PUB_PORT=5713 \
+	  AID_TESTS="tests/integration/test_95_secure.py tests/integration/test_04_fanout.py tests/integration/test_99_logs.py" \
+	  ops/run-integration.sh
+
+# The unit and integration suites again with AddressSanitizer and UBSan in
+# every program (objects under build/san-…/); any sanitizer report fails.
+test-sanitize: deps
+	$(Q)$(MAKE) --no-print-directory SANITIZE=address,undefined all unit integration
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all unit
 	$(Q)$(MAKE) --no-print-directory integration
+	$(Q)$(MAKE) --no-print-directory test-secure
+	$(Q)$(MAKE) --no-print-directory test-gateway
+	$(Q)$(MAKE) --no-print-directory test-faults
 
 clean:
 	-$(Q)[ -x ops/stack.sh ] && AID_VAR=$(AID_VAR) ops/stack.sh down >/dev/null 2>&1; true
 	-$(Q)[ -x ops/stack.sh ] && AID_VAR=$(AID_VAR)/test ops/stack.sh down >/dev/null 2>&1; true
+	-$(Q)for v in bench test-faults; do [ -x ops/stack.sh ] && AID_VAR=$(AID_VAR)/$$v ops/stack.sh down >/dev/null 2>&1; done; true
 	rm -rf build bin $(AID_VAR)
 
 -include $(shell find build -name '*.d' 2>/dev/null)

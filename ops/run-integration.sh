@@ -2,6 +2,9 @@
 # run-integration.sh — a fresh private stack under $AID_VAR (default var/test),
 # then the live C tests given as arguments and the Python integration and
 # interop tests against it; the stack is stopped whatever happens.
+# AID_TESTS selects the Python tests (default: tests/integration tests/interop).
+# After the run, every service log is searched for sanitizer reports (builds
+# with SANITIZE=…): one is a failure, even if every test passed.
 # Prints "integration: N passed, N failed" last; exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -34,12 +37,22 @@ for t in "$@"; do
 done
 
 report=$(mktemp)
-/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration tests/interop 2>&1 | tee "$report"
+# shellcheck disable=SC2086 # AID_TESTS is a list of paths
+/usr/bin/python3 -m pytest -q -p no:cacheprovider ${AID_TESTS:-tests/integration tests/interop} 2>&1 | tee "$report"
 prc=${PIPESTATUS[0]}
 p=$(grep -Eo '[0-9]+ passed' "$report" | tail -1 | grep -Eo '[0-9]+' || echo 0)
 f=$(grep -Eo '[0-9]+ (failed|error)' "$report" | grep -Eo '[0-9]+' | awk '{s+=$1} END {print s+0}')
 rm -f "$report"
 passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
 [ $prc -ne 0 ] && [ "${f:-0}" -eq 0 ] && failed=$((failed + 1))
+
+# Sanitizer reports land in the services' logs (stderr); stop the services
+# first so leak reports at exit are written too.
+ops/stack.sh down >/dev/null 2>&1 || true
+if grep -lE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:' "$AID_VAR"/log/*.log 2>/dev/null; then
+    echo "integration: sanitizer reports in the logs above:"
+    grep -hE -A12 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:' "$AID_VAR"/log/*.log | head -n 80
+    failed=$((failed + 1))
+fi
 echo "integration: $passed passed, $failed failed"
 [ $failed -eq 0 ]

@@ -36,5 +36,8 @@ done
 echo
 echo "The system is running. Intake API: $AID_INTAKE_API"
 echo "Try: bin/aidctl health · bin/aidctl case <case_id> · bin/aidctl submit FILE.json"
+if [ -n "${AID_GATEWAY_URL:-}" ]; then
+    echo "Web console: $AID_GATEWAY_URL/ · login: ${AID_ADMIN_USER:-admin} / ${AID_ADMIN_PASSWORD:-(see $AID_VAR/admin.password)}"
+fi
 echo "Logs: $AID_VAR/log/ · Press Ctrl-C to stop."
 while true; do sleep 3600 & wait $!; done

@@ -15,7 +15,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$ROOT"
 
-SERVICES=(bus intake eligibility civil tempaid medical education housing employment relief social care)
+SERVICES=(bus intake eligibility triggers civil tempaid medical education housing employment relief social care gateway)
 PORT_KEYS=(PG REDIS INTAKE BUS_SUB BUS_PUB)
 declare -A PORT_BASE=([PG]=55432 [REDIS]=56379 [INTAKE]=5601 [BUS_SUB]=5602 [BUS_PUB]=5603)
 declare -A PORT=()
@@ -479,10 +479,179 @@ redis_stop() {
     printf '%-14s %-8s %s\n' redis "$pid" stopped
 }
 
+# ---------------------------------------------------------------- web console
+# The gateway's HTTP port is kept in ports.env like the others (AID_GATEWAY_PORT,
+# 18080+ or the env override on its first up), added to an older ports.env when
+# missing. One county-officer account, ADMIN_USER, is created on the first up with a
+# random password generated once and kept in $ADMIN_PWFILE (mode 600); stack.env
+# carries AID_GATEWAY_URL, AID_ADMIN_USER and AID_ADMIN_PASSWORD.
+GATEWAY_PORT=""
+ADMIN_USER=admin
+ADMIN_PWFILE=$VAR/admin.password
+gateway_port() {
+    local v used p
+    v=$(sed -n 's/^AID_GATEWAY_PORT=\([0-9][0-9]*\)$/\1/p' "$PORTS_ENV" 2>/dev/null | tail -n1)
+    if [[ -n $v ]]; then
+        GATEWAY_PORT=$v
+        return 0
+    fi
+    used=" $(listening_ports | tr '\n' ' ') ${PORT[*]} "
+    v=${AID_GATEWAY_PORT:-}
+    if [[ -n $v ]]; then
+        [[ $v =~ ^[0-9]+$ ]] && ((v >= 1024 && v <= 65535)) || die "AID_GATEWAY_PORT=$v is not a port in 1024..65535"
+        [[ $used == *" $v "* ]] && die "AID_GATEWAY_PORT=$v is already in use"
+    else
+        p=18080
+        while [[ $used == *" $p "* ]]; do
+            p=$((p + 1))
+            ((p < 18080 + PORT_SCAN_LIMIT)) || die "no free port in 18080..$((18080 + PORT_SCAN_LIMIT)) for the gateway"
+        done
+        v=$p
+    fi
+    echo "AID_GATEWAY_PORT=$v" >>"$PORTS_ENV"
+    GATEWAY_PORT=$v
+}
+gateway_admin() {
+    local fresh=0 dsn
+    if [[ ! -s $ADMIN_PWFILE ]]; then
+        (umask 077 && head -c 18 /dev/urandom | base64 | tr '+/' '-_' >"$ADMIN_PWFILE.tmp")
+        mv -f "$ADMIN_PWFILE.tmp" "$ADMIN_PWFILE"
+        fresh=1
+    fi
+    if [[ ! -x $BIN/aidctl ]]; then
+        note "bin/aidctl is not built: the web console account $ADMIN_USER is not created"
+        return 0
+    fi
+    dsn="host=127.0.0.1 port=${PORT[PG]} dbname=aid user=postgres connect_timeout=3"
+    if [[ -z $(psql_db aid -tAc "SELECT 1 FROM gateway_users WHERE username = '$ADMIN_USER'") ]]; then
+        AID_PG_DSN=$dsn "$BIN/aidctl" user add "$ADMIN_USER" county "" "县民政局管理员" \
+            <"$ADMIN_PWFILE" >/dev/null || die "cannot create the web console account $ADMIN_USER"
+        note "web console account $ADMIN_USER (county officer) created; password in $ADMIN_PWFILE"
+    elif ((fresh)); then
+        AID_PG_DSN=$dsn "$BIN/aidctl" user passwd "$ADMIN_USER" <"$ADMIN_PWFILE" >/dev/null ||
+            die "cannot set the password of $ADMIN_USER"
+        note "$ADMIN_PWFILE was missing: new password set for $ADMIN_USER"
+    fi
+}
+
+# ---------------------------------------------------------------- instance ports
+# Ports that belong to one instance — intake replicas 2..N (intake.1 keeps
+# AID_INTAKE_PORT) and the metrics port of every instance that serves one —
+# are chosen the first time the instance needs them (first free port from
+# AID_INTAKE_REPLICA_PORT, default 5631, or AID_METRICS_PORT, default 9601)
+# and kept in ports.env as AID_PORT_OF_<key>=<port>, so a restarted instance
+# gets its old port back.
+INTAKE_REPLICA_BASE=5631
+METRICS_BASE=9601
+NO_METRICS=" bus gateway "     # services without a metrics port
+declare -A XPORT=()
+load_xports() {
+    local line
+    [[ -n ${PORT[INTAKE]:-} ]] || load_ports || true
+    XPORT=()
+    [[ -f $PORTS_ENV ]] || return 0
+    while IFS= read -r line; do
+        [[ $line =~ ^AID_PORT_OF_([a-z0-9._]+)=([0-9]+)$ ]] && XPORT[${BASH_REMATCH[1]}]=${BASH_REMATCH[2]}
+    done <"$PORTS_ENV"
+    return 0
+}
+# xport_alloc KEY BASE: makes sure XPORT[KEY] holds a port (persisted).
+xport_alloc() {
+    local key=$1 p=$2 used
+    [[ -z ${XPORT[$key]:-} ]] || return 0
+    used=" $(listening_ports | tr '\n' ' ') ${PORT[*]} ${XPORT[*]} ${GATEWAY_PORT:-} "
+    while [[ $used == *" $p "* ]]; do
+        p=$((p + 1))
+        ((p < $2 + 1000 && p <= 65535)) || die "no free port in $2..$((p - 1)) for $key"
+    done
+    echo "AID_PORT_OF_$key=$p" >>"$PORTS_ENV"
+    XPORT[$key]=$p
+}
+# inst_ports INST: allocates the instance's own ports (no-op when it has none).
+inst_ports() {
+    local inst=$1 s
+    s=$(inst_service "$inst")
+    if [[ $s == intake && $inst == *.* && ${inst##*.} != 1 ]]; then
+        xport_alloc "$inst" "${AID_INTAKE_REPLICA_PORT:-$INTAKE_REPLICA_BASE}"
+    fi
+    [[ $NO_METRICS == *" $s "* ]] || xport_alloc "metrics.$inst" "${AID_METRICS_PORT:-$METRICS_BASE}"
+}
+# intake_port INST: the API port of an intake instance.
+intake_port() {
+    if [[ $1 == intake || $1 == intake.1 ]]; then echo "${PORT[INTAKE]}"; else echo "${XPORT[$1]}"; fi
+}
+# alloc_ports: the ports of every instance `up` wants, before stack.env is written.
+alloc_ports() {
+    local s inst
+    load_xports
+    for s in "${SERVICES[@]}"; do
+        [[ -z ${EXTERNAL[$s]:-} ]] || continue
+        for inst in $(desired_instances "$s"); do inst_ports "$inst"; done
+    done
+}
+# The endpoints (comma-separated) of intake, and the metrics addresses of service S.
+intake_api_list() {
+    local inst out=""
+    for inst in $(desired_instances intake); do
+        out+="${out:+,}tcp://127.0.0.1:$(intake_port "$inst")"
+    done
+    echo "$out"
+}
+metrics_list() {
+    local inst out=""
+    for inst in $(desired_instances "$1"); do
+        [[ -n ${XPORT[metrics.$inst]:-} ]] && out+="${out:+,}127.0.0.1:${XPORT[metrics.$inst]}"
+    done
+    echo "$out"
+}
+
+# ---------------------------------------------------------------- secure mode
+# AID_SECURE=1 on the first `up` (ops/SECURITY.md): key pairs made once with
+# `aidctl keygen` under $KEYS — intake and bus (servers), service (the services as
+# clients of the bus and intake), client (aidctl, tests) — and two allow-lists,
+# made once and then the operator's: allowed_keys (intake: client + service) and
+# bus_allowed_keys (bus: service only). The mark $KEYS/secure keeps the mode on for
+# later `up`s; remove $KEYS to go back to plaintext.
+KEYS=$VAR/keys
+secure_mode() { [[ ${AID_SECURE:-0} == 1 || -e $KEYS/secure ]]; }
+keys_ensure() {
+    secure_mode || return 0
+    [[ -x $BIN/aidctl ]] || die "secure mode needs bin/aidctl to make its keys (run make)"
+    (umask 077 && mkdir -p "$KEYS")
+    local n
+    for n in intake bus service client; do
+        if [[ ! -s $KEYS/$n.key ]]; then
+            rm -f "$KEYS/$n.pub"
+            "$BIN/aidctl" keygen --out "$KEYS" --name "$n" >/dev/null 2>&1 ||
+                die "cannot make the $n key pair in $KEYS"
+            note "secure mode: made the $n key pair in $KEYS"
+        elif [[ ! -s $KEYS/$n.pub ]]; then
+            "$BIN/aidctl" keygen --public-of "$KEYS/$n.key" >"$KEYS/$n.pub" ||
+                die "$KEYS/$n.key is not a CURVE secret key"
+        fi
+    done
+    if [[ ! -e $KEYS/allowed_keys ]]; then
+        {
+            echo "# intake: client keys admitted — KEY NAME per line (ops/SECURITY.md)"
+            echo "$(<"$KEYS/client.pub") local-client"
+            echo "$(<"$KEYS/service.pub") local-service"
+        } >"$KEYS/allowed_keys.tmp"
+        mv -f "$KEYS/allowed_keys.tmp" "$KEYS/allowed_keys"
+    fi
+    if [[ ! -e $KEYS/bus_allowed_keys ]]; then
+        {
+            echo "# bus: service keys admitted — it carries every referral, services only"
+            echo "$(<"$KEYS/service.pub") local-service"
+        } >"$KEYS/bus_allowed_keys.tmp"
+        mv -f "$KEYS/bus_allowed_keys.tmp" "$KEYS/bus_allowed_keys"
+    fi
+    touch "$KEYS/secure"
+}
+
 # ---------------------------------------------------------------- stack.env
 write_stack_env() {
     {
-        echo "AID_INTAKE_API=tcp://127.0.0.1:${PORT[INTAKE]}"
+        echo "AID_INTAKE_API=$(intake_api_list)"
         echo "AID_BUS_SUB=tcp://127.0.0.1:${PORT[BUS_SUB]}"
         echo "AID_BUS_PUB=tcp://127.0.0.1:${PORT[BUS_PUB]}"
         echo "AID_PG_DSN=host=127.0.0.1 port=${PORT[PG]} dbname=aid user=postgres connect_timeout=3"
@@ -490,6 +659,28 @@ write_stack_env() {
         echo "AID_VAR=$VAR"
         [[ -z ${AID_SWEEP_MS+x} ]] || echo "AID_SWEEP_MS=$AID_SWEEP_MS"
         [[ -z ${AID_LOG_LEVEL+x} ]] || echo "AID_LOG_LEVEL=$AID_LOG_LEVEL"
+        local s m
+        for s in "${SERVICES[@]}"; do
+            m=$(metrics_list "$s")
+            [[ -z $m ]] || echo "AID_METRICS_${s^^}=$m"
+        done
+        echo "AID_GATEWAY_URL=http://127.0.0.1:$GATEWAY_PORT"
+        echo "AID_ADMIN_USER=$ADMIN_USER"
+        echo "AID_ADMIN_PASSWORD=$(cat "$ADMIN_PWFILE")"
+        if secure_mode; then
+            echo "AID_SECURE=1"
+            echo "AID_INTAKE_PUBKEY=$(<"$KEYS/intake.pub")"
+            echo "AID_INTAKE_SECRETKEY_FILE=$KEYS/intake.key"
+            echo "AID_BUS_PUBKEY=$(<"$KEYS/bus.pub")"
+            echo "AID_BUS_SECRETKEY_FILE=$KEYS/bus.key"
+            echo "AID_SERVICE_PUBKEY=$(<"$KEYS/service.pub")"
+            echo "AID_SERVICE_SECRETKEY_FILE=$KEYS/service.key"
+            echo "AID_CLIENT_PUBKEY=$(<"$KEYS/client.pub")"
+            echo "AID_CLIENT_SECRETKEY=$(<"$KEYS/client.key")"
+            echo "AID_ALLOWED_KEYS=$KEYS/allowed_keys"
+            echo "AID_BUS_ALLOWED_KEYS=$KEYS/bus_allowed_keys"
+            echo "AID_RATE_EXEMPT=${AID_RATE_EXEMPT:-local-service}"
+        fi
     } >"$STACK_ENV.tmp"
     mv -f "$STACK_ENV.tmp" "$STACK_ENV"
 }
@@ -520,9 +711,6 @@ parse_service_env() {
         name=${BASH_REMATCH[1]} n=$((10#${BASH_REMATCH[2]}))
         is_service "$name" || die "AID_REPLICAS: unknown service '$name'"
         ((n >= 1 && n <= 32)) || die "AID_REPLICAS: count for $name must be 1..32"
-        if [[ $name == intake ]] && ((n > 1)); then
-            die "AID_REPLICAS: intake:$n is not supported yet — intake replicas need a port each, which stack.sh does not allocate yet. Use intake:1 or leave intake out; other services can be replicated."
-        fi
         REPLICAS[$name]=$n
     done
     IFS=, read -ra items <<<"${AID_EXTERNAL_DEPARTMENTS:-}"
@@ -571,11 +759,26 @@ launch() {
     logf=$(inst_logfile "$inst")
     rm -f "$pidf"
     if [[ $inst == *.* ]]; then replica_env=(AID_REPLICA="${inst##*.}"); else replica_env=(-u AID_REPLICA); fi
+    # the instance's own ports: env's -u options first, then assignments
+    local -a port_env=(PGAPPNAME="$inst") # names its database sessions (pg_stat_activity)
+    load_xports
+    inst_ports "$inst"
+    if [[ -n ${XPORT[metrics.$inst]:-} ]]; then
+        port_env+=(AID_METRICS_PORT="${XPORT[metrics.$inst]}")
+    else
+        replica_env=(-u AID_METRICS_PORT "${replica_env[@]}")
+    fi
+    if [[ $s == intake && $inst == *.* ]]; then
+        port_env+=(AID_INTAKE_BIND="tcp://127.0.0.1:$(intake_port "$inst")")
+    fi
+    # intake's point reads (case.get …) get plans for the values at hand: generic plans
+    # costed with the stale statistics of a fast-growing database scan whole tables
+    [[ $s != intake ]] || port_env+=(PGOPTIONS="-c plan_cache_mode=force_custom_plan")
     printf '%s === start %s (%s) ===\n' "$(date '+%F %T')" "$inst" "$BIN/$s" >>"$logf"
     (
         close_extra_fds
         cd "$ROOT"
-        exec env "${replica_env[@]}" "${STACK_KV[@]}" setsid bash -c \
+        exec env "${replica_env[@]}" "${port_env[@]}" "${STACK_KV[@]}" setsid bash -c \
             'echo $$ >"$1.tmp" && mv -f "$1.tmp" "$1" && shift && exec "$@"' aid-launch "$pidf" "$BIN/$s"
     ) </dev/null >>"$logf" 2>&1 9>&- &
 }
@@ -709,9 +912,13 @@ cmd_up() {
     take_lock
     mkdir -p "$RUN" "$LOG"
     choose_ports
+    gateway_port
     pg_start
     migrate
+    gateway_admin
     redis_start
+    alloc_ports
+    keys_ensure
     write_stack_env
     services_up
 }

@@ -17,6 +17,20 @@ const proto_op_info_t proto_ops[] = {
     [OP_HEALTH] = {"health", false},
     /* one line per further operation, in any order: */
     {"case.area", false},
+    {"trigger.submit", true},
+    {"trigger.batch", true},
+    {"referrals.pending", false},
+    {"decision.submit", true},
+    {"visits.due", false},
+    {"visit.record", true},
+    {"caregiver.score", true},
+    {"ledger.monthly", false},
+    {"ledger.submit", true},
+    {"disclosure.list", false},
+    {"complaint.submit", true},
+    {"complaint.get", false},
+    {"complaint.update", true},
+    {"referrals.overdue", false},
 };
 const int proto_op_count = (int)(sizeof proto_ops / sizeof proto_ops[0]);
 

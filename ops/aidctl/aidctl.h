@@ -17,9 +17,12 @@ enum {
 typedef struct {
     bool json;                   /* --json */
     bool quiet;                  /* --quiet (health) */
+    bool csv;                    /* --csv (ledger, disclosure) */
     const char *endpoint;        /* resolved */
     int timeout_ms;              /* --timeout, default 10000 */
     const char *id;              /* --id, or NULL */
+    const char *source;          /* --source (import) */
+    const char *out;             /* --out (import: the verdict file) */
     const char *command;
     const char *args[AIDCTL_MAX_ARGS];
     int nargs;
@@ -29,5 +32,15 @@ int cmd_submit(const aidctl_opts_t *o);
 int cmd_case(const aidctl_opts_t *o);
 int cmd_health(const aidctl_opts_t *o);
 int cmd_call(const aidctl_opts_t *o);
+int cmd_trigger(const aidctl_opts_t *o);  /* trigger.c */
+int cmd_import(const aidctl_opts_t *o);   /* import.c */
+int cmd_user(const aidctl_opts_t *o); /* user.c: web console accounts */
+/* care.c: visits, ledgers, the public list, complaints, overdue referrals */
+int cmd_visits(const aidctl_opts_t *o);
+int cmd_ledger(const aidctl_opts_t *o);
+int cmd_disclosure(const aidctl_opts_t *o);
+int cmd_complaint(const aidctl_opts_t *o);
+int cmd_overdue(const aidctl_opts_t *o);
+int cmd_stats(const aidctl_opts_t *o);    /* stats.c: the metrics of the whole stack */
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "curve.h"
 #include "mp.h"
 #include "svc.h"
 
@@ -116,6 +117,33 @@ static int check_envelope(client_reply_t *rep, const char *id, char *err, size_t
     return 0;
 }
 
+int client_curve(void *sock, char *err, size_t errsz)
+{
+    char server[CURVE_KEY_LEN + 1];
+    int rc = curve_pubkey_load("AID_INTAKE_PUBKEY", server);
+    if (rc == 1 && !curve_secure())
+        return 0; /* plaintext */
+    if (rc != 0) {
+        snprintf(err, errsz, "secure mode needs AID_INTAKE_PUBKEY, the intake's public key (%s)",
+                 rc == 1 ? "not set" : "not a Z85 key of 40 characters");
+        return -1;
+    }
+    curve_keypair_t kp;
+    rc = curve_keypair_load("AID_CLIENT", &kp);
+    if (rc != 0) {
+        snprintf(err, errsz,
+                 "secure mode needs this client's key: AID_CLIENT_SECRETKEY or "
+                 "AID_CLIENT_SECRETKEY_FILE (%s)",
+                 rc == 1 ? "not set" : "unusable, or not the pair of AID_CLIENT_PUBKEY");
+        return -1;
+    }
+    rc = curve_client(sock, server, kp.public_key, kp.secret_key);
+    curve_keypair_wipe(&kp);
+    if (rc != 0)
+        snprintf(err, errsz, "cannot set the CURVE options of the socket");
+    return rc;
+}
+
 int client_call(const char *endpoint, int timeout_ms, const char *req, size_t len,
                 const char *id, client_reply_t *rep, char *err, size_t errsz)
 {
@@ -137,11 +165,27 @@ int client_call(const char *endpoint, int timeout_ms, const char *req, size_t le
         snprintf(err, errsz, "zmq socket: %s", zmq_strerror(zmq_errno()));
         goto out;
     }
-    if (zmq_connect(sock, endpoint) != 0) {
-        int e = zmq_errno();
-        snprintf(err, errsz, "cannot use endpoint %s: %s", endpoint, zmq_strerror(e));
-        rc = e == EINVAL || e == EPROTONOSUPPORT || e == ENOCOMPATPROTO ? 2 : 3;
+    if (client_curve(sock, err, errsz) != 0) { /* before any connect */
+        rc = 2;
         goto out;
+    }
+    /* A comma-separated list (intake replicas, AID_INTAKE_API of a replicated
+     * stack): connect to each; the request goes to one that is connected. */
+    if (strchr(endpoint, ',')) {
+        int immediate = 1;
+        zmq_setsockopt(sock, ZMQ_IMMEDIATE, &immediate, sizeof immediate);
+    }
+    for (const char *ep = endpoint; *ep;) {
+        size_t n = strcspn(ep, ",");
+        char one[1024];
+        snprintf(one, sizeof one, "%.*s", (int)n, ep);
+        ep += n + (ep[n] == ',');
+        if (one[0] && zmq_connect(sock, one) != 0) {
+            int e = zmq_errno();
+            snprintf(err, errsz, "cannot use endpoint %s: %s", one, zmq_strerror(e));
+            rc = e == EINVAL || e == EPROTONOSUPPORT || e == ENOCOMPATPROTO ? 2 : 3;
+            goto out;
+        }
     }
     if (zmq_send(sock, "", 0, ZMQ_SNDMORE) != 0 || zmq_send(sock, req, len, 0) != (int)len) {
         snprintf(err, errsz, "send: %s", zmq_strerror(zmq_errno()));

@@ -25,5 +25,11 @@ typedef struct {
 int client_call(const char *endpoint, int timeout_ms, const char *req, size_t len,
                 const char *id, client_reply_t *rep, char *err, size_t errsz);
 void client_reply_free(client_reply_t *rep);
+/* Secure mode — AID_SECURE=1, or AID_INTAKE_PUBKEY set: makes sock (before
+ * its connect) a CURVE client of the intake, whose public key is
+ * AID_INTAKE_PUBKEY, with this client's pair AID_CLIENT_SECRETKEY or
+ * AID_CLIENT_SECRETKEY_FILE (+ AID_CLIENT_PUBKEY, checked when set). 0 (also
+ * in plaintext mode), or -1 with err filled (never with a key in it). */
+int client_curve(void *sock, char *err, size_t errsz);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "aidctl.h"
 #include "endpoint.h"
+#include "keygen.h"
 #include "request.h"
 #include "text.h"
 
@@ -31,6 +32,38 @@ static const char help_text[] =
     "  call OP [FILE.json|-] [--id ID]\n"
     "                              send any operation with a JSON body (default\n"
     "                              {}) and print the result as JSON\n"
+    "  trigger KIND [FIELD=VALUE ...] [--id ID] | trigger FILE.json\n"
+    "                              send another bureau's event (op trigger.submit):\n"
+    "                              disaster areas=CODE,CODE hazard=flood, or\n"
+    "                              medical_expense|unemployment|disability|death\n"
+    "                              id_number=... (see proto/DEPARTMENTS.md)\n"
+    "  import --source SOURCE FILE.csv [--out VERDICTS.csv]\n"
+    "                              match a department's list (SOURCE: medical,\n"
+    "                              disability, hr, agriculture) to registered\n"
+    "                              households; a verdict per row in --out (default\n"
+    "                              FILE.verdicts.csv), progress on stderr\n"
+    "  user add NAME ROLE [SCOPE [DISPLAY_NAME]] | passwd NAME | list |\n"
+    "  user disable NAME | enable NAME\n"
+    "                              web console accounts (Postgres via AID_PG_DSN;\n"
+    "                              password on stdin; see README \"Web console\")\n"
+    "  visits TOWNSHIP [BEFORE]    visits due before BEFORE (default: up to today)\n"
+    "  ledger MONTH [TOWNSHIP] [--csv]\n"
+    "                              the monthly ledger (MONTH is YYYY-MM); --csv writes\n"
+    "                              the CSV a township sends to the county office\n"
+    "  ledger submit MONTH TOWNSHIP BY\n"
+    "                              mark a township's ledger as submitted\n"
+    "  disclosure VILLAGE MONTH [--csv]\n"
+    "                              the public list of a village (masked names)\n"
+    "  complaint submit CHANNEL TEXT [CASE_ID] | [get] TRACKING_NO |\n"
+    "  complaint update TRACKING_NO investigating|resolved BY [NOTE]\n"
+    "                              complaints and their steps (proto/CARE.md)\n"
+    "  overdue [TOWNSHIP] [AS_OF]  pending referrals past their deadline\n"
+    "  stats                       every service's counters (received, decided,\n"
+    "                              errors, queue depth, latency) from the metrics\n"
+    "                              ports listed in stack.env (AID_METRICS_*)\n"
+    "  keygen [--out DIR] [--name NAME] | keygen --public-of FILE.key\n"
+    "                              CURVE keys for secure mode (first argument\n"
+    "                              only; see aidctl keygen --help, ops/SECURITY.md)\n"
     "\n"
     "Options (anywhere on the line):\n"
     "  --json          print the reply's result (or error object) as JSON on stdout\n"
@@ -41,6 +74,7 @@ static const char help_text[] =
     "  --id ID         the request id, its idempotency key; default \"aidctl-\" and 16\n"
     "                  hex digits of the FNV-1a hash of the body's MessagePack bytes,\n"
     "                  so sending the same file again answers duplicate: true\n"
+    "  --csv           ledger and disclosure: write CSV instead of a table\n"
     "  -h, --help      show this help\n"
     "\n"
     "JSON input may hold objects, arrays, strings, integers, true, false and null; a\n"
@@ -116,7 +150,9 @@ static int parse_args(int argc, char **argv, aidctl_opts_t *o, const char **endp
         const char *value = eq ? eq + 1 : NULL;
         int takes_value = (nlen == 10 && !strncmp(a, "--endpoint", nlen)) ||
                           (nlen == 9 && !strncmp(a, "--timeout", nlen)) ||
-                          (nlen == 4 && !strncmp(a, "--id", nlen));
+                          (nlen == 4 && !strncmp(a, "--id", nlen)) ||
+                          (nlen == 8 && !strncmp(a, "--source", nlen)) ||
+                          (nlen == 5 && !strncmp(a, "--out", nlen));
         if (takes_value && !value) {
             if (i + 1 >= argc)
                 return usage_error("option needs a value", a);
@@ -128,6 +164,8 @@ static int parse_args(int argc, char **argv, aidctl_opts_t *o, const char **endp
             o->json = true;
         } else if (nlen == 7 && !strncmp(a, "--quiet", nlen)) {
             o->quiet = true;
+        } else if (nlen == 5 && !strncmp(a, "--csv", nlen)) {
+            o->csv = true;
         } else if (nlen == 10 && !strncmp(a, "--endpoint", nlen)) {
             if (!*value)
                 return usage_error("--endpoint is empty", NULL);
@@ -139,6 +177,12 @@ static int parse_args(int argc, char **argv, aidctl_opts_t *o, const char **endp
             if (!id_valid(value))
                 return usage_error("--id must be 1 to 256 bytes of UTF-8 text", NULL);
             o->id = value;
+        } else if (nlen == 8 && !strncmp(a, "--source", nlen)) {
+            o->source = value;
+        } else if (nlen == 5 && !strncmp(a, "--out", nlen)) {
+            if (!*value)
+                return usage_error("--out is empty", NULL);
+            o->out = value;
         } else {
             return usage_error("unknown option", a);
         }
@@ -158,12 +202,23 @@ static const command_t commands[] = {
     {"case", cmd_case, 1, 1, false, false},
     {"health", cmd_health, 0, 0, false, true},
     {"call", cmd_call, 1, 2, true, false},
+    {"trigger", cmd_trigger, 1, AIDCTL_MAX_ARGS, true, false},
+    {"import", cmd_import, 1, 1, true, false},
+    {"user", cmd_user, 1, 5, false, false},
+    {"visits", cmd_visits, 1, 2, false, false},
+    {"ledger", cmd_ledger, 1, 4, true, false},
+    {"disclosure", cmd_disclosure, 2, 2, false, false},
+    {"complaint", cmd_complaint, 1, 5, true, false},
+    {"overdue", cmd_overdue, 0, 2, false, false},
+    {"stats", cmd_stats, 0, 0, false, false},
 };
 
 int main(int argc, char **argv)
 {
     aidctl_opts_t o = {.timeout_ms = DEFAULT_TIMEOUT_MS};
     const char *endpoint_arg = NULL;
+    if (argc > 1 && strcmp(argv[1], "keygen") == 0) /* no endpoint, no request */
+        return keygen_main(argc - 1, argv + 1);
     int rc = parse_args(argc, argv, &o, &endpoint_arg);
     if (rc >= 0)
         return rc;
@@ -179,9 +234,13 @@ int main(int argc, char **argv)
         return usage_error(o.nargs < cmd->min_args ? "missing argument" : "too many arguments",
                            cmd->name);
     if (o.id && !cmd->takes_id)
-        return usage_error("--id is for submit and call only", NULL);
+        return usage_error("--id is for submit, call, trigger and import only", NULL);
     if (o.quiet && !cmd->takes_quiet)
         return usage_error("--quiet is for health only", NULL);
+    if (o.csv && strcmp(cmd->name, "ledger") != 0 && strcmp(cmd->name, "disclosure") != 0)
+        return usage_error("--csv is for ledger and disclosure only", NULL);
+    if ((o.source || o.out) && strcmp(cmd->name, "import") != 0)
+        return usage_error("--source and --out are for import only", NULL);
     if (strcmp(cmd->name, "case") == 0 && o.args[0][0] == '\0')
         return usage_error("case needs a case id or an ID number", NULL);
     if (strcmp(cmd->name, "call") == 0 && o.args[0][0] == '\0')

@@ -15,28 +15,41 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <arpa/inet.h>
 #include <string.h>
+#include <time.h>
 #include <zmq.h>
 
 #include "bus.h"
 #include "config.h"
+#include "curve.h"
 #include "idcard.h"
 #include "log.h"
+#include "metrics.h"
 #include "mp.h"
 #include "pgarr.h"
+#include "ratelimit.h"
 #include "svc.h"
 
 #define BATCH_MAX 256
 #define MAX_ROUTE_FRAMES 8
 /* Larger than the 64 KiB request limit, so an oversized request is still
  * read and answered too_large; beyond this libzmq drops the connection. */
-#define SOCKET_MAX_MSG (1 << 20)
+/* In secure mode each frame also carries CURVE's 33 bytes (command name,
+ * nonce, MAC, flags) and the limit applies to that: the 64 spare bytes keep
+ * the same limit on the content in both modes. */
+#define SOCKET_MAX_MSG ((1 << 20) + 64)
+/* Client keys the rate limiter tracks at most (bounded memory; the key idle
+ * longest is forgotten first, with a bucket that had refilled anyway). */
+#define RATE_KEYS 4096
 
 /* One request waiting for its reply: the ROUTER route frames and the body. */
 typedef struct {
     zmq_msg_t route[MAX_ROUTE_FRAMES];
     int nroute;
     zmq_msg_t body;
+    int64_t t_us;             /* when it was read (monotonic), for the latency histogram */
+    char client[CURVE_NAME_MAX + 1]; /* the sender: its ZAP User-Id (secure mode), else "" */
 } inbound_t;
 
 /* A report.submit that passed validation and waits for the batch commit. */
@@ -51,19 +64,65 @@ typedef struct {
     int outcome;              /* 0 new, 1 duplicate, 2 conflict */
 } pending_t;
 
+/* An event a write's handler published: sent once the write commits. */
+#define OUTBOX_MAX 64
+typedef struct {
+    char topic[48];
+    void *body;
+    size_t len;
+} outbox_t;
+
 struct intake {
     void *zctx;
     void *router;             /* the API socket */
     void *pub;                /* bus publisher */
     void *pub_monitor;        /* connection events of pub */
     bool bus_up;              /* pub connected to the broker, per the monitor */
+    curve_zap_t *zap;         /* the ZAP handler (secure mode), else NULL */
+    ratelimit_t *rl;          /* token buckets per client key; NULL: no limits */
+    int64_t rl_logged_us;     /* when rate limiting was last logged */
+    int64_t rl_refused;       /* requests refused rate_limited since then */
+    metric_t *m_limited;      /* requests refused rate_limited */
     store_t *store;
     cache_t *cache;
     int64_t seq;              /* report.committed stream sequence */
     inbound_t *inbound;       /* BATCH_MAX slots */
     pending_t *pending;       /* BATCH_MAX slots */
     pgarr_t ids, names;       /* statement parameters, reused */
+    bool in_write;            /* a write's transaction is open: events wait */
+    int n_outbox;
+    outbox_t outbox[OUTBOX_MAX];
+    struct batch_params *batch; /* aid_submit_reports parameters, reused; lazily made */
+    metrics_t *metrics;       /* served on AID_METRICS_PORT */
+    metric_t *m_requests, *m_received, *m_decided, *m_errors, *m_depth, *m_batches, *m_latency;
 };
+
+static void batch_params_free(struct batch_params **b_p);
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The series of the intake's metrics port (see common/metrics.h). */
+static void metrics_open(intake_t *self)
+{
+    metrics_t *m = self->metrics = metrics_new("intake");
+    self->m_requests = metrics_counter(m, "aid_requests_total", "requests received (any operation)");
+    self->m_received = metrics_counter(m, "aid_received_total", "valid report.submit requests received");
+    self->m_decided = metrics_counter(m, "aid_decided_total",
+                                      "reports committed and answered ok (new, not duplicates)");
+    self->m_errors = metrics_counter(m, "aid_errors_total", "error replies (any code)");
+    self->m_depth = metrics_gauge(m, "aid_queue_depth", "requests drained by the last pass");
+    self->m_batches = metrics_counter(m, "aid_batches_total", "group commits (one transaction each)");
+    self->m_latency = metrics_histogram(m, "aid_latency_seconds",
+                                        "report.submit: received to answered (after COMMIT)");
+    self->m_limited = metrics_counter(m, "aid_rate_limited_total",
+                                      "requests refused rate_limited (limits per client key)");
+    metrics_listen(m);
+}
 
 static void ops_prepare_all(store_t *store);
 
@@ -73,6 +132,10 @@ static void prepare_statements(store_t *store)
                   "SELECT report_id, case_id, outcome FROM aid_submit_report("
                   "$1, $2::bytea, $3::text[], $4::text[], $5, $6::date, $7, $8, $9::boolean,"
                   " $10::bytea)");
+    store_prepare(store, "submit_reports",
+                  "SELECT o_ord, o_report_id, o_case_id, o_outcome FROM aid_submit_reports("
+                  "$1::text[], $2::bytea[], $3::text[], $4::date[], $5::text[], $6::text[],"
+                  " $7::boolean[], $8::bytea[], $9::int[], $10::text[], $11::text[])");
     store_prepare(store, "begin_request",
                   "SELECT outcome, result FROM aid_begin_request($1, $2, $3::bytea)");
     store_prepare(store, "finish_request",
@@ -94,6 +157,7 @@ intake_t *intake_new(void)
     if (!self->inbound || !self->pending || !self->zctx || !self->store || !self->cache)
         goto fail;
     prepare_statements(self->store);
+    metrics_open(self);
     const char *api = config_str("AID_INTAKE_BIND", config_str("AID_INTAKE_API", "tcp://127.0.0.1:5601"));
     self->router = zmq_socket(self->zctx, ZMQ_ROUTER);
     int64_t maxsz = SOCKET_MAX_MSG;
@@ -102,6 +166,11 @@ intake_t *intake_new(void)
     zmq_setsockopt(self->router, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(self->router, ZMQ_RCVHWM, &hwm, sizeof hwm);
     zmq_setsockopt(self->router, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    /* secure mode: the ZAP handler runs before the bind, never an unprotected moment */
+    if (curve_secure() &&
+        !(self->zap = curve_server_setup(self->zctx, "AID_INTAKE", &self->router, 1)))
+        goto fail;
+    self->rl = ratelimit_from_config(RATE_KEYS);
     if (zmq_bind(self->router, api) != 0) {
         log_error("intake.bind_failed", "endpoint", LOG_S(api), "error",
                   LOG_S(zmq_strerror(errno)), NULL);
@@ -132,19 +201,31 @@ void intake_destroy(intake_t **self_p)
         zmq_close(self->pub_monitor);
     if (self->pub)
         zmq_close(self->pub);
+    curve_zap_stop(&self->zap); /* after its sockets are closed, before the context */
     if (self->zctx)
         zmq_ctx_term(self->zctx);
     store_destroy(&self->store);
     cache_destroy(&self->cache);
+    metrics_destroy(&self->metrics);
     free(self->inbound);
     free(self->pending);
     pgarr_free(&self->ids);
     pgarr_free(&self->names);
+    batch_params_free(&self->batch);
+    ratelimit_destroy(&self->rl);
     free(self);
     *self_p = NULL;
 }
 
 /* ---- socket I/O --------------------------------------------------------- */
+
+/* The sender's name: the User-Id its ZAP handler gave the connection (secure
+ * mode, common/curve.h: the key's name on the allow-list), "" in plaintext. */
+static void client_of(const zmq_msg_t *m, char *out, size_t outsz)
+{
+    const char *who = zmq_msg_gets(m, "User-Id");
+    snprintf(out, outsz, "%s", who ? who : "");
+}
 
 /* Reads one whole request (route frames, empty delimiter, body) without
  * blocking. 1 when read, 0 when none is waiting, 2 when its framing is wrong
@@ -171,6 +252,7 @@ static int read_inbound(intake_t *self, inbound_t *in)
             more_dropped = 1;
         }
     }
+    client_of(&frames[n - 1], in->client, sizeof in->client); /* a frame off the wire */
     /* route frames, one empty delimiter, then exactly one body frame */
     int delim = -1;
     for (int i = 0; i < n; i++)
@@ -210,6 +292,7 @@ static void send_reply(intake_t *self, inbound_t *in, const msgpack_sbuffer *buf
 
 static void reply_error(intake_t *self, inbound_t *in, const char *id, const proto_error_t *e)
 {
+    metric_add(self->m_errors, 1);
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
@@ -217,7 +300,7 @@ static void reply_error(intake_t *self, inbound_t *in, const char *id, const pro
     proto_reply_error(&pk, id, e);
     send_reply(self, in, &sb);
     msgpack_sbuffer_destroy(&sb);
-    if (e->code != PROTO_NOT_FOUND)
+    if (e->code != PROTO_NOT_FOUND && e->code != PROTO_RATE_LIMITED) /* that one: rate_allow */
         log_info("request.rejected", "code", LOG_S(proto_code_names[e->code]), "field",
                  LOG_S(e->field), NULL);
 }
@@ -266,10 +349,65 @@ static void ops_prepare_all(store_t *store)
 store_t *intake_store(intake_t *in) { return in->store; }
 cache_t *intake_cache(intake_t *in) { return in->cache; }
 
-void intake_publish(intake_t *in, const char *topic, const void *body, size_t len)
+/* Sends one event, giving its "seq" key the next number of intake's stream. */
+static void send_event(intake_t *in, const char *topic, const void *body, size_t len)
 {
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    if (mp_unpack(body, len, &u) == MP_OK && u.data.type == MSGPACK_OBJECT_MAP) {
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        const msgpack_object_map *m = &u.data.via.map;
+        msgpack_pack_map(&pk, m->size);
+        for (uint32_t i = 0; i < m->size; i++) {
+            msgpack_pack_object(&pk, m->ptr[i].key);
+            if (mp_str_is(&m->ptr[i].key, "seq"))
+                msgpack_pack_int64(&pk, ++in->seq);
+            else
+                msgpack_pack_object(&pk, m->ptr[i].val);
+        }
+        body = sb.data;
+        len = sb.size;
+    }
     if (bus_publish(in->pub, topic, body, len) != 0)
         log_debug("bus.publish_dropped", "topic", LOG_S(topic), NULL);
+    msgpack_sbuffer_destroy(&sb);
+    msgpack_unpacked_destroy(&u);
+}
+
+void intake_publish(intake_t *in, const char *topic, const void *body, size_t len)
+{
+    if (!in->in_write) {
+        send_event(in, topic, body, len);
+        return;
+    }
+    if (in->n_outbox == OUTBOX_MAX) {
+        /* only a delay: consumers catch up from Postgres */
+        log_warn("bus.outbox_full", "topic", LOG_S(topic), NULL);
+        return;
+    }
+    outbox_t *o = &in->outbox[in->n_outbox];
+    o->body = malloc(len ? len : 1);
+    if (!o->body)
+        return;
+    memcpy(o->body, body, len);
+    o->len = len;
+    snprintf(o->topic, sizeof o->topic, "%s", topic);
+    in->n_outbox++;
+}
+
+/* After a write's COMMIT (send) or rollback (drop): empties the outbox. */
+static void outbox_flush(intake_t *in, bool send)
+{
+    for (int i = 0; i < in->n_outbox; i++) {
+        if (send)
+            send_event(in, in->outbox[i].topic, in->outbox[i].body, in->outbox[i].len);
+        free(in->outbox[i].body);
+    }
+    in->n_outbox = 0;
+    in->in_write = false;
 }
 
 bool intake_bus_connected(intake_t *in)
@@ -304,7 +442,9 @@ int intake_unavailable(proto_error_t *err)
                       "database unavailable: nothing was accepted, retry later");
 }
 
-/* Re-packs a stored result map with "duplicate" added. */
+/* Re-packs a stored result map with "duplicate" added. A handler's own
+ * "duplicate": true (the same effect recognised under another request id,
+ * e.g. decision.submit) is kept: the key appears once. */
 static void pack_result(msgpack_sbuffer *out, const char *data, size_t len, bool duplicate)
 {
     msgpack_packer pk;
@@ -313,8 +453,16 @@ static void pack_result(msgpack_sbuffer *out, const char *data, size_t len, bool
     msgpack_unpacked_init(&u);
     if (mp_unpack(data, len, &u) == MP_OK && u.data.type == MSGPACK_OBJECT_MAP) {
         const msgpack_object_map *m = &u.data.via.map;
-        msgpack_pack_map(&pk, m->size + 1);
+        uint32_t own = 0;
+        for (uint32_t i = 0; i < m->size; i++)
+            if (mp_str_is(&m->ptr[i].key, "duplicate")) {
+                own++;
+                duplicate |= m->ptr[i].val.type == MSGPACK_OBJECT_BOOLEAN && m->ptr[i].val.via.boolean;
+            }
+        msgpack_pack_map(&pk, m->size - own + 1);
         for (uint32_t i = 0; i < m->size; i++) {
+            if (mp_str_is(&m->ptr[i].key, "duplicate"))
+                continue;
             msgpack_pack_object(&pk, m->ptr[i].key);
             msgpack_pack_object(&pk, m->ptr[i].val);
         }
@@ -396,6 +544,7 @@ static void run_write(intake_t *self, inbound_t *in, const intake_op_t *op,
         goto done;
     }
     msgpack_packer_init(&pk, &result, msgpack_sbuffer_write);
+    self->in_write = true;
     if (op->handle(self, req, &pk, &e) != 0)
         goto fail;
     const char *fin[2] = {req->id, result.data};
@@ -409,9 +558,11 @@ static void run_write(intake_t *self, inbound_t *in, const intake_op_t *op,
     }
     pack_result(&reply, result.data, result.size, false);
     reply_ok(self, in, req->id, &reply);
+    outbox_flush(self, true);
     publish_wakeup(self);
     goto done;
 fail:
+    outbox_flush(self, false);
     store_rollback(self->store);
     reply_error(self, in, req->id, &e);
 done:
@@ -477,78 +628,358 @@ static void pending_free(pending_t *p)
 }
 
 /* Redis fast path: a retried id answered without Postgres. Marks the
- * entries it settles (outcome set, report/case ids known). */
+ * entries it settles (outcome set, report/case ids known). One MGET per
+ * MGET_CHUNK entries (a fixed arity, padded by repeating the last id). */
+#define MGET_CHUNK 16
+#define K8 "idem:%s idem:%s idem:%s idem:%s idem:%s idem:%s idem:%s idem:%s"
 static void lookup_cached(intake_t *self, pending_t *ps, int n)
 {
     if (!cache_ready(self->cache))
         return;
-    for (int i = 0; i < n; i++) {
-        redisReply *r = cache_cmd(self->cache, "GET idem:%s", ps[i].id);
+    for (int lo = 0; lo < n; lo += MGET_CHUNK) {
+        const char *k[MGET_CHUNK];
+        for (int j = 0; j < MGET_CHUNK; j++)
+            k[j] = ps[lo + j < n ? lo + j : n - 1].id;
+        redisReply *r = cache_cmd(self->cache, "MGET " K8 " " K8, k[0], k[1], k[2], k[3], k[4],
+                                  k[5], k[6], k[7], k[8], k[9], k[10], k[11], k[12], k[13],
+                                  k[14], k[15]);
         if (!r)
             return;
-        unsigned long long fp;
-        long long rid, cid;
-        if (r->type == REDIS_REPLY_STRING &&
-            sscanf(r->str, "%llx %lld %lld", &fp, &rid, &cid) == 3) {
-            ps[i].outcome = fp == ps[i].fingerprint ? 1 : 2;
-            ps[i].report_id = rid;
-            ps[i].case_id = cid;
+        for (int j = 0; r->type == REDIS_REPLY_ARRAY && j < MGET_CHUNK && lo + j < n; j++) {
+            const redisReply *e = j < (int)r->elements ? r->element[j] : NULL;
+            unsigned long long fp;
+            long long rid, cid;
+            if (e && e->type == REDIS_REPLY_STRING &&
+                sscanf(e->str, "%llx %lld %lld", &fp, &rid, &cid) == 3) {
+                pending_t *p = &ps[lo + j];
+                p->outcome = fp == p->fingerprint ? 1 : 2;
+                p->report_id = rid;
+                p->case_id = cid;
+            }
         }
         freeReplyObject(r);
     }
 }
+#undef K8
 
+/* Remembers the batch's new ids in Redis: one pipelined round trip. */
 static void remember_cached(intake_t *self, pending_t *ps, int n)
 {
     if (!cache_ready(self->cache))
         return;
-    for (int i = 0; i < n; i++) {
+    enum { KEY = PROTO_STR_MAX + 8, VAL = 64 };
+    char *buf = malloc((size_t)n * (KEY + VAL));
+    const char **argv = malloc((size_t)n * 5 * sizeof *argv);
+    const char *const **argvs = malloc((size_t)n * sizeof *argvs);
+    const size_t **lens = calloc((size_t)n, sizeof *lens);
+    int *argcs = malloc((size_t)n * sizeof *argcs);
+    int m = 0;
+    for (int i = 0; buf && argv && argvs && lens && argcs && i < n; i++) {
         if (ps[i].outcome != 0 || ps[i].report_id == 0)
             continue;
-        char val[64];
-        snprintf(val, sizeof val, "%llx %lld %lld", (unsigned long long)ps[i].fingerprint,
+        char *key = buf + (size_t)m * (KEY + VAL), *val = key + KEY;
+        snprintf(key, KEY, "idem:%s", ps[i].id);
+        snprintf(val, VAL, "%llx %lld %lld", (unsigned long long)ps[i].fingerprint,
                  ps[i].report_id, ps[i].case_id);
-        redisReply *r = cache_cmd(self->cache, "SET idem:%s %s EX 86400", ps[i].id, val);
-        if (!r)
-            return;
-        freeReplyObject(r);
+        const char **a = argv + (size_t)m * 5;
+        a[0] = "SET", a[1] = key, a[2] = val, a[3] = "EX", a[4] = "86400";
+        argvs[m] = a;
+        argcs[m] = 5;
+        m++;
     }
+    if (m)
+        cache_pipeline(self->cache, m, argcs, argvs, lens); /* a miss only costs a lookup */
+    free(buf);
+    free(argv);
+    free(argvs);
+    free(lens);
+    free(argcs);
 }
 
-/* Runs aid_submit_report for every unsettled entry inside the current
- * transaction. 0, or -1 when a statement failed (the caller rolls back). */
-static int submit_all(intake_t *self, pending_t *ps, int n)
+/* ---- the batch's statements: one pipelined round trip ------------------- */
+
+/* The parameters of one aid_submit_reports call (migration 021), reused. */
+enum { B_REQ, B_SOURCE, B_ASOF, B_TOWN, B_VILLAGE, B_URGENT, B_PORD, B_PIDS, B_PNAMES, B_TEXT };
+typedef struct batch_params {
+    pgarr_t text[B_TEXT];
+    char *raw, *body;            /* bytea[] in PostgreSQL's binary array format */
+    size_t raw_len, raw_cap, body_len, body_cap;
+} batch_params_t;
+
+static void batch_params_free(struct batch_params **b_p)
 {
-    for (int i = 0; i < n; i++) {
-        pending_t *p = &ps[i];
-        if (p->outcome != 0 || !p->report)
-            continue;
-        const report_t *r = p->report;
-        pgarr_reset(&self->ids);
-        pgarr_reset(&self->names);
-        for (int m = 0; m < r->n_members; m++) {
-            pgarr_add_text(&self->ids, r->members[m].id_number);
-            pgarr_add_text(&self->names, r->members[m].name);
-        }
-        const char *ids = pgarr_str(&self->ids), *names = pgarr_str(&self->names);
-        if (!ids || !names)
+    batch_params_t *b = *b_p;
+    if (!b)
+        return;
+    for (int k = 0; k < B_TEXT; k++)
+        pgarr_free(&b->text[k]);
+    free(b->raw);
+    free(b->body);
+    free(b);
+    *b_p = NULL;
+}
+
+static int bin_put(char **buf, size_t *len, size_t *cap, const void *p, size_t n)
+{
+    if (*len + n > *cap) {
+        size_t c = *cap ? *cap : 4096;
+        while (c < *len + n)
+            c *= 2;
+        char *b = realloc(*buf, c);
+        if (!b)
             return -1;
+        *buf = b;
+        *cap = c;
+    }
+    memcpy(*buf + *len, p, n);
+    *len += n;
+    return 0;
+}
+
+static int bin_put_i32(char **buf, size_t *len, size_t *cap, int32_t v)
+{
+    uint32_t be = htonl((uint32_t)v);
+    return bin_put(buf, len, cap, &be, 4);
+}
+
+/* Starts a one-dimensional bytea[] of n elements (n ≥ 1). */
+static int bin_array_begin(char **buf, size_t *len, size_t *cap, int n)
+{
+    *len = 0;
+    return bin_put_i32(buf, len, cap, 1) | bin_put_i32(buf, len, cap, 0) |
+           bin_put_i32(buf, len, cap, 17 /* bytea */) | bin_put_i32(buf, len, cap, n) |
+           bin_put_i32(buf, len, cap, 1);
+}
+
+static int bin_array_add(char **buf, size_t *len, size_t *cap, const char *p, size_t n)
+{
+    return bin_put_i32(buf, len, cap, (int32_t)n) | bin_put(buf, len, cap, p, n);
+}
+
+/* Reads the result of one pipelined statement and its terminating NULL.
+ * Returns it when its status is want (the caller PQclear()s it), else NULL
+ * with the error noted in *err (first one wins). */
+static PGresult *pipe_result(PGconn *conn, ExecStatusType want, char *err, size_t errsz)
+{
+    PGresult *r = PQgetResult(conn);
+    if (!r) {
+        if (!*err)
+            snprintf(err, errsz, "%s", "pipeline: a result is missing");
+        return NULL;
+    }
+    PGresult *end = PQgetResult(conn);
+    if (end) /* not expected: one statement, one result */
+        PQclear(end);
+    if (PQresultStatus(r) != want) {
+        if (!*err)
+            snprintf(err, errsz, "%s",
+                     PQresultStatus(r) == PGRES_PIPELINE_ABORTED ? "pipeline aborted"
+                                                                 : PQresultErrorMessage(r));
+        PQclear(r);
+        return NULL;
+    }
+    return r;
+}
+
+typedef struct {
+    const char *key;
+    int entry;
+} keyref_t;
+
+static int keyref_cmp(const void *a, const void *b)
+{
+    return strcmp(((const keyref_t *)a)->key, ((const keyref_t *)b)->key);
+}
+
+/* Marks linked[q] for every todo entry that shares its request id or one of
+ * its members' ID numbers with another entry of the batch: those go through
+ * aid_submit_report one by one, in order, so a household reported twice in
+ * one batch joins its case exactly as it would in two batches. */
+static void mark_linked(const pending_t *ps, const int *todo, int nq, bool *linked)
+{
+    int cap = nq * (REPORT_MAX_MEMBERS + 1), nk = 0;
+    keyref_t *keys = malloc((size_t)(cap ? cap : 1) * sizeof *keys);
+    for (int q = 0; q < nq; q++)
+        linked[q] = keys == NULL; /* no memory: all one by one, still correct */
+    if (!keys)
+        return;
+    for (int pass = 0; pass < 2; pass++) { /* request ids, then ID numbers */
+        nk = 0;
+        for (int q = 0; q < nq; q++) {
+            const pending_t *p = &ps[todo[q]];
+            if (pass == 0)
+                keys[nk++] = (keyref_t){p->id, q};
+            else
+                for (int m = 0; m < p->report->n_members; m++)
+                    keys[nk++] = (keyref_t){p->report->members[m].id_number, q};
+        }
+        qsort(keys, (size_t)nk, sizeof *keys, keyref_cmp);
+        for (int k = 1; k < nk; k++)
+            if (!strcmp(keys[k].key, keys[k - 1].key) && keys[k].entry != keys[k - 1].entry)
+                linked[keys[k].entry] = linked[keys[k - 1].entry] = true;
+    }
+    free(keys);
+}
+
+/* Sends the aid_submit_reports call for the independent entries. */
+static int send_batch(intake_t *self, PGconn *conn, pending_t *ps, const int *todo,
+                      const bool *linked, int nq, int nb)
+{
+    static const char *const sources[] = {"visit", "hotline", "wechat", "department", "self"};
+    if (!self->batch && !(self->batch = calloc(1, sizeof *self->batch)))
+        return 0;
+    batch_params_t *b = self->batch;
+    for (int k = 0; k < B_TEXT; k++)
+        pgarr_reset(&b->text[k]);
+    int bad = bin_array_begin(&b->raw, &b->raw_len, &b->raw_cap, nb) |
+              bin_array_begin(&b->body, &b->body_len, &b->body_cap, nb);
+    for (int q = 0, k = 0; q < nq; q++) {
+        if (linked[q])
+            continue;
+        const pending_t *p = &ps[todo[q]];
+        const report_t *r = p->report;
         char as_of[11];
         date_format(r->as_of, as_of);
-        static const char *const sources[] = {"visit", "hotline", "wechat", "department", "self"};
-        const char *vals[10] = {p->id,      p->raw.data, ids,         names,
-                                sources[r->source], as_of, r->township, r->village,
-                                r->urgency == URGENCY_URGENT ? "true" : "false", p->canon.data};
-        int lens[10] = {0, (int)p->raw.size, 0, 0, 0, 0, 0, 0, 0, (int)p->canon.size};
-        int fmts[10] = {0, 1, 0, 0, 0, 0, 0, 0, 0, 1};
-        PGresult *res = store_exec_bin(self->store, "submit_report", 10, vals, lens, fmts);
-        if (!res)
-            return -1;
-        p->report_id = atoll(PQgetvalue(res, 0, 0));
-        p->case_id = atoll(PQgetvalue(res, 0, 1));
-        const char *oc = PQgetvalue(res, 0, 2);
-        p->outcome = !strcmp(oc, "new") ? 0 : !strcmp(oc, "duplicate") ? 1 : 2;
-        PQclear(res);
+        k++;
+        pgarr_add_text(&b->text[B_REQ], p->id);
+        pgarr_add_text(&b->text[B_SOURCE], sources[r->source]);
+        pgarr_add_text(&b->text[B_ASOF], as_of);
+        pgarr_add_text(&b->text[B_TOWN], r->township);
+        pgarr_add_text(&b->text[B_VILLAGE], r->village);
+        pgarr_add_text(&b->text[B_URGENT], r->urgency == URGENCY_URGENT ? "true" : "false");
+        for (int m = 0; m < r->n_members; m++) {
+            pgarr_add_int(&b->text[B_PORD], k);
+            pgarr_add_text(&b->text[B_PIDS], r->members[m].id_number);
+            pgarr_add_text(&b->text[B_PNAMES], r->members[m].name);
+        }
+        bad |= bin_array_add(&b->raw, &b->raw_len, &b->raw_cap, p->raw.data, p->raw.size) |
+               bin_array_add(&b->body, &b->body_len, &b->body_cap, p->canon.data, p->canon.size);
+    }
+    const char *vals[11] = {pgarr_str(&b->text[B_REQ]),    b->raw,
+                            pgarr_str(&b->text[B_SOURCE]), pgarr_str(&b->text[B_ASOF]),
+                            pgarr_str(&b->text[B_TOWN]),   pgarr_str(&b->text[B_VILLAGE]),
+                            pgarr_str(&b->text[B_URGENT]), b->body,
+                            pgarr_str(&b->text[B_PORD]),   pgarr_str(&b->text[B_PIDS]),
+                            pgarr_str(&b->text[B_PNAMES])};
+    int lens[11] = {0, (int)b->raw_len, 0, 0, 0, 0, 0, (int)b->body_len, 0, 0, 0};
+    int fmts[11] = {0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0};
+    for (int k = 0; k < 11; k++)
+        bad |= vals[k] == NULL;
+    return !bad && PQsendQueryPrepared(conn, "submit_reports", 11, vals, lens, fmts, 0) == 1;
+}
+
+/* Sends one aid_submit_report call (a linked entry). */
+static int send_one(intake_t *self, PGconn *conn, const pending_t *p)
+{
+    static const char *const sources[] = {"visit", "hotline", "wechat", "department", "self"};
+    const report_t *r = p->report;
+    pgarr_reset(&self->ids);
+    pgarr_reset(&self->names);
+    for (int m = 0; m < r->n_members; m++) {
+        pgarr_add_text(&self->ids, r->members[m].id_number);
+        pgarr_add_text(&self->names, r->members[m].name);
+    }
+    const char *ids = pgarr_str(&self->ids), *names = pgarr_str(&self->names);
+    char as_of[11];
+    date_format(r->as_of, as_of);
+    const char *vals[10] = {p->id,      p->raw.data, ids,         names,
+                            sources[r->source], as_of, r->township, r->village,
+                            r->urgency == URGENCY_URGENT ? "true" : "false", p->canon.data};
+    int lens[10] = {0, (int)p->raw.size, 0, 0, 0, 0, 0, 0, 0, (int)p->canon.size};
+    int fmts[10] = {0, 1, 0, 0, 0, 0, 0, 0, 0, 1};
+    /* libpq copies the parameters into its buffer: the arrays can be reused */
+    return ids && names && PQsendQueryPrepared(conn, "submit_report", 10, vals, lens, fmts, 0) == 1;
+}
+
+static void set_outcome(pending_t *p, PGresult *res, int row, int col)
+{
+    p->report_id = atoll(PQgetvalue(res, row, col));
+    p->case_id = atoll(PQgetvalue(res, row, col + 1));
+    const char *oc = PQgetvalue(res, row, col + 2);
+    p->outcome = !strcmp(oc, "new") ? 0 : !strcmp(oc, "duplicate") ? 1 : 2;
+}
+
+/* Commits every unsettled entry in ONE round trip. In pipeline mode it
+ * sends BEGIN, one aid_submit_reports for the entries independent of each
+ * other, one aid_submit_report per linked entry (see mark_linked), COMMIT
+ * and a sync, then reads every result. 0 when all ran and COMMIT succeeded
+ * (only then is anything acknowledged); -1 otherwise (nothing was kept:
+ * the caller answers unavailable and rolls back). */
+static int submit_all(intake_t *self, pending_t *ps, int n)
+{
+    PGconn *conn = store_conn(self->store);
+    if (!conn || PQenterPipelineMode(conn) != 1)
+        return -1;
+    int todo[BATCH_MAX], nq = 0, nb = 0;
+    bool linked[BATCH_MAX];
+    for (int i = 0; i < n; i++)
+        if (ps[i].outcome == 0 && ps[i].report)
+            todo[nq++] = i;
+    mark_linked(ps, todo, nq, linked);
+    for (int q = 0; q < nq; q++)
+        nb += !linked[q];
+    int sent = PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) == 1;
+    if (sent && nb)
+        sent = send_batch(self, conn, ps, todo, linked, nq, nb);
+    for (int q = 0; sent && q < nq; q++)
+        if (linked[q])
+            sent = send_one(self, conn, &ps[todo[q]]);
+    sent = sent && PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) == 1 &&
+           PQpipelineSync(conn) == 1;
+    char err[512] = "";
+    int ok = sent;
+    if (sent) {
+        PGresult *r = pipe_result(conn, PGRES_COMMAND_OK, err, sizeof err);
+        ok = r != NULL;
+        PQclear(r);
+        if (nb) {
+            /* one row per independent entry: its k (1-based, in todo order) */
+            int map[BATCH_MAX], k = 0;
+            for (int q = 0; q < nq; q++)
+                if (!linked[q])
+                    map[k++] = todo[q];
+            r = pipe_result(conn, PGRES_TUPLES_OK, err, sizeof err);
+            if (!r || PQntuples(r) != nb)
+                ok = 0;
+            for (int row = 0; ok && row < PQntuples(r); row++) {
+                int ord = atoi(PQgetvalue(r, row, 0));
+                if (ord < 1 || ord > nb)
+                    ok = 0;
+                else
+                    set_outcome(&ps[map[ord - 1]], r, row, 1);
+            }
+            PQclear(r);
+        }
+        for (int q = 0; q < nq; q++) {
+            if (!linked[q])
+                continue;
+            PGresult *res = pipe_result(conn, PGRES_TUPLES_OK, err, sizeof err);
+            if (res && PQntuples(res) == 1)
+                set_outcome(&ps[todo[q]], res, 0, 0);
+            else
+                ok = 0;
+            PQclear(res);
+        }
+        r = pipe_result(conn, PGRES_COMMAND_OK, err, sizeof err);
+        ok = ok && r && !strcmp(PQcmdStatus(r), "COMMIT");
+        PQclear(r);
+        r = PQgetResult(conn); /* the sync */
+        if (!r || PQresultStatus(r) != PGRES_PIPELINE_SYNC)
+            ok = 0;
+        PQclear(r);
+    }
+    if (PQexitPipelineMode(conn) != 1 || PQstatus(conn) != CONNECTION_OK) {
+        store_mark_broken(self->store); /* reconnects on the next store_ready */
+        ok = 0;
+    }
+    if (!ok) {
+        log_warn("intake.pipeline_failed", "error", LOG_S(*err ? err : PQerrorMessage(conn)),
+                 NULL);
+        for (int q = 0; q < nq; q++) { /* nothing of it happened */
+            ps[todo[q]].outcome = 0;
+            ps[todo[q]].report_id = ps[todo[q]].case_id = 0;
+        }
+        return -1;
     }
     return 0;
 }
@@ -616,16 +1047,20 @@ static void commit_batch(intake_t *self, int n)
         todo += ps[i].outcome == 0;
     int ok = 1;
     if (todo) {
-        ok = store_ready(self->store) && store_begin(self->store) == 0 &&
-             submit_all(self, ps, n) == 0 && store_commit(self->store) == 0;
+        /* BEGIN … COMMIT in one pipelined round trip (submit_all) */
+        ok = store_ready(self->store) && submit_all(self, ps, n) == 0;
         if (!ok) {
             log_warn("intake.batch_failed", "reports", LOG_I(todo), "error",
                      LOG_S(store_errmsg(self->store)), NULL);
             store_rollback(self->store);
         }
     }
+    int64_t now = now_us();
     for (int i = 0; i < n; i++) {
+        metric_observe_us(self->m_latency, now - ps[i].in->t_us);
         if (ok || ps[i].outcome != 0) {
+            if (ok && ps[i].outcome == 0)
+                metric_add(self->m_decided, 1);
             answer_report(self, &ps[i]);
         } else {
             proto_error_t e;
@@ -635,11 +1070,38 @@ static void commit_batch(intake_t *self, int n)
         }
     }
     if (ok && todo) {
+        metric_add(self->m_batches, 1);
         publish_committed(self, ps, n);
         remember_cached(self, ps, n);
     }
     for (int i = 0; i < n; i++)
         pending_free(&ps[i]);
+}
+
+/* Takes one token from the sender's bucket: true when it may go on; false
+ * with e filled (rate_limited, and when to retry) when it has none left.
+ * Only clients with a key are limited (secure mode); names listed in
+ * AID_RATE_EXEMPT (the county's own services) never are. */
+static bool rate_allow(intake_t *self, inbound_t *in, proto_error_t *e)
+{
+    if (!self->rl || !in->client[0] || config_list_has("AID_RATE_EXEMPT", in->client))
+        return true;
+    int64_t now = now_us(), retry_us;
+    if (ratelimit_allow(self->rl, in->client, now, &retry_us))
+        return true;
+    metric_add(self->m_limited, 1);
+    self->rl_refused++;
+    if (now - self->rl_logged_us >= 1000000) { /* a line a second, not one per request */
+        log_warn("intake.rate_limited", "client", LOG_S(in->client), "refused",
+                 LOG_I(self->rl_refused), NULL);
+        self->rl_logged_us = now;
+        self->rl_refused = 0;
+    }
+    char msg[128];
+    snprintf(msg, sizeof msg, "too many requests from this client: retry in %lld ms",
+             (long long)((retry_us + 999) / 1000));
+    proto_fail(e, PROTO_RATE_LIMITED, NULL, msg);
+    return false;
 }
 
 /* Handles one request: answers it, or queues it (returns 1). */
@@ -650,7 +1112,11 @@ static int dispatch(intake_t *self, inbound_t *in, int slot)
     proto_request_t req;
     proto_error_t e;
     int queued = 0;
-    if (proto_request_parse(zmq_msg_data(&in->body), zmq_msg_size(&in->body), &u, &req, &e) != 0)
+    proto_error_t limited;
+    int bad = proto_request_parse(zmq_msg_data(&in->body), zmq_msg_size(&in->body), &u, &req, &e);
+    if (!rate_allow(self, in, &limited)) /* well-formed or not, a request costs a token */
+        reply_error(self, in, req.id, &limited);
+    else if (bad != 0)
         reply_error(self, in, req.id, &e);
     else if (req.op == OP_REPORT_SUBMIT)
         queued = queue_report(self, in, &req, slot); /* batched: group commit */
@@ -674,9 +1140,11 @@ int intake_run(intake_t *self)
     zmq_pollitem_t items[] = {{self->router, 0, ZMQ_POLLIN, 0}};
     store_ready(self->store); /* connect early; failures are retried per batch */
     while (!svc_stopping()) {
-        if (zmq_poll(items, 1, 500) <= 0)
+        if (zmq_poll(items, 1, 500) <= 0) {
+            metric_set(self->m_depth, 0); /* idle */
             continue;
-        int queued = 0;
+        }
+        int queued = 0, got = 0;
         for (int i = 0; i < BATCH_MAX; i++) {
             inbound_t *in = &self->inbound[queued];
             int rc = read_inbound(self, in);
@@ -684,15 +1152,21 @@ int intake_run(intake_t *self)
                 break;
             if (rc < 0)
                 continue;
+            in->t_us = now_us();
+            got++;
             if (rc == 2) {
                 proto_error_t e;
-                proto_fail(&e, PROTO_BAD_REQUEST, NULL,
-                           "framing: send an empty delimiter frame, then one body frame");
+                if (rate_allow(self, in, &e))
+                    proto_fail(&e, PROTO_BAD_REQUEST, NULL,
+                               "framing: send an empty delimiter frame, then one body frame");
                 reply_error(self, in, "", &e);
                 continue;
             }
             queued += dispatch(self, in, queued);
         }
+        metric_add(self->m_requests, got);
+        metric_set(self->m_depth, got);
+        metric_add(self->m_received, queued);
         if (queued)
             commit_batch(self, queued);
     }

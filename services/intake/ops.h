@@ -34,7 +34,10 @@ typedef struct {
 void intake_register(const intake_op_t *op);
 const intake_op_t *intake_find(const char *name);
 
-/* For handlers: the process's connections, and a non-blocking publish. */
+/* For handlers: the process's connections, and a non-blocking publish.
+ * Inside a write, intake_publish only queues the event: it is sent after
+ * COMMIT and dropped on rollback, so every event is durable before it is
+ * sent (a "seq" key of the body is renumbered on the way out). */
 store_t *intake_store(intake_t *in);
 cache_t *intake_cache(intake_t *in);
 void intake_publish(intake_t *in, const char *topic, const void *body, size_t len);

@@ -186,6 +186,31 @@ def ids_in(body):
 _zctx = zmq.Context.instance()
 
 
+def _env_key(prefix, env=None):
+    """The Z85 secret key PREFIX_SECRETKEY, or the one in PREFIX_SECRETKEY_FILE."""
+    env = os.environ if env is None else env
+    v = env.get(prefix + "_SECRETKEY")
+    if v:
+        return v
+    with open(env[prefix + "_SECRETKEY_FILE"]) as f:
+        return f.read().split()[0]
+
+
+def curve(sock, server_var="AID_INTAKE_PUBKEY", who="AID_CLIENT", env=None):
+    """Secure mode (AID_SECURE=1 in env, default os.environ): makes sock a CURVE
+    client, before its connect, of the server whose public key is in server_var,
+    with the key pair of `who` (AID_CLIENT for the intake; AID_SERVICE for the
+    bus). A no-op otherwise."""
+    env = os.environ if env is None else env
+    if env.get("AID_SECURE") != "1":
+        return sock
+    secret = _env_key(who, env).encode()
+    sock.curve_secretkey = secret
+    sock.curve_publickey = zmq.curve_public(secret)
+    sock.curve_serverkey = env[server_var].encode()
+    return sock
+
+
 class NoReply(AssertionError):
     pass
 
@@ -199,10 +224,11 @@ class Client:
     timeout. After a time-out the socket is replaced, so a late reply can
     never be mistaken for the answer to the next request."""
 
-    def __init__(self, kind=zmq.DEALER, timeout=10.0, endpoint=None):
+    def __init__(self, kind=zmq.DEALER, timeout=10.0, endpoint=None, env=None):
         self.kind = kind
         self.timeout = timeout
         self.endpoint = endpoint or INTAKE
+        self.env = env  # another stack's environment (its keys), default os.environ
         self.sock = None
         self._open()
 
@@ -211,6 +237,7 @@ class Client:
             self.sock.close(linger=0)
         self.sock = _zctx.socket(self.kind)
         self.sock.setsockopt(zmq.LINGER, 0)
+        curve(self.sock, env=self.env)
         self.sock.connect(self.endpoint)
 
     def close(self):

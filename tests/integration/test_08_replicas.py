@@ -3,36 +3,18 @@ without double decisions (FOR UPDATE SKIP LOCKED; the decisions primary key
 backs it up).
 
 `AID_REPLICAS=civil:2 ops/stack.sh up` replaces civil by civil.1 and civil.2;
-200 civil-bound reports later every civil referral has exactly one decision,
-both instances logged referral.decided, and no referral was decided by both.
+200 civil-bound reports later every civil referral has exactly one decision
+and both instances decided some (decisions.decided_by names the instance).
 `ops/stack.sh up` without AID_REPLICAS goes back to one civil.
 """
-import json
-import re
 import threading
-import time
+
 
 N = 200
 THREADS = 4
 
 
-def decided_referrals(text):
-    """referral ids of the referral.decided lines of a JSON-lines log."""
-    out = []
-    for line in text.splitlines():
-        if '"referral.decided"' not in line:
-            continue
-        try:
-            out.append(int(json.loads(line)["referral_id"]))
-        except (ValueError, KeyError):
-            m = re.search(r'"referral_id":"?(\d+)', line)
-            if m:
-                out.append(int(m.group(1)))
-    return out
-
-
 def test_two_civil_instances(h):
-    offsets = {inst: h.log_size(inst) for inst in ("civil.1", "civil.2")}
     p = h.stack("up", env={"AID_REPLICAS": "civil:2"}, drop=())
     try:
         st = h.status()
@@ -77,18 +59,11 @@ def test_two_civil_instances(h):
                     "where r.department = 'civil' and r.report_id in (%s) group by 1" % scope)
         assert sum(int(n) for _, n in by) == N, by
 
-        # both instances decided some, none decided the same referral twice
-        time.sleep(0.2)
-        logs = {inst: decided_referrals(h.log_since(inst, off)) for inst, off in offsets.items()}
-        mine = set(civil)
-        one, two = set(logs["civil.1"]) & mine, set(logs["civil.2"]) & mine
-        assert one and two, "work not shared: civil.1 decided %d, civil.2 decided %d of %d" % (
-            len(one), len(two), N)
-        assert not (one & two), "decided by both instances: %s" % sorted(one & two)[:10]
-        assert one | two == mine, "civil referrals decided by neither instance: %s" % sorted(mine - one - two)[:10]
-        for inst, lst in logs.items():
-            dup = [r for r in set(lst) if lst.count(r) > 1 and r in mine]
-            assert not dup, "%s decided %s more than once" % (inst, dup[:5])
+        # both instances decided some; the decisions primary key (checked
+        # above: exactly one decision per referral) means none decided twice
+        counts = {who: int(n) for who, n in by}
+        assert set(counts) == {"civil.1", "civil.2"}, counts
+        assert counts["civil.1"] > 0 and counts["civil.2"] > 0, counts
     finally:
         h.stack("up")          # without AID_REPLICAS: back to one civil
     st = h.status()

@@ -26,6 +26,22 @@ import msgpack
 import pytest
 import zmq
 
+
+def curve(sock, server_var="AID_INTAKE_PUBKEY", who="AID_CLIENT"):
+    """Secure mode (AID_SECURE=1, ops/SECURITY.md): makes sock a CURVE client,
+    before its connect, of the server whose public key is in server_var, with the
+    key pair <who>_SECRETKEY or <who>_SECRETKEY_FILE. A no-op otherwise."""
+    if os.environ.get("AID_SECURE") != "1":
+        return sock
+    secret = os.environ.get(who + "_SECRETKEY")
+    if not secret:
+        with open(os.environ[who + "_SECRETKEY_FILE"]) as f:
+            secret = f.read().split()[0]
+    sock.curve_secretkey = secret.encode()
+    sock.curve_publickey = zmq.curve_public(secret.encode())
+    sock.curve_serverkey = os.environ[server_var].encode()
+    return sock
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 VEC = ROOT / "proto" / "vectors"
 NAMES = sorted(p.stem for p in VEC.glob("*.hex"))
@@ -217,6 +233,7 @@ def call(data, transport, timeout_ms=TIMEOUT_MS):
     sock.setsockopt(zmq.LINGER, 0)
     sock.setsockopt(zmq.RCVTIMEO, timeout_ms)
     sock.setsockopt(zmq.SNDTIMEO, timeout_ms)
+    curve(sock)
     try:
         sock.connect(ep)
         if transport == "req":
@@ -457,6 +474,7 @@ def test_live_dealer_pipelines_requests():
     sock = zmq.Context.instance().socket(zmq.DEALER)
     sock.setsockopt(zmq.LINGER, 0)
     sock.setsockopt(zmq.RCVTIMEO, TIMEOUT_MS)
+    curve(sock)
     ids = set()
     try:
         sock.connect(ep)
@@ -493,6 +511,7 @@ def test_live_report_committed_on_the_bus():
     sub.setsockopt(zmq.LINGER, 0)
     sub.setsockopt(zmq.RCVTIMEO, 500)
     sub.setsockopt(zmq.SUBSCRIBE, b"report.committed")
+    curve(sub, "AID_BUS_PUBKEY", "AID_SERVICE")  # the bus admits service keys only
     try:
         sub.connect(bus)
         time.sleep(0.5)  # let the subscription reach the broker
@@ -536,6 +555,7 @@ def test_live_dealer_without_delimiter_gets_an_answer():
     sock = zmq.Context.instance().socket(zmq.DEALER)
     sock.setsockopt(zmq.LINGER, 0)
     sock.setsockopt(zmq.RCVTIMEO, 2000)
+    curve(sock)
     try:
         sock.connect(ep)
         sock.send(load_bytes("health"))
