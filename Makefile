@@ -197,7 +197,7 @@ integration: all $(LIVE_TESTS)
 # Secure mode (CURVE + ZAP allow-list + rate limits) on a stack of its own:
 # the security tests and a full fan-out over CURVE, then the log check.
 test-secure: all $(LIVE_TESTS)
-	$(Q)AID_SECURE=1 AID_VAR=$(AID_VAR)/test-secure AID_PG_PORT=55542 AID_REDIS_PORT=56489 \
+	$(Q)AID_SECURE=1 AID_VAR=$(AID_VAR)/test-secure AID_PG_PORT=25542 AID_REDIS_PORT=26489 \
 	  AID_INTAKE_PORT=5711 AID_BUS_SUB_PORT=5712 AID_BUS_PUB_PORT=5713 \
 	  AID_TESTS="tests/integration/test_95_secure.py tests/integration/test_04_fanout.py tests/integration/test_99_logs.py" \
 	  ops/run-integration.sh

@@ -14,8 +14,9 @@ ops/stack.sh down >/dev/null 2>&1 || true
 rm -rf "$AID_VAR"
 cleanup() { ops/stack.sh down >/dev/null 2>&1 || true; }
 trap cleanup EXIT
-# Ports apart from the default stack's, so `make up` and the tests coexist.
-export AID_PG_PORT=${AID_PG_PORT:-55532} AID_REDIS_PORT=${AID_REDIS_PORT:-56479}
+# Ports apart from the default stack's, so `make up` and the tests coexist; below the
+# kernel's ephemeral range (32768+), where an outgoing connection could hold one.
+export AID_PG_PORT=${AID_PG_PORT:-25532} AID_REDIS_PORT=${AID_REDIS_PORT:-26479}
 export AID_INTAKE_PORT=${AID_INTAKE_PORT:-5701} AID_BUS_SUB_PORT=${AID_BUS_SUB_PORT:-5702}
 export AID_BUS_PUB_PORT=${AID_BUS_PUB_PORT:-5703}
 if ! ops/stack.sh up; then

@@ -17,7 +17,7 @@ cd "$ROOT"
 
 SERVICES=(bus intake eligibility triggers civil tempaid medical education housing employment relief social care gateway)
 PORT_KEYS=(PG REDIS INTAKE BUS_SUB BUS_PUB)
-declare -A PORT_BASE=([PG]=55432 [REDIS]=56379 [INTAKE]=5601 [BUS_SUB]=5602 [BUS_PUB]=5603)
+declare -A PORT_BASE=([PG]=25432 [REDIS]=26379 [INTAKE]=5601 [BUS_SUB]=5602 [BUS_PUB]=5603)
 declare -A PORT=()
 PORT_SCAN_LIMIT=200          # how far above a base port we look for a free one
 SVC_STOP_TENTHS=50           # SIGTERM grace for services: 5 s

@@ -25,20 +25,25 @@ unset AID_INTAKE_API AID_BUS_SUB AID_BUS_PUB AID_PG_DSN AID_REDIS_URL
 # below the kernel's ephemeral range, 32768+, where an outgoing connection could
 # hold the port)
 TAKEN=" "
-free_port() {
-    local p=$1 used
+free_port() { # VAR BASE: sets VAR (no subshell, so TAKEN accumulates)
+    local p=$2 used
     used=" $(ss -ltnH 2>/dev/null | awk '{print $4}' | sed 's/.*://' | tr '\n' ' ') "
     while [[ $used == *" $p "* || $TAKEN == *" $p "* ]]; do p=$((p + 1)); done
     TAKEN+="$p "
-    echo "$p"
+    printf -v "$1" '%s' "$p"
+    export "${1?}"
 }
 
 ops/stack.sh down >/dev/null 2>&1 || true
 rm -rf "$AID_VAR"
-export AID_PG_PORT=$(free_port 25850) AID_REDIS_PORT=$(free_port 26850)
-export AID_INTAKE_PORT=$(free_port 5851) AID_BUS_SUB_PORT=$(free_port 5852)
-export AID_BUS_PUB_PORT=$(free_port 5853) AID_INTAKE_REPLICA_PORT=$(free_port 5861)
-export AID_METRICS_PORT=$(free_port 9851) AID_GATEWAY_PORT=$(free_port 18850)
+free_port AID_PG_PORT 25850
+free_port AID_REDIS_PORT 26850
+free_port AID_INTAKE_PORT 5851
+free_port AID_BUS_SUB_PORT 5852
+free_port AID_BUS_PUB_PORT 5853
+free_port AID_INTAKE_REPLICA_PORT 5861
+free_port AID_METRICS_PORT 9851
+free_port AID_GATEWAY_PORT 18850
 cleanup() {
     [[ ${BENCH_KEEP:-0} == 1 ]] && { echo "bench: stack kept running under $AID_VAR"; return; }
     ops/stack.sh down >/dev/null 2>&1 || true

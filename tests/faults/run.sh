@@ -13,20 +13,25 @@ unset AID_INTAKE_API AID_BUS_SUB AID_BUS_PUB AID_PG_DSN AID_REDIS_URL AID_METRIC
 
 # first free port at or above $1, below the ephemeral range (32768+), not taken yet
 TAKEN=" "
-free_port() {
-    local p=$1 used
+free_port() { # VAR BASE: sets VAR (no subshell, so TAKEN accumulates)
+    local p=$2 used
     used=" $(ss -ltnH 2>/dev/null | awk '{print $4}' | sed 's/.*://' | tr '\n' ' ') "
     while [[ $used == *" $p "* || $TAKEN == *" $p "* ]]; do p=$((p + 1)); done
     TAKEN+="$p "
-    echo "$p"
+    printf -v "$1" '%s' "$p"
+    export "${1?}"
 }
 
 ops/stack.sh down >/dev/null 2>&1 || true
 rm -rf "$AID_VAR"
-export AID_PG_PORT=$(free_port 25950) AID_REDIS_PORT=$(free_port 26950)
-export AID_INTAKE_PORT=$(free_port 5951) AID_BUS_SUB_PORT=$(free_port 5952)
-export AID_BUS_PUB_PORT=$(free_port 5953) AID_INTAKE_REPLICA_PORT=$(free_port 5961)
-export AID_METRICS_PORT=$(free_port 9951) AID_GATEWAY_PORT=$(free_port 18950)
+free_port AID_PG_PORT 25950
+free_port AID_REDIS_PORT 26950
+free_port AID_INTAKE_PORT 5951
+free_port AID_BUS_SUB_PORT 5952
+free_port AID_BUS_PUB_PORT 5953
+free_port AID_INTAKE_REPLICA_PORT 5961
+free_port AID_METRICS_PORT 9951
+free_port AID_GATEWAY_PORT 18950
 cleanup() { ops/stack.sh down >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 

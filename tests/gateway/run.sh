@@ -11,7 +11,7 @@ export AID_VAR=${AID_VAR:-var/gwtest}
 export AID_SWEEP_MS=${AID_SWEEP_MS:-300}
 export AID_EXTERNAL_DEPARTMENTS=housing
 # ports apart from the default and the integration stacks, so all three coexist
-export AID_PG_PORT=${GW_PG_PORT:-55632} AID_REDIS_PORT=${GW_REDIS_PORT:-56579}
+export AID_PG_PORT=${GW_PG_PORT:-25632} AID_REDIS_PORT=${GW_REDIS_PORT:-26579}
 export AID_INTAKE_PORT=${GW_INTAKE_PORT:-5801} AID_BUS_SUB_PORT=${GW_BUS_SUB_PORT:-5802}
 export AID_BUS_PUB_PORT=${GW_BUS_PUB_PORT:-5803} AID_GATEWAY_PORT=${GW_GATEWAY_PORT:-18180}
 ops/stack.sh down >/dev/null 2>&1 || true
