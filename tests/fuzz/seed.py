@@ -29,6 +29,32 @@ write("request", "case-by-id", req("case.get", {"case_id": "case-1"}))
 write("request", "case-by-person", req("case.get", {"id_number": "52012319580312021X"}))
 write("request", "health", req("health"))
 write("request", "unknown-op", req("nope"))
+# one valid-looking body per further operation (see proto/DEPARTMENTS.md, proto/CARE.md)
+others = {
+    "trigger-disaster": ("trigger.submit", {"kind": "disaster", "areas": ["520123101"],
+                                            "hazard": "flood", "occurred_on": "2026-11-01"}),
+    "trigger-medical": ("trigger.submit", {"kind": "medical_expense", "id_number": "52012319580312021X",
+                                           "expense_fen": 5000000, "months": 6}),
+    "trigger-death": ("trigger.submit", {"kind": "death", "id_number": "52012319580312021X"}),
+    "pending": ("referrals.pending", {"department": "housing", "after_seq": 0, "limit": 100}),
+    "decision": ("decision.submit", {"referral_id": "referral-1", "status": "granted", "reason": "",
+                                     "measures": [{"code": "housing.rent_free"}],
+                                     "rules": ["R-HOUSE-FREE"]}),
+    "visits-due": ("visits.due", {"township": "520123101", "before": "2026-12-31"}),
+    "visit": ("visit.record", {"id_number": "52012319580312021X", "visited_on": "2026-11-20",
+                               "visitor": "王", "method": "home", "living": "normal", "health": "",
+                               "care": "", "needs": "", "symptoms": False}),
+    "score": ("caregiver.score", {"id_number": "52012319580312021X", "month": "2026-11",
+                                  "caregiver": "李", "score": 55}),
+    "ledger": ("ledger.monthly", {"month": "2026-11", "township": "520123101"}),
+    "disclosure": ("disclosure.list", {"village": "520123101001", "month": "2026-11"}),
+    "complaint": ("complaint.submit", {"channel": "hotline", "text": "未收到救助金"}),
+    "complaint-update": ("complaint.update", {"tracking_no": "TS202611-000001",
+                                              "status": "investigating", "by": "张", "note": ""}),
+    "overdue": ("referrals.overdue", {"township": "520123101"}),
+}
+for name, (op, body) in others.items():
+    write("request", name, req(op, body))
 write("request", "not-a-map", msgpack.packb([1, 2, 3]))
 hostile = {
     "array32-huge": b"\xdd\xff\xff\xff\xff",
