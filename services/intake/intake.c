@@ -791,11 +791,11 @@ static int keyref_cmp(const void *a, const void *b)
     return strcmp(((const keyref_t *)a)->key, ((const keyref_t *)b)->key);
 }
 
-/* Marks linked[q] for every todo entry that shares its request id or one of
+/* Marks linked[q] for every unsettled entry that shares its request id or one of
  * its members' ID numbers with another entry of the batch: those go through
  * aid_submit_report one by one, in order, so a household reported twice in
  * one batch joins its case exactly as it would in two batches. */
-static void mark_linked(const pending_t *ps, const int *todo, int nq, bool *linked)
+static void mark_linked(const pending_t *ps, const int *unsettled, int nq, bool *linked)
 {
     int cap = nq * (REPORT_MAX_MEMBERS + 1), nk = 0;
     keyref_t *keys = malloc((size_t)(cap ? cap : 1) * sizeof *keys);
@@ -806,7 +806,7 @@ static void mark_linked(const pending_t *ps, const int *todo, int nq, bool *link
     for (int pass = 0; pass < 2; pass++) { /* request ids, then ID numbers */
         nk = 0;
         for (int q = 0; q < nq; q++) {
-            const pending_t *p = &ps[todo[q]];
+            const pending_t *p = &ps[unsettled[q]];
             if (pass == 0)
                 keys[nk++] = (keyref_t){p->id, q};
             else
@@ -822,7 +822,7 @@ static void mark_linked(const pending_t *ps, const int *todo, int nq, bool *link
 }
 
 /* Sends the aid_submit_reports call for the independent entries. */
-static int send_batch(intake_t *self, PGconn *conn, pending_t *ps, const int *todo,
+static int send_batch(intake_t *self, PGconn *conn, pending_t *ps, const int *unsettled,
                       const bool *linked, int nq, int nb)
 {
     static const char *const sources[] = {"visit", "hotline", "wechat", "department", "self"};
@@ -836,7 +836,7 @@ static int send_batch(intake_t *self, PGconn *conn, pending_t *ps, const int *to
     for (int q = 0, k = 0; q < nq; q++) {
         if (linked[q])
             continue;
-        const pending_t *p = &ps[todo[q]];
+        const pending_t *p = &ps[unsettled[q]];
         const report_t *r = p->report;
         char as_of[11];
         date_format(r->as_of, as_of);
@@ -910,20 +910,20 @@ static int submit_all(intake_t *self, pending_t *ps, int n)
     PGconn *conn = store_conn(self->store);
     if (!conn || PQenterPipelineMode(conn) != 1)
         return -1;
-    int todo[BATCH_MAX], nq = 0, nb = 0;
+    int unsettled[BATCH_MAX], nq = 0, nb = 0;
     bool linked[BATCH_MAX];
     for (int i = 0; i < n; i++)
         if (ps[i].outcome == 0 && ps[i].report)
-            todo[nq++] = i;
-    mark_linked(ps, todo, nq, linked);
+            unsettled[nq++] = i;
+    mark_linked(ps, unsettled, nq, linked);
     for (int q = 0; q < nq; q++)
         nb += !linked[q];
     int sent = PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) == 1;
     if (sent && nb)
-        sent = send_batch(self, conn, ps, todo, linked, nq, nb);
+        sent = send_batch(self, conn, ps, unsettled, linked, nq, nb);
     for (int q = 0; sent && q < nq; q++)
         if (linked[q])
-            sent = send_one(self, conn, &ps[todo[q]]);
+            sent = send_one(self, conn, &ps[unsettled[q]]);
     sent = sent && PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) == 1 &&
            PQpipelineSync(conn) == 1;
     char err[512] = "";
@@ -933,11 +933,11 @@ static int submit_all(intake_t *self, pending_t *ps, int n)
         ok = r != NULL;
         PQclear(r);
         if (nb) {
-            /* one row per independent entry: its k (1-based, in todo order) */
+            /* one row per independent entry: its k (1-based, in unsettled order) */
             int map[BATCH_MAX], k = 0;
             for (int q = 0; q < nq; q++)
                 if (!linked[q])
-                    map[k++] = todo[q];
+                    map[k++] = unsettled[q];
             r = pipe_result(conn, PGRES_TUPLES_OK, err, sizeof err);
             if (!r || PQntuples(r) != nb)
                 ok = 0;
@@ -955,7 +955,7 @@ static int submit_all(intake_t *self, pending_t *ps, int n)
                 continue;
             PGresult *res = pipe_result(conn, PGRES_TUPLES_OK, err, sizeof err);
             if (res && PQntuples(res) == 1)
-                set_outcome(&ps[todo[q]], res, 0, 0);
+                set_outcome(&ps[unsettled[q]], res, 0, 0);
             else
                 ok = 0;
             PQclear(res);
@@ -976,8 +976,8 @@ static int submit_all(intake_t *self, pending_t *ps, int n)
         log_warn("intake.pipeline_failed", "error", LOG_S(*err ? err : PQerrorMessage(conn)),
                  NULL);
         for (int q = 0; q < nq; q++) { /* nothing of it happened */
-            ps[todo[q]].outcome = 0;
-            ps[todo[q]].report_id = ps[todo[q]].case_id = 0;
+            ps[unsettled[q]].outcome = 0;
+            ps[unsettled[q]].report_id = ps[unsettled[q]].case_id = 0;
         }
         return -1;
     }
@@ -1042,15 +1042,15 @@ static void commit_batch(intake_t *self, int n)
 {
     pending_t *ps = self->pending;
     lookup_cached(self, ps, n);
-    int todo = 0;
+    int unsettled = 0;
     for (int i = 0; i < n; i++)
-        todo += ps[i].outcome == 0;
+        unsettled += ps[i].outcome == 0;
     int ok = 1;
-    if (todo) {
+    if (unsettled) {
         /* BEGIN … COMMIT in one pipelined round trip (submit_all) */
         ok = store_ready(self->store) && submit_all(self, ps, n) == 0;
         if (!ok) {
-            log_warn("intake.batch_failed", "reports", LOG_I(todo), "error",
+            log_warn("intake.batch_failed", "reports", LOG_I(unsettled), "error",
                      LOG_S(store_errmsg(self->store)), NULL);
             store_rollback(self->store);
         }
@@ -1069,7 +1069,7 @@ static void commit_batch(intake_t *self, int n)
             reply_error(self, ps[i].in, ps[i].id, &e);
         }
     }
-    if (ok && todo) {
+    if (ok && unsettled) {
         metric_add(self->m_batches, 1);
         publish_committed(self, ps, n);
         remember_cached(self, ps, n);
