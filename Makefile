@@ -37,7 +37,7 @@ CFLAGS_BASE += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-reco
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 CFLAGS_ALL = $(CFLAGS_BASE) $(CFLAGS)
-LIBS := -lzmq -lhiredis -lmsgpackc -lpq -lmicrohttpd
+LIBS := -lzmq -lhiredis -lmsgpackc -lpq -lmicrohttpd -lsodium
 
 ifeq ($(V),1)
 Q :=
