@@ -136,6 +136,15 @@ size_t pii_seal(const char *ad, const void *plain, size_t n, unsigned char *out)
     return 1 + NONCE_BYTES + (size_t)clen;
 }
 
+unsigned char *pii_seal_alloc(const char *ad, const void *plain, size_t n, size_t *len)
+{
+    unsigned char *out = malloc(n + PII_SEAL_OVERHEAD);
+    if (!out)
+        return NULL;
+    *len = pii_seal(ad, plain, n, out);
+    return out;
+}
+
 long pii_open(const char *ad, const unsigned char *in, size_t n, unsigned char *out)
 {
     unsigned long long plen = 0;

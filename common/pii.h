@@ -59,6 +59,8 @@ void pii_hash_hex(const char *id, char out[PII_HASH_HEX]);
 /* Seals n bytes with associated data ad into out (room for
  * n + PII_SEAL_OVERHEAD bytes). Returns the sealed size. */
 size_t pii_seal(const char *ad, const void *plain, size_t n, unsigned char *out);
+/* pii_seal into a new malloc'd buffer (free()); NULL on OOM. *len gets its size. */
+unsigned char *pii_seal_alloc(const char *ad, const void *plain, size_t n, size_t *len);
 /* Opens a sealed value of n bytes into out (room for n - PII_SEAL_OVERHEAD).
  * Returns the plain size, or -1 when it is too short, of another format,
  * tampered with, sealed under another key or with other associated data. */

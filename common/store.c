@@ -1,6 +1,8 @@
 /* store.c — libpq connection with prepared statements and reconnects. */
 #include "store.h"
 
+#include "pii.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,4 +179,28 @@ unsigned char *store_bytea(const PGresult *r, int row, int col, size_t *len)
 {
     *len = 0;
     return PQunescapeBytea((const unsigned char *)PQgetvalue(r, row, col), len);
+}
+
+unsigned char *store_sealed(const PGresult *r, int row, int col, const char *ad, size_t *len)
+{
+    size_t n = 0;
+    *len = 0;
+    if (PQgetisnull(r, row, col))
+        return NULL;
+    unsigned char *raw = store_bytea(r, row, col, &n);
+    unsigned char *plain = raw ? pii_open_alloc(ad, raw, n, len) : NULL;
+    PQfreemem(raw);
+    return plain;
+}
+
+int store_pii_id(const PGresult *r, int row, int col, char out[19])
+{
+    size_t n = 0;
+    out[0] = '\0';
+    if (PQgetisnull(r, row, col))
+        return -1;
+    unsigned char *raw = store_bytea(r, row, col, &n);
+    int rc = raw ? pii_id_open(raw, n, out) : -1;
+    PQfreemem(raw);
+    return rc;
 }

@@ -43,6 +43,14 @@ void store_rollback(store_t *self);
  * new buffer (free with PQfreemem); NULL on failure. *len gets its size. */
 unsigned char *store_bytea(const PGresult *r, int row, int col, size_t *len);
 
+/* The sealed bytea (common/pii.h) at (row, col) of a text-format result,
+ * opened with associated data ad into a new buffer (free()), NUL-terminated;
+ * NULL when it is NULL, does not unescape or does not open. */
+unsigned char *store_sealed(const PGresult *r, int row, int col, const char *ad, size_t *len);
+/* The ID number of the id_enc bytea at (row, col) of a text-format result
+ * into out. 0, or -1 (out empty). */
+int store_pii_id(const PGresult *r, int row, int col, char out[19]);
+
 /* The last error (scrubbed of ID numbers). */
 const char *store_errmsg(const store_t *self);
 /* The SQLSTATE of the last error ("" when none), e.g. "23505" unique_violation. */

@@ -2,11 +2,13 @@
 #include "svc.h"
 
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
 
 #include "log.h"
+#include "pii.h"
 
 /* The one piece of process-wide mutable state: a signal handler must reach it. */
 static volatile sig_atomic_t stop_requested;
@@ -43,4 +45,13 @@ int64_t svc_wall_us(void)
     struct timeval tv;
     gettimeofday(&tv, NULL);
     return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+}
+
+void svc_require_pii(void)
+{
+    char err[512];
+    if (pii_init(err, sizeof err) != 0) {
+        log_error("pii.key_missing", "error", LOG_S(err), NULL);
+        exit(1);
+    }
 }

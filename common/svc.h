@@ -10,6 +10,9 @@
 
 /* Sets up logging for service name and SIGINT/SIGTERM handling; ignores SIGPIPE. */
 void svc_init(const char *name);
+/* Loads the PII key (common/pii.h) or logs why not and exits 1: a service
+ * that stores or reads personal data refuses to run without it. */
+void svc_require_pii(void);
 /* True once SIGINT or SIGTERM arrived. */
 bool svc_stopping(void);
 /* Monotonic milliseconds. */

@@ -24,6 +24,7 @@
 #include "idcard.h"
 #include "log.h"
 #include "mp.h"
+#include "pii.h"
 #include "pgarr.h"
 #include "proto.h"
 #include "svc.h"
@@ -85,9 +86,12 @@ static int decide_row(dept_ctx_t *c, const param_cache_t *pc, PGresult *r, int i
     msgpack_unpacked_init(&ua);
     schema_err_t se;
     int rc = -1;
-    const char *body = PQgetvalue(r, i, 2), *data = PQgetvalue(r, i, 3);
-    size_t blen = (size_t)PQgetlength(r, i, 2), alen = (size_t)PQgetlength(r, i, 3);
-    if (mp_unpack(body, blen, &ub) != MP_OK ||
+    const char *data = PQgetvalue(r, i, 3);
+    size_t blen = 0, alen = (size_t)PQgetlength(r, i, 3);
+    /* the report body is stored sealed (common/pii.h) */
+    char *body = (char *)pii_open_alloc(PII_AD_REPORT, PQgetvalue(r, i, 2),
+                                        (size_t)PQgetlength(r, i, 2), &blen);
+    if (!body || mp_unpack(body, blen, &ub) != MP_OK ||
         proto_report_decode(&ub.data, date_today(), &c->report, &se) != 0 ||
         mp_unpack(data, alen, &ua) != MP_OK ||
         assessment_decode(&ua.data, c->report.n_members, &c->assessment) != 0)
@@ -99,6 +103,7 @@ static int decide_row(dept_ctx_t *c, const param_cache_t *pc, PGresult *r, int i
 out:
     msgpack_unpacked_destroy(&ub);
     msgpack_unpacked_destroy(&ua);
+    free(body);
     return rc;
 }
 
@@ -249,6 +254,7 @@ int dept_main(dept_t dept)
 {
     const char *name = policy_dept_names[dept];
     svc_init(name);
+    svc_require_pii();
     /* a department that runs its own handler (decision.submit): not started */
     if (config_list_has("AID_EXTERNAL_DEPARTMENTS", name)) {
         log_info("dept.external", "department", LOG_S(name), NULL);

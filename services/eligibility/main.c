@@ -16,6 +16,7 @@
 #include "log.h"
 #include "mp.h"
 #include "pgarr.h"
+#include "pii.h"
 #include "proto.h"
 #include "svc.h"
 #include "worker.h"
@@ -69,7 +70,10 @@ static void assess_row(elig_ctx_t *c, const param_cache_t *pc, PGresult *r, int 
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     schema_err_t se;
-    if (mp_unpack(PQgetvalue(r, i, 2), (size_t)PQgetlength(r, i, 2), &u) != MP_OK ||
+    size_t len = 0; /* the body is stored sealed (common/pii.h) */
+    unsigned char *body = pii_open_alloc(PII_AD_REPORT, PQgetvalue(r, i, 2),
+                                         (size_t)PQgetlength(r, i, 2), &len);
+    if (!body || mp_unpack((const char *)body, len, &u) != MP_OK ||
         proto_report_decode(&u.data, date_today(), &c->report, &se) != 0) {
         log_error("report.unreadable", "report_id", LOG_I(col_i64(r, i, 0)), NULL);
         memset(&c->report, 0, sizeof c->report);
@@ -80,6 +84,7 @@ static void assess_row(elig_ctx_t *c, const param_cache_t *pc, PGresult *r, int 
         policy_assess(&c->report, &p, &c->assessment);
     }
     msgpack_unpacked_destroy(&u);
+    free(body);
 }
 
 /* Appends the report's assessment, persons and routes to the arrays. 0 or -1 (OOM). */
@@ -112,7 +117,9 @@ static int add_report(elig_ctx_t *c, int64_t report_id, int64_t case_id)
         const person_facts_t *p = &a->persons[i];
         pgarr_add_int(&c->arr[A_PREPORT], report_id);
         pgarr_add_int(&c->arr[A_PIDX], i);
-        pgarr_add_text(&c->arr[A_IDS], r->members[i].id_number);
+        char h[PII_HASH_HEX];
+        pii_hash_hex(r->members[i].id_number, h);
+        pgarr_add_text(&c->arr[A_IDS], h);
         pgarr_add_text(&c->arr[A_NAMES], r->members[i].name);
         pgarr_add_int(&c->arr[A_AGES], p->age);
         char g[POLICY_GROUP_COUNT * 4 + 1] = "";
@@ -234,6 +241,7 @@ static int64_t depth(worker_t *w, void *arg)
 int main(void)
 {
     svc_init("eligibility");
+    svc_require_pii();
     elig_ctx_t *c = calloc(1, sizeof *c);
     if (!c)
         return 1;

@@ -7,28 +7,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "date.h"
 #include "idcard.h"
 #include "intake.h"
 #include "mp.h"
+#include "pii.h"
 
 void caseview_prepare(store_t *store)
 {
     store_prepare(store, "case_by_id", "SELECT case_id FROM cases WHERE case_id = $1::bigint");
     store_prepare(store, "case_by_person",
-                  "SELECT case_id FROM case_members WHERE id_number = $1");
+                  "SELECT case_id FROM case_members WHERE id_hash = decode($1, 'hex')");
+    /* ordered by joined_at, then ID number: the second key is sorted here,
+     * after the ID numbers are opened (the table holds only their hashes) */
     store_prepare(
         store, "case_persons",
-        "SELECT m.id_number, m.name,"
-        "       coalesce(ap.age, extract(year FROM age(current_date,"
-        "                to_date(substr(m.id_number, 7, 8), 'YYYYMMDD')))::int),"
+        "SELECT m.id_enc, m.name, coalesce(ap.age, -1),"
         "       coalesce(array_to_string(ap.groups, ','), ''),"
         "       coalesce(ap.supplement_fen, 0), coalesce(ap.visit_every, 'none'),"
-        "       coalesce(ap.care_category, 0)"
+        "       coalesce(ap.care_category, 0),"
+        "       (extract(epoch FROM m.joined_at) * 1000000)::bigint"
         "  FROM case_members m"
         "  LEFT JOIN LATERAL (SELECT a.* FROM assessed_persons a"
-        "                      WHERE a.id_number = m.id_number"
+        "                      WHERE a.id_hash = m.id_hash"
         "                      ORDER BY a.report_id DESC LIMIT 1) ap ON true"
-        " WHERE m.case_id = $1::bigint ORDER BY m.joined_at, m.id_number");
+        " WHERE m.case_id = $1::bigint ORDER BY m.joined_at");
     store_prepare(store, "case_referrals",
                   "SELECT f.referral_id, f.report_id, f.department, f.status,"
                   "       coalesce(d.reason, ''), coalesce(array_to_string(d.rules, ','), ''),"
@@ -65,25 +68,59 @@ static void pack_csv(msgpack_packer *pk, const char *csv)
     }
 }
 
-static void pack_persons(msgpack_packer *pk, PGresult *r)
+typedef struct {
+    int row;
+    long long joined_us;
+    char id[19];
+} person_key_t;
+
+static int person_cmp(const void *a, const void *b)
+{
+    const person_key_t *x = a, *y = b;
+    if (x->joined_us != y->joined_us)
+        return x->joined_us < y->joined_us ? -1 : 1;
+    return strcmp(x->id, y->id);
+}
+
+/* The persons in the order of joining, then of ID number. -1 when an ID
+ * number does not open (wrong key or corruption) or on OOM. */
+static int pack_persons(msgpack_packer *pk, PGresult *r)
 {
     int n = PQntuples(r);
-    msgpack_pack_array(pk, (size_t)n);
+    person_key_t *keys = malloc((size_t)(n ? n : 1) * sizeof *keys);
+    if (!keys)
+        return -1;
     for (int i = 0; i < n; i++) {
+        keys[i].row = i;
+        keys[i].joined_us = atoll(PQgetvalue(r, i, 7));
+        if (store_pii_id(r, i, 0, keys[i].id) != 0) {
+            free(keys);
+            return -1;
+        }
+    }
+    qsort(keys, (size_t)n, sizeof *keys, person_cmp);
+    msgpack_pack_array(pk, (size_t)n);
+    for (int k = 0; k < n; k++) {
+        int i = keys[k].row;
         char idm[20], namem[300];
-        const char *id = PQgetvalue(r, i, 0);
+        const char *id = keys[k].id;
         idcard_mask(id, strlen(id), idm, sizeof idm);
         name_mask(PQgetvalue(r, i, 1), namem, sizeof namem);
+        long long age = atoll(PQgetvalue(r, i, 2));
+        if (age < 0) /* never assessed: the age today, from the ID number */
+            age = date_years_between(idcard_birth(id), date_today());
         msgpack_pack_map(pk, 7);
         mp_pack_kv_str(pk, "id_masked", idm);
         mp_pack_kv_str(pk, "name_masked", namem);
-        mp_pack_kv_int(pk, "age", atoll(PQgetvalue(r, i, 2)));
+        mp_pack_kv_int(pk, "age", age);
         mp_pack_str(pk, "groups");
         pack_csv(pk, PQgetvalue(r, i, 3));
         mp_pack_kv_int(pk, "dibao_supplement_fen", atoll(PQgetvalue(r, i, 4)));
         mp_pack_kv_str(pk, "visit_every", PQgetvalue(r, i, 5));
         mp_pack_kv_int(pk, "care_category", atoll(PQgetvalue(r, i, 6)));
     }
+    free(keys);
+    return 0;
 }
 
 static void pack_referrals(msgpack_packer *pk, PGresult *refs, PGresult *ms)
@@ -137,6 +174,7 @@ static int resolve(store_t *store, const proto_case_get_t *q, char *out, size_t 
 {
     const char *arg;
     const char *stmt;
+    char hash[PII_HASH_HEX];
     if (q->case_id[0]) {
         /* case ids are "case-<n>" on the wire */
         const char *p = strncmp(q->case_id, "case-", 5) == 0 ? q->case_id + 5 : "";
@@ -145,7 +183,8 @@ static int resolve(store_t *store, const proto_case_get_t *q, char *out, size_t 
         arg = p;
         stmt = "case_by_id";
     } else {
-        arg = q->id_number;
+        pii_hash_hex(q->id_number, hash);
+        arg = hash;
         stmt = "case_by_person";
     }
     PGresult *r = store_exec(store, stmt, 1, &arg);
@@ -188,7 +227,10 @@ int caseview_write(store_t *store, const proto_case_get_t *q, msgpack_packer *pk
     mp_pack_kv_str(pk, "case_id", wire_id);
     mp_pack_kv_bool(pk, "complete", PQgetvalue(done, 0, 0)[0] == 't');
     mp_pack_str(pk, "persons");
-    pack_persons(pk, persons);
+    if (pack_persons(pk, persons) != 0) { /* the caller drops what was packed */
+        rc = proto_fail(err, PROTO_UNAVAILABLE, NULL, "the case's persons could not be read");
+        goto out;
+    }
     mp_pack_str(pk, "referrals");
     pack_referrals(pk, refs, ms);
 out:

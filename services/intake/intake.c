@@ -28,6 +28,7 @@
 #include "metrics.h"
 #include "mp.h"
 #include "pgarr.h"
+#include "pii.h"
 #include "ratelimit.h"
 #include "svc.h"
 
@@ -88,7 +89,7 @@ struct intake {
     int64_t seq;              /* report.committed stream sequence */
     inbound_t *inbound;       /* BATCH_MAX slots */
     pending_t *pending;       /* BATCH_MAX slots */
-    pgarr_t ids, names;       /* statement parameters, reused */
+    pgarr_t ids, names, encs; /* statement parameters, reused */
     bool in_write;            /* a write's transaction is open: events wait */
     int n_outbox;
     outbox_t outbox[OUTBOX_MAX];
@@ -131,11 +132,11 @@ static void prepare_statements(store_t *store)
     store_prepare(store, "submit_report",
                   "SELECT report_id, case_id, outcome FROM aid_submit_report("
                   "$1, $2::bytea, $3::text[], $4::text[], $5, $6::date, $7, $8, $9::boolean,"
-                  " $10::bytea)");
+                  " $10::bytea, $11::text[])");
     store_prepare(store, "submit_reports",
                   "SELECT o_ord, o_report_id, o_case_id, o_outcome FROM aid_submit_reports("
                   "$1::text[], $2::bytea[], $3::text[], $4::date[], $5::text[], $6::text[],"
-                  " $7::boolean[], $8::bytea[], $9::int[], $10::text[], $11::text[])");
+                  " $7::boolean[], $8::bytea[], $9::int[], $10::text[], $11::text[], $12::text[])");
     store_prepare(store, "begin_request",
                   "SELECT outcome, result FROM aid_begin_request($1, $2, $3::bytea)");
     store_prepare(store, "finish_request",
@@ -210,6 +211,7 @@ void intake_destroy(intake_t **self_p)
     free(self->inbound);
     free(self->pending);
     pgarr_free(&self->ids);
+    pgarr_free(&self->encs);
     pgarr_free(&self->names);
     batch_params_free(&self->batch);
     ratelimit_destroy(&self->rl);
@@ -535,10 +537,10 @@ static void run_write(intake_t *self, inbound_t *in, const intake_op_t *op,
         goto fail;
     }
     if (strcmp(outcome, "duplicate") == 0) {
-        size_t len;
-        unsigned char *prev = store_bytea(r, 0, 1, &len);
-        pack_result(&reply, (const char *)prev, len, true);
-        PQfreemem(prev);
+        size_t len = 0; /* stored sealed: it may name persons */
+        unsigned char *prev = store_sealed(r, 0, 1, PII_AD_RESULT, &len);
+        pack_result(&reply, prev ? (const char *)prev : "", len, true);
+        free(prev);
         store_rollback(self->store);
         reply_ok(self, in, req->id, &reply);
         goto done;
@@ -547,9 +549,12 @@ static void run_write(intake_t *self, inbound_t *in, const intake_op_t *op,
     self->in_write = true;
     if (op->handle(self, req, &pk, &e) != 0)
         goto fail;
-    const char *fin[2] = {req->id, result.data};
-    int flens[2] = {0, (int)result.size}, ffmts[2] = {0, 1};
-    PGresult *f = store_exec_bin(self->store, "finish_request", 2, fin, flens, ffmts);
+    size_t sealed_len = 0;
+    unsigned char *sealed = pii_seal_alloc(PII_AD_RESULT, result.data, result.size, &sealed_len);
+    const char *fin[2] = {req->id, (const char *)sealed};
+    int flens[2] = {0, (int)sealed_len}, ffmts[2] = {0, 1};
+    PGresult *f = sealed ? store_exec_bin(self->store, "finish_request", 2, fin, flens, ffmts) : NULL;
+    free(sealed);
     stored = f != NULL;
     PQclear(f);
     if (!stored || store_commit(self->store) != 0) {
@@ -699,7 +704,8 @@ static void remember_cached(intake_t *self, pending_t *ps, int n)
 /* ---- the batch's statements: one pipelined round trip ------------------- */
 
 /* The parameters of one aid_submit_reports call (migration 021), reused. */
-enum { B_REQ, B_SOURCE, B_ASOF, B_TOWN, B_VILLAGE, B_URGENT, B_PORD, B_PIDS, B_PNAMES, B_TEXT };
+enum { B_REQ, B_SOURCE, B_ASOF, B_TOWN, B_VILLAGE, B_URGENT, B_PORD, B_PIDS, B_PNAMES, B_PENCS,
+       B_TEXT };
 typedef struct batch_params {
     pgarr_t text[B_TEXT];
     char *raw, *body;            /* bytea[] in PostgreSQL's binary array format */
@@ -849,23 +855,32 @@ static int send_batch(intake_t *self, PGconn *conn, pending_t *ps, const int *un
         pgarr_add_text(&b->text[B_URGENT], r->urgency == URGENCY_URGENT ? "true" : "false");
         for (int m = 0; m < r->n_members; m++) {
             pgarr_add_int(&b->text[B_PORD], k);
-            pgarr_add_text(&b->text[B_PIDS], r->members[m].id_number);
+            char h[PII_HASH_HEX], e[PII_ID_ENC_HEX];
+            pii_hash_hex(r->members[m].id_number, h);
+            pii_id_enc_hex(r->members[m].id_number, e);
+            pgarr_add_text(&b->text[B_PIDS], h);
             pgarr_add_text(&b->text[B_PNAMES], r->members[m].name);
+            pgarr_add_text(&b->text[B_PENCS], e);
         }
+        size_t sl = 0;
+        unsigned char *sealed = pii_seal_alloc(PII_AD_REPORT, p->canon.data, p->canon.size, &sl);
+        bad |= sealed == NULL;
         bad |= bin_array_add(&b->raw, &b->raw_len, &b->raw_cap, p->raw.data, p->raw.size) |
-               bin_array_add(&b->body, &b->body_len, &b->body_cap, p->canon.data, p->canon.size);
+               (sealed ? bin_array_add(&b->body, &b->body_len, &b->body_cap, (const char *)sealed, sl)
+                       : 0);
+        free(sealed);
     }
-    const char *vals[11] = {pgarr_str(&b->text[B_REQ]),    b->raw,
+    const char *vals[12] = {pgarr_str(&b->text[B_REQ]),    b->raw,
                             pgarr_str(&b->text[B_SOURCE]), pgarr_str(&b->text[B_ASOF]),
                             pgarr_str(&b->text[B_TOWN]),   pgarr_str(&b->text[B_VILLAGE]),
                             pgarr_str(&b->text[B_URGENT]), b->body,
                             pgarr_str(&b->text[B_PORD]),   pgarr_str(&b->text[B_PIDS]),
-                            pgarr_str(&b->text[B_PNAMES])};
-    int lens[11] = {0, (int)b->raw_len, 0, 0, 0, 0, 0, (int)b->body_len, 0, 0, 0};
-    int fmts[11] = {0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0};
-    for (int k = 0; k < 11; k++)
+                            pgarr_str(&b->text[B_PNAMES]), pgarr_str(&b->text[B_PENCS])};
+    int lens[12] = {0, (int)b->raw_len, 0, 0, 0, 0, 0, (int)b->body_len, 0, 0, 0, 0};
+    int fmts[12] = {0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0};
+    for (int k = 0; k < 12; k++)
         bad |= vals[k] == NULL;
-    return !bad && PQsendQueryPrepared(conn, "submit_reports", 11, vals, lens, fmts, 0) == 1;
+    return !bad && PQsendQueryPrepared(conn, "submit_reports", 12, vals, lens, fmts, 0) == 1;
 }
 
 /* Sends one aid_submit_report call (a linked entry). */
@@ -875,20 +890,32 @@ static int send_one(intake_t *self, PGconn *conn, const pending_t *p)
     const report_t *r = p->report;
     pgarr_reset(&self->ids);
     pgarr_reset(&self->names);
+    pgarr_reset(&self->encs);
     for (int m = 0; m < r->n_members; m++) {
-        pgarr_add_text(&self->ids, r->members[m].id_number);
+        char h[PII_HASH_HEX], e[PII_ID_ENC_HEX];
+        pii_hash_hex(r->members[m].id_number, h);
+        pii_id_enc_hex(r->members[m].id_number, e);
+        pgarr_add_text(&self->ids, h);
         pgarr_add_text(&self->names, r->members[m].name);
+        pgarr_add_text(&self->encs, e);
     }
     const char *ids = pgarr_str(&self->ids), *names = pgarr_str(&self->names);
+    const char *encs = pgarr_str(&self->encs);
     char as_of[11];
     date_format(r->as_of, as_of);
-    const char *vals[10] = {p->id,      p->raw.data, ids,         names,
+    size_t sl = 0;
+    unsigned char *sealed = pii_seal_alloc(PII_AD_REPORT, p->canon.data, p->canon.size, &sl);
+    const char *vals[11] = {p->id,      p->raw.data, ids,         names,
                             sources[r->source], as_of, r->township, r->village,
-                            r->urgency == URGENCY_URGENT ? "true" : "false", p->canon.data};
-    int lens[10] = {0, (int)p->raw.size, 0, 0, 0, 0, 0, 0, 0, (int)p->canon.size};
-    int fmts[10] = {0, 1, 0, 0, 0, 0, 0, 0, 0, 1};
+                            r->urgency == URGENCY_URGENT ? "true" : "false",
+                            (const char *)sealed, encs};
+    int lens[11] = {0, (int)p->raw.size, 0, 0, 0, 0, 0, 0, 0, (int)sl, 0};
+    int fmts[11] = {0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0};
     /* libpq copies the parameters into its buffer: the arrays can be reused */
-    return ids && names && PQsendQueryPrepared(conn, "submit_report", 10, vals, lens, fmts, 0) == 1;
+    int ok = ids && names && encs && sealed &&
+             PQsendQueryPrepared(conn, "submit_report", 11, vals, lens, fmts, 0) == 1;
+    free(sealed);
+    return ok;
 }
 
 static void set_outcome(pending_t *p, PGresult *res, int row, int col)

@@ -7,6 +7,7 @@
 int main(void)
 {
     svc_init("intake");
+    svc_require_pii();
     intake_t *intake = intake_new();
     if (!intake)
         return 1;

@@ -15,6 +15,7 @@
 #include "care.h"
 #include "idcard.h"
 #include "mp.h"
+#include "pii.h"
 #include "ops.h"
 
 static void prepare(store_t *store)
@@ -24,7 +25,7 @@ static void prepare(store_t *store)
                   " CROSS JOIN LATERAL (SELECT x.report_id, x.body FROM reports x"
                   "                      WHERE x.case_id = m.case_id"
                   "                      ORDER BY x.report_id DESC LIMIT 1) r"
-                  " WHERE m.id_number = $1");
+                  " WHERE m.id_hash = decode($1, 'hex')");
     store_prepare(store, "care_score",
                   "SELECT outcome, passed, pass_mark, coalesce(referral_id, 0),"
                   "       coalesce(task_id, 0)"
@@ -38,7 +39,7 @@ static void prepare(store_t *store)
 static int dispersed_index(PGresult *res, const char *id_number)
 {
     size_t len = 0;
-    unsigned char *body = store_bytea(res, 0, 2, &len);
+    unsigned char *body = store_sealed(res, 0, 2, PII_AD_REPORT, &len);
     report_t *r = malloc(sizeof *r);
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
@@ -54,7 +55,7 @@ static int dispersed_index(PGresult *res, const char *id_number)
     }
     msgpack_unpacked_destroy(&u);
     free(r);
-    PQfreemem(body);
+    free(body);
     return idx;
 }
 
@@ -66,7 +67,9 @@ static int handle(intake_t *in, const proto_request_t *req, msgpack_packer *pk,
     if (care_score_decode(req->body, date_today(), &s, &se) != 0)
         return proto_fail(err, PROTO_INVALID_FIELD, se.field, se.message);
     store_t *store = intake_store(in);
-    const char *id = s.id_number;
+    char hash[PII_HASH_HEX];
+    pii_hash_hex(s.id_number, hash);
+    const char *id = hash;
     PGresult *p = store_exec(store, "care_person_latest", 1, &id);
     if (!p)
         return intake_unavailable(err);
@@ -93,7 +96,7 @@ static int handle(intake_t *in, const proto_request_t *req, msgpack_packer *pk,
     snprintf(score, sizeof score, "%d", (int)s.score);
     snprintf(pidx, sizeof pidx, "%d", idx);
     idcard_mask(s.id_number, 18, masked, sizeof masked);
-    const char *vals[9] = {req->id, s.id_number, month, s.caregiver, score,
+    const char *vals[9] = {req->id, hash, month, s.caregiver, score,
                            case_id, report_id, pidx, masked};
     PGresult *r = store_exec(store, "care_score", 9, vals);
     if (!r)

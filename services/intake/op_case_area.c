@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "mp.h"
+#include "pii.h"
 #include "ops.h"
 
 static void prepare(store_t *store)
@@ -17,7 +18,7 @@ static void prepare(store_t *store)
     store_prepare(store, "case_area_by_id",
                   "SELECT case_id FROM cases WHERE case_id = $1::bigint");
     store_prepare(store, "case_area_by_person",
-                  "SELECT case_id FROM case_members WHERE id_number = $1");
+                  "SELECT case_id FROM case_members WHERE id_hash = decode($1, 'hex')");
     store_prepare(store, "case_area_codes",
                   "SELECT 't', township FROM reports WHERE case_id = $1::bigint"
                   " GROUP BY township"
@@ -46,7 +47,9 @@ static int handle(intake_t *in, const proto_request_t *req, msgpack_packer *pk, 
     store_t *store = intake_store(in);
     if (!store_ready(store))
         return intake_unavailable(err);
-    const char *arg = q.id_number;
+    char hash[PII_HASH_HEX];
+    pii_hash_hex(q.id_number, hash);
+    const char *arg = hash;
     const char *stmt = "case_area_by_person";
     if (q.case_id[0]) {
         /* case ids are "case-<n>" on the wire */

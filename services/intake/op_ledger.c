@@ -14,6 +14,7 @@
 #include "care.h"
 #include "idcard.h"
 #include "mp.h"
+#include "pii.h"
 #include "ops.h"
 
 /* The cash measures the public list shows. civil.tekun_care (its amount
@@ -173,7 +174,7 @@ static int count_tekun(PGresult *res, central_t *cs, size_t *n)
     int rc = 0;
     for (int i = 0; i < PQntuples(res) && rc == 0; i++) {
         size_t len = 0;
-        unsigned char *body = store_bytea(res, i, 1, &len);
+        unsigned char *body = store_sealed(res, i, 1, PII_AD_REPORT, &len);
         msgpack_unpacked u;
         msgpack_unpacked_init(&u);
         schema_err_t se;
@@ -188,7 +189,7 @@ static int count_tekun(PGresult *res, central_t *cs, size_t *n)
             }
         }
         msgpack_unpacked_destroy(&u);
-        PQfreemem(body);
+        free(body);
     }
     free(r);
     return rc;

@@ -24,6 +24,7 @@
 #include "mp.h"
 #include "ops.h"
 #include "pgarr.h"
+#include "pii.h"
 
 static void prepare(store_t *store)
 {
@@ -34,10 +35,11 @@ static void prepare(store_t *store)
                   " WHERE f.department = $1 AND f.status = 'pending' AND f.seq > $2::bigint"
                   " ORDER BY f.seq LIMIT $3::int");
     store_prepare(store, "pending_persons",
-                  "SELECT report_id, idx, id_number, age, array_to_string(groups, ','),"
-                  "       supplement_fen, visit_every, care_category"
-                  "  FROM assessed_persons WHERE report_id = ANY ($1::bigint[])"
-                  " ORDER BY report_id, idx");
+                  "SELECT a.report_id, a.idx, m.id_enc, a.age, array_to_string(a.groups, ','),"
+                  "       a.supplement_fen, a.visit_every, a.care_category"
+                  "  FROM assessed_persons a LEFT JOIN case_members m USING (id_hash)"
+                  " WHERE a.report_id = ANY ($1::bigint[])"
+                  " ORDER BY a.report_id, a.idx");
     store_prepare(store, "decision_referral",
                   "SELECT f.department, f.status, r.body, f.case_id"
                   "  FROM referrals f JOIN reports r USING (report_id)"
@@ -57,7 +59,7 @@ static void prepare(store_t *store)
 static int load_report(PGresult *res, int row, int col, report_t *r)
 {
     size_t len = 0;
-    unsigned char *body = store_bytea(res, row, col, &len);
+    unsigned char *body = store_sealed(res, row, col, PII_AD_REPORT, &len);
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     schema_err_t se;
@@ -66,7 +68,7 @@ static int load_report(PGresult *res, int row, int col, report_t *r)
                  ? 0
                  : -1;
     msgpack_unpacked_destroy(&u);
-    PQfreemem(body);
+    free(body);
     return rc;
 }
 
@@ -113,7 +115,8 @@ static void pack_persons(msgpack_packer *pk, PGresult *ps, const char *report_id
     mp_pack_str(pk, "persons");
     msgpack_pack_array(pk, (size_t)count);
     for (int i = first; i < first + count; i++) {
-        const char *id = PQgetvalue(ps, i, 2);
+        char id[19];
+        store_pii_id(ps, i, 2, id); /* "" when it does not open: shown masked as such */
         char masked[20];
         idcard_mask(id, strlen(id), masked, sizeof masked);
         msgpack_pack_map(pk, full_ids ? 8 : 7);

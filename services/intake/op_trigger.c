@@ -22,6 +22,7 @@
 #include "mp.h"
 #include "ops.h"
 #include "pgarr.h"
+#include "pii.h"
 #include "synth.h"
 #include "trigger.h"
 
@@ -46,8 +47,9 @@ static void prepare(store_t *store)
                   "SELECT aid_trigger_targets($1::bigint, $2::text[])");
     store_prepare(store, "trigger_case_is_s", "SELECT aid_case_is_s($1::bigint)");
     store_prepare(store, "trigger_cases",
-                  "SELECT id_number, case_id FROM case_members"
-                  " WHERE id_number = ANY ($1::text[]::bpchar[])");
+                  "SELECT encode(id_hash, 'hex'), case_id FROM case_members"
+                  " WHERE id_hash = ANY (ARRAY(SELECT decode(u, 'hex')"
+                  "                              FROM unnest($1::text[]) u))");
 }
 
 /* ---- one trigger ------------------------------------------------------------ */
@@ -98,11 +100,16 @@ static int record(store_t *store, long long tid, const char *key, const proto_tr
     char tids[24], casess[24];
     snprintf(tids, sizeof tids, "%lld", tid);
     snprintf(casess, sizeof casess, "%lld", cases);
-    const char *vals[7] = {tids, key, report_trigger_kinds[t->kind], sb.data, casess,
-                           done ? casess : "0", done ? "true" : "false"};
-    int lens[7] = {0, 0, 0, (int)sb.size, 0, 0, 0}, fmts[7] = {0, 0, 0, 1, 0, 0, 0};
-    int rc = exec_ok(store, "trigger_insert", 7, vals, lens, fmts, NULL, err);
+    size_t sl = 0; /* a person trigger names the person: stored sealed */
+    unsigned char *sealed = pii_seal_alloc(PII_AD_TRIGGER, sb.data, sb.size, &sl);
     msgpack_sbuffer_destroy(&sb);
+    if (!sealed)
+        return intake_unavailable(err);
+    const char *vals[7] = {tids, key, report_trigger_kinds[t->kind], (const char *)sealed, casess,
+                           done ? casess : "0", done ? "true" : "false"};
+    int lens[7] = {0, 0, 0, (int)sl, 0, 0, 0}, fmts[7] = {0, 0, 0, 1, 0, 0, 0};
+    int rc = exec_ok(store, "trigger_insert", 7, vals, lens, fmts, NULL, err);
+    free(sealed);
     return rc;
 }
 
@@ -256,12 +263,16 @@ INTAKE_OP(trigger_submit_op, {"trigger.submit", prepare, handle_submit})
 
 /* ---- trigger.batch -------------------------------------------------------------- */
 
-/* The case of id_number among the rows (id_number, case_id) of known; 0 when
- * not registered. */
+/* The case of id_number among the rows (hex id_hash, case_id) of known; 0
+ * when not registered. */
 static long long case_of(PGresult *known, const char *id_number)
 {
+    if (!id_number[0])
+        return 0;
+    char h[PII_HASH_HEX];
+    pii_hash_hex(id_number, h);
     for (int i = 0; i < PQntuples(known); i++)
-        if (strcmp(PQgetvalue(known, i, 0), id_number) == 0)
+        if (strcmp(PQgetvalue(known, i, 0), h) == 0)
             return atoll(PQgetvalue(known, i, 1));
     return 0;
 }
@@ -296,8 +307,11 @@ static int handle_batch(intake_t *in, const proto_request_t *req, msgpack_packer
     for (uint32_t i = 0; i < n; i++) {
         schema_err_t se;
         if (proto_trigger_decode(&items->via.array.ptr[i], date_today(), "", t, &se) == 0 &&
-            t->id_number[0])
-            pgarr_add_text(&ids, t->id_number);
+            t->id_number[0]) {
+            char h[PII_HASH_HEX];
+            pii_hash_hex(t->id_number, h);
+            pgarr_add_text(&ids, h);
+        }
     }
     const char *idv = pgarr_str(&ids);
     if (!idv || !(known = store_exec(intake_store(in), "trigger_cases", 1, &idv))) {

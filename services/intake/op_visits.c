@@ -24,6 +24,7 @@
 #include "care.h"
 #include "idcard.h"
 #include "mp.h"
+#include "pii.h"
 #include "ops.h"
 #include "synth.h"
 
@@ -50,7 +51,7 @@ typedef struct {
 static void prepare(store_t *store)
 {
     store_prepare(store, "care_visit_plans",
-                  "SELECT village, id_number, name, every, to_char(due_on, 'YYYYMMDD')"
+                  "SELECT village, id_enc, name, every, to_char(due_on, 'YYYYMMDD')"
                   "  FROM aid_visit_plans($1, NULL, aid_china_date(now()), 'infinity')");
     /* the version of the township's schedule (migration 010): bumped in
      * the transaction of every assessment and visit it depends on */
@@ -236,7 +237,8 @@ static int plans_load(store_t *store, const char *township, due_list_t *l)
             rc = -1;
             break;
         }
-        const char *id = PQgetvalue(r, i, 1);
+        char id[19];
+        store_pii_id(r, i, 1, id); /* "" when it does not open: masked as such */
         snprintf(row->village, sizeof row->village, "%s", PQgetvalue(r, i, 0));
         idcard_mask(id, strlen(id), row->id_masked, sizeof row->id_masked);
         name_mask(PQgetvalue(r, i, 2), row->name_masked, sizeof row->name_masked);
@@ -365,8 +367,10 @@ static int handle_record(intake_t *in, const proto_request_t *req, msgpack_packe
     snprintf(cid, sizeof cid, "%lld", case_id);
     snprintf(rep, sizeof rep, "%lld", report_id);
     date_format(v.visited_on, on);
+    char hash[PII_HASH_HEX];
+    pii_hash_hex(v.id_number, hash);
     const char *vals[12] = {req->id,
-                            v.id_number,
+                            hash,
                             cid,
                             on,
                             v.visitor,

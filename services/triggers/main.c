@@ -28,6 +28,7 @@
 #include "log.h"
 #include "mp.h"
 #include "pgarr.h"
+#include "pii.h"
 #include "proto.h"
 #include "svc.h"
 #include "trigger.h"
@@ -43,7 +44,7 @@ typedef struct {
     report_t report;
     proto_trigger_t trigger;        /* the decoded trigger of cached_id */
     long long cached_id;
-    pgarr_t tids, cids, statuses, rids, notes, ids, names;
+    pgarr_t tids, cids, statuses, rids, notes, ids, names, encs;
 } trig_ctx_t;
 
 static void prepare(store_t *store)
@@ -62,7 +63,7 @@ static void prepare(store_t *store)
     store_prepare(store, "trig_submit",
                   "SELECT report_id, case_id, outcome FROM aid_submit_report("
                   "$1, $2::bytea, $3::text[], $4::text[], 'department', $5::date, $6, $7, true,"
-                  " $2::bytea)");
+                  " $8::bytea, $9::text[])");
     store_prepare(store, "trig_mark",
                   "UPDATE trigger_targets t SET status = u.st, report_id = u.rid, note = u.note"
                   "  FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[])"
@@ -86,8 +87,9 @@ static void prepare(store_t *store)
 
 static pgarr_t *arr(trig_ctx_t *c, int k)
 {
-    pgarr_t *all[] = {&c->tids, &c->cids, &c->statuses, &c->rids, &c->notes, &c->ids, &c->names};
-    return k < 7 ? all[k] : NULL;
+    pgarr_t *all[] = {&c->tids, &c->cids, &c->statuses, &c->rids, &c->notes, &c->ids, &c->names,
+                      &c->encs};
+    return k < 8 ? all[k] : NULL;
 }
 
 /* The trigger of row i of the claim, decoded once per trigger. */
@@ -97,7 +99,7 @@ static int load_trigger(trig_ctx_t *c, PGresult *claim, int i)
     if (c->cached_id == tid)
         return 0;
     size_t len = 0;
-    unsigned char *body = store_bytea(claim, i, 3, &len);
+    unsigned char *body = store_sealed(claim, i, 3, PII_AD_TRIGGER, &len);
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     schema_err_t se;
@@ -106,7 +108,7 @@ static int load_trigger(trig_ctx_t *c, PGresult *claim, int i)
                  ? 0
                  : -1;
     msgpack_unpacked_destroy(&u);
-    PQfreemem(body);
+    free(body);
     c->cached_id = rc == 0 ? tid : 0;
     return rc;
 }
@@ -128,7 +130,9 @@ static int file_one(trig_ctx_t *c, store_t *store, PGresult *claim, int i, PGres
     const char *case_id = PQgetvalue(claim, i, 1);
     int k = find_latest(latest, case_id);
     size_t len = 0;
-    unsigned char *body = k >= 0 ? store_bytea(latest, k, 1, &len) : NULL;
+    unsigned char *body = k >= 0 ? store_sealed(latest, k, 1, PII_AD_REPORT, &len) : NULL;
+    unsigned char *sealed = NULL;
+    size_t sl = 0;
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     schema_err_t se;
@@ -158,18 +162,26 @@ static int file_one(trig_ctx_t *c, store_t *store, PGresult *claim, int i, PGres
     proto_report_encode(r, &pk);
     pgarr_reset(&c->ids);
     pgarr_reset(&c->names);
+    pgarr_reset(&c->encs);
     for (int m = 0; m < r->n_members; m++) {
-        pgarr_add_text(&c->ids, r->members[m].id_number);
+        char h[PII_HASH_HEX], e[PII_ID_ENC_HEX];
+        pii_hash_hex(r->members[m].id_number, h);
+        pii_id_enc_hex(r->members[m].id_number, e);
+        pgarr_add_text(&c->ids, h);
         pgarr_add_text(&c->names, r->members[m].name);
+        pgarr_add_text(&c->encs, e);
     }
+    sealed = pii_seal_alloc(PII_AD_REPORT, sb.data, sb.size, &sl);
     char key[PROTO_STR_MAX + 48], as_of[11];
     snprintf(key, sizeof key, "%s#case-%s", PQgetvalue(claim, i, 2), case_id);
     date_format(r->as_of, as_of);
-    const char *vals[7] = {key, sb.data, pgarr_str(&c->ids), pgarr_str(&c->names), as_of,
-                           r->township, r->village};
-    int lens[7] = {0, (int)sb.size, 0, 0, 0, 0, 0}, fmts[7] = {0, 1, 0, 0, 0, 0, 0};
-    PGresult *res = vals[2] && vals[3] ? store_exec_bin(store, "trig_submit", 7, vals, lens, fmts)
-                                       : NULL;
+    const char *vals[9] = {key, sb.data, pgarr_str(&c->ids), pgarr_str(&c->names), as_of,
+                           r->township, r->village, (const char *)sealed, pgarr_str(&c->encs)};
+    int lens[9] = {0, (int)sb.size, 0, 0, 0, 0, 0, (int)sl, 0};
+    int fmts[9] = {0, 1, 0, 0, 0, 0, 0, 1, 0};
+    PGresult *res = vals[2] && vals[3] && vals[7] && vals[8]
+                        ? store_exec_bin(store, "trig_submit", 9, vals, lens, fmts)
+                        : NULL;
     if (!res) {
         rc = -1;
         goto out;
@@ -184,7 +196,8 @@ static int file_one(trig_ctx_t *c, store_t *store, PGresult *claim, int i, PGres
 out:
     msgpack_sbuffer_destroy(&sb);
     msgpack_unpacked_destroy(&u);
-    PQfreemem(body);
+    free(body);
+    free(sealed);
     return rc;
 }
 
@@ -298,6 +311,7 @@ fail:
 int main(void)
 {
     svc_init("triggers");
+    svc_require_pii();
     trig_ctx_t *c = calloc(1, sizeof *c);
     if (!c)
         return 1;
