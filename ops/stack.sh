@@ -648,6 +648,23 @@ keys_ensure() {
     touch "$KEYS/secure"
 }
 
+# ---------------------------------------------------------------- PII key
+# The master key of the personal data at rest (common/pii.h, ops/SECURITY.md):
+# 32 random bytes as 64 hex digits in $PII_KEY (mode 0600), made once on the first
+# `up` and then the operator's. Never in the repository; losing it loses every ID
+# number and report body in Postgres, so back it up apart from the database.
+PII_KEY=${AID_PII_KEY_FILE:-$KEYS/pii.key}
+pii_key_ensure() {
+    [[ -z ${AID_PII_KEY:-} ]] || return 0
+    [[ -s $PII_KEY ]] && return 0
+    (umask 077 && mkdir -p "$(dirname "$PII_KEY")" &&
+        od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$PII_KEY.tmp" &&
+        echo >>"$PII_KEY.tmp" && mv -f "$PII_KEY.tmp" "$PII_KEY") ||
+        die "cannot make the PII key $PII_KEY"
+    [[ $(tr -d '\n' <"$PII_KEY" | wc -c) == 64 ]] || die "bad PII key written to $PII_KEY"
+    note "made the PII key $PII_KEY (back it up; see ops/SECURITY.md)"
+}
+
 # ---------------------------------------------------------------- stack.env
 write_stack_env() {
     {
@@ -657,6 +674,7 @@ write_stack_env() {
         echo "AID_PG_DSN=host=127.0.0.1 port=${PORT[PG]} dbname=aid user=postgres connect_timeout=3"
         echo "AID_REDIS_URL=redis://127.0.0.1:${PORT[REDIS]}"
         echo "AID_VAR=$VAR"
+        [[ -n ${AID_PII_KEY:-} ]] || echo "AID_PII_KEY_FILE=$PII_KEY"
         [[ -z ${AID_SWEEP_MS+x} ]] || echo "AID_SWEEP_MS=$AID_SWEEP_MS"
         [[ -z ${AID_LOG_LEVEL+x} ]] || echo "AID_LOG_LEVEL=$AID_LOG_LEVEL"
         local s m
@@ -919,6 +937,7 @@ cmd_up() {
     redis_start
     alloc_ports
     keys_ensure
+    pii_key_ensure
     write_stack_env
     services_up
 }

@@ -9,6 +9,7 @@
 #include "aidctl.h"
 #include "endpoint.h"
 #include "keygen.h"
+#include "pii_cmd.h"
 #include "request.h"
 #include "text.h"
 
@@ -61,6 +62,9 @@ static const char help_text[] =
     "  stats                       every service's counters (received, decided,\n"
     "                              errors, queue depth, latency) from the metrics\n"
     "                              ports listed in stack.env (AID_METRICS_*)\n"
+    "  pii hash ID_NUMBER... | pii open [HEX...]\n"
+    "                              the keyed hash of an ID number / the ID number of\n"
+    "                              a stored id_enc (key: AID_PII_KEY_FILE; ops/SECURITY.md)\n"
     "  keygen [--out DIR] [--name NAME] | keygen --public-of FILE.key\n"
     "                              CURVE keys for secure mode (first argument\n"
     "                              only; see aidctl keygen --help, ops/SECURITY.md)\n"
@@ -219,6 +223,8 @@ int main(int argc, char **argv)
     const char *endpoint_arg = NULL;
     if (argc > 1 && strcmp(argv[1], "keygen") == 0) /* no endpoint, no request */
         return keygen_main(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "pii") == 0) /* no endpoint either */
+        return pii_main(argc - 1, argv + 1);
     int rc = parse_args(argc, argv, &o, &endpoint_arg);
     if (rc >= 0)
         return rc;

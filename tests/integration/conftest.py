@@ -19,6 +19,7 @@ Helpers:
   USED_IDS               every ID number the tests generated (for test_99_logs)
 """
 import datetime
+import hashlib
 import os
 import random
 import re
@@ -471,6 +472,40 @@ def psql_value(sql):
 def q(s):
     """SQL string literal."""
     return "'" + str(s).replace("'", "''") + "'"
+
+
+def _pii_master():
+    """The PII master key of the stack (AID_PII_KEY or AID_PII_KEY_FILE)."""
+    hexkey = os.environ.get("AID_PII_KEY")
+    if not hexkey:
+        with open(os.environ["AID_PII_KEY_FILE"]) as f:
+            hexkey = f.read()
+    return bytes.fromhex(hexkey.strip())
+
+
+def id_hash(id_number):
+    """The hex id_hash of an ID number, as common/pii.c makes it: keyed
+    BLAKE2b-256 under the subkey 1 of crypto_kdf (context "aid_pii_")."""
+    sub = hashlib.blake2b(b"", digest_size=32, key=_pii_master(),
+                          salt=(1).to_bytes(8, "little"), person=b"aid_pii_").digest()
+    return hashlib.blake2b(str(id_number).encode(), digest_size=32, key=sub).hexdigest()
+
+
+def idh(id_number):
+    """SQL for the id_hash of an ID number: WHERE id_hash = %s" % idh(pid)."""
+    return "decode('%s', 'hex')" % id_hash(id_number)
+
+
+def open_ids(hexes):
+    """The ID numbers of id_enc values (hex, as psql prints bytea), via aidctl pii."""
+    hexes = [h for h in hexes if h]
+    if not hexes:
+        return []
+    p = subprocess.run([os.path.join(ROOT, "bin", "aidctl"), "pii", "open"],
+                       input="\n".join(hexes) + "\n", capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 0, p.stderr
+    return p.stdout.split()
 
 
 def _in_list(values):

@@ -84,8 +84,8 @@ def test_concurrent_first_reports_one_case(h):
     cases = {r["result"]["case_id"] for r in results}
     assert len(cases) == 1, "concurrent reports of one household opened %d cases" % len(cases)
     all_ids = [shared["id_number"]] + [b["household"]["members"][1]["id_number"] for b in bodies]
-    n = h.psql_value("select count(distinct case_id) from case_members where id_number in (%s)"
-                     % ",".join(h.q(i) for i in all_ids))
+    n = h.psql_value("select count(distinct case_id) from case_members where id_hash in (%s)"
+                     % ",".join(h.idh(i) for i in all_ids))
     assert n == "1"
     case = h.wait_complete(cases.pop(), timeout=30)
     assert len(case["persons"]) == threads + 1

@@ -158,15 +158,15 @@ def test_disaster_by_village_and_by_household(h, disaster_area):
     assert list(trigger_reports(h, res["trigger_id"])) == [disaster_area["reached"][1]["case_id"]]
     # a disaster naming one household (an agriculture row): S households only
     hh = disaster_area["reached"][0]
-    person = h.psql("SELECT id_number FROM case_members WHERE case_id = %d LIMIT 1"
-                    % h.num(hh["case_id"]))[0][0]
+    person = h.open_ids([h.psql("SELECT id_enc FROM case_members WHERE case_id = %d LIMIT 1"
+                                % h.num(hh["case_id"]))[0][0]])[0]
     one = trigger_ok(h, {"kind": "disaster", "id_number": person, "hazard": "hail"})
     assert one["cases"] == 1 and one["case_id"] == hh["case_id"] and "report_id" in one
     case = h.wait_complete(hh["case_id"], timeout=60)
     assert sorted(h.referrals_of(case, one["report_id"])) == ["relief", "tempaid"]
     ordinary = disaster_area["not_reached"][0]
-    person = h.psql("SELECT id_number FROM case_members WHERE case_id = %d LIMIT 1"
-                    % h.num(ordinary["case_id"]))[0][0]
+    person = h.open_ids([h.psql("SELECT id_enc FROM case_members WHERE case_id = %d LIMIT 1"
+                                % h.num(ordinary["case_id"]))[0][0]])[0]
     none = trigger_ok(h, {"kind": "disaster", "id_number": person, "hazard": "hail"})
     assert none["cases"] == 0 and "report_id" not in none
 
@@ -301,8 +301,8 @@ def test_death(h):
                          "occurred_on": "2026-11-02"})
     assert res["cases"] == 1
     case = h.wait_complete(hh["case_id"], timeout=60)
-    assert h.psql("SELECT id_number FROM assessed_persons WHERE report_id = %d"
-                  % h.num(res["report_id"])) == [[widow["id_number"]]]
+    assert h.psql("SELECT encode(id_hash, 'hex') FROM assessed_persons WHERE report_id = %d"
+                  % h.num(res["report_id"])) == [[h.id_hash(widow["id_number"])]]
     care = h.referrals_of(case, res["report_id"])["care"]
     assert "R-CARE-CAT2" in care["rules"]  # a dibao household with a death
     # the person is no longer in the household

@@ -129,7 +129,7 @@ def test_visit_record_rejects_bad_input(h):
     e = h.error_of(h.call("visit.record", good))
     assert e["code"] == "invalid_field" and e["field"] == "id", e
     # nothing was stored by any of them
-    assert h.psql_value("select count(*) from visits where id_number = %s" % h.q(pid)) == "0"
+    assert h.psql_value("select count(*) from visits where id_hash = %s" % h.idh(pid)) == "0"
 
 
 def test_visit_record_unknown_person_is_not_found(h):
@@ -210,7 +210,7 @@ def test_visit_moves_the_next_due_date(h):
     assert r["result"]["next_due_on"] == add_months(today, 3).isoformat()
     # stored as sent, masked nowhere in the database (staff data), once each
     rows = h.psql("select method, living, health, care, needs, symptoms, visitor from visits "
-                  "where id_number = %s order by visit_id" % h.q(tekun["id_number"]))
+                  "where id_hash = %s order by visit_id" % h.idh(tekun["id_number"]))
     assert rows[0] == ["phone", "difficult", "血压偏高", "饮食正常", "冬衣", "f", "村干部李"], rows
     assert len(rows) == 2
 
@@ -237,8 +237,8 @@ def test_visit_record_is_idempotent(h):
     assert again["result"]["visit_id"] == first["result"]["visit_id"]
     other = record(h, m["id_number"], china_today(), id=rid, needs="不同")
     assert h.error_of(other)["code"] == "conflict"
-    assert h.psql_value("select count(*) from visits where id_number = %s"
-                        % h.q(m["id_number"])) == "1"
+    assert h.psql_value("select count(*) from visits where id_hash = %s"
+                        % h.idh(m["id_number"])) == "1"
 
 
 # ------------------------------------------------------------------ visits that file reports

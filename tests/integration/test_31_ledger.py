@@ -139,7 +139,7 @@ def test_caregiver_score_rejects_bad_input(h, tekun):
         e = h.error_of(score(h, tekun[who]["id_number"], this, 80))
         assert e["code"] == "invalid_field" and e["field"] == "id_number", e
         assert "dispersed tekun" in e["message"], e
-    assert h.psql_value("select count(*) from caregiver_scores where id_number = %s" % h.q(pid)) == "0"
+    assert h.psql_value("select count(*) from caregiver_scores where id_hash = %s" % h.idh(pid)) == "0"
 
 
 def test_caregiver_score_once_per_person_and_month(h, tekun):
@@ -159,7 +159,7 @@ def test_caregiver_score_once_per_person_and_month(h, tekun):
     # the pass mark itself passes
     edge = add_months(china_today().replace(day=1), -3).strftime("%Y-%m")
     assert ok(score(h, pid, edge, 60))["passed"] is True
-    assert h.psql_value("select count(*) from caregiver_scores where id_number = %s" % h.q(pid)) == "2"
+    assert h.psql_value("select count(*) from caregiver_scores where id_hash = %s" % h.idh(pid)) == "2"
     # no revocation for a pass
     case = ok(h.case_get(id_number=pid))
     assert all(f["department"] != "care" or "R-CAREGIVER" not in f["rules"]
@@ -188,7 +188,7 @@ def test_failing_score_revokes_the_caregiver_at_once(h, tekun):
                                                  str(h.num(res["referral_id"]))]]
     # the score and the revocation are append-only
     p = subprocess.run(["psql", h.PG_DSN, "-X", "-q", "-c",
-                        "update caregiver_scores set score = 90 where id_number = '%s'" % pid],
+                        "update caregiver_scores set score = 90 where id_hash = %s" % h.idh(pid)],
                        capture_output=True, text=True, timeout=30)
     assert p.returncode != 0 and "append-only" in p.stderr, p.stderr
 
