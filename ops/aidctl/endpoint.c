@@ -87,3 +87,15 @@ int endpoint_resolve(const char *arg, char *out, size_t outsz, const char **sour
     *source = "default";
     return copy_out(ENDPOINT_DEFAULT, out, outsz);
 }
+
+int stack_env_lookup(const char *key, char *out, size_t outsz)
+{
+    const char *var = config_str("AID_VAR", NULL);
+    if (var) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/stack.env", var);
+        if (env_file_find(path, key, out, outsz) == 0)
+            return 0;
+    }
+    return env_file_find("var/stack.env", key, out, outsz);
+}

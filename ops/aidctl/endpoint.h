@@ -12,4 +12,7 @@
  * (when not NULL) says where it came from. -1 when it does not fit. */
 int endpoint_resolve(const char *arg, char *out, size_t outsz, const char **source);
 
+/* The value of key in $AID_VAR/stack.env, else in ./var/stack.env. 0 when found. */
+int stack_env_lookup(const char *key, char *out, size_t outsz);
+
 #endif

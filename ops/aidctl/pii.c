@@ -7,14 +7,18 @@
  *   aidctl pii open [HEX...]       the ID number of each hex id_enc (or of each
  *                                  line of standard input; "\x" prefixes allowed)
  *
- * The key comes from AID_PII_KEY_FILE or AID_PII_KEY, as for the services.
+ * The key comes from AID_PII_KEY_FILE or AID_PII_KEY, as for the services,
+ * else from AID_PII_KEY_FILE in $AID_VAR/stack.env or ./var/stack.env.
  * Opened ID numbers are printed whole: run it only where that is allowed. */
 #include "pii_cmd.h"
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
+#include "endpoint.h"
 #include "pii.h"
 
 static const char pii_help[] =
@@ -56,7 +60,10 @@ int pii_main(int argc, char **argv)
         fputs(pii_help, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    char err[512];
+    char err[512], path[4096];
+    if (!config_str("AID_PII_KEY", NULL) && !config_str("AID_PII_KEY_FILE", NULL) &&
+        stack_env_lookup("AID_PII_KEY_FILE", path, sizeof path) == 0)
+        setenv("AID_PII_KEY_FILE", path, 1);
     if (pii_init(err, sizeof err) != 0) {
         fprintf(stderr, "aidctl pii: %s\n", err);
         return 1;
