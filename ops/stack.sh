@@ -312,7 +312,16 @@ full_page_writes = on
 logging_collector = off
 log_destination = 'stderr'
 log_line_prefix = '%m [%p] %q%u@%d '
+# the work queues (022_queues.sql) churn: vacuum and analyze come round often
+autovacuum_naptime = 5s
+# short keyed statements: compiling them (JIT) costs more than it saves
+jit = off
 EOF
+        # AID_PG_STATEMENTS=1: per-statement counters (pg_stat_statements), for profiling
+        if [[ ${AID_PG_STATEMENTS:-0} == 1 ]]; then
+            echo "shared_preload_libraries = 'pg_stat_statements'"
+            echo "pg_stat_statements.track = all"
+        fi
     )
     printf '%s\n' "$conf" >"$PGDATA/aid.conf"
     # trust is for this private loopback-only cluster; production uses real auth.
@@ -771,9 +780,6 @@ launch() {
     if [[ $s == intake && $inst == *.* ]]; then
         port_env+=(AID_INTAKE_BIND="tcp://127.0.0.1:$(intake_port "$inst")")
     fi
-    # intake's point reads (case.get …) get plans for the values at hand: generic plans
-    # costed with the stale statistics of a fast-growing database scan whole tables
-    [[ $s != intake ]] || port_env+=(PGOPTIONS="-c plan_cache_mode=force_custom_plan")
     printf '%s === start %s (%s) ===\n' "$(date '+%F %T')" "$inst" "$BIN/$s" >>"$logf"
     (
         close_extra_fds

@@ -154,6 +154,13 @@ intake_t *intake_new(void)
     self->zctx = zmq_ctx_new();
     self->store = store_new(config_str("AID_PG_DSN", "host=127.0.0.1 dbname=aid"));
     self->cache = cache_new(config_str("AID_REDIS_URL", "redis://127.0.0.1:6379"));
+    /* Intake's reads are keyed by values of very different selectivity (a
+     * case, a township, a day): plan each execution with its parameters and
+     * the tables' current size, never a generic plan made once (on a fresh
+     * cluster, while the tables were empty, it would read them whole long
+     * after they have grown). The write functions choose their own mode. */
+    if (self->store)
+        store_session(self->store, "SET plan_cache_mode = force_custom_plan");
     if (!self->inbound || !self->pending || !self->zctx || !self->store || !self->cache)
         goto fail;
     prepare_statements(self->store);

@@ -30,9 +30,10 @@ static void prepare(store_t *store)
     store_prepare(store, "pending_list",
                   "SELECT f.referral_id, f.seq, f.case_id, f.report_id, r.body,"
                   "       to_char(f.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-                  "  FROM referrals f JOIN reports r USING (report_id)"
-                  " WHERE f.department = $1 AND f.status = 'pending' AND f.seq > $2::bigint"
-                  " ORDER BY f.seq LIMIT $3::int");
+                  "  FROM referral_queue q JOIN referrals f USING (referral_id)"
+                  "  JOIN reports r USING (report_id)"
+                  " WHERE q.department = $1 AND q.seq > $2::bigint"
+                  " ORDER BY q.seq LIMIT $3::int");
     store_prepare(store, "pending_persons",
                   "SELECT report_id, idx, id_number, age, array_to_string(groups, ','),"
                   "       supplement_fen, visit_every, care_category"
