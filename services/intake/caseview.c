@@ -173,6 +173,13 @@ static int resolve(store_t *store, const proto_case_get_t *q, char *out, size_t 
 int caseview_write(store_t *store, const proto_case_get_t *q, msgpack_packer *pk,
                    proto_error_t *err)
 {
+    char case_id[32];
+    return caseview_write_case(store, q, pk, err, case_id, sizeof case_id);
+}
+
+int caseview_write_case(store_t *store, const proto_case_get_t *q, msgpack_packer *pk,
+                        proto_error_t *err, char *case_out, size_t case_outsz)
+{
     if (!store_ready(store))
         return proto_fail(err, PROTO_UNAVAILABLE, NULL, "database unavailable, retry later");
     char case_id[32];
@@ -200,6 +207,7 @@ int caseview_write(store_t *store, const proto_case_get_t *q, msgpack_packer *pk
     pack_persons(pk, persons);
     mp_pack_str(pk, "referrals");
     pack_referrals(pk, refs, ms);
+    snprintf(case_out, case_outsz, "%s", case_id);
 out:
     PQclear(persons);
     PQclear(refs);

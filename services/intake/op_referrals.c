@@ -186,7 +186,16 @@ static int handle_pending(intake_t *in, const proto_request_t *req, msgpack_pack
     }
     log_info("referrals.read", "department", LOG_S(dept), "referrals", LOG_I(n), "ids",
              LOG_S(full_ids ? "full" : "masked"), NULL);
-    rc = 0;
+    /* R-AUDIT: the cases this department's handler read */
+    pgarr_t cases;
+    pgarr_init(&cases);
+    for (int i = 0; i < n; i++)
+        pgarr_add_text(&cases, PQgetvalue(list, i, 2));
+    const char *cv = pgarr_str(&cases);
+    char action[64];
+    snprintf(action, sizeof action, "referrals.pending %s", dept);
+    rc = n == 0 ? 0 : !cv || intake_audit_read(in, action, cv, req->id) != 0 ? intake_unavailable(err) : 0;
+    pgarr_free(&cases);
 out:
     PQclear(list);
     PQclear(ps);
