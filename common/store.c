@@ -19,6 +19,7 @@ struct store {
     bool ready;                        /* connected and every statement prepared */
     int64_t next_try_ms;               /* earliest next reconnect attempt */
     int64_t retry_ms;                  /* reconnect throttle */
+    const char *session;               /* run after each connect, or NULL */
     int nstmts;
     const char *names[STORE_MAX_STMTS];
     const char *sqls[STORE_MAX_STMTS];
@@ -57,6 +58,11 @@ void store_destroy(store_t **self_p)
     free(self->dsn);
     free(self);
     *self_p = NULL;
+}
+
+void store_session(store_t *self, const char *sql)
+{
+    self->session = sql;
 }
 
 void store_prepare(store_t *self, const char *name, const char *sql)
@@ -102,6 +108,16 @@ bool store_ready(store_t *self)
     if (PQstatus(self->conn) != CONNECTION_OK) {
         set_err(self, PQerrorMessage(self->conn), NULL);
         return false;
+    }
+    if (self->session) {
+        PGresult *r = PQexec(self->conn, self->session);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            set_err(self, PQresultErrorMessage(r), r);
+            log_error("store.session_failed", "error", LOG_S(self->err), NULL);
+            PQclear(r);
+            return false;
+        }
+        PQclear(r);
     }
     for (int i = 0; i < self->nstmts; i++) {
         PGresult *r = PQprepare(self->conn, self->names[i], self->sqls[i], 0, NULL);

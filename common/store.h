@@ -20,6 +20,11 @@ void store_destroy(store_t **self_p);
  * first store_ready. name and sql must outlive the store (string literals). */
 void store_prepare(store_t *self, const char *name, const char *sql);
 
+/* Sets the session up after every connect, before the statements are
+ * prepared: sql (a literal, e.g. "SET enable_seqscan = off") is run as is.
+ * Services use it to choose how their statements are planned. */
+void store_session(store_t *self, const char *sql);
+
 /* True when connected and prepared; reconnects at most every retry_ms
  * (AID_PG_RETRY_MS, default 500) otherwise. */
 bool store_ready(store_t *self);

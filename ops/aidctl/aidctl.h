@@ -35,6 +35,12 @@ int cmd_call(const aidctl_opts_t *o);
 int cmd_trigger(const aidctl_opts_t *o);  /* trigger.c */
 int cmd_import(const aidctl_opts_t *o);   /* import.c */
 int cmd_user(const aidctl_opts_t *o); /* user.c: web console accounts */
+int cmd_audit(const aidctl_opts_t *o); /* audit.c: the audit trail of a case */
+/* user.c: a Postgres connection for the operator commands: the DSN in env var
+ * key (NULL: none) or in stack.env, else AID_PG_DSN likewise; prints why on
+ * failure and returns NULL. */
+struct pg_conn;
+struct pg_conn *aidctl_pg_connect(const char *key);
 /* care.c: visits, ledgers, the public list, complaints, overdue referrals */
 int cmd_visits(const aidctl_opts_t *o);
 int cmd_ledger(const aidctl_opts_t *o);

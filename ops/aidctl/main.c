@@ -47,6 +47,10 @@ static const char help_text[] =
     "  user disable NAME | enable NAME\n"
     "                              web console accounts (Postgres via AID_PG_DSN;\n"
     "                              password on stdin; see README \"Web console\")\n"
+    "  audit CASE_ID               the audit trail of a case in time order: reports,\n"
+    "                              assessment, referrals, decisions, changes, reads\n"
+    "                              (Postgres via AID_OPERATOR_PG_DSN, else AID_PG_DSN;\n"
+    "                              ops/SECURITY.md)\n"
     "  visits TOWNSHIP [BEFORE]    visits due before BEFORE (default: up to today)\n"
     "  ledger MONTH [TOWNSHIP] [--csv]\n"
     "                              the monthly ledger (MONTH is YYYY-MM); --csv writes\n"
@@ -209,6 +213,7 @@ static const command_t commands[] = {
     {"trigger", cmd_trigger, 1, AIDCTL_MAX_ARGS, true, false},
     {"import", cmd_import, 1, 1, true, false},
     {"user", cmd_user, 1, 5, false, false},
+    {"audit", cmd_audit, 1, 1, false, false},
     {"visits", cmd_visits, 1, 2, false, false},
     {"ledger", cmd_ledger, 1, 4, true, false},
     {"disclosure", cmd_disclosure, 2, 2, false, false},

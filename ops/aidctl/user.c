@@ -91,29 +91,30 @@ static int env_file_value(const char *path, const char *key, char *out, size_t o
     return rc;
 }
 
-static void find_dsn(char *dsn, size_t dsnsz)
+/* key from the environment, else from $AID_VAR/stack.env, else ./var/stack.env. */
+static int find_dsn(const char *key, char *dsn, size_t dsnsz)
 {
-    const char *env = config_str("AID_PG_DSN", NULL);
+    const char *env = config_str(key, NULL);
     if (env) {
         snprintf(dsn, dsnsz, "%s", env);
-        return;
+        return 0;
     }
     char path[4096];
     const char *var = config_str("AID_VAR", NULL);
     if (var) {
         snprintf(path, sizeof path, "%s/stack.env", var);
-        if (env_file_value(path, "AID_PG_DSN", dsn, dsnsz) == 0)
-            return;
+        if (env_file_value(path, key, dsn, dsnsz) == 0)
+            return 0;
     }
-    if (env_file_value("var/stack.env", "AID_PG_DSN", dsn, dsnsz) == 0)
-        return;
-    snprintf(dsn, dsnsz, "host=127.0.0.1 dbname=aid");
+    return env_file_value("var/stack.env", key, dsn, dsnsz);
 }
 
-static PGconn *connect_db(void)
+PGconn *aidctl_pg_connect(const char *key)
 {
     char dsn[1024];
-    find_dsn(dsn, sizeof dsn);
+    if ((!key || find_dsn(key, dsn, sizeof dsn) != 0) &&
+        find_dsn("AID_PG_DSN", dsn, sizeof dsn) != 0)
+        snprintf(dsn, sizeof dsn, "host=127.0.0.1 dbname=aid");
     PGconn *c = PQconnectdb(dsn);
     if (PQstatus(c) != CONNECTION_OK) {
         fprintf(stderr, "aidctl: cannot connect to Postgres: %s", PQerrorMessage(c));
@@ -360,7 +361,7 @@ int cmd_user(const aidctl_opts_t *o)
     if (strcmp(sub, "add") && strcmp(sub, "passwd") && strcmp(sub, "list") &&
         strcmp(sub, "disable") && strcmp(sub, "enable"))
         return usage("unknown user command");
-    PGconn *c = connect_db();
+    PGconn *c = aidctl_pg_connect(NULL);
     if (!c)
         return AIDCTL_EXIT_UNAVAILABLE;
     int rc = strcmp(sub, "add") == 0      ? user_add(c, o)

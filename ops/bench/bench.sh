@@ -63,6 +63,19 @@ echo "bench: postgres $(psqlq 'SHOW server_version'): fsync=$(psqlq 'SHOW fsync'
     "synchronous_commit=$(psqlq 'SHOW synchronous_commit')" \
     "full_page_writes=$(psqlq 'SHOW full_page_writes') shared_buffers=$(psqlq 'SHOW shared_buffers')"
 
+# AID_PG_STATEMENTS=1: the stack loads pg_stat_statements; the run ends with the
+# statements Postgres spent most time in
+if [[ ${AID_PG_STATEMENTS:-0} == 1 ]]; then
+    psqlq "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
+fi
+top_statements() {
+    [[ ${AID_PG_STATEMENTS:-0} == 1 ]] || return 0
+    echo "bench: statements by total time (pg_stat_statements, pipeline and baseline):"
+    psql "$AID_PG_DSN" -X -q -P pager=off -c "SELECT calls, round(total_exec_time) AS ms,
+        rows, left(regexp_replace(query, '\s+', ' ', 'g'), 90) AS statement
+        FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 15"
+}
+
 # checks in SQL after a run: one referral per (report, department), one decision
 # per referral, nothing pending, every report assessed
 check_sql() {
@@ -96,6 +109,7 @@ echo "  $base_line"
 base=$(sed -n 's/.*inserts_per_s=\([0-9]*\).*/\1/p' <<<"$base_line")
 kv() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<" ${result#bench-result:}"; }
 decided=$(kv decided_per_s)
+top_statements
 ratio=$(awk -v d="$decided" -v b="$base" 'BEGIN { printf "%.3f", (b > 0 ? d / b : 0) }')
 echo
 echo "bench: reports_per_s=$(kv reports_per_s) decided_per_s=$decided p50_ms=$(kv p50_ms) p99_ms=$(kv p99_ms) baseline_inserts_per_s=$base ratio=$ratio"

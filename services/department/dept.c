@@ -52,18 +52,19 @@ typedef struct {
 static void prepare(store_t *store)
 {
     store_prepare(store, "dept_claim",
+                  "WITH q AS (SELECT referral_id, seq FROM referral_queue WHERE department = $1"
+                  "            ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED)"
                   "SELECT f.referral_id, f.case_id, r.body, a.data,"
                   " (extract(epoch FROM clock_timestamp() - f.created_at) * 1000000)::bigint"
-                  "  FROM referrals f JOIN reports r USING (report_id)"
-                  "  JOIN assessments a USING (report_id)"
-                  " WHERE f.department = $1 AND f.status = 'pending'"
-                  " ORDER BY f.seq LIMIT $2 FOR UPDATE OF f SKIP LOCKED");
+                  "  FROM q JOIN referrals f USING (referral_id)"
+                  "  JOIN reports r USING (report_id) JOIN assessments a USING (report_id)"
+                  " ORDER BY q.seq");
     store_prepare(store, "dept_record_batch",
                   "SELECT o_referral_id FROM aid_record_decisions($1::bigint[], $2::text[],"
                   " $3::text[], $4::text[], $5::bigint[], $6::int[], $7::text[], $8::int[],"
                   " $9::text[], $10::bigint[], $11::text[], $12::text[], $13)");
     store_prepare(store, "dept_depth",
-                  "SELECT count(*) FROM referrals WHERE department = $1 AND status = 'pending'");
+                  "SELECT count(*) FROM referral_queue WHERE department = $1");
 }
 
 /* A big-endian int8 column of a binary result. */

@@ -158,6 +158,11 @@ int worker_run_depth(const worker_config_t *cfg, worker_depth_fn depth)
         log_error("worker.start_failed", "error", LOG_S(zmq_strerror(errno)), NULL);
         goto out;
     }
+    /* Workers find every row by key (claims through the queues' keys, batch
+     * writes by primary key). Their plans are cached per session, and one
+     * made while the tables were empty (a fresh cluster) would scan them
+     * whole once they have grown: sequential scans only as a last resort. */
+    store_session(w.store, "SET enable_seqscan = off");
     params_store_prepare(w.store);
     cfg->prepare(w.store);
     metrics_open(&w);

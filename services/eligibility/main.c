@@ -39,16 +39,17 @@ typedef struct {
 static void prepare(store_t *store)
 {
     store_prepare(store, "elig_claim",
-                  "SELECT report_id, case_id, body,"
-                  " (extract(epoch FROM clock_timestamp() - received_at) * 1000000)::bigint"
-                  "  FROM reports WHERE assessed_at IS NULL"
-                  " ORDER BY report_id LIMIT $1 FOR UPDATE SKIP LOCKED");
+                  "WITH q AS (SELECT report_id FROM report_queue"
+                  "            ORDER BY report_id LIMIT $1 FOR UPDATE SKIP LOCKED)"
+                  "SELECT r.report_id, r.case_id, r.body,"
+                  " (extract(epoch FROM clock_timestamp() - r.received_at) * 1000000)::bigint"
+                  "  FROM q JOIN reports r USING (report_id) ORDER BY r.report_id");
     store_prepare(store, "elig_record_batch",
                   "SELECT o_report, o_case, o_department, o_referral_id, o_seq"
                   "  FROM aid_record_assessments($1::bigint[], $2::bigint[], $3::text[],"
                   " $4::bigint[], $5::int[], $6::text[], $7::text[], $8::int[], $9::text[],"
                   " $10::bigint[], $11::text[], $12::int[], $13::bigint[], $14::text[])");
-    store_prepare(store, "elig_depth", "SELECT count(*) FROM reports WHERE assessed_at IS NULL");
+    store_prepare(store, "elig_depth", "SELECT count(*) FROM report_queue");
 }
 
 /* A big-endian int8 column of a binary result. */

@@ -2,7 +2,12 @@
  *
  * Three reads of one case — persons, referrals with decisions, measures — in
  * one REPEATABLE READ transaction, so the picture is consistent. ID numbers
- * and names leave this file masked, never whole. */
+ * and names leave this file masked, never whole. The decisions and measures
+ * of the case's referrals are read per referral (LATERAL … OFFSET 0, which the
+ * planner cannot flatten into a join): a case has a handful of referrals, and
+ * a plan that hashed the whole decisions or measures table for them — chosen
+ * when the estimate for "referrals of one case" was off — cost a full scan
+ * per case.get. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,16 +42,20 @@ void caseview_prepare(store_t *store)
                   "       coalesce(d.reason, ''), coalesce(array_to_string(d.rules, ','), ''),"
                   "       coalesce(to_char(d.decided_at AT TIME ZONE 'UTC',"
                   "                        'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '')"
-                  "  FROM referrals f LEFT JOIN decisions d USING (referral_id)"
+                  "  FROM referrals f"
+                  "  LEFT JOIN LATERAL (SELECT d.reason, d.rules, d.decided_at FROM decisions d"
+                  "                      WHERE d.referral_id = f.referral_id OFFSET 0) d ON true"
                   " WHERE f.case_id = $1::bigint ORDER BY f.referral_id");
     store_prepare(store, "case_measures",
-                  "SELECT m.referral_id, m.code, coalesce(m.id_masked, ''), m.amount_fen,"
+                  "SELECT f.referral_id, m.code, coalesce(m.id_masked, ''), m.amount_fen,"
                   "       m.period, m.form"
-                  "  FROM measures m JOIN referrals f USING (referral_id)"
-                  " WHERE f.case_id = $1::bigint ORDER BY m.referral_id, m.ord");
+                  "  FROM referrals f"
+                  "  CROSS JOIN LATERAL (SELECT m.* FROM measures m"
+                  "                       WHERE m.referral_id = f.referral_id OFFSET 0) m"
+                  " WHERE f.case_id = $1::bigint ORDER BY f.referral_id, m.ord");
     store_prepare(store, "case_complete",
-                  "SELECT NOT EXISTS (SELECT 1 FROM reports WHERE case_id = $1::bigint"
-                  "                      AND assessed_at IS NULL)"
+                  "SELECT NOT EXISTS (SELECT 1 FROM reports r JOIN report_queue q USING (report_id)"
+                  "                    WHERE r.case_id = $1::bigint)"
                   "   AND NOT EXISTS (SELECT 1 FROM referrals WHERE case_id = $1::bigint"
                   "                      AND status = 'pending')");
 }
@@ -203,6 +212,13 @@ static int resolve(store_t *store, const proto_case_get_t *q, char *out, size_t 
 int caseview_write(store_t *store, const proto_case_get_t *q, msgpack_packer *pk,
                    proto_error_t *err)
 {
+    char case_id[32];
+    return caseview_write_case(store, q, pk, err, case_id, sizeof case_id);
+}
+
+int caseview_write_case(store_t *store, const proto_case_get_t *q, msgpack_packer *pk,
+                        proto_error_t *err, char *case_out, size_t case_outsz)
+{
     if (!store_ready(store))
         return proto_fail(err, PROTO_UNAVAILABLE, NULL, "database unavailable, retry later");
     char case_id[32];
@@ -233,6 +249,7 @@ int caseview_write(store_t *store, const proto_case_get_t *q, msgpack_packer *pk
     }
     mp_pack_str(pk, "referrals");
     pack_referrals(pk, refs, ms);
+    snprintf(case_out, case_outsz, "%s", case_id);
 out:
     PQclear(persons);
     PQclear(refs);

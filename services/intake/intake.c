@@ -91,6 +91,7 @@ struct intake {
     pending_t *pending;       /* BATCH_MAX slots */
     pgarr_t ids, names, encs; /* statement parameters, reused */
     bool in_write;            /* a write's transaction is open: events wait */
+    const char *cur_client;   /* the request being handled: its sender's name, or "" */
     int n_outbox;
     outbox_t outbox[OUTBOX_MAX];
     struct batch_params *batch; /* aid_submit_reports parameters, reused; lazily made */
@@ -141,6 +142,10 @@ static void prepare_statements(store_t *store)
                   "SELECT outcome, result FROM aid_begin_request($1, $2, $3::bytea)");
     store_prepare(store, "finish_request",
                   "UPDATE requests SET result = $2::bytea WHERE request_id = $1");
+    /* R-AUDIT: a read of cases by a client, one row per case (040_roles.sql) */
+    store_prepare(store, "audit_read",
+                  "INSERT INTO audit_log (who, action, case_id, detail)"
+                  " SELECT $1, $2, c, $4 FROM unnest($3::bigint[]) AS c");
     synth_prepare(store);
     ops_prepare_all(store);
 }
@@ -155,6 +160,13 @@ intake_t *intake_new(void)
     self->zctx = zmq_ctx_new();
     self->store = store_new(config_str("AID_PG_DSN", "host=127.0.0.1 dbname=aid"));
     self->cache = cache_new(config_str("AID_REDIS_URL", "redis://127.0.0.1:6379"));
+    /* Intake's reads are keyed by values of very different selectivity (a
+     * case, a township, a day): plan each execution with its parameters and
+     * the tables' current size, never a generic plan made once (on a fresh
+     * cluster, while the tables were empty, it would read them whole long
+     * after they have grown). The write functions choose their own mode. */
+    if (self->store)
+        store_session(self->store, "SET plan_cache_mode = force_custom_plan");
     if (!self->inbound || !self->pending || !self->zctx || !self->store || !self->cache)
         goto fail;
     prepare_statements(self->store);
@@ -349,6 +361,26 @@ static void ops_prepare_all(store_t *store)
 }
 
 store_t *intake_store(intake_t *in) { return in->store; }
+
+const char *intake_client(intake_t *in)
+{
+    return in->cur_client && in->cur_client[0] ? in->cur_client : "local";
+}
+
+int intake_audit_read(intake_t *in, const char *action, const char *case_ids,
+                      const char *request_id)
+{
+    char detail[PROTO_STR_MAX + 16];
+    snprintf(detail, sizeof detail, "request %s", request_id && *request_id ? request_id : "-");
+    const char *vals[4] = {intake_client(in), action, case_ids, detail};
+    PGresult *r = store_exec(in->store, "audit_read", 4, vals);
+    if (!r) {
+        log_error("intake.audit_failed", "action", LOG_S(action), NULL);
+        return -1;
+    }
+    PQclear(r);
+    return 0;
+}
 cache_t *intake_cache(intake_t *in) { return in->cache; }
 
 /* Sends one event, giving its "seq" key the next number of intake's stream. */
@@ -1141,6 +1173,7 @@ static int dispatch(intake_t *self, inbound_t *in, int slot)
     int queued = 0;
     proto_error_t limited;
     int bad = proto_request_parse(zmq_msg_data(&in->body), zmq_msg_size(&in->body), &u, &req, &e);
+    self->cur_client = in->client;
     if (!rate_allow(self, in, &limited)) /* well-formed or not, a request costs a token */
         reply_error(self, in, req.id, &limited);
     else if (bad != 0)

@@ -26,5 +26,8 @@ int intake_run(intake_t *self);
 void caseview_prepare(store_t *store);
 int caseview_write(store_t *store, const proto_case_get_t *q, msgpack_packer *pk,
                    proto_error_t *err);
+/* As caseview_write; also gives the case id read (decimal) in case_out. */
+int caseview_write_case(store_t *store, const proto_case_get_t *q, msgpack_packer *pk,
+                        proto_error_t *err, char *case_out, size_t case_outsz);
 
 #endif

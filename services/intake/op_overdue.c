@@ -37,8 +37,9 @@ static void prepare(store_t *store)
                   "                    AND p.effective_from <= aid_china_date(f.created_at)"
                   "                  ORDER BY p.effective_from DESC, p.created_at DESC LIMIT 1),"
                   "                CASE f.department WHEN 'civil' THEN 30 ELSE 10 END)"
-                  "  FROM referrals f JOIN reports r ON r.report_id = f.report_id"
-                  " WHERE f.status = 'pending' AND ($1::text IS NULL OR r.township = $1)");
+                  "  FROM referral_queue q JOIN referrals f ON f.referral_id = q.referral_id"
+                  "  JOIN reports r ON r.report_id = f.report_id"
+                  " WHERE $1::text IS NULL OR r.township = $1");
 }
 
 /* Monday = 0 … Sunday = 6, for any day number (1970-01-01 was a Thursday). */

@@ -31,9 +31,10 @@ static void prepare(store_t *store)
     store_prepare(store, "pending_list",
                   "SELECT f.referral_id, f.seq, f.case_id, f.report_id, r.body,"
                   "       to_char(f.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-                  "  FROM referrals f JOIN reports r USING (report_id)"
-                  " WHERE f.department = $1 AND f.status = 'pending' AND f.seq > $2::bigint"
-                  " ORDER BY f.seq LIMIT $3::int");
+                  "  FROM referral_queue q JOIN referrals f USING (referral_id)"
+                  "  JOIN reports r USING (report_id)"
+                  " WHERE q.department = $1 AND q.seq > $2::bigint"
+                  " ORDER BY q.seq LIMIT $3::int");
     store_prepare(store, "pending_persons",
                   "SELECT a.report_id, a.idx, m.id_enc, a.age, array_to_string(a.groups, ','),"
                   "       a.supplement_fen, a.visit_every, a.care_category"
@@ -188,7 +189,16 @@ static int handle_pending(intake_t *in, const proto_request_t *req, msgpack_pack
     }
     log_info("referrals.read", "department", LOG_S(dept), "referrals", LOG_I(n), "ids",
              LOG_S(full_ids ? "full" : "masked"), NULL);
-    rc = 0;
+    /* R-AUDIT: the cases this department's handler read */
+    pgarr_t cases;
+    pgarr_init(&cases);
+    for (int i = 0; i < n; i++)
+        pgarr_add_text(&cases, PQgetvalue(list, i, 2));
+    const char *cv = pgarr_str(&cases);
+    char action[64];
+    snprintf(action, sizeof action, "referrals.pending %s", dept);
+    rc = n == 0 ? 0 : !cv || intake_audit_read(in, action, cv, req->id) != 0 ? intake_unavailable(err) : 0;
+    pgarr_free(&cases);
 out:
     PQclear(list);
     PQclear(ps);

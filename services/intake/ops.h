@@ -41,6 +41,15 @@ const intake_op_t *intake_find(const char *name);
 store_t *intake_store(intake_t *in);
 cache_t *intake_cache(intake_t *in);
 void intake_publish(intake_t *in, const char *topic, const void *body, size_t len);
+/* The sender of the request being handled: its client key's name (the ZAP
+ * User-Id, secure mode), "local" in plaintext mode. */
+const char *intake_client(intake_t *in);
+/* R-AUDIT: records that the sender read the cases case_ids (a Postgres array
+ * literal such as "{12}") with op `action`, request request_id; in its own
+ * statement (not inside a read's transaction). -1 when it could not be
+ * written: the read must then fail. */
+int intake_audit_read(intake_t *in, const char *action, const char *case_ids,
+                      const char *request_id);
 /* True while the bus publisher is connected to the broker. */
 bool intake_bus_connected(intake_t *in);
 

@@ -50,7 +50,7 @@ typedef struct {
 static void prepare(store_t *store)
 {
     store_prepare(store, "trig_backlog",
-                  "SELECT count(*) FROM (SELECT 1 FROM reports WHERE assessed_at IS NULL"
+                  "SELECT count(*) FROM (SELECT 1 FROM report_queue"
                   " LIMIT $1::int) b");
     store_prepare(store, "trig_claim",
                   "SELECT t.trigger_id, t.case_id, g.request_id, g.body"

@@ -15,6 +15,7 @@ external:housing and complete becomes true; the same decision again is ok
 with duplicate: true, a different one a conflict."""
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -119,6 +120,10 @@ class Ext:
 @pytest.fixture(scope="module")
 def ext(h):
     e = Ext(h)
+    # a fresh database every run, as the main test stack has (one left by an
+    # earlier run may carry an older schema)
+    e.stack("down", check=False)
+    shutil.rmtree(e.var, ignore_errors=True)
     try:
         e.up()
         yield e

@@ -317,6 +317,43 @@ static void reconnect_after_mark_broken_reprepares(void **state)
     store_destroy(&s);
 }
 
+/* The session statement runs on every connection, the first and each reconnect. */
+static void session_settings_hold_on_every_connection(void **state)
+{
+    (void)state;
+    store_t *s = store_new(need_dsn());
+    assert_non_null(s);
+    store_session(s, "SET enable_seqscan = off");
+    store_prepare(s, "ut_seqscan", "SELECT current_setting('enable_seqscan')");
+    for (int round = 0; round < 2; round++) {
+        bool ready = false;
+        for (int i = 0; i < 100 && !ready; i++) {
+            ready = store_ready(s);
+            if (!ready)
+                nanosleep(&(struct timespec){0, 20 * 1000000}, NULL);
+        }
+        assert_true(ready);
+        PGresult *r = store_exec(s, "ut_seqscan", 0, NULL);
+        assert_non_null(r);
+        assert_string_equal(PQgetvalue(r, 0, 0), "off");
+        PQclear(r);
+        store_mark_broken(s);
+    }
+    store_destroy(&s);
+}
+
+/* A session statement that fails leaves the store not ready, with the error. */
+static void a_failing_session_statement_keeps_the_store_not_ready(void **state)
+{
+    (void)state;
+    store_t *s = store_new(need_dsn());
+    assert_non_null(s);
+    store_session(s, "SET no_such_setting_here = 1");
+    assert_false(store_ready(s));
+    assert_non_null(strstr(store_errmsg(s), "no_such_setting_here"));
+    store_destroy(&s);
+}
+
 static void bad_dsn_leaves_the_store_not_ready(void **state)
 {
     (void)state;
@@ -376,6 +413,8 @@ int main(void)
         cmocka_unit_test(error_messages_are_scrubbed_of_id_numbers),
         cmocka_unit_test(begin_commit_and_rollback),
         cmocka_unit_test(reconnect_after_mark_broken_reprepares),
+        cmocka_unit_test(session_settings_hold_on_every_connection),
+        cmocka_unit_test(a_failing_session_statement_keeps_the_store_not_ready),
         cmocka_unit_test(bad_dsn_leaves_the_store_not_ready),
         cmocka_unit_test(a_statement_that_fails_to_prepare_keeps_the_store_not_ready),
     };
