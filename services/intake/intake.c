@@ -53,6 +53,15 @@ typedef struct {
     char client[CURVE_NAME_MAX + 1]; /* the sender: its ZAP User-Id (secure mode), else "" */
 } inbound_t;
 
+/* A read's answer held until its audit rows are committed (R-AUDIT): the
+ * reads of one loop iteration share one INSERT and one commit. */
+typedef struct {
+    zmq_msg_t route[MAX_ROUTE_FRAMES];
+    int nroute;
+    char *id;                 /* the request id, for an error answer */
+    msgpack_sbuffer reply;    /* the whole answer, ready to send */
+} held_t;
+
 /* A report.submit that passed validation and waits for the batch commit. */
 typedef struct {
     inbound_t *in;
@@ -92,6 +101,11 @@ struct intake {
     pgarr_t ids, names, encs; /* statement parameters, reused */
     bool in_write;            /* a write's transaction is open: events wait */
     const char *cur_client;   /* the request being handled: its sender's name, or "" */
+    bool audit_added;         /* the read being handled added audit rows */
+    pgarr_t a_who, a_action, a_cases, a_detail; /* audit rows of held reads, per read */
+    int a_rows;               /* reads in the a_* arrays */
+    held_t *held;             /* BATCH_MAX slots */
+    int n_held;
     int n_outbox;
     outbox_t outbox[OUTBOX_MAX];
     struct batch_params *batch; /* aid_submit_reports parameters, reused; lazily made */
@@ -142,10 +156,14 @@ static void prepare_statements(store_t *store)
                   "SELECT outcome, result FROM aid_begin_request($1, $2, $3::bytea)");
     store_prepare(store, "finish_request",
                   "UPDATE requests SET result = $2::bytea WHERE request_id = $1");
-    /* R-AUDIT: a read of cases by a client, one row per case (040_roles.sql) */
-    store_prepare(store, "audit_read",
+    /* R-AUDIT: reads of cases by clients, one row per read case (040_roles.sql);
+     * $3 holds each read's cases as an array literal */
+    store_prepare(store, "audit_reads",
                   "INSERT INTO audit_log (who, action, case_id, detail)"
-                  " SELECT $1, $2, c, $4 FROM unnest($3::bigint[]) AS c");
+                  " SELECT t.who, t.action, c, t.detail"
+                  "   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])"
+                  "        AS t(who, action, cases, detail)"
+                  "  CROSS JOIN LATERAL unnest(t.cases::bigint[]) AS c");
     synth_prepare(store);
     ops_prepare_all(store);
 }
@@ -157,17 +175,21 @@ intake_t *intake_new(void)
         return NULL;
     self->inbound = calloc(BATCH_MAX, sizeof *self->inbound);
     self->pending = calloc(BATCH_MAX, sizeof *self->pending);
+    self->held = calloc(BATCH_MAX, sizeof *self->held);
     self->zctx = zmq_ctx_new();
     self->store = store_new(config_str("AID_PG_DSN", "host=127.0.0.1 dbname=aid"));
     self->cache = cache_new(config_str("AID_REDIS_URL", "redis://127.0.0.1:6379"));
-    /* Intake's reads are keyed by values of very different selectivity (a
-     * case, a township, a day): plan each execution with its parameters and
-     * the tables' current size, never a generic plan made once (on a fresh
-     * cluster, while the tables were empty, it would read them whole long
-     * after they have grown). The write functions choose their own mode. */
+    /* Intake's statements find their rows through indexes (a case, a person,
+     * a township, a queue). Their plans are cached per session, and one made
+     * while the tables were empty (a fresh cluster) would otherwise scan
+     * them whole once they have grown: sequential scans only as a last
+     * resort. (Planning every execution instead, force_custom_plan, made
+     * planning the largest part of intake's database time: case.get is five
+     * statements.) */
     if (self->store)
-        store_session(self->store, "SET plan_cache_mode = force_custom_plan");
-    if (!self->inbound || !self->pending || !self->zctx || !self->store || !self->cache)
+        store_session(self->store, "SET enable_seqscan = off");
+    if (!self->inbound || !self->pending || !self->held || !self->zctx || !self->store ||
+        !self->cache)
         goto fail;
     prepare_statements(self->store);
     metrics_open(self);
@@ -222,6 +244,11 @@ void intake_destroy(intake_t **self_p)
     metrics_destroy(&self->metrics);
     free(self->inbound);
     free(self->pending);
+    free(self->held); /* empty: intake_run answers every held read before it returns */
+    pgarr_free(&self->a_who);
+    pgarr_free(&self->a_action);
+    pgarr_free(&self->a_cases);
+    pgarr_free(&self->a_detail);
     pgarr_free(&self->ids);
     pgarr_free(&self->encs);
     pgarr_free(&self->names);
@@ -372,13 +399,12 @@ int intake_audit_read(intake_t *in, const char *action, const char *case_ids,
 {
     char detail[PROTO_STR_MAX + 16];
     snprintf(detail, sizeof detail, "request %s", request_id && *request_id ? request_id : "-");
-    const char *vals[4] = {intake_client(in), action, case_ids, detail};
-    PGresult *r = store_exec(in->store, "audit_read", 4, vals);
-    if (!r) {
-        log_error("intake.audit_failed", "action", LOG_S(action), NULL);
-        return -1;
-    }
-    PQclear(r);
+    pgarr_add_text(&in->a_who, intake_client(in));
+    pgarr_add_text(&in->a_action, action);
+    pgarr_add_text(&in->a_cases, case_ids);
+    pgarr_add_text(&in->a_detail, detail);
+    in->a_rows++;
+    in->audit_added = true; /* the answer waits for the rows (flush_held) */
     return 0;
 }
 cache_t *intake_cache(intake_t *in) { return in->cache; }
@@ -520,6 +546,76 @@ static void publish_wakeup(intake_t *self)
     msgpack_sbuffer_destroy(&sb);
 }
 
+/* Keeps the answer to in (request id, result) until flush_held: 0, or -1
+ * when it cannot be kept (no memory), and then it is not answered yet. */
+static int hold_reply(intake_t *self, inbound_t *in, const char *id,
+                      const msgpack_sbuffer *result)
+{
+    held_t *h = &self->held[self->n_held];
+    h->id = strdup(id ? id : "");
+    if (!h->id)
+        return -1;
+    msgpack_sbuffer_init(&h->reply);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &h->reply, msgpack_sbuffer_write);
+    proto_reply_ok_begin(&pk, id);
+    msgpack_sbuffer_write(&h->reply, result->data, result->size);
+    for (int i = 0; i < in->nroute; i++) {
+        zmq_msg_init(&h->route[i]);
+        zmq_msg_move(&h->route[i], &in->route[i]);
+    }
+    h->nroute = in->nroute;
+    in->nroute = 0;
+    zmq_msg_close(&in->body);
+    self->n_held++;
+    return 0;
+}
+
+/* Commits the audit rows of the held reads (one statement, one commit), then
+ * answers them; when the rows cannot be written, every held read is answered
+ * unavailable instead (R-AUDIT: no answer without its audit row). */
+static void flush_held(intake_t *self)
+{
+    if (self->n_held == 0 && self->a_rows == 0)
+        return;
+    const char *vals[4] = {pgarr_str(&self->a_who), pgarr_str(&self->a_action),
+                           pgarr_str(&self->a_cases), pgarr_str(&self->a_detail)};
+    PGresult *r = NULL;
+    if (vals[0] && vals[1] && vals[2] && vals[3] && store_ready(self->store))
+        r = store_exec(self->store, "audit_reads", 4, vals);
+    if (!r)
+        log_error("intake.audit_failed", "reads", LOG_I(self->n_held), "error",
+                  LOG_S(store_errmsg(self->store)), NULL);
+    PQclear(r);
+    for (int k = 0; k < self->n_held; k++) {
+        held_t *h = &self->held[k];
+        if (r) {
+            for (int i = 0; i < h->nroute; i++)
+                zmq_msg_send(&h->route[i], self->router, ZMQ_SNDMORE);
+            zmq_send(self->router, h->reply.data, h->reply.size, 0);
+        } else {
+            inbound_t in = {.nroute = h->nroute};
+            for (int i = 0; i < h->nroute; i++) {
+                zmq_msg_init(&in.route[i]);
+                zmq_msg_move(&in.route[i], &h->route[i]);
+            }
+            zmq_msg_init(&in.body);
+            proto_error_t e;
+            intake_unavailable(&e);
+            reply_error(self, &in, h->id, &e);
+        }
+        for (int i = 0; i < h->nroute; i++)
+            zmq_msg_close(&h->route[i]);
+        msgpack_sbuffer_destroy(&h->reply);
+        free(h->id);
+    }
+    self->n_held = self->a_rows = 0;
+    pgarr_reset(&self->a_who);
+    pgarr_reset(&self->a_action);
+    pgarr_reset(&self->a_cases);
+    pgarr_reset(&self->a_detail);
+}
+
 static void run_read(intake_t *self, inbound_t *in, const intake_op_t *op,
                      const proto_request_t *req)
 {
@@ -528,10 +624,15 @@ static void run_read(intake_t *self, inbound_t *in, const intake_op_t *op,
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     proto_error_t e;
-    if (op->handle(self, req, &pk, &e) == 0)
-        reply_ok(self, in, req->id, &sb);
-    else
+    self->audit_added = false;
+    if (op->handle(self, req, &pk, &e) != 0)
         reply_error(self, in, req->id, &e);
+    else if (!self->audit_added)
+        reply_ok(self, in, req->id, &sb);
+    else if (hold_reply(self, in, req->id, &sb) != 0) {
+        intake_unavailable(&e);
+        reply_error(self, in, req->id, &e);
+    }
     msgpack_sbuffer_destroy(&sb);
 }
 
@@ -1229,6 +1330,7 @@ int intake_run(intake_t *self)
         metric_add(self->m_received, queued);
         if (queued)
             commit_batch(self, queued);
+        flush_held(self); /* reads answered after their audit rows commit */
     }
     log_info("intake.stopped", NULL);
     return 0;

@@ -45,9 +45,11 @@ void intake_publish(intake_t *in, const char *topic, const void *body, size_t le
  * User-Id, secure mode), "local" in plaintext mode. */
 const char *intake_client(intake_t *in);
 /* R-AUDIT: records that the sender read the cases case_ids (a Postgres array
- * literal such as "{12}") with op `action`, request request_id; in its own
- * statement (not inside a read's transaction). -1 when it could not be
- * written: the read must then fail. */
+ * literal such as "{12}") with op `action`, request request_id. The rows of
+ * all the reads of one loop iteration are written together after them, in
+ * one statement and one commit, and each read's answer is held until then;
+ * if they cannot be written, the reads are answered unavailable instead. 0,
+ * or -1 when the read must fail now. */
 int intake_audit_read(intake_t *in, const char *action, const char *case_ids,
                       const char *request_id);
 /* True while the bus publisher is connected to the broker. */

@@ -203,3 +203,24 @@ def test_aidctl_audit_shows_the_trail(h, case):
     p = subprocess.run([os.path.join(h.ROOT, "bin", "aidctl"), "audit", "case-999999999"],
                        capture_output=True, text=True, timeout=30, env=env)
     assert p.returncode == 1 and "no such case" in p.stderr, (p.returncode, p.stderr)
+
+
+def test_no_answer_without_its_audit_row(h, case):
+    """R-AUDIT: when the read cannot be recorded, case.get answers unavailable
+    (and reads the same case again once it can), several reads in a row too."""
+    cid = case["case_id"]
+    h.psql("REVOKE INSERT ON audit_log FROM aid_intake")
+    try:
+        for _ in range(3):
+            got = h.case_get(case_id=cid)
+            assert got.get("ok") is False, got
+            assert got["error"]["code"] == "unavailable", got
+    finally:
+        h.psql("GRANT INSERT ON audit_log TO aid_intake")
+    before = int(h.psql_value("SELECT count(*) FROM audit_log WHERE action = 'case.get'"
+                              " AND case_id = %s" % cid.split("-")[1]))
+    got = h.case_get(case_id=cid)
+    assert got.get("ok") is True, got
+    after = int(h.psql_value("SELECT count(*) FROM audit_log WHERE action = 'case.get'"
+                             " AND case_id = %s" % cid.split("-")[1]))
+    assert after == before + 1
