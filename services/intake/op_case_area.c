@@ -83,7 +83,9 @@ static int handle(intake_t *in, const proto_request_t *req, msgpack_packer *pk, 
     mp_pack_str(pk, "villages");
     pack_codes(pk, r, 'v');
     PQclear(r);
-    return 0;
+    char ids[40]; /* R-AUDIT: who read where this case lives */
+    snprintf(ids, sizeof ids, "{%s}", case_id);
+    return intake_audit_read(in, "case.area", ids, req->id) != 0 ? intake_unavailable(err) : 0;
 }
 
 INTAKE_OP(case_area_op, {"case.area", prepare, handle})

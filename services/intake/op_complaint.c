@@ -101,8 +101,12 @@ static int handle_get(intake_t *in, const proto_request_t *req, msgpack_packer *
         mp_pack_kv_str(pk, "note", PQgetvalue(r, i, 7));
         mp_pack_kv_str(pk, "at", PQgetvalue(r, i, 8));
     }
+    /* R-AUDIT: who read the complaint (and so its case, when it names one) */
+    char ids[40], action[64];
+    snprintf(ids, sizeof ids, "{%s}", *case_num ? case_num : "NULL");
+    snprintf(action, sizeof action, "complaint.get %s", q.tracking_no);
     PQclear(r);
-    return 0;
+    return intake_audit_read(in, action, ids, req->id) != 0 ? intake_unavailable(err) : 0;
 }
 
 static int handle_update(intake_t *in, const proto_request_t *req, msgpack_packer *pk,

@@ -313,7 +313,10 @@ static int handle_due(intake_t *in, const proto_request_t *req, msgpack_packer *
         qsort(l.rows, l.n, sizeof *l.rows, row_cmp);
     pack_due(pk, &q, &l, today);
     free(l.rows);
-    return 0;
+    /* R-AUDIT: who read the township's visit list (masked; about no one case) */
+    char action[64];
+    snprintf(action, sizeof action, "visits.due %s", q.township);
+    return intake_audit_read(in, action, "{NULL}", req->id) != 0 ? intake_unavailable(err) : 0;
 }
 
 /* ---- visit.record ------------------------------------------------------------------ */

@@ -224,3 +224,22 @@ def test_no_answer_without_its_audit_row(h, case):
     after = int(h.psql_value("SELECT count(*) FROM audit_log WHERE action = 'case.get'"
                              " AND case_id = %s" % cid.split("-")[1]))
     assert after == before + 1
+
+
+def test_area_and_visit_list_reads_are_in_the_trail(h, case):
+    """R-AUDIT: case.area (one case) and visits.due (a township's masked list)
+    leave a row with who read them, like case.get."""
+    cid = case["case_id"]
+    num = cid.split("-")[1]
+    who = "local-client" if os.environ.get("AID_SECURE") == "1" else "local"
+    count = ("SELECT count(*) FROM audit_log WHERE who = '%s' AND action = '%%s'"
+             " AND case_id IS NOT DISTINCT FROM %%s" % who)
+    before = int(h.psql_value(count % ("case.area", num)))
+    got = h.call("case.area", {"case_id": cid})
+    assert got.get("ok") is True, got
+    assert int(h.psql_value(count % ("case.area", num))) == before + 1
+    town = h.AREA["township"]
+    before = int(h.psql_value(count % ("visits.due " + town, "NULL")))
+    got = h.call("visits.due", {"township": town})
+    assert got.get("ok") is True, got
+    assert int(h.psql_value(count % ("visits.due " + town, "NULL"))) == before + 1
