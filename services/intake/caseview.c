@@ -177,26 +177,21 @@ static void pack_referrals(msgpack_packer *pk, PGresult *refs, PGresult *ms)
     }
 }
 
-/* Finds the case id (as decimal text) for the query. */
+/* The decimal case number of a wire case id ("case-<n>"), or NULL. */
+static const char *case_number(const char *wire)
+{
+    const char *p = strncmp(wire, "case-", 5) == 0 ? wire + 5 : "";
+    return *p && strspn(p, "0123456789") == strlen(p) && strlen(p) <= 18 ? p : NULL;
+}
+
+/* Finds the case id (as decimal text) of a person. */
 static int resolve(store_t *store, const proto_case_get_t *q, char *out, size_t outsz,
                    proto_error_t *err)
 {
-    const char *arg;
-    const char *stmt;
     char hash[PII_HASH_HEX];
-    if (q->case_id[0]) {
-        /* case ids are "case-<n>" on the wire */
-        const char *p = strncmp(q->case_id, "case-", 5) == 0 ? q->case_id + 5 : "";
-        if (!*p || strspn(p, "0123456789") != strlen(p) || strlen(p) > 18)
-            return proto_fail(err, PROTO_NOT_FOUND, "case_id", "no such case");
-        arg = p;
-        stmt = "case_by_id";
-    } else {
-        pii_hash_hex(q->id_number, hash);
-        arg = hash;
-        stmt = "case_by_person";
-    }
-    PGresult *r = store_exec(store, stmt, 1, &arg);
+    pii_hash_hex(q->id_number, hash);
+    const char *arg = hash;
+    PGresult *r = store_exec(store, "case_by_person", 1, &arg);
     if (!r)
         return proto_fail(err, PROTO_UNAVAILABLE, NULL, "database unavailable, retry later");
     int found = PQntuples(r) == 1;
@@ -204,9 +199,71 @@ static int resolve(store_t *store, const proto_case_get_t *q, char *out, size_t 
         snprintf(out, outsz, "%s", PQgetvalue(r, 0, 0));
     PQclear(r);
     if (!found)
-        return proto_fail(err, PROTO_NOT_FOUND, q->case_id[0] ? "case_id" : "id_number",
-                          "no such case");
+        return proto_fail(err, PROTO_NOT_FOUND, "id_number", "no such case");
     return 0;
+}
+
+/* One result of a pipeline: the next one if its status is want, else NULL
+ * (an error, or a statement skipped after one). Consumes the NULL that ends
+ * each statement's results. */
+static PGresult *pipe_next(PGconn *conn, ExecStatusType want)
+{
+    PGresult *r = PQgetResult(conn);
+    if (r && PQresultStatus(r) != want) {
+        PQclear(r);
+        r = NULL;
+    }
+    PGresult *end = PQgetResult(conn);
+    while (end) { /* not expected: more than one result for a statement */
+        PQclear(end);
+        end = PQgetResult(conn);
+    }
+    return r;
+}
+
+/* The four reads of case `num` in one REPEATABLE READ transaction, sent as
+ * one pipeline (one round trip instead of seven). 1 when they were read
+ * (*found: whether the case exists), 0 when the database failed. */
+static int read_case(store_t *store, const char *num, PGresult **res, bool *found)
+{
+    static const char *const stmts[] = {"case_by_id", "case_persons", "case_referrals",
+                                        "case_measures", "case_complete"};
+    PGconn *conn = store_conn(store);
+    if (!conn || PQenterPipelineMode(conn) != 1)
+        return 0;
+    int sent = PQsendQueryParams(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0,
+                                 NULL, NULL, NULL, NULL, 0) == 1;
+    for (int k = 0; sent && k < 5; k++)
+        sent = PQsendQueryPrepared(conn, stmts[k], 1, &num, NULL, NULL, 0) == 1;
+    sent = sent && PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) == 1 &&
+           PQpipelineSync(conn) == 1;
+    int ok = sent;
+    if (sent) {
+        PGresult *r = pipe_next(conn, PGRES_COMMAND_OK);
+        ok = r != NULL;
+        PQclear(r);
+        PGresult *by_id = pipe_next(conn, PGRES_TUPLES_OK);
+        ok = ok && by_id;
+        *found = by_id && PQntuples(by_id) == 1;
+        PQclear(by_id);
+        for (int k = 0; k < 4; k++) {
+            res[k] = pipe_next(conn, PGRES_TUPLES_OK);
+            ok = ok && res[k];
+        }
+        r = pipe_next(conn, PGRES_COMMAND_OK);
+        ok = ok && r;
+        PQclear(r);
+        r = PQgetResult(conn); /* the sync */
+        ok = ok && r && PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+        PQclear(r);
+    }
+    if (PQexitPipelineMode(conn) != 1 || PQstatus(conn) != CONNECTION_OK) {
+        store_mark_broken(store);
+        return 0;
+    }
+    if (!ok)
+        store_rollback(store); /* a failed statement left the transaction open */
+    return ok;
 }
 
 int caseview_write(store_t *store, const proto_case_get_t *q, msgpack_packer *pk,
@@ -222,21 +279,31 @@ int caseview_write_case(store_t *store, const proto_case_get_t *q, msgpack_packe
     if (!store_ready(store))
         return proto_fail(err, PROTO_UNAVAILABLE, NULL, "database unavailable, retry later");
     char case_id[32];
-    if (store_cmd(store, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") != 0)
-        return proto_fail(err, PROTO_UNAVAILABLE, NULL, "database unavailable, retry later");
-    PGresult *persons = NULL, *refs = NULL, *ms = NULL, *done = NULL;
-    int rc = resolve(store, q, case_id, sizeof case_id, err);
-    if (rc != 0)
-        goto out;
-    const char *arg = case_id;
-    persons = store_exec(store, "case_persons", 1, &arg);
-    refs = persons ? store_exec(store, "case_referrals", 1, &arg) : NULL;
-    ms = refs ? store_exec(store, "case_measures", 1, &arg) : NULL;
-    done = ms ? store_exec(store, "case_complete", 1, &arg) : NULL;
-    if (!done) {
+    if (q->case_id[0]) {
+        const char *num = case_number(q->case_id);
+        if (!num)
+            return proto_fail(err, PROTO_NOT_FOUND, "case_id", "no such case");
+        snprintf(case_id, sizeof case_id, "%s", num);
+    } else {
+        /* a person's case: found first (a case never loses a member, so the
+         * answer holds for the transaction that reads it) */
+        int rc = resolve(store, q, case_id, sizeof case_id, err);
+        if (rc != 0)
+            return rc;
+    }
+    PGresult *res[4] = {NULL, NULL, NULL, NULL};
+    bool found = false;
+    int rc = 0;
+    if (!read_case(store, case_id, res, &found)) {
         rc = proto_fail(err, PROTO_UNAVAILABLE, NULL, "database unavailable, retry later");
         goto out;
     }
+    if (!found) {
+        rc = proto_fail(err, PROTO_NOT_FOUND, q->case_id[0] ? "case_id" : "id_number",
+                        "no such case");
+        goto out;
+    }
+    PGresult *persons = res[0], *refs = res[1], *ms = res[2], *done = res[3];
     char wire_id[40];
     snprintf(wire_id, sizeof wire_id, "case-%s", case_id);
     msgpack_pack_map(pk, 4);
@@ -251,10 +318,7 @@ int caseview_write_case(store_t *store, const proto_case_get_t *q, msgpack_packe
     pack_referrals(pk, refs, ms);
     snprintf(case_out, case_outsz, "%s", case_id);
 out:
-    PQclear(persons);
-    PQclear(refs);
-    PQclear(ms);
-    PQclear(done);
-    store_rollback(store); /* read-only: nothing to commit */
+    for (int k = 0; k < 4; k++)
+        PQclear(res[k]);
     return rc;
 }
