@@ -26,7 +26,9 @@ BEGIN
     IF EXISTS (SELECT 1 FROM case_members) OR EXISTS (SELECT 1 FROM assessed_persons)
        OR EXISTS (SELECT 1 FROM reports) OR EXISTS (SELECT 1 FROM triggers) THEN
         RAISE EXCEPTION '031_pii: the database holds plaintext ID numbers; it needs an offline '
-                        'conversion with the PII key (ops/SECURITY.md), not this migration';
+                        'conversion with the PII key (ops/SECURITY.md), not this migration'
+              USING HINT = 'a local development stack whose data may go: ops/stack.sh down, '
+                           'then remove its directory (var/ by default) and make up again';
     END IF;
 END;
 $$;
