@@ -41,6 +41,12 @@ int cmd_audit(const aidctl_opts_t *o); /* audit.c: the audit trail of a case */
  * failure and returns NULL. */
 struct pg_conn;
 struct pg_conn *aidctl_pg_connect(const char *key);
+/* user.c: runs sql with text parameters; the result, or NULL after printing
+ * the error (`missing`, e.g. "the audit view is missing: run `make up`", when
+ * a table or view does not exist). */
+struct pg_result;
+struct pg_result *aidctl_pg_run(struct pg_conn *c, const char *sql, int n,
+                                const char *const *vals, const char *missing);
 /* care.c: visits, ledgers, the public list, complaints, overdue referrals */
 int cmd_visits(const aidctl_opts_t *o);
 int cmd_ledger(const aidctl_opts_t *o);

@@ -46,17 +46,8 @@ static const char *case_number(const char *arg)
 
 static PGresult *run(PGconn *c, const char *sql, int n, const char *const *vals)
 {
-    PGresult *r = PQexecParams(c, sql, n, NULL, vals, NULL, NULL, 0);
-    ExecStatusType st = PQresultStatus(r);
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
-        return r;
-    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-    if (state && strcmp(state, "42P01") == 0)
-        fprintf(stderr, "aidctl: the audit view is missing: run `make up` (migration 040)\n");
-    else
-        fprintf(stderr, "aidctl: %s", PQerrorMessage(c));
-    PQclear(r);
-    return NULL;
+    return aidctl_pg_run(c, sql, n, vals,
+                         "the audit view is missing: run `make up` (migration 040)");
 }
 
 int cmd_audit(const aidctl_opts_t *o)

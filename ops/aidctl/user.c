@@ -124,20 +124,27 @@ PGconn *aidctl_pg_connect(const char *key)
     return c;
 }
 
-/* Runs sql with text parameters; prints the error. The result or NULL. */
-static PGresult *run(PGconn *c, const char *sql, int n, const char *const *vals)
+PGresult *aidctl_pg_run(PGconn *c, const char *sql, int n, const char *const *vals,
+                        const char *missing)
 {
     PGresult *r = PQexecParams(c, sql, n, NULL, vals, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(r);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return r;
     const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-    if (state && strcmp(state, "42P01") == 0)
-        fprintf(stderr, "aidctl: the accounts table is missing: run `make up` (migration 030)\n");
+    if (state && strcmp(state, "42P01") == 0 && missing)
+        fprintf(stderr, "aidctl: %s\n", missing);
     else
         fprintf(stderr, "aidctl: %s", PQerrorMessage(c));
     PQclear(r);
     return NULL;
+}
+
+/* The accounts' statements, with what a missing table means. */
+static PGresult *run(PGconn *c, const char *sql, int n, const char *const *vals)
+{
+    return aidctl_pg_run(c, sql, n, vals,
+                         "the accounts table is missing: run `make up` (migration 030)");
 }
 
 /* Reads one line of stdin into pw; on a terminal without echo, twice. */
