@@ -266,13 +266,6 @@ static int read_case(store_t *store, const char *num, PGresult **res, bool *foun
     return ok;
 }
 
-int caseview_write(store_t *store, const proto_case_get_t *q, msgpack_packer *pk,
-                   proto_error_t *err)
-{
-    char case_id[32];
-    return caseview_write_case(store, q, pk, err, case_id, sizeof case_id);
-}
-
 int caseview_write_case(store_t *store, const proto_case_get_t *q, msgpack_packer *pk,
                         proto_error_t *err, char *case_out, size_t case_outsz)
 {

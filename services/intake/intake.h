@@ -21,12 +21,9 @@ void intake_destroy(intake_t **self_p);
 /* Serves until SIGTERM/SIGINT. Returns the process exit code. */
 int intake_run(intake_t *self);
 
-/* case.get: writes the result map for the case, or fails with not_found /
- * unavailable. Defined in caseview.c; also used by tests through the API. */
+/* case.get: writes the result map for the case and gives its id (decimal)
+ * in case_out, or fails with not_found / unavailable. Defined in caseview.c. */
 void caseview_prepare(store_t *store);
-int caseview_write(store_t *store, const proto_case_get_t *q, msgpack_packer *pk,
-                   proto_error_t *err);
-/* As caseview_write; also gives the case id read (decimal) in case_out. */
 int caseview_write_case(store_t *store, const proto_case_get_t *q, msgpack_packer *pk,
                         proto_error_t *err, char *case_out, size_t case_outsz);
 
