@@ -210,38 +210,23 @@ GRANT SELECT (username, role, scope, display_name, disabled, created_at, updated
 GRANT INSERT ON audit_log TO aid_operator;
 GRANT USAGE ON SEQUENCE audit_log_audit_id_seq TO aid_operator;
 
--- The work queues of 022_queues.sql, when present (this file may be applied
--- before or after it on a given cluster: aid_grant_queues is run again by
--- later migrations that make queue tables).
-CREATE FUNCTION aid_grant_queues() RETURNS void
-LANGUAGE plpgsql AS $$
-BEGIN
-    IF to_regclass('public.report_queue') IS NOT NULL THEN
-        GRANT SELECT, INSERT ON report_queue TO aid_intake, aid_triggers;
-        GRANT SELECT, DELETE ON report_queue TO aid_eligibility;
-        -- a claim locks the rows it takes (FOR UPDATE), which asks for UPDATE
-        -- on a column; the queues' rows are never changed, only deleted
-        GRANT UPDATE (report_id) ON report_queue TO aid_eligibility;
-        GRANT SELECT ON report_queue TO aid_operator;
-    END IF;
-    IF to_regclass('public.referral_queue') IS NOT NULL THEN
-        GRANT SELECT, INSERT ON referral_queue TO aid_eligibility, aid_intake;
-        GRANT SELECT, DELETE ON referral_queue TO aid_department, aid_intake;
-        GRANT UPDATE (seq) ON referral_queue TO aid_department;
-        GRANT SELECT ON referral_queue TO aid_operator;
-        ALTER TABLE referral_queue ENABLE ROW LEVEL SECURITY;
-        DROP POLICY IF EXISTS services ON referral_queue;
-        DROP POLICY IF EXISTS own_department ON referral_queue;
-        CREATE POLICY services ON referral_queue
-            TO aid_intake, aid_eligibility, aid_triggers, aid_operator
-            USING (true) WITH CHECK (true);
-        CREATE POLICY own_department ON referral_queue TO aid_department
-            USING (department = aid_role_department())
-            WITH CHECK (department = aid_role_department());
-    END IF;
-END;
-$$;
-SELECT aid_grant_queues();
+-- The work queues of 022_queues.sql. A claim locks the rows it takes (FOR
+-- UPDATE), which asks for UPDATE on a column; the queues' rows are never
+-- changed, only deleted.
+GRANT SELECT, INSERT ON report_queue TO aid_intake, aid_triggers;
+GRANT SELECT, DELETE ON report_queue TO aid_eligibility;
+GRANT UPDATE (report_id) ON report_queue TO aid_eligibility;
+GRANT SELECT ON report_queue TO aid_operator;
+GRANT SELECT, INSERT ON referral_queue TO aid_eligibility, aid_intake;
+GRANT SELECT, DELETE ON referral_queue TO aid_department, aid_intake;
+GRANT UPDATE (seq) ON referral_queue TO aid_department;
+GRANT SELECT ON referral_queue TO aid_operator;
+ALTER TABLE referral_queue ENABLE ROW LEVEL SECURITY;
+CREATE POLICY services ON referral_queue TO aid_intake, aid_eligibility, aid_triggers, aid_operator
+    USING (true) WITH CHECK (true);
+CREATE POLICY own_department ON referral_queue TO aid_department
+    USING (department = aid_role_department())
+    WITH CHECK (department = aid_role_department());
 
 -- ---------------------------------------------------------------- row-level security
 -- Pipeline and operator roles see every row (a permissive policy); a
