@@ -154,6 +154,21 @@ static void give_back(ic_t *self, void *s, int reusable)
     pthread_mutex_unlock(&self->mu);
 }
 
+/* Before a request: drops anything still queued on s and lets libzmq process
+ * its pending commands now. A non-blocking receive that finds nothing does
+ * both and resets libzmq's receive counter, so the two frames of the reply
+ * that follows are read without commands processed between them (libzmq 4.3
+ * does that every 100th receive; with ZMQ_IMMEDIATE, a disconnect processed
+ * there ends the pipe mid-reply and aborts in fq.cpp "!_more"). */
+static void settle(void *s)
+{
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    while (zmq_msg_recv(&msg, s, ZMQ_DONTWAIT) >= 0)
+        ;
+    zmq_msg_close(&msg);
+}
+
 /* Receives one message: an empty delimiter then the body, copied to *raw.
  * 0 done, -1 nothing until the deadline, -2 malformed (dropped). */
 static int recv_one(void *s, int64_t deadline, char **raw, size_t *len)
@@ -285,6 +300,7 @@ int ic_call(ic_t *self, const char *op, const char *id, const json_t *body, json
         fail(e, "unavailable", NULL, "cannot reach intake");
         goto out;
     }
+    settle(s);
     int64_t deadline = svc_now_ms() + self->timeout_ms;
     int reusable = 0;
     if (zmq_send(s, "", 0, ZMQ_SNDMORE) < 0 || zmq_send(s, sb.data, sb.size, 0) < 0) {
