@@ -1,11 +1,12 @@
 /* dept.c — claim, decide, record: the department step.
  *
  * One step is one transaction: claim up to DEPT_BATCH pending referrals
- * (FOR UPDATE SKIP LOCKED, so any number of instances of one department
- * share the work and never decide one referral twice), decide each with the
- * pure policy function, record every decision with its measures and the
- * referrals' completion in one set-based statement (aid_record_decisions,
- * migration 021), commit, then publish case.updated per referral decided.
+ * (aid_dept_claim, FOR UPDATE SKIP LOCKED, so any number of instances of
+ * one department share the work and never decide one referral twice), decide
+ * each with the pure policy function, record every decision with its
+ * measures and the referrals' completion in one set-based statement
+ * (aid_dept_record over aid_record_decisions, migrations 041 and 022),
+ * commit, then publish case.updated per referral decided.
  * The decisions primary key backs the claim up if code ever gets it wrong:
  * a referral already decided is left alone and not announced again.
  *
@@ -51,16 +52,11 @@ typedef struct {
 
 static void prepare(store_t *store)
 {
-    store_prepare(store, "dept_claim",
-                  "WITH q AS (SELECT referral_id, seq FROM referral_queue WHERE department = $1"
-                  "            ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED)"
-                  "SELECT f.referral_id, f.case_id, r.body, a.data,"
-                  " (extract(epoch FROM clock_timestamp() - f.created_at) * 1000000)::bigint"
-                  "  FROM q JOIN referrals f USING (referral_id)"
-                  "  JOIN reports r USING (report_id) JOIN assessments a USING (report_id)"
-                  " ORDER BY q.seq");
+    /* migration 041: both check once per batch that the caller is this
+     * department (row-level security would probe every row) */
+    store_prepare(store, "dept_claim", "SELECT * FROM aid_dept_claim($1::int)");
     store_prepare(store, "dept_record_batch",
-                  "SELECT o_referral_id FROM aid_record_decisions($1::bigint[], $2::text[],"
+                  "SELECT o_referral_id FROM aid_dept_record($1::bigint[], $2::text[],"
                   " $3::text[], $4::text[], $5::bigint[], $6::int[], $7::text[], $8::int[],"
                   " $9::text[], $10::bigint[], $11::text[], $12::text[], $13)");
     store_prepare(store, "dept_depth",
@@ -156,16 +152,17 @@ static void publish_update(dept_ctx_t *c, worker_t *w, int64_t case_id, int64_t 
     msgpack_sbuffer_destroy(&sb);
 }
 
-/* Claims a batch; a binary result, or NULL (error in the store). */
-static PGresult *claim(store_t *store, const char *dept)
+/* Claims a batch of the department this role logged in as; a binary
+ * result, or NULL (error in the store). */
+static PGresult *claim(store_t *store)
 {
     PGconn *conn = store_conn(store);
     if (!conn)
         return NULL;
     char limit[16];
     snprintf(limit, sizeof limit, "%d", DEPT_BATCH);
-    const char *vals[2] = {dept, limit};
-    PGresult *r = PQexecPrepared(conn, "dept_claim", 2, vals, NULL, NULL, 1);
+    const char *vals[1] = {limit};
+    PGresult *r = PQexecPrepared(conn, "dept_claim", 1, vals, NULL, NULL, 1);
     if (PQresultStatus(r) == PGRES_TUPLES_OK)
         return r;
     log_warn("dept.claim_failed", "error", LOG_S(PQresultErrorMessage(r)), NULL);
@@ -183,7 +180,7 @@ static int step(worker_t *w, void *arg)
     PGresult *r = NULL, *made = NULL;
     if (store_begin(store) != 0)
         return -1;
-    r = claim(store, c->name);
+    r = claim(store);
     if (!r)
         goto fail;
     int n = PQntuples(r);

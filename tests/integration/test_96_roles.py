@@ -136,6 +136,31 @@ def test_department_cannot_touch_other_departments(h, case):
         or h.psql_value("SELECT decided_by FROM decisions WHERE referral_id = %s" % other) == "housing"
 
 
+def test_department_steps_act_for_the_caller_only(h, case):
+    """aid_dept_claim / aid_dept_record (migration 041) run as the owner, so
+    they check the caller themselves: only a department role may call them,
+    a claim returns only that department's referrals, and a record refuses a
+    batch naming another department's referral or decided_by."""
+    record = ("SELECT count(*) FROM aid_dept_record(ARRAY[%s]::bigint[], '{denied}', '{x}',"
+              " '{\"\"}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', %s)")
+    other = h.psql_value("SELECT min(referral_id) FROM referrals WHERE department = 'housing'")
+    mine = h.psql_value("SELECT min(referral_id) FROM referrals WHERE department = 'civil'")
+    # another department's referral, or deciding under another name: refused, nothing written
+    refused(h, "aid_civil", record % (other, h.q("civil")), why=r"not one of civil's")
+    refused(h, "aid_civil", record % (mine, h.q("housing")), why=r"cannot decide as housing")
+    refused(h, "aid_civil", record % (mine, h.q("civilx")), why=r"cannot decide as civilx")
+    assert h.psql_value("SELECT decided_by FROM decisions WHERE referral_id = %s" % other) \
+        == "housing"
+    # an already decided referral of its own: accepted, nothing new recorded
+    assert value_as(h, "aid_civil", record % (mine, h.q("civil.2"))) == "0"
+    # a claim (rolled back) sees only the caller's queue: empty once all is decided
+    assert value_as(h, "aid_civil", "SELECT count(*) FROM aid_dept_claim(1000)") == "0"
+    # roles that are not departments may not call them at all
+    for role in ("aid_intake", "aid_eligibility", "aid_operator"):
+        refused(h, role, "SELECT count(*) FROM aid_dept_claim(10)", why=r"permission denied")
+        refused(h, role, record % (mine, h.q("civil")), why=r"permission denied")
+
+
 def test_nobody_changes_the_trail(h, case):
     cid = case["case_id"].split("-")[1]
     for role in ["aid_civil", "aid_intake", "aid_eligibility", "aid_operator", "aid_gateway"]:
