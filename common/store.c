@@ -187,6 +187,90 @@ void store_rollback(store_t *self)
     }
 }
 
+/* The next statement's result in a pipeline, NULL when it failed (the first
+ * failure's message kept in self->err; *ok cleared); reads the NULL that
+ * ends the statement's results. */
+static PGresult *piped_result(store_t *self, int *ok)
+{
+    PGresult *r = PQgetResult(self->conn);
+    ExecStatusType st = PQresultStatus(r);
+    if (!r || (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)) {
+        if (*ok)
+            set_err(self, r ? PQresultErrorMessage(r) : PQerrorMessage(self->conn), r);
+        *ok = 0;
+        PQclear(r);
+        r = NULL;
+    }
+    for (PGresult *more; (more = PQgetResult(self->conn)) != NULL;)
+        PQclear(more);
+    return r;
+}
+
+/* [pre] name [post] as one pipeline with one sync; name's result or NULL. */
+static PGresult *exec_piped(store_t *self, const char *pre, const char *name, int n,
+                            const char *const *values, int result_format, const char *post)
+{
+    if (!self->ready) {
+        set_err(self, "database not connected", NULL);
+        return NULL;
+    }
+    PGconn *c = self->conn;
+    int ok = PQenterPipelineMode(c) == 1 &&
+             (!pre || PQsendQueryParams(c, pre, 0, NULL, NULL, NULL, NULL, 0) == 1) &&
+             PQsendQueryPrepared(c, name, n, values, NULL, NULL, result_format) == 1 &&
+             (!post || PQsendQueryParams(c, post, 0, NULL, NULL, NULL, NULL, 0) == 1) &&
+             PQpipelineSync(c) == 1;
+    PGresult *out = NULL;
+    if (!ok) {
+        set_err(self, PQerrorMessage(c), NULL);
+    } else {
+        if (pre)
+            PQclear(piped_result(self, &ok));
+        out = piped_result(self, &ok);
+        if (post) {
+            /* a COMMIT of a transaction that had failed answers ROLLBACK */
+            PGresult *r = piped_result(self, &ok);
+            if (r && strcmp(PQcmdStatus(r), post) != 0) {
+                if (ok)
+                    set_err(self, "the transaction was rolled back", NULL);
+                ok = 0;
+            }
+            PQclear(r);
+        }
+        PGresult *sync = PQgetResult(c);
+        if (PQresultStatus(sync) != PGRES_PIPELINE_SYNC) {
+            if (ok)
+                set_err(self, PQerrorMessage(c), NULL);
+            ok = 0;
+        }
+        PQclear(sync);
+    }
+    /* fails while results are still unread: the connection is then unusable */
+    if (PQexitPipelineMode(c) != 1 || PQstatus(c) != CONNECTION_OK) {
+        if (ok)
+            set_err(self, PQerrorMessage(c), NULL);
+        ok = 0;
+        self->ready = false;
+    }
+    if (!ok) {
+        PQclear(out);
+        store_rollback(self);
+        return NULL;
+    }
+    return out;
+}
+
+PGresult *store_begin_exec(store_t *self, const char *name, int n, const char *const *values,
+                           int result_format)
+{
+    return exec_piped(self, "BEGIN", name, n, values, result_format, NULL);
+}
+
+PGresult *store_exec_commit(store_t *self, const char *name, int n, const char *const *values)
+{
+    return exec_piped(self, NULL, name, n, values, 0, "COMMIT");
+}
+
 const char *store_errmsg(const store_t *self) { return self->err; }
 const char *store_sqlstate(const store_t *self) { return self->sqlstate; }
 PGconn *store_conn(store_t *self) { return self->ready ? self->conn : NULL; }

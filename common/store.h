@@ -44,6 +44,18 @@ int store_begin(store_t *self);
 int store_commit(store_t *self);
 void store_rollback(store_t *self);
 
+/* A transaction's first and last statements in one round trip each (libpq
+ * pipeline mode), for the claim-work-record loops of the workers.
+ * store_begin_exec sends BEGIN and prepared statement name together and
+ * returns name's result with the transaction open; store_exec_commit sends
+ * name and COMMIT together and returns name's result once committed.
+ * result_format 1 asks for binary columns. On failure both return NULL with
+ * the error in store_errmsg and no transaction left open (a failed
+ * connection is marked broken). */
+PGresult *store_begin_exec(store_t *self, const char *name, int n, const char *const *values,
+                           int result_format);
+PGresult *store_exec_commit(store_t *self, const char *name, int n, const char *const *values);
+
 /* The bytea value at (row, col) of a text-format result, unescaped into a
  * new buffer (free with PQfreemem); NULL on failure. *len gets its size. */
 unsigned char *store_bytea(const PGresult *r, int row, int col, size_t *len);

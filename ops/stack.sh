@@ -371,6 +371,11 @@ log_line_prefix = '%m [%p] %q%u@%d '
 autovacuum_naptime = 5s
 # short keyed statements: compiling them (JIT) costs more than it saves
 jit = off
+# Memory for the working set (a make bench database is ~250 MB): with the
+# default 128 MB, backends evict dirty pages themselves on the hot path.
+# Checkpoints by time, not forced every 1 GB of WAL in the middle of a burst.
+shared_buffers = ${AID_PG_SHARED_BUFFERS:-512MB}
+max_wal_size = 4GB
 EOF
         # AID_PG_STATEMENTS=1: per-statement counters (pg_stat_statements), for profiling
         if [[ ${AID_PG_STATEMENTS:-0} == 1 ]]; then

@@ -10,9 +10,10 @@
  * The decisions primary key backs the claim up if code ever gets it wrong:
  * a referral already decided is left alone and not announced again.
  *
- * Four round trips per batch (BEGIN, claim, record, COMMIT) whatever its
- * size; the claim returns binary columns, so report bodies arrive as raw
- * bytes, not hex text. */
+ * Two round trips per batch whatever its size (BEGIN with the claim, the
+ * record with COMMIT: store_begin_exec, store_exec_commit); the claim
+ * returns binary columns, so report bodies arrive as raw bytes, not hex
+ * text. */
 #include "dept.h"
 
 #include <arpa/inet.h>
@@ -152,24 +153,15 @@ static void publish_update(dept_ctx_t *c, worker_t *w, int64_t case_id, int64_t 
     msgpack_sbuffer_destroy(&sb);
 }
 
-/* Claims a batch of the department this role logged in as; a binary
- * result, or NULL (error in the store). */
+/* BEGIN and the claim of a batch of the department this role logged in as,
+ * in one round trip: a binary result with the transaction open, or NULL
+ * (error in the store, nothing left open). */
 static PGresult *claim(store_t *store)
 {
-    PGconn *conn = store_conn(store);
-    if (!conn)
-        return NULL;
     char limit[16];
     snprintf(limit, sizeof limit, "%d", DEPT_BATCH);
-    const char *vals[1] = {limit};
-    PGresult *r = PQexecPrepared(conn, "dept_claim", 1, vals, NULL, NULL, 1);
-    if (PQresultStatus(r) == PGRES_TUPLES_OK)
-        return r;
-    log_warn("dept.claim_failed", "error", LOG_S(PQresultErrorMessage(r)), NULL);
-    if (PQstatus(conn) != CONNECTION_OK)
-        store_mark_broken(store);
-    PQclear(r);
-    return NULL;
+    const char *lv = limit;
+    return store_begin_exec(store, "dept_claim", 1, &lv, 1);
 }
 
 static int step(worker_t *w, void *arg)
@@ -177,10 +169,7 @@ static int step(worker_t *w, void *arg)
     dept_ctx_t *c = arg;
     store_t *store = worker_store(w);
     const worker_metrics_t *wm = worker_metrics(w);
-    PGresult *r = NULL, *made = NULL;
-    if (store_begin(store) != 0)
-        return -1;
-    r = claim(store);
+    PGresult *r = claim(store), *made = NULL;
     if (!r)
         goto fail;
     int n = PQntuples(r);
@@ -213,8 +202,8 @@ static int step(worker_t *w, void *arg)
         if (!(vals[k] = pgarr_str(&c->arr[k])))
             goto fail;
     vals[12] = c->decided_by;
-    made = store_exec(store, "dept_record_batch", 13, vals);
-    if (!made || store_commit(store) != 0)
+    made = store_exec_commit(store, "dept_record_batch", 13, vals);
+    if (!made)
         goto fail;
     int fresh = PQntuples(made);
     /* announce each referral decided now (not those decided before) */

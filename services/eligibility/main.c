@@ -162,23 +162,14 @@ static void publish_referrals(worker_t *w, PGresult *made)
     }
 }
 
-/* Claims a batch; a binary result, or NULL (error in the store). */
+/* BEGIN and the claim of a batch in one round trip: a binary result with the
+ * transaction open, or NULL (error in the store, nothing left open). */
 static PGresult *claim(store_t *store)
 {
-    PGconn *conn = store_conn(store);
-    if (!conn)
-        return NULL;
     char limit[16];
     snprintf(limit, sizeof limit, "%d", ELIG_BATCH);
     const char *lv = limit;
-    PGresult *r = PQexecPrepared(conn, "elig_claim", 1, &lv, NULL, NULL, 1);
-    if (PQresultStatus(r) == PGRES_TUPLES_OK)
-        return r;
-    log_warn("eligibility.claim_failed", "error", LOG_S(PQresultErrorMessage(r)), NULL);
-    if (PQstatus(conn) != CONNECTION_OK)
-        store_mark_broken(store);
-    PQclear(r);
-    return NULL;
+    return store_begin_exec(store, "elig_claim", 1, &lv, 1);
 }
 
 static int step(worker_t *w, void *arg)
@@ -186,10 +177,7 @@ static int step(worker_t *w, void *arg)
     elig_ctx_t *c = arg;
     store_t *store = worker_store(w);
     const worker_metrics_t *wm = worker_metrics(w);
-    PGresult *r = NULL, *made = NULL;
-    if (store_begin(store) != 0)
-        return -1;
-    r = claim(store);
+    PGresult *r = claim(store), *made = NULL;
     if (!r)
         goto fail;
     int n = PQntuples(r);
@@ -211,8 +199,8 @@ static int step(worker_t *w, void *arg)
     for (int k = 0; k < A_COUNT; k++)
         if (!(vals[k] = pgarr_str(&c->arr[k])))
             goto fail;
-    made = store_exec(store, "elig_record_batch", A_COUNT, vals);
-    if (!made || store_commit(store) != 0)
+    made = store_exec_commit(store, "elig_record_batch", A_COUNT, vals);
+    if (!made)
         goto fail;
     publish_referrals(w, made);
     metric_add(wm->decided, n);

@@ -292,6 +292,68 @@ static void begin_commit_and_rollback(void **state)
     store_destroy(&s);
 }
 
+/* store_begin_exec / store_exec_commit: the first and last statements of a
+ * transaction, each with BEGIN or COMMIT in one pipeline. */
+static void begin_exec_and_exec_commit_open_and_end_a_transaction(void **state)
+{
+    (void)state;
+    store_t *s = open_store();
+    assert_int_equal(store_cmd(s, "CREATE TEMP TABLE ut_pipe (n int)"), 0);
+    const char *three[3] = {"2", "3", NULL};
+    PGresult *r = store_begin_exec(s, "ut_add", 3, three, 0);
+    assert_non_null(r);
+    assert_string_equal(PQgetvalue(r, 0, 0), "5");
+    PQclear(r);
+    assert_int_equal(PQtransactionStatus(store_conn(s)), PQTRANS_INTRANS);
+    assert_int_equal(store_cmd(s, "INSERT INTO ut_pipe VALUES (1)"), 0);
+    const char *echo = "done";
+    r = store_exec_commit(s, "ut_echo", 1, &echo);
+    assert_non_null(r);
+    assert_string_equal(PQgetvalue(r, 0, 0), "done");
+    PQclear(r);
+    assert_int_equal(PQtransactionStatus(store_conn(s)), PQTRANS_IDLE);
+    char *v = scalar(s, "SELECT count(*) FROM ut_pipe");
+    assert_string_equal(v, "1"); /* committed */
+    free(v);
+
+    /* binary columns on request */
+    const char *one[3] = {"40", "2", "x"};
+    r = store_begin_exec(s, "ut_add", 3, one, 1);
+    assert_non_null(r);
+    assert_int_equal(PQfformat(r, 0), 1);
+    assert_int_equal(PQgetlength(r, 0, 0), 4);
+    PQclear(r);
+    store_rollback(s);
+
+    /* the statement fails: NULL with its error, nothing left open */
+    const char *zero = "0";
+    assert_null(store_begin_exec(s, "ut_div", 1, &zero, 0));
+    assert_string_equal(store_sqlstate(s), "22012"); /* division_by_zero */
+    assert_int_equal(PQtransactionStatus(store_conn(s)), PQTRANS_IDLE);
+
+    /* fails before COMMIT: the transaction's work is rolled back */
+    assert_int_equal(store_begin(s), 0);
+    assert_int_equal(store_cmd(s, "INSERT INTO ut_pipe VALUES (2)"), 0);
+    assert_null(store_exec_commit(s, "ut_div", 1, &zero));
+    assert_string_equal(store_sqlstate(s), "22012");
+    assert_int_equal(PQtransactionStatus(store_conn(s)), PQTRANS_IDLE);
+    v = scalar(s, "SELECT string_agg(n::text, ',') FROM ut_pipe");
+    assert_string_equal(v, "1");
+    free(v);
+
+    /* a transaction that had already failed: its COMMIT is a ROLLBACK, so NULL */
+    assert_int_equal(store_begin(s), 0);
+    assert_int_equal(store_cmd(s, "INSERT INTO ut_pipe VALUES ('x')"), -1);
+    assert_null(store_exec_commit(s, "ut_echo", 1, &echo));
+    assert_int_equal(PQtransactionStatus(store_conn(s)), PQTRANS_IDLE);
+
+    /* and the store still works in ordinary mode afterwards */
+    r = store_exec(s, "ut_echo", 1, &echo);
+    assert_non_null(r);
+    PQclear(r);
+    store_destroy(&s);
+}
+
 /* ---- connection state -------------------------------------------------------------- */
 
 static void reconnect_after_mark_broken_reprepares(void **state)
@@ -412,6 +474,7 @@ int main(void)
         cmocka_unit_test(other_errors_give_their_sqlstate),
         cmocka_unit_test(error_messages_are_scrubbed_of_id_numbers),
         cmocka_unit_test(begin_commit_and_rollback),
+        cmocka_unit_test(begin_exec_and_exec_commit_open_and_end_a_transaction),
         cmocka_unit_test(reconnect_after_mark_broken_reprepares),
         cmocka_unit_test(session_settings_hold_on_every_connection),
         cmocka_unit_test(a_failing_session_statement_keeps_the_store_not_ready),

@@ -1,0 +1,11 @@
+-- 042_reports_fillfactor.sql — marking a report assessed as a HOT update.
+--
+-- Eligibility sets reports.assessed_at in the transaction that assesses the
+-- report, milliseconds after intake inserted it. The column is in no index
+-- (022), yet the update was not HOT: intake fills each page, so the new row
+-- version went to another page and into all five indexes of reports (about
+-- seven WAL records a report instead of one; pg_stat_statements in
+-- AID_PG_STATEMENTS=1 make bench). A report row is about 1.5 kB (its sealed
+-- body), so a page at 60% holds three with room for the new versions of two
+-- while the older versions of the page wait to be pruned.
+ALTER TABLE reports SET (fillfactor = 60);
