@@ -65,7 +65,17 @@ void pgarr_add_int(pgarr_t *a, int64_t v)
 {
     if (sep(a, 24) != 0)
         return;
-    a->len += (size_t)snprintf(a->buf + a->len, a->cap - a->len, "%lld", (long long)v);
+    /* by hand, not snprintf: the workers add several per row */
+    char tmp[24], *p = tmp + sizeof tmp;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do
+        *--p = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0)
+        *--p = '-';
+    size_t n = (size_t)(tmp + sizeof tmp - p);
+    memcpy(a->buf + a->len, p, n);
+    a->len += n;
 }
 
 void pgarr_add_null(pgarr_t *a)

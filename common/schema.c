@@ -52,12 +52,45 @@ static int fail(schema_err_t *err, const char *path, const char *fmt, const char
     return -1;
 }
 
+/* Appends s to out[*len] within outsz (truncating as snprintf would). */
+static void append(char *out, size_t outsz, size_t *len, const char *s)
+{
+    size_t n = strlen(s);
+    if (*len + n >= outsz)
+        n = outsz - 1 - *len;
+    memcpy(out + *len, s, n);
+    *len += n;
+    out[*len] = '\0';
+}
+
+/* out = "prefix.name", or "name" at the top. Every field decoded gets its
+ * path (for the error that may come from below it), so no printf here: it
+ * was a fifth of the departments' CPU time (perf, make bench). */
 static void join(char *out, size_t outsz, const char *prefix, const char *name)
 {
-    if (*prefix)
-        snprintf(out, outsz, "%s.%s", prefix, name);
-    else
-        snprintf(out, outsz, "%s", name);
+    size_t len = 0;
+    out[0] = '\0';
+    if (*prefix) {
+        append(out, outsz, &len, prefix);
+        append(out, outsz, &len, ".");
+    }
+    append(out, outsz, &len, name);
+}
+
+/* out = "path[i]" */
+static void join_index(char *out, size_t outsz, const char *path, uint32_t i)
+{
+    char num[16], *p = num + sizeof num;
+    *--p = '\0';
+    *--p = ']';
+    do
+        *--p = (char)('0' + i % 10);
+    while (i /= 10);
+    *--p = '[';
+    size_t len = 0;
+    out[0] = '\0';
+    append(out, outsz, &len, path);
+    append(out, outsz, &len, p);
 }
 
 static int decode_str(const msgpack_object *v, char *dst, size_t dstsz, int64_t maxb,
@@ -117,13 +150,14 @@ static int decode_field(const schema_field_t *f, const msgpack_object *v, char *
     case FT_STR:
         return decode_str(v, dst, f->size, f->max, path, err);
     case FT_DIGITS: {
-        char lim[16];
-        snprintf(lim, sizeof lim, "%lld", (long long)f->max);
-        if (v->type != MSGPACK_OBJECT_STR || (int64_t)v->via.str.size != f->max)
+        bool digits = v->type == MSGPACK_OBJECT_STR && (int64_t)v->via.str.size == f->max;
+        for (uint32_t i = 0; digits && i < v->via.str.size; i++)
+            digits = v->via.str.ptr[i] >= '0' && v->via.str.ptr[i] <= '9';
+        if (!digits) {
+            char lim[24];
+            snprintf(lim, sizeof lim, "%lld", (long long)f->max);
             return fail(err, path, "must be a string of exactly %s digits", lim);
-        for (uint32_t i = 0; i < v->via.str.size; i++)
-            if (v->via.str.ptr[i] < '0' || v->via.str.ptr[i] > '9')
-                return fail(err, path, "must be a string of exactly %s digits", lim);
+        }
         return decode_str(v, dst, f->size, f->max, path, err);
     }
     case FT_DATE: {
@@ -155,7 +189,7 @@ static int decode_field(const schema_field_t *f, const msgpack_object *v, char *
         }
         for (uint32_t i = 0; i < n; i++) {
             char sub[160];
-            snprintf(sub, sizeof sub, "%s[%u]", path, i);
+            join_index(sub, sizeof sub, path, i);
             char *elem = (char *)dst + (size_t)i * f->size;
             int rc = f->type == FT_ARR
                          ? schema_decode(f->sub, &v->via.array.ptr[i], elem, sub, err)
