@@ -23,9 +23,10 @@
 -- owner. A role that is not a department gets insufficient_privilege.
 -- Only aid_department may execute them.
 --
--- aid_record_decisions is replaced (same behaviour) so that taking the
--- decided referrals off referral_queue is always an index lookup. Its plan
--- is generic and made on a session's first call; made while the queue was
+-- aid_record_decisions is replaced (same behaviour, its statement moved to
+-- aid_apply_decisions) so that taking the decided referrals off
+-- referral_queue is always an index lookup. Its plan is generic and made on
+-- a session's first call; made while the queue was
 -- nearly empty, the join of the old form ran the other way round — every
 -- queue row against every decided one — and once a backlog built up each
 -- batch took 150 ms instead of a few (auto_explain caught it in one make
@@ -96,11 +97,12 @@ BEGIN
         RAISE EXCEPTION 'aid_dept_record: a referral among % is not one of %''s', p_refs, d
             USING ERRCODE = 'insufficient_privilege';
     END IF;
+    -- every referral exists (checked above): no second check
     RETURN QUERY
     SELECT x.o_referral_id
-      FROM aid_record_decisions(p_refs, p_status, p_reason, p_rules, p_m_ref, p_m_ord,
-                                p_codes, p_persons, p_masks, p_amounts, p_periods,
-                                p_forms, p_by) x;
+      FROM aid_apply_decisions(p_refs, p_status, p_reason, p_rules, p_m_ref, p_m_ord,
+                               p_codes, p_persons, p_masks, p_amounts, p_periods,
+                               p_forms, p_by) x;
 END;
 $$;
 
@@ -116,22 +118,21 @@ GRANT EXECUTE ON FUNCTION aid_dept_record(bigint[], text[], text[], text[], bigi
                                           text)
     TO aid_department;
 
-CREATE OR REPLACE FUNCTION aid_record_decisions(p_refs bigint[], p_status text[],
-                                                p_reason text[], p_rules text[],
-                                                p_m_ref bigint[], p_m_ord int[],
-                                                p_codes text[], p_persons int[], p_masks text[],
-                                                p_amounts bigint[], p_periods text[],
-                                                p_forms text[], p_by text)
+-- aid_apply_decisions: the statement of aid_record_decisions (022) without
+-- its existence check, for callers that checked already (aid_dept_record).
+-- It runs with the caller's rights: a department role calling it directly
+-- is held by row-level security like any statement of its own.
+CREATE FUNCTION aid_apply_decisions(p_refs bigint[], p_status text[], p_reason text[],
+                                    p_rules text[], p_m_ref bigint[], p_m_ord int[],
+                                    p_codes text[], p_persons int[], p_masks text[],
+                                    p_amounts bigint[], p_periods text[], p_forms text[],
+                                    p_by text)
 RETURNS TABLE (o_referral_id bigint)
 LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan
 SET enable_seqscan = off
 AS $$
 BEGIN
-    IF EXISTS (SELECT 1 FROM unnest(p_refs) r
-                WHERE NOT EXISTS (SELECT 1 FROM referrals f WHERE f.referral_id = r)) THEN
-        RAISE EXCEPTION 'no referral among %', p_refs USING ERRCODE = 'foreign_key_violation';
-    END IF;
     RETURN QUERY
     WITH fresh AS (
         INSERT INTO decisions (referral_id, status, reason, rules, decided_by)
@@ -163,5 +164,30 @@ BEGIN
            AND (q.department, q.seq) IN (SELECT done.department, done.seq FROM done)
     )
     SELECT done.referral_id FROM done;
+END;
+$$;
+
+-- As in 022: every referral must exist (a batch naming an unknown one fails
+-- as a whole), then the decisions.
+CREATE OR REPLACE FUNCTION aid_record_decisions(p_refs bigint[], p_status text[],
+                                                p_reason text[], p_rules text[],
+                                                p_m_ref bigint[], p_m_ord int[],
+                                                p_codes text[], p_persons int[], p_masks text[],
+                                                p_amounts bigint[], p_periods text[],
+                                                p_forms text[], p_by text)
+RETURNS TABLE (o_referral_id bigint)
+LANGUAGE plpgsql
+SET enable_seqscan = off
+AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM unnest(p_refs) r
+                WHERE NOT EXISTS (SELECT 1 FROM referrals f WHERE f.referral_id = r)) THEN
+        RAISE EXCEPTION 'no referral among %', p_refs USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    RETURN QUERY
+    SELECT x.o_referral_id
+      FROM aid_apply_decisions(p_refs, p_status, p_reason, p_rules, p_m_ref, p_m_ord,
+                               p_codes, p_persons, p_masks, p_amounts, p_periods,
+                               p_forms, p_by) x;
 END;
 $$;
