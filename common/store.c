@@ -187,17 +187,18 @@ void store_rollback(store_t *self)
     }
 }
 
-/* The next statement's result in a pipeline, NULL when it failed (the first
- * failure's message kept in self->err; *ok cleared); reads the NULL that
- * ends the statement's results. */
-static PGresult *piped_result(store_t *self, int *ok)
+PGresult *store_pipe_next(store_t *self, bool *ok)
 {
     PGresult *r = PQgetResult(self->conn);
     ExecStatusType st = PQresultStatus(r);
     if (!r || (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)) {
         if (*ok)
-            set_err(self, r ? PQresultErrorMessage(r) : PQerrorMessage(self->conn), r);
-        *ok = 0;
+            set_err(self,
+                    !r ? PQerrorMessage(self->conn)
+                    : st == PGRES_PIPELINE_ABORTED ? "pipeline aborted"
+                                                   : PQresultErrorMessage(r),
+                    r);
+        *ok = false;
         PQclear(r);
         r = NULL;
     }
@@ -215,7 +216,7 @@ static PGresult *exec_piped(store_t *self, const char *pre, const char *name, in
         return NULL;
     }
     PGconn *c = self->conn;
-    int ok = PQenterPipelineMode(c) == 1 &&
+    bool ok = PQenterPipelineMode(c) == 1 &&
              (!pre || PQsendQueryParams(c, pre, 0, NULL, NULL, NULL, NULL, 0) == 1) &&
              PQsendQueryPrepared(c, name, n, values, NULL, NULL, result_format) == 1 &&
              (!post || PQsendQueryParams(c, post, 0, NULL, NULL, NULL, NULL, 0) == 1) &&
@@ -225,15 +226,15 @@ static PGresult *exec_piped(store_t *self, const char *pre, const char *name, in
         set_err(self, PQerrorMessage(c), NULL);
     } else {
         if (pre)
-            PQclear(piped_result(self, &ok));
-        out = piped_result(self, &ok);
+            PQclear(store_pipe_next(self, &ok));
+        out = store_pipe_next(self, &ok);
         if (post) {
             /* a COMMIT of a transaction that had failed answers ROLLBACK */
-            PGresult *r = piped_result(self, &ok);
+            PGresult *r = store_pipe_next(self, &ok);
             if (r && strcmp(PQcmdStatus(r), post) != 0) {
                 if (ok)
                     set_err(self, "the transaction was rolled back", NULL);
-                ok = 0;
+                ok = false;
             }
             PQclear(r);
         }
@@ -241,7 +242,7 @@ static PGresult *exec_piped(store_t *self, const char *pre, const char *name, in
         if (PQresultStatus(sync) != PGRES_PIPELINE_SYNC) {
             if (ok)
                 set_err(self, PQerrorMessage(c), NULL);
-            ok = 0;
+            ok = false;
         }
         PQclear(sync);
     }
@@ -249,7 +250,7 @@ static PGresult *exec_piped(store_t *self, const char *pre, const char *name, in
     if (PQexitPipelineMode(c) != 1 || PQstatus(c) != CONNECTION_OK) {
         if (ok)
             set_err(self, PQerrorMessage(c), NULL);
-        ok = 0;
+        ok = false;
         self->ready = false;
     }
     if (!ok) {

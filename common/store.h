@@ -44,6 +44,14 @@ int store_begin(store_t *self);
 int store_commit(store_t *self);
 void store_rollback(store_t *self);
 
+/* In pipeline mode (store_conn, PQenterPipelineMode, statements sent, then
+ * PQpipelineSync): the next statement's result when it succeeded (COMMAND_OK
+ * or TUPLES_OK, as store_exec), else NULL — an error, or a statement skipped
+ * after one — with *ok set false and, for the first failure only, its
+ * message in store_errmsg. Reads the NULL that ends the statement's results;
+ * the caller reads the sync result itself. */
+PGresult *store_pipe_next(store_t *self, bool *ok);
+
 /* A transaction's first and last statements in one round trip each (libpq
  * pipeline mode), for the claim-work-record loops of the workers.
  * store_begin_exec sends BEGIN and prepared statement name together and

@@ -88,7 +88,7 @@ BEGIN
         RAISE EXCEPTION 'aid_dept_record: % is not a department role', session_user
             USING ERRCODE = 'insufficient_privilege';
     END IF;
-    IF p_by IS DISTINCT FROM d AND p_by NOT LIKE d || '.%' THEN
+    IF p_by IS NULL OR (p_by <> d AND p_by NOT LIKE d || '.%') THEN
         RAISE EXCEPTION 'aid_dept_record: % cannot decide as %', session_user, p_by
             USING ERRCODE = 'insufficient_privilege';
     END IF;

@@ -203,24 +203,6 @@ static int resolve(store_t *store, const proto_case_get_t *q, char *out, size_t 
     return 0;
 }
 
-/* One result of a pipeline: the next one if its status is want, else NULL
- * (an error, or a statement skipped after one). Consumes the NULL that ends
- * each statement's results. */
-static PGresult *pipe_next(PGconn *conn, ExecStatusType want)
-{
-    PGresult *r = PQgetResult(conn);
-    if (r && PQresultStatus(r) != want) {
-        PQclear(r);
-        r = NULL;
-    }
-    PGresult *end = PQgetResult(conn);
-    while (end) { /* not expected: more than one result for a statement */
-        PQclear(end);
-        end = PQgetResult(conn);
-    }
-    return r;
-}
-
 /* The four reads of case `num` in one REPEATABLE READ transaction, sent as
  * one pipeline (one round trip instead of seven). 1 when they were read
  * (*found: whether the case exists), 0 when the database failed. */
@@ -237,21 +219,15 @@ static int read_case(store_t *store, const char *num, PGresult **res, bool *foun
         sent = PQsendQueryPrepared(conn, stmts[k], 1, &num, NULL, NULL, 0) == 1;
     sent = sent && PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) == 1 &&
            PQpipelineSync(conn) == 1;
-    int ok = sent;
+    bool ok = sent;
     if (sent) {
-        PGresult *r = pipe_next(conn, PGRES_COMMAND_OK);
-        ok = r != NULL;
-        PQclear(r);
-        PGresult *by_id = pipe_next(conn, PGRES_TUPLES_OK);
-        ok = ok && by_id;
+        PQclear(store_pipe_next(store, &ok)); /* BEGIN */
+        PGresult *by_id = store_pipe_next(store, &ok);
         *found = by_id && PQntuples(by_id) == 1;
         PQclear(by_id);
-        for (int k = 0; k < 4; k++) {
-            res[k] = pipe_next(conn, PGRES_TUPLES_OK);
-            ok = ok && res[k];
-        }
-        r = pipe_next(conn, PGRES_COMMAND_OK);
-        ok = ok && r;
+        for (int k = 0; k < 4; k++)
+            res[k] = store_pipe_next(store, &ok);
+        PGresult *r = store_pipe_next(store, &ok); /* COMMIT */
         PQclear(r);
         r = PQgetResult(conn); /* the sync */
         ok = ok && r && PQresultStatus(r) == PGRES_PIPELINE_SYNC;

@@ -895,31 +895,6 @@ static int bin_array_add(char **buf, size_t *len, size_t *cap, const char *p, si
     return bin_put_i32(buf, len, cap, (int32_t)n) | bin_put(buf, len, cap, p, n);
 }
 
-/* Reads the result of one pipelined statement and its terminating NULL.
- * Returns it when its status is want (the caller PQclear()s it), else NULL
- * with the error noted in *err (first one wins). */
-static PGresult *pipe_result(PGconn *conn, ExecStatusType want, char *err, size_t errsz)
-{
-    PGresult *r = PQgetResult(conn);
-    if (!r) {
-        if (!*err)
-            snprintf(err, errsz, "%s", "pipeline: a result is missing");
-        return NULL;
-    }
-    PGresult *end = PQgetResult(conn);
-    if (end) /* not expected: one statement, one result */
-        PQclear(end);
-    if (PQresultStatus(r) != want) {
-        if (!*err)
-            snprintf(err, errsz, "%s",
-                     PQresultStatus(r) == PGRES_PIPELINE_ABORTED ? "pipeline aborted"
-                                                                 : PQresultErrorMessage(r));
-        PQclear(r);
-        return NULL;
-    }
-    return r;
-}
-
 typedef struct {
     const char *key;
     int entry;
@@ -1086,11 +1061,9 @@ static int submit_all(intake_t *self, pending_t *ps, int n)
             sent = send_one(self, conn, &ps[unsettled[q]]);
     sent = sent && PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) == 1 &&
            PQpipelineSync(conn) == 1;
-    char err[512] = "";
-    int ok = sent;
+    bool ok = sent, piped = true; /* piped: every statement succeeded */
     if (sent) {
-        PGresult *r = pipe_result(conn, PGRES_COMMAND_OK, err, sizeof err);
-        ok = r != NULL;
+        PGresult *r = store_pipe_next(self->store, &piped); /* BEGIN */
         PQclear(r);
         if (nb) {
             /* one row per independent entry: its k (1-based, in unsettled order) */
@@ -1098,13 +1071,13 @@ static int submit_all(intake_t *self, pending_t *ps, int n)
             for (int q = 0; q < nq; q++)
                 if (!linked[q])
                     map[k++] = unsettled[q];
-            r = pipe_result(conn, PGRES_TUPLES_OK, err, sizeof err);
+            r = store_pipe_next(self->store, &piped);
             if (!r || PQntuples(r) != nb)
-                ok = 0;
+                ok = false;
             for (int row = 0; ok && row < PQntuples(r); row++) {
                 int ord = atoi(PQgetvalue(r, row, 0));
                 if (ord < 1 || ord > nb)
-                    ok = 0;
+                    ok = false;
                 else
                     set_outcome(&ps[map[ord - 1]], r, row, 1);
             }
@@ -1113,28 +1086,28 @@ static int submit_all(intake_t *self, pending_t *ps, int n)
         for (int q = 0; q < nq; q++) {
             if (!linked[q])
                 continue;
-            PGresult *res = pipe_result(conn, PGRES_TUPLES_OK, err, sizeof err);
+            PGresult *res = store_pipe_next(self->store, &piped);
             if (res && PQntuples(res) == 1)
                 set_outcome(&ps[unsettled[q]], res, 0, 0);
             else
-                ok = 0;
+                ok = false;
             PQclear(res);
         }
-        r = pipe_result(conn, PGRES_COMMAND_OK, err, sizeof err);
-        ok = ok && r && !strcmp(PQcmdStatus(r), "COMMIT");
+        r = store_pipe_next(self->store, &piped); /* COMMIT */
+        ok = ok && piped && r && !strcmp(PQcmdStatus(r), "COMMIT");
         PQclear(r);
         r = PQgetResult(conn); /* the sync */
         if (!r || PQresultStatus(r) != PGRES_PIPELINE_SYNC)
-            ok = 0;
+            ok = false;
         PQclear(r);
     }
     if (PQexitPipelineMode(conn) != 1 || PQstatus(conn) != CONNECTION_OK) {
         store_mark_broken(self->store); /* reconnects on the next store_ready */
-        ok = 0;
+        ok = false;
     }
     if (!ok) {
-        log_warn("intake.pipeline_failed", "error", LOG_S(*err ? err : PQerrorMessage(conn)),
-                 NULL);
+        log_warn("intake.pipeline_failed", "error",
+                 LOG_S(!piped ? store_errmsg(self->store) : PQerrorMessage(conn)), NULL);
         for (int q = 0; q < nq; q++) { /* nothing of it happened */
             ps[unsettled[q]].outcome = 0;
             ps[unsettled[q]].report_id = ps[unsettled[q]].case_id = 0;

@@ -149,6 +149,7 @@ def test_department_steps_act_for_the_caller_only(h, case):
     refused(h, "aid_civil", record % (other, h.q("civil")), why=r"not one of civil's")
     refused(h, "aid_civil", record % (mine, h.q("housing")), why=r"cannot decide as housing")
     refused(h, "aid_civil", record % (mine, h.q("civilx")), why=r"cannot decide as civilx")
+    refused(h, "aid_civil", record % (mine, "NULL"), why=r"cannot decide as <NULL>")
     assert h.psql_value("SELECT decided_by FROM decisions WHERE referral_id = %s" % other) \
         == "housing"
     # an already decided referral of its own: accepted, nothing new recorded
