@@ -47,6 +47,8 @@ struct pg_conn *aidctl_pg_connect(const char *key);
 struct pg_result;
 struct pg_result *aidctl_pg_run(struct pg_conn *c, const char *sql, int n,
                                 const char *const *vals, const char *missing);
+/* user.c: prints s to stdout as a JSON string (s is UTF-8 text). */
+void aidctl_json_str(const char *s);
 /* care.c: visits, ledgers, the public list, complaints, overdue referrals */
 int cmd_visits(const aidctl_opts_t *o);
 int cmd_ledger(const aidctl_opts_t *o);

@@ -20,21 +20,6 @@
 #include "aidctl.h"
 #include "table.h"
 
-static void json_str(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            printf("\\%c", ch);
-        else if (ch < 0x20)
-            printf("\\u%04x", ch);
-        else
-            putchar(ch);
-    }
-    putchar('"');
-}
-
 /* "case-12" or "12" → "12"; NULL when it is not a case id. */
 static const char *case_number(const char *arg)
 {
@@ -98,13 +83,13 @@ int cmd_audit(const aidctl_opts_t *o)
         printf("{\"case_id\": \"case-%s\", \"events\": [", cid);
         for (int i = 0; i < n; i++) {
             printf("%s\n  {\"at\": ", i ? "," : "");
-            json_str(PQgetvalue(r, i, 0));
+            aidctl_json_str(PQgetvalue(r, i, 0));
             printf(", \"action\": ");
-            json_str(PQgetvalue(r, i, 1));
+            aidctl_json_str(PQgetvalue(r, i, 1));
             printf(", \"who\": ");
-            json_str(PQgetvalue(r, i, 2));
+            aidctl_json_str(PQgetvalue(r, i, 2));
             printf(", \"detail\": ");
-            json_str(PQgetvalue(r, i, 3));
+            aidctl_json_str(PQgetvalue(r, i, 3));
             printf("}");
         }
         printf("\n]}\n");

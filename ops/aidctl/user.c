@@ -302,8 +302,7 @@ static int user_enable(PGconn *c, const aidctl_opts_t *o, bool enable)
     return AIDCTL_EXIT_OK;
 }
 
-/* Prints s as a JSON string (the names here are ASCII or UTF-8 text). */
-static void json_str(const char *s)
+void aidctl_json_str(const char *s)
 {
     putchar('"');
     for (; *s; s++) {
@@ -334,13 +333,13 @@ static int user_list(PGconn *c, const aidctl_opts_t *o)
         printf("[");
         for (int i = 0; i < n; i++) {
             printf("%s\n  {\"username\": ", i ? "," : "");
-            json_str(PQgetvalue(r, i, 0));
+            aidctl_json_str(PQgetvalue(r, i, 0));
             printf(", \"role\": ");
-            json_str(PQgetvalue(r, i, 1));
+            aidctl_json_str(PQgetvalue(r, i, 1));
             printf(", \"scope\": ");
-            json_str(PQgetvalue(r, i, 2));
+            aidctl_json_str(PQgetvalue(r, i, 2));
             printf(", \"display_name\": ");
-            json_str(PQgetvalue(r, i, 3));
+            aidctl_json_str(PQgetvalue(r, i, 3));
             printf(", \"disabled\": %s}", PQgetvalue(r, i, 4)[0] == 't' ? "true" : "false");
         }
         printf("%s]\n", n ? "\n" : "");

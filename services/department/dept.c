@@ -5,8 +5,8 @@
  * one department share the work and never decide one referral twice), decide
  * each with the pure policy function, record every decision with its
  * measures and the referrals' completion in one set-based statement
- * (aid_dept_record over aid_record_decisions, migrations 041 and 022),
- * commit, then publish case.updated per referral decided.
+ * (aid_dept_record, migration 041), commit, then publish case.updated per
+ * referral decided.
  * The decisions primary key backs the claim up if code ever gets it wrong:
  * a referral already decided is left alone and not announced again.
  *

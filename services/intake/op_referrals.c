@@ -197,7 +197,9 @@ static int handle_pending(intake_t *in, const proto_request_t *req, msgpack_pack
     const char *cv = pgarr_str(&cases);
     char action[64];
     snprintf(action, sizeof action, "referrals.pending %s", dept);
-    rc = n == 0 ? 0 : !cv || intake_audit_read(in, action, cv, req->id) != 0 ? intake_unavailable(err) : 0;
+    rc = 0;
+    if (n > 0 && (!cv || intake_audit_read(in, action, cv, req->id) != 0))
+        rc = intake_unavailable(err);
     pgarr_free(&cases);
 out:
     PQclear(list);
