@@ -18,6 +18,7 @@ mp_err_t mp_check(const char *buf, size_t len)
     size_t pos = 0;
     /* remaining[d]: objects still to read in the container open at depth d */
     uint64_t remaining[MP_MAX_DEPTH + 1];
+    uint64_t pending = 1; /* the sum of remaining[0..depth] */
     int depth = 0;
     remaining[0] = 1;
     while (depth >= 0) {
@@ -26,12 +27,10 @@ mp_err_t mp_check(const char *buf, size_t len)
             continue;
         }
         /* every pending object needs at least one byte */
-        uint64_t pending = 0;
-        for (int d = 0; d <= depth; d++)
-            pending += remaining[d];
         if (pending > len - pos)
             return MP_TRUNCATED;
         remaining[depth]--;
+        pending--;
         unsigned char c = p[pos++];
         uint64_t skip = 0, children = 0;
         int hdr = 0; /* bytes of size field */
@@ -88,6 +87,7 @@ mp_err_t mp_check(const char *buf, size_t len)
             if (depth == MP_MAX_DEPTH)
                 return MP_TOO_DEEP;
             remaining[++depth] = children;
+            pending += children;
         }
     }
     return pos == len ? MP_OK : MP_TRAILING;

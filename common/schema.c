@@ -45,17 +45,21 @@ bool schema_utf8_valid(const char *s, size_t len)
     return true;
 }
 
-static int fail(schema_err_t *err, const char *path, const char *fmt, const char *arg)
-{
-    snprintf(err->field, sizeof err->field, "%s", path);
-    snprintf(err->message, sizeof err->message, fmt, arg ? arg : "");
-    return -1;
-}
+/* Where a value sits: the caller's prefix at the top, then map members and
+ * array elements. Written out as "household.members[2].id_number" only when
+ * an error names it — decoding a valid message builds no path at all (perf,
+ * make bench: building them was most of a department's decoding time). */
+typedef struct path {
+    const struct path *up; /* the enclosing value; NULL at the top */
+    const char *text;      /* top: the caller's prefix */
+    const char *key;       /* a map member: its key, keylen raw bytes */
+    size_t keylen;
+    long index;            /* an array element (key NULL, up set): its index */
+} path_t;
 
-/* Appends s to out[*len] within outsz (truncating as snprintf would). */
-static void append(char *out, size_t outsz, size_t *len, const char *s)
+/* Appends n bytes of s to out[*len] within outsz (truncating as snprintf would). */
+static void append(char *out, size_t outsz, size_t *len, const char *s, size_t n)
 {
-    size_t n = strlen(s);
     if (*len + n >= outsz)
         n = outsz - 1 - *len;
     memcpy(out + *len, s, n);
@@ -63,38 +67,47 @@ static void append(char *out, size_t outsz, size_t *len, const char *s)
     out[*len] = '\0';
 }
 
-/* out = "prefix.name", or "name" at the top. Every field decoded gets its
- * path (for the error that may come from below it), so no printf here: it
- * was a fifth of the departments' CPU time (perf, make bench). */
-static void join(char *out, size_t outsz, const char *prefix, const char *name)
+static void path_write(const path_t *p, char *out, size_t outsz, size_t *len)
 {
-    size_t len = 0;
-    out[0] = '\0';
-    if (*prefix) {
-        append(out, outsz, &len, prefix);
-        append(out, outsz, &len, ".");
+    if (!p->up) {
+        append(out, outsz, len, p->text, strlen(p->text));
+        return;
     }
-    append(out, outsz, &len, name);
+    path_write(p->up, out, outsz, len);
+    if (!p->key) {
+        char num[24];
+        int n = snprintf(num, sizeof num, "[%ld]", p->index);
+        append(out, outsz, len, num, (size_t)n);
+        return;
+    }
+    if (*len)
+        append(out, outsz, len, ".", 1);
+    /* at most 63 bytes of a key; never echo raw bytes that are not text;
+     * name an empty key visibly (found by fuzzing: an empty key gave an
+     * error with no field) */
+    size_t kl = p->keylen < 63 ? p->keylen : 63;
+    if (!schema_utf8_valid(p->key, kl))
+        append(out, outsz, len, "?", 1);
+    else if (kl == 0)
+        append(out, outsz, len, "\"\"", 2);
+    else
+        append(out, outsz, len, p->key, kl);
 }
 
-/* out = "path[i]" */
-static void join_index(char *out, size_t outsz, const char *path, uint32_t i)
+static int fail(schema_err_t *err, const path_t *path, const char *fmt, const char *arg)
 {
-    char num[16], *p = num + sizeof num;
-    *--p = '\0';
-    *--p = ']';
-    do
-        *--p = (char)('0' + i % 10);
-    while (i /= 10);
-    *--p = '[';
     size_t len = 0;
-    out[0] = '\0';
-    append(out, outsz, &len, path);
-    append(out, outsz, &len, p);
+    err->field[0] = '\0';
+    path_write(path, err->field, sizeof err->field, &len);
+    snprintf(err->message, sizeof err->message, fmt, arg ? arg : "");
+    return -1;
 }
+
+static int decode_map(const schema_t *s, const msgpack_object *o, void *out, const path_t *at,
+                      schema_err_t *err);
 
 static int decode_str(const msgpack_object *v, char *dst, size_t dstsz, int64_t maxb,
-                      const char *path, schema_err_t *err)
+                      const path_t *path, schema_err_t *err)
 {
     if (v->type != MSGPACK_OBJECT_STR)
         return fail(err, path, "must be a string%s", NULL);
@@ -111,7 +124,7 @@ static int decode_str(const msgpack_object *v, char *dst, size_t dstsz, int64_t 
 }
 
 static int decode_field(const schema_field_t *f, const msgpack_object *v, char *base,
-                        const char *path, schema_err_t *err)
+                        const path_t *path, schema_err_t *err)
 {
     void *dst = base + f->off;
     switch (f->type) {
@@ -176,7 +189,7 @@ static int decode_field(const schema_field_t *f, const msgpack_object *v, char *
         return 0;
     }
     case FT_OBJ:
-        return schema_decode(f->sub, v, dst, path, err);
+        return decode_map(f->sub, v, dst, path, err);
     case FT_ARR:
     case FT_STRARR: {
         if (v->type != MSGPACK_OBJECT_ARRAY)
@@ -188,13 +201,12 @@ static int decode_field(const schema_field_t *f, const msgpack_object *v, char *
             return fail(err, path, "must have %s elements", lim);
         }
         for (uint32_t i = 0; i < n; i++) {
-            char sub[160];
-            join_index(sub, sizeof sub, path, i);
+            path_t sub = {path, NULL, NULL, 0, (long)i};
             char *elem = (char *)dst + (size_t)i * f->size;
             int rc = f->type == FT_ARR
-                         ? schema_decode(f->sub, &v->via.array.ptr[i], elem, sub, err)
+                         ? decode_map(f->sub, &v->via.array.ptr[i], elem, &sub, err)
                          : decode_str(&v->via.array.ptr[i], elem, f->size,
-                                      (int64_t)f->size - 1, sub, err);
+                                      (int64_t)f->size - 1, &sub, err);
             if (rc != 0)
                 return -1;
         }
@@ -205,49 +217,60 @@ static int decode_field(const schema_field_t *f, const msgpack_object *v, char *
     return fail(err, path, "unsupported field type%s", NULL);
 }
 
-int schema_decode(const schema_t *s, const msgpack_object *o, void *out, const char *prefix,
-                  schema_err_t *err)
+/* The field named by key k, looked for from hint on (fields usually come in
+ * their table's order), or -1. */
+static int find_field(const schema_t *s, const msgpack_object *k, int hint)
 {
-    char path[160];
-    if (!o || o->type != MSGPACK_OBJECT_MAP)
-        return fail(err, *prefix ? prefix : s->name, "must be a map%s", NULL);
+    for (int n = 0; n < s->nfields; n++) {
+        int j = hint + n < s->nfields ? hint + n : hint + n - s->nfields;
+        const schema_field_t *f = &s->fields[j];
+        if (f->namelen == k->via.str.size && memcmp(f->name, k->via.str.ptr, f->namelen) == 0)
+            return j;
+    }
+    return -1;
+}
+
+static int decode_map(const schema_t *s, const msgpack_object *o, void *out, const path_t *at,
+                      schema_err_t *err)
+{
+    if (!o || o->type != MSGPACK_OBJECT_MAP) {
+        /* the top of a message without a prefix is named by its schema */
+        path_t named = {NULL, s->name, NULL, 0, 0};
+        return fail(err, at->up || *at->text ? at : &named, "must be a map%s", NULL);
+    }
     /* zero only at the top: nested structs are zeroed with their parent */
     uint64_t seen = 0;
+    int hint = 0;
     for (uint32_t i = 0; i < o->via.map.size; i++) {
         const msgpack_object *k = &o->via.map.ptr[i].key;
-        if (k->type != MSGPACK_OBJECT_STR)
-            return fail(err, *prefix ? prefix : s->name, "keys must be strings%s", NULL);
-        int idx = -1;
-        for (int j = 0; j < s->nfields; j++)
-            if (mp_str_is(k, s->fields[j].name)) {
-                idx = j;
-                break;
-            }
-        char key[64];
-        size_t kl = k->via.str.size < sizeof key - 1 ? k->via.str.size : sizeof key - 1;
-        memcpy(key, k->via.str.ptr, kl);
-        key[kl] = '\0';
-        /* never echo raw bytes that are not text; name an empty key visibly
-         * (found by fuzzing: an empty key gave an error with no field) */
-        if (!schema_utf8_valid(key, kl))
-            snprintf(key, sizeof key, "?");
-        else if (kl == 0)
-            snprintf(key, sizeof key, "\"\"");
-        join(path, sizeof path, prefix, key);
+        if (k->type != MSGPACK_OBJECT_STR) {
+            path_t named = {NULL, s->name, NULL, 0, 0};
+            return fail(err, at->up || *at->text ? at : &named, "keys must be strings%s", NULL);
+        }
+        path_t member = {at, NULL, k->via.str.ptr, k->via.str.size, 0};
+        int idx = find_field(s, k, hint);
         if (idx < 0)
-            return fail(err, path, "unknown field (check the spelling)%s", NULL);
+            return fail(err, &member, "unknown field (check the spelling)%s", NULL);
         if (seen & (1ull << idx))
-            return fail(err, path, "appears twice%s", NULL);
+            return fail(err, &member, "appears twice%s", NULL);
         seen |= 1ull << idx;
-        if (decode_field(&s->fields[idx], &o->via.map.ptr[i].val, out, path, err) != 0)
+        hint = idx + 1 < s->nfields ? idx + 1 : 0;
+        if (decode_field(&s->fields[idx], &o->via.map.ptr[i].val, out, &member, err) != 0)
             return -1;
     }
     for (int j = 0; j < s->nfields; j++)
         if (s->fields[j].required && !(seen & (1ull << j))) {
-            join(path, sizeof path, prefix, s->fields[j].name);
-            return fail(err, path, "is required%s", NULL);
+            path_t member = {at, NULL, s->fields[j].name, s->fields[j].namelen, 0};
+            return fail(err, &member, "is required%s", NULL);
         }
     return 0;
+}
+
+int schema_decode(const schema_t *s, const msgpack_object *o, void *out, const char *prefix,
+                  schema_err_t *err)
+{
+    path_t top = {NULL, prefix, NULL, 0, 0};
+    return decode_map(s, o, out, &top, err);
 }
 
 static bool is_omitted(const schema_field_t *f, const char *base)

@@ -43,6 +43,7 @@ typedef struct {
     const schema_t *sub;
     size_t count_off;
     bool required;
+    size_t namelen; /* strlen(name), set by the SF_ macros */
 } schema_field_t;
 
 struct schema {
@@ -66,21 +67,28 @@ void schema_encode(const schema_t *s, const void *in, msgpack_packer *pk);
 /* True when s (len bytes) is valid UTF-8 without NUL bytes. */
 bool schema_utf8_valid(const char *s, size_t len);
 
-/* Field-table helpers: F_xxx(struct, member, "wire name", required, ...). */
-#define SF_BOOL(T, m, n, req) {n, FT_BOOL, offsetof(T, m), 0, 0, 0, NULL, NULL, 0, req}
-#define SF_INT(T, m, n, req, lo, hi) {n, FT_INT, offsetof(T, m), 0, lo, hi, NULL, NULL, 0, req}
-#define SF_ENUM(T, m, n, req, names) {n, FT_ENUM, offsetof(T, m), 0, 0, 0, names, NULL, 0, req}
+/* Field-table helpers: F_xxx(struct, member, "wire name", required, ...).
+ * The name must be a string literal (SF_LEN: its length is taken at compile
+ * time, so decoding compares keys without strlen). */
+#define SF_LEN(n) (sizeof("" n "") - 1)
+#define SF_BOOL(T, m, n, req) {n, FT_BOOL, offsetof(T, m), 0, 0, 0, NULL, NULL, 0, req, SF_LEN(n)}
+#define SF_INT(T, m, n, req, lo, hi) \
+    {n, FT_INT, offsetof(T, m), 0, lo, hi, NULL, NULL, 0, req, SF_LEN(n)}
+#define SF_ENUM(T, m, n, req, names) \
+    {n, FT_ENUM, offsetof(T, m), 0, 0, 0, names, NULL, 0, req, SF_LEN(n)}
 #define SF_STR(T, m, n, req, maxb) \
-    {n, FT_STR, offsetof(T, m), sizeof(((T *)0)->m), 0, maxb, NULL, NULL, 0, req}
+    {n, FT_STR, offsetof(T, m), sizeof(((T *)0)->m), 0, maxb, NULL, NULL, 0, req, SF_LEN(n)}
 #define SF_DIGITS(T, m, n, req, len) \
-    {n, FT_DIGITS, offsetof(T, m), sizeof(((T *)0)->m), 0, len, NULL, NULL, 0, req}
-#define SF_DATE(T, m, n, req) {n, FT_DATE, offsetof(T, m), 0, 0, 0, NULL, NULL, 0, req}
-#define SF_IDNUM(T, m, n, req) {n, FT_IDNUM, offsetof(T, m), 19, 0, 0, NULL, NULL, 0, req}
-#define SF_OBJ(T, m, n, req, sch) {n, FT_OBJ, offsetof(T, m), 0, 0, 0, NULL, sch, 0, req}
-#define SF_ARR(T, m, n, req, sch, cnt, lo, hi) \
-    {n, FT_ARR, offsetof(T, m), sizeof(((T *)0)->m[0]), lo, hi, NULL, sch, offsetof(T, cnt), req}
-#define SF_STRARR(T, m, n, req, cnt, hi) \
-    {n, FT_STRARR, offsetof(T, m), sizeof(((T *)0)->m[0]), 0, hi, NULL, NULL, offsetof(T, cnt), req}
+    {n, FT_DIGITS, offsetof(T, m), sizeof(((T *)0)->m), 0, len, NULL, NULL, 0, req, SF_LEN(n)}
+#define SF_DATE(T, m, n, req) {n, FT_DATE, offsetof(T, m), 0, 0, 0, NULL, NULL, 0, req, SF_LEN(n)}
+#define SF_IDNUM(T, m, n, req) {n, FT_IDNUM, offsetof(T, m), 19, 0, 0, NULL, NULL, 0, req, SF_LEN(n)}
+#define SF_OBJ(T, m, n, req, sch) {n, FT_OBJ, offsetof(T, m), 0, 0, 0, NULL, sch, 0, req, SF_LEN(n)}
+#define SF_ARR(T, m, n, req, sch, cnt, lo, hi)                                                  \
+    {n, FT_ARR, offsetof(T, m), sizeof(((T *)0)->m[0]), lo, hi, NULL, sch, offsetof(T, cnt), req, \
+     SF_LEN(n)}
+#define SF_STRARR(T, m, n, req, cnt, hi)                                                        \
+    {n, FT_STRARR, offsetof(T, m), sizeof(((T *)0)->m[0]), 0, hi, NULL, NULL, offsetof(T, cnt),   \
+     req, SF_LEN(n)}
 #define SCHEMA(var, label, table) \
     const schema_t var = {label, table, (int)(sizeof table / sizeof table[0])}
 
