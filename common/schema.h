@@ -67,9 +67,11 @@ void schema_encode(const schema_t *s, const void *in, msgpack_packer *pk);
 /* True when s (len bytes) is valid UTF-8 without NUL bytes. */
 bool schema_utf8_valid(const char *s, size_t len);
 
-/* Field-table helpers: F_xxx(struct, member, "wire name", required, ...).
- * The name must be a string literal (SF_LEN: its length is taken at compile
- * time, so decoding compares keys without strlen). */
+/* Field-table helpers, one per type: each takes the struct, the member, the
+ * wire name, whether it is required, then the type's limits — e.g.
+ * SF_INT(report_t, size, "size", true, 1, 20). The name must be a string
+ * literal: SF_LEN takes its length at compile time, so decoding compares
+ * keys without strlen. */
 #define SF_LEN(n) (sizeof("" n "") - 1)
 #define SF_BOOL(T, m, n, req) {n, FT_BOOL, offsetof(T, m), 0, 0, 0, NULL, NULL, 0, req, SF_LEN(n)}
 #define SF_INT(T, m, n, req, lo, hi) \
