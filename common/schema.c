@@ -6,6 +6,7 @@
 
 #include "date.h"
 #include "idcard.h"
+#include "log.h"
 #include "mp.h"
 
 bool schema_utf8_valid(const char *s, size_t len)
@@ -97,8 +98,12 @@ static void path_write(const path_t *p, char *out, size_t outsz, size_t *len)
 static int fail(schema_err_t *err, const path_t *path, const char *fmt, const char *arg)
 {
     size_t len = 0;
-    err->field[0] = '\0';
-    path_write(path, err->field, sizeof err->field, &len);
+    char field[sizeof err->field];
+    field[0] = '\0';
+    path_write(path, field, sizeof field, &len);
+    /* a key may be an ID number (a mistake, or a probe): the path names it
+     * masked, like every log line (POLICY.md §13) */
+    log_scrub(field, err->field, sizeof err->field);
     snprintf(err->message, sizeof err->message, fmt, arg ? arg : "");
     return -1;
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "log.h"
 #include "mp.h"
 
 const char *const proto_code_names[] = {
@@ -37,8 +38,10 @@ const int proto_op_count = (int)(sizeof proto_ops / sizeof proto_ops[0]);
 int proto_fail(proto_error_t *e, proto_code_t code, const char *field, const char *message)
 {
     e->code = code;
-    snprintf(e->field, sizeof e->field, "%s", field ? field : "");
-    snprintf(e->message, sizeof e->message, "%s", message ? message : "");
+    /* what a client is told never holds a full ID number (a key may be one):
+     * masked as in the logs, POLICY.md §13 */
+    log_scrub(field ? field : "", e->field, sizeof e->field);
+    log_scrub(message ? message : "", e->message, sizeof e->message);
     return -1;
 }
 

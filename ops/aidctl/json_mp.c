@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "text.h"
 
 /* ---- JSON → MessagePack ------------------------------------------------ */
@@ -40,7 +41,7 @@ static void path_pop(path_t *p, size_t old)
 
 static int fail(json_mp_err_t *err, const path_t *p, const char *message)
 {
-    snprintf(err->path, sizeof err->path, "%s", p->buf);
+    log_scrub(p->buf, err->path, sizeof err->path); /* an ID number as a key: masked */
     snprintf(err->message, sizeof err->message, "%s", message);
     return -1;
 }

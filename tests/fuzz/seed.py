@@ -56,6 +56,10 @@ others = {
 for name, (op, body) in others.items():
     write("request", name, req(op, body))
 write("request", "not-a-map", msgpack.packb([1, 2, 3]))
+# an ID number where a key belongs: the refusal must name it masked
+write("request", "id-number-key", req("case.get", {"52012319580312021X": "case-1"}))
+write("request", "id-number-envelope-key", msgpack.packb({"v": 1, "op": "health", "id": "seed-1",
+                                                          "520123195803120212": 1}))
 hostile = {
     "array32-huge": b"\xdd\xff\xff\xff\xff",
     "map32-huge": b"\xdf\xff\xff\xff\xff",

@@ -103,6 +103,22 @@ def test_other_field_errors_keep_the_contracts_path(g):
     g.err(c.post("/api/reports", body), 400, "invalid_field", "household.members[0].hukou_local")
 
 
+def test_an_id_number_in_an_error_path_is_masked(g):
+    """A key that is an ID number is named masked, both by the gateway's own
+    JSON check (a real number) and by intake's validator (an unknown key)."""
+    c = g.login("tw_a")
+    k = g.new_id("1966-06-06")
+    body = g.report()
+    body["household"]["members"][0][k] = 1.5
+    e = g.err(c.post("/api/reports", body), 400, "invalid_field",
+              "household.members[0]." + g.mask(k))
+    assert k not in repr(e), e
+    body["household"]["members"][0][k] = 1
+    e = g.err(c.post("/api/reports", body), 400, "invalid_field",
+              "household.members[0]." + g.mask(k))
+    assert k not in repr(e), e
+
+
 def test_a_form_key_makes_a_double_click_one_request(g):
     c = g.login("tw_a")
     body = g.report()

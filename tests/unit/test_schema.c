@@ -176,6 +176,10 @@ static void unknown_keys_are_rejected_with_their_path(void **state)
         {"empty key", "{flag: true, '': 1}", "\"\""}, /* named visibly, never an empty path */
         {"key not UTF-8 is not echoed", "{flag: true, '\\xff\\xfe': 1}", "?"},
         {"key with NUL is not echoed", "{flag: true, 'a\\x00b': 1}", "?"},
+        /* an ID number as a key is named masked, as in the logs (POLICY.md §13) */
+        {"ID number key masked", "{flag: true, inner: {'11010519491231002X': 1}}", "inner.110105********002X"},
+        {"ID number inside a key", "{flag: true, 'p110105194912310021': 1}", "p110105********0021"},
+        {"19 digits are no ID number", "{flag: true, '1101051949123100211': 1}", "1101051949123100211"},
     };
     RUN(rows);
 }
