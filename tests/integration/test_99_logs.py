@@ -23,6 +23,19 @@ def service_logs(h):
     return out
 
 
+def leak(logname, text, pos, secret, keep):
+    """A line of the failure report: where secret was found, shown cut to its
+    first keep characters (the report is printed, so it must not leak too)."""
+    line = text[text.rfind("\n", 0, pos) + 1:text.find("\n", pos)]
+    cut = secret[:keep] + "…"
+    return "%s: %s: %s" % (logname, cut, line.replace(secret, cut)[:300])
+
+
+def leaks_of(logs, secrets, keep):
+    return [leak(name, text, text.find(x), x, keep)
+            for name, text in logs.items() for x in secrets if x in text]
+
+
 def test_no_full_id_number_in_service_logs(h):
     logs = service_logs(h)
     assert logs, "no service logs under %s" % h.LOG_DIR
@@ -35,17 +48,11 @@ def test_no_full_id_number_in_service_logs(h):
         variants.add(i)
         if i.endswith("X"):
             variants.add(i[:-1] + "x")
-    leaks = []
+    leaks = leaks_of(logs, variants, 6)
     for name, text in logs.items():
-        for i in variants:
-            pos = text.find(i)
-            if pos >= 0:
-                line = text[text.rfind("\n", 0, pos) + 1:text.find("\n", pos)]
-                leaks.append("%s: %s…: %s" % (name, i[:6], line[:300]))
         for m in ID_RE.finditer(text):
             if h.valid_id(m.group(0)) and m.group(0) not in variants:
-                line = text[text.rfind("\n", 0, m.start()) + 1:text.find("\n", m.start())]
-                leaks.append("%s: unknown valid ID %s…: %s" % (name, m.group(0)[:6], line[:300]))
+                leaks.append("unknown valid ID " + leak(name, text, m.start(), m.group(0), 6))
     assert not leaks, "full ID numbers in service logs:\n" + "\n".join(leaks[:20])
 
 
@@ -54,3 +61,15 @@ def test_logs_do_show_masked_ids(h):
     masked (first 6 + last 4)."""
     text = service_logs(h).get("intake.log", "")
     assert re.search(r"[0-9]{6}\*{8}[0-9X]{4}", text), "no masked ID number in intake.log"
+
+
+def test_no_full_name_in_service_logs(h):
+    """Names are masked after their first character (POLICY.md §13): no
+    name of two or more characters that the database holds appears whole
+    in a service log."""
+    logs = service_logs(h)
+    names = {r[0] for r in h.psql("select distinct name from case_members")
+             if len(r[0]) >= 2}
+    assert names
+    leaks = leaks_of(logs, names, 1)
+    assert not leaks, "full names in service logs:\n" + "\n".join(leaks[:20])
