@@ -776,6 +776,7 @@ write_stack_env() {
             echo "AID_ALLOWED_KEYS=$KEYS/allowed_keys"
             echo "AID_BUS_ALLOWED_KEYS=$KEYS/bus_allowed_keys"
             echo "AID_RATE_EXEMPT=${AID_RATE_EXEMPT:-local-service}"
+            echo "AID_DEPARTMENT_ANY=${AID_DEPARTMENT_ANY:-local-service}"
         fi
     } >"$STACK_ENV.tmp"
     mv -f "$STACK_ENV.tmp" "$STACK_ENV"

@@ -394,6 +394,23 @@ const char *intake_client(intake_t *in)
     return in->cur_client && in->cur_client[0] ? in->cur_client : "local";
 }
 
+int intake_acts_for(intake_t *in, const char *department, const char *field,
+                    proto_error_t *err)
+{
+    const char *who = in->cur_client;
+    if (!who || !who[0])
+        return 0; /* plaintext: no key, no name */
+    size_t n = strlen(department);
+    if (!strncmp(who, department, n) && (who[n] == '\0' || who[n] == '.'))
+        return 0;
+    if (config_list_has("AID_DEPARTMENT_ANY", who))
+        return 0;
+    log_warn("intake.unauthorized", "client", LOG_S(who), "department", LOG_S(department), NULL);
+    char msg[160];
+    snprintf(msg, sizeof msg, "this client may not act for the department %s", department);
+    return proto_fail(err, PROTO_UNAUTHORIZED, field, msg);
+}
+
 int intake_audit_read(intake_t *in, const char *action, const char *case_ids,
                       const char *request_id)
 {

@@ -145,6 +145,8 @@ static int handle_pending(intake_t *in, const proto_request_t *req, msgpack_pack
     if (!store_ready(store))
         return intake_unavailable(err);
     const char *dept = rules_departments[q.department];
+    if (intake_acts_for(in, dept, "department", err) != 0)
+        return -1;
     char after[24], limit[24];
     snprintf(after, sizeof after, "%lld", (long long)q.after_seq);
     snprintf(limit, sizeof limit, "%lld", (long long)q.limit);
@@ -343,6 +345,8 @@ static int handle_decision(intake_t *in, const proto_request_t *req, msgpack_pac
     }
     char dept[32], by[64];
     snprintf(dept, sizeof dept, "%s", PQgetvalue(ref, 0, 0));
+    if (intake_acts_for(in, dept, "referral_id", err) != 0)
+        goto out;
     if (load_report(ref, 0, 2, r) != 0) {
         proto_fail(err, PROTO_UNAVAILABLE, NULL, "the referral's report could not be read");
         goto out;

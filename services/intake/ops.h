@@ -52,6 +52,16 @@ const char *intake_client(intake_t *in);
  * or -1 when the read must fail now. */
 int intake_audit_read(intake_t *in, const char *action, const char *case_ids,
                       const char *request_id);
+/* May the sender act for department: read its pending referrals (with full
+ * ID numbers) and decide them? In plaintext mode every sender may (loopback
+ * development only). In secure mode a client whose key is named after the
+ * department ("housing", or "housing.<anything>" for one of several keys of
+ * it) may, and so may the names in AID_DEPARTMENT_ANY (the county's own
+ * services that check their users' rights themselves, like the web console).
+ * 0 when it may; else -1 with err filled (unauthorized, naming field) and a
+ * warning logged. */
+int intake_acts_for(intake_t *in, const char *department, const char *field,
+                    proto_error_t *err);
 /* True while the bus publisher is connected to the broker. */
 bool intake_bus_connected(intake_t *in);
 

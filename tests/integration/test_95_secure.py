@@ -4,7 +4,8 @@ skipped on the plaintext stack.
 
 allowed key served · plaintext refused · unknown key refused · wrong server key
 refused · a key admitted by editing the allow-list, without a restart, is served
-under its name · a flooding key gets rate_limited while others are still served."""
+under its name · a flooding key gets rate_limited while others are still served ·
+only a department's own keys read its pending referrals and decide them."""
 import os
 import time
 
@@ -116,3 +117,50 @@ def test_flooding_key_is_rate_limited_others_served(h):
     finally:
         s.close(linger=0)
         _remove(pub)
+
+
+def _client_named(h, name):
+    """A client of the intake with a new key admitted under name."""
+    pub, sec = zmq.curve_keypair()
+    _admit(pub, name)
+    env = dict(os.environ, AID_CLIENT_SECRETKEY=sec.decode())
+    env.pop("AID_CLIENT_SECRETKEY_FILE", None)
+    return h.Client(env=env, timeout=5), pub
+
+
+def test_only_a_departments_own_keys_act_for_it(h):
+    res = h.submit_ok(h.report([h.member(birth="1950-01-01"), h.member(birth="1980-01-01")],
+                               status={"dibao": "full"}, housing="renting"))
+    case = h.wait_complete(res["case_id"], report_id=res["report_id"])
+    ref = h.referrals_of(case, res["report_id"])["housing"]
+    # the local client (a staff tool, AID_DEPARTMENT_ANY has only the services) is no department
+    e = h.error_of(h.call("referrals.pending", {"department": "housing"}))
+    assert e["code"] == "unauthorized" and e["field"] == "department", e
+    clients = {name: _client_named(h, name)
+               for name in ("housing", "housing.app2", "housingx", "civil")}
+    try:
+        for name in ("housing", "housing.app2"):
+            r = clients[name][0].call("referrals.pending", {"department": "housing"})
+            assert r["ok"] is True, (name, r)
+        for name in ("housingx", "civil"):
+            r = clients[name][0].call("referrals.pending", {"department": "housing"})
+            e = h.error_of(r)
+            assert e["code"] == "unauthorized" and e["field"] == "department", (name, e)
+            assert "result" not in r
+        r = clients["civil"][0].call("referrals.pending", {"department": "civil"})
+        assert r["ok"] is True, r
+        # deciding another department's referral: refused before anything is looked at
+        denied = {"referral_id": ref["referral_id"], "status": "denied", "reason": "test",
+                  "measures": [], "rules": ["R-HOUSE-S"]}
+        e = h.error_of(clients["civil"][0].call("decision.submit", denied, id=h.rid("dec")))
+        assert e["code"] == "unauthorized" and e["field"] == "referral_id", e
+        # the housing key gets past the check: the built-in housing service decided
+        # the referral already, otherwise, so this one is a conflict
+        e = h.error_of(clients["housing"][0].call("decision.submit", denied, id=h.rid("dec")))
+        assert e["code"] == "conflict", e
+        log = open(os.path.join(h.LOG_DIR, "intake.log"), encoding="utf-8").read()
+        assert '"event":"intake.unauthorized","client":"civil","department":"housing"' in log
+    finally:
+        for c, pub in clients.values():
+            c.close()
+            _remove(pub)
