@@ -3,9 +3,10 @@
 # Targets:
 #   make              build every program into bin/
 #   make run          start the local stack, feed the samples, serve until Ctrl-C
-#   make test         deps, build, private stack, unit + integration + web console tests
+#   make test         deps, build, private stacks; unit, integration, secure, web console, faults
 #   make test-gateway the web console's API and browser tests (own private stack)
-#   make test-secure  the security tests on a CURVE stack; make test-sanitize: ASan+UBSan run
+#   make test-secure  the security tests on a CURVE stack
+#   make test-sanitize  = make test SANITIZE=address,undefined (what CI runs after make test)
 #   make test-faults  crash, outage and stall drills against a private stack (make test runs it)
 #   make bench        pipeline throughput/latency next to a raw-insert baseline (own stack)
 #   make bench-disaster  one disaster trigger over 100,000 households, timed
@@ -202,10 +203,11 @@ test-secure: all $(LIVE_TESTS)
 	  AID_TESTS="tests/integration/test_95_secure.py tests/integration/test_04_fanout.py tests/integration/test_99_logs.py" \
 	  ops/run-integration.sh
 
-# The unit and integration suites again with AddressSanitizer and UBSan in
-# every program (objects under build/san-…/); any sanitizer report fails.
-test-sanitize: deps
-	$(Q)$(MAKE) --no-print-directory SANITIZE=address,undefined all unit integration
+# Every suite of `make test` again with AddressSanitizer and UBSan in every
+# program (objects under build/san-…/): `make test SANITIZE=address,undefined`.
+# Any sanitizer report in a service log fails its suite (ops/sancheck.sh).
+test-sanitize:
+	$(Q)$(MAKE) --no-print-directory test SANITIZE=address,undefined
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all unit

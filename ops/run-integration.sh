@@ -50,10 +50,6 @@ passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
 # Sanitizer reports land in the services' logs (stderr); stop the services
 # first so leak reports at exit are written too.
 ops/stack.sh down >/dev/null 2>&1 || true
-if grep -lE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:' "$AID_VAR"/log/*.log 2>/dev/null; then
-    echo "integration: sanitizer reports in the logs above:"
-    grep -hE -A12 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:' "$AID_VAR"/log/*.log | head -n 80
-    failed=$((failed + 1))
-fi
+ops/sancheck.sh "$AID_VAR/log" || failed=$((failed + 1))
 echo "integration: $passed passed, $failed failed"
 [ $failed -eq 0 ]

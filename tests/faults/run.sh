@@ -57,5 +57,8 @@ if [ "${f:-0}" -ne 0 ]; then
     echo "--- last lines of the service logs ($AID_VAR/log)"
     for l in "$AID_VAR"/log/*.log; do echo "== $l"; tail -n 5 "$l"; done
 fi
+# sanitizer reports (a SANITIZE=… build) are written to the logs, leaks at exit
+ops/stack.sh down >/dev/null 2>&1 || true
+ops/sancheck.sh "$AID_VAR/log" || f=$((${f:-0} + 1))
 echo "test-faults: ${p:-0} passed, ${f:-0} failed"
 [ "${f:-0}" -eq 0 ]

@@ -52,5 +52,8 @@ else
     echo "e2e: SKIPPED — Chromium (Debian package chromium) or the npm package playwright-core" \
          "could not be installed on this machine; the browser test did not run"
 fi
+# sanitizer reports (a SANITIZE=… build) are written to the logs, leaks at exit
+ops/stack.sh down >/dev/null 2>&1 || true
+ops/sancheck.sh "$AID_VAR/log" || failed=$((failed + 1))
 echo "gateway: $passed passed, $failed failed"
 [ $failed -eq 0 ]
