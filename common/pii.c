@@ -118,6 +118,12 @@ void pii_hash(const char *id, size_t len, unsigned char out[PII_HASH_BYTES])
                        sizeof hash_key);
 }
 
+void pii_key_check(unsigned char out[PII_HASH_BYTES])
+{
+    static const char text[] = "aid:pii-key-check:1";
+    pii_hash(text, sizeof text - 1, out);
+}
+
 void pii_hash_hex(const char *id, char out[PII_HASH_HEX])
 {
     unsigned char h[PII_HASH_BYTES];

@@ -56,6 +56,11 @@ void pii_hash(const char *id, size_t len, unsigned char out[PII_HASH_BYTES]);
 /* Its lowercase hex (64 digits and a NUL). */
 void pii_hash_hex(const char *id, char out[PII_HASH_HEX]);
 
+/* The check value of the key (044_pii_key_check.sql): the keyed hash of a
+ * fixed text that is no ID number, so it reveals nothing about the key or
+ * any person. Processes compare it with the database's before using it. */
+void pii_key_check(unsigned char out[PII_HASH_BYTES]);
+
 /* Seals n bytes with associated data ad into out (room for
  * n + PII_SEAL_OVERHEAD bytes). Returns the sealed size. */
 size_t pii_seal(const char *ad, const void *plain, size_t n, unsigned char *out);

@@ -93,6 +93,40 @@ void store_mark_broken(store_t *self)
     self->ready = false;
 }
 
+/* A process that holds the PII key checks on every connection that the
+ * database's data was sealed with the same key (044_pii_key_check.sql); the
+ * first one on a new database records it. With another key it must not read
+ * or write anything: it stops (exit 1, pii.key_mismatch), as it does when it
+ * has no key at all (svc_require_pii). 0 when it matches or no key is held;
+ * -1 when the check could not be made (reconnect later). */
+static int pii_key_matches(store_t *self)
+{
+    if (!pii_ready())
+        return 0;
+    unsigned char check[PII_HASH_BYTES];
+    pii_key_check(check);
+    const char *vals[1] = {(const char *)check};
+    const int lens[1] = {PII_HASH_BYTES}, fmts[1] = {1};
+    PGresult *r = PQexecParams(self->conn, "SELECT aid_pii_key_matches($1::bytea)", 1, NULL,
+                               vals, lens, fmts, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        set_err(self, PQresultErrorMessage(r), r);
+        log_error("store.pii_key_check_failed", "error", LOG_S(self->err), NULL);
+        PQclear(r);
+        return -1;
+    }
+    bool same = PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    if (!same) {
+        log_error("pii.key_mismatch", "error",
+                  LOG_S("this process's PII key is not the one the database's ID numbers "
+                        "and reports are sealed with (ops/SECURITY.md): stopping"),
+                  NULL);
+        exit(1);
+    }
+    return 0;
+}
+
 bool store_ready(store_t *self)
 {
     if (self->ready && PQstatus(self->conn) == CONNECTION_OK)
@@ -130,6 +164,8 @@ bool store_ready(store_t *self)
         }
         PQclear(r);
     }
+    if (pii_key_matches(self) != 0)
+        return false;
     self->ready = true;
     self->err[0] = '\0';
     log_info("store.connected", NULL);

@@ -116,3 +116,27 @@ def test_a_service_without_the_key_refuses_to_start(h):
                        capture_output=True, text=True, timeout=30)
     assert p.returncode == 1
     assert "pii.key_missing" in p.stderr and "AID_PII_KEY" in p.stderr
+
+
+def test_a_service_with_another_key_stops_before_it_touches_anything(h):
+    """044_pii_key_check: the database keeps the keyed hash of a fixed text
+    (recorded by the stack's first connection); a process holding another key
+    is told so on connecting and exits before any statement of its own."""
+    stored = h.psql("select encode(check_hash, 'hex'), recorded_by from pii_key")
+    assert len(stored) == 1 and len(stored[0][0]) == 64, stored
+    assert stored[0][1].startswith("aid_"), stored          # a service role recorded it
+    env = dict(os.environ)
+    env.pop("AID_PII_KEY_FILE", None)
+    env["AID_PII_KEY"] = os.urandom(32).hex()
+    env["AID_METRICS_PORT"] = "0"
+    for service in ("eligibility", "triggers"):
+        p = subprocess.run([os.path.join(h.ROOT, "bin", service)], env=env,
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode == 1, (service, p.returncode, p.stderr[-2000:])
+        assert "pii.key_mismatch" in p.stderr, (service, p.stderr[-2000:])
+        assert env["AID_PII_KEY"] not in p.stderr + p.stdout
+    # the check recorded first stays
+    assert h.psql("select encode(check_hash, 'hex'), recorded_by from pii_key") == stored
+    # the stack's own services hold the recorded key: they keep working
+    res = h.submit_ok(h.report([h.member()]))
+    h.wait_complete(res["case_id"], timeout=60)

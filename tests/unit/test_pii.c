@@ -1,6 +1,6 @@
 /* test_pii.c — unit tests of common/pii.c: key loading from the environment
  * and a file, keyed hash determinism, sealed round trips, tamper, wrong key
- * and wrong associated data refused, id_enc hex. */
+ * and wrong associated data refused, the key's check value, id_enc hex. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -174,6 +174,23 @@ static void wrong_key_refused(void **state)
     assert_int_equal(pii_open(PII_AD_REPORT, sealed, s, plain), -1);
 }
 
+static void key_check_tells_keys_apart(void **state)
+{
+    (void)state;
+    unsigned char a1[PII_HASH_BYTES], a2[PII_HASH_BYTES], b[PII_HASH_BYTES], id[PII_HASH_BYTES];
+    pii_key_check(a1);
+    pii_key_check(a2);
+    assert_memory_equal(a1, a2, sizeof a1); /* the same key: the same check */
+    pii_hash(ID, 18, id);
+    assert_memory_not_equal(a1, id, sizeof a1);
+    pii_reset();
+    setenv("AID_PII_KEY", KEY_B, 1);
+    char err[256];
+    assert_int_equal(pii_init(err, sizeof err), 0);
+    pii_key_check(b);
+    assert_memory_not_equal(a1, b, sizeof a1); /* another key: another check */
+}
+
 static void id_enc_round_trip(void **state)
 {
     (void)state;
@@ -207,6 +224,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(seal_round_trip, with_key_a, clear),
         cmocka_unit_test_setup_teardown(tamper_and_wrong_context_refused, with_key_a, clear),
         cmocka_unit_test_setup_teardown(wrong_key_refused, with_key_a, clear),
+        cmocka_unit_test_setup_teardown(key_check_tells_keys_apart, with_key_a, clear),
         cmocka_unit_test_setup_teardown(id_enc_round_trip, with_key_a, clear),
     };
     return cmocka_run_group_tests_name("pii", tests, NULL, NULL);
