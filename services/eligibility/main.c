@@ -6,7 +6,9 @@
  * ELIG_BATCH reports: claim (FOR UPDATE SKIP LOCKED, binary result), assess
  * each in memory, store every assessment, person row and referral with one
  * set-based statement (aid_record_assessments, migration 021), commit; then
- * referral.<department> is published for each referral made. */
+ * referral.<department> is published for each referral made. A report whose
+ * stored body cannot be read is held in the queue instead (045), in the same
+ * transaction: nothing is recorded for it and its case stays incomplete. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +33,7 @@ typedef struct {
     report_t report;
     assessment_t assessment;
     pgarr_t arr[A_COUNT];
+    pgarr_t held;                /* reports of the batch that cannot be read */
     msgpack_sbuffer sb;          /* one encoded assessment */
     char *hex;                   /* its hex form */
     size_t hexcap;
@@ -39,7 +42,7 @@ typedef struct {
 static void prepare(store_t *store)
 {
     store_prepare(store, "elig_claim",
-                  "WITH q AS (SELECT report_id FROM report_queue"
+                  "WITH q AS (SELECT report_id FROM report_queue WHERE held IS NULL"
                   "            ORDER BY report_id LIMIT $1 FOR UPDATE SKIP LOCKED)"
                   "SELECT r.report_id, r.case_id, r.body,"
                   " (extract(epoch FROM clock_timestamp() - r.received_at) * 1000000)::bigint"
@@ -49,7 +52,9 @@ static void prepare(store_t *store)
                   "  FROM aid_record_assessments($1::bigint[], $2::bigint[], $3::text[],"
                   " $4::bigint[], $5::int[], $6::text[], $7::text[], $8::int[], $9::text[],"
                   " $10::bigint[], $11::text[], $12::int[], $13::bigint[], $14::text[])");
-    store_prepare(store, "elig_depth", "SELECT count(*) FROM report_queue");
+    store_prepare(store, "elig_hold",
+                  "UPDATE report_queue SET held = $2 WHERE report_id = ANY ($1::bigint[])");
+    store_prepare(store, "elig_depth", "SELECT count(*) FROM report_queue WHERE held IS NULL");
 }
 
 /* A big-endian int8 column of a binary result. */
@@ -64,9 +69,9 @@ static int64_t col_i64(const PGresult *r, int row, int col)
     return (int64_t)(((uint64_t)ntohl(hi) << 32) | ntohl(lo));
 }
 
-/* Assesses the report in row i; on a body that cannot be read (it was
- * validated at intake, so this is corruption) routes it nowhere and says so. */
-static void assess_row(elig_ctx_t *c, const param_cache_t *pc, PGresult *r, int i)
+/* Assesses the report in row i: 0, or -1 when its stored body cannot be
+ * opened or decoded (it was validated at intake, so it is damaged). */
+static int assess_row(elig_ctx_t *c, const param_cache_t *pc, PGresult *r, int i)
 {
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
@@ -74,18 +79,17 @@ static void assess_row(elig_ctx_t *c, const param_cache_t *pc, PGresult *r, int 
     size_t len = 0; /* the body is stored sealed (common/pii.h) */
     unsigned char *body = pii_open_alloc(PII_AD_REPORT, PQgetvalue(r, i, 2),
                                          (size_t)PQgetlength(r, i, 2), &len);
-    if (!body || mp_unpack((const char *)body, len, &u) != MP_OK ||
-        proto_report_decode(&u.data, date_today(), &c->report, &se) != 0) {
-        log_error("report.unreadable", "report_id", LOG_I(col_i64(r, i, 0)), NULL);
-        memset(&c->report, 0, sizeof c->report);
-        memset(&c->assessment, 0, sizeof c->assessment);
-    } else {
+    int rc = -1;
+    if (body && mp_unpack((const char *)body, len, &u) == MP_OK &&
+        proto_report_decode(&u.data, date_today(), &c->report, &se) == 0) {
         params_t p;
         params_store_resolve(pc, c->report.as_of, &p);
         policy_assess(&c->report, &p, &c->assessment);
+        rc = 0;
     }
     msgpack_unpacked_destroy(&u);
     free(body);
+    return rc;
 }
 
 /* Appends the report's assessment, persons and routes to the arrays. 0 or -1 (OOM). */
@@ -162,6 +166,18 @@ static void publish_referrals(worker_t *w, PGresult *made)
     }
 }
 
+/* Holds the reports of ids in the queue (045): claims skip them from now on,
+ * their cases stay incomplete. In the batch's transaction. 0 or -1. */
+static int hold(store_t *store, pgarr_t *ids)
+{
+    const char *vals[2] = {pgarr_str(ids), "unreadable: the stored body does not open or decode"};
+    if (!vals[0])
+        return -1;
+    PGresult *r = store_exec(store, "elig_hold", 2, vals);
+    PQclear(r);
+    return r ? 0 : -1;
+}
+
 /* BEGIN and the claim of a batch in one round trip: a binary result with the
  * transaction open, or NULL (error in the store, nothing left open). */
 static PGresult *claim(store_t *store)
@@ -189,11 +205,28 @@ static int step(worker_t *w, void *arg)
     metric_add(wm->received, n);
     for (int k = 0; k < A_COUNT; k++)
         pgarr_reset(&c->arr[k]);
+    pgarr_reset(&c->held);
+    int held = 0;
     for (int i = 0; i < n; i++) {
-        assess_row(c, worker_params(w), r, i);
-        if (add_report(c, col_i64(r, i, 0), col_i64(r, i, 1)) != 0)
+        int64_t report_id = col_i64(r, i, 0);
+        if (assess_row(c, worker_params(w), r, i) != 0) {
+            log_error("report.unreadable", "report_id", LOG_I(report_id), "action", LOG_S("held"),
+                      NULL);
+            pgarr_add_int(&c->held, report_id);
+            held++;
+            continue;
+        }
+        if (add_report(c, report_id, col_i64(r, i, 1)) != 0)
             goto fail;
-        log_debug("report.assessed", "report_id", LOG_I(col_i64(r, i, 0)), NULL);
+        log_debug("report.assessed", "report_id", LOG_I(report_id), NULL);
+    }
+    if (held && hold(store, &c->held) != 0)
+        goto fail;
+    if (held == n) { /* nothing readable: only the holds to commit */
+        if (store_commit(store) != 0)
+            goto fail;
+        PQclear(r);
+        return n;
     }
     const char *vals[A_COUNT];
     for (int k = 0; k < A_COUNT; k++)
@@ -203,10 +236,11 @@ static int step(worker_t *w, void *arg)
     if (!made)
         goto fail;
     publish_referrals(w, made);
-    metric_add(wm->decided, n);
+    metric_add(wm->decided, n - held);
     for (int i = 0; i < n; i++)
         metric_observe_us(wm->latency, col_i64(r, i, 3));
-    log_info("reports.assessed", "reports", LOG_I(n), "referrals", LOG_I(PQntuples(made)), NULL);
+    log_info("reports.assessed", "reports", LOG_I(n - held), "referrals", LOG_I(PQntuples(made)),
+             NULL);
     PQclear(made);
     PQclear(r);
     return n;
@@ -236,11 +270,13 @@ int main(void)
         return 1;
     for (int k = 0; k < A_COUNT; k++)
         pgarr_init(&c->arr[k]);
+    pgarr_init(&c->held);
     msgpack_sbuffer_init(&c->sb);
     worker_config_t cfg = {"eligibility", "report.committed", ELIG_BATCH, step, c, prepare};
     int rc = worker_run_depth(&cfg, depth);
     for (int k = 0; k < A_COUNT; k++)
         pgarr_free(&c->arr[k]);
+    pgarr_free(&c->held);
     msgpack_sbuffer_destroy(&c->sb);
     free(c->hex);
     free(c);
