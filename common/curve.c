@@ -55,6 +55,14 @@ bool curve_name_valid(const char *s)
     return true;
 }
 
+bool curve_user_is_department(const char *user, const char *department)
+{
+    size_t n = strlen(department);
+    if (n == 0 || curve_key_valid(user) || strncmp(user, department, n) != 0)
+        return false;
+    return user[n] == '\0' || user[n] == '.';
+}
+
 int curve_keypair_new(curve_keypair_t *kp)
 {
     memset(kp, 0, sizeof *kp);

@@ -66,6 +66,11 @@ bool curve_available(void);
 bool curve_key_valid(const char *s);
 /* True when s is a valid allow-list key name (see above). */
 bool curve_name_valid(const char *s);
+/* True when the client with ZAP User-Id user is one of department's keys:
+ * named "department" or "department.<anything>". A key admitted without a
+ * name (its User-Id is its Z85 text, which may begin with anything) never
+ * is. See ops/SECURITY.md, "What an admitted key may do". */
+bool curve_user_is_department(const char *user, const char *department);
 
 /* A new random key pair. 0, or -1 when CURVE is unavailable. */
 int curve_keypair_new(curve_keypair_t *kp);

@@ -400,10 +400,7 @@ int intake_acts_for(intake_t *in, const char *department, const char *field,
     const char *who = in->cur_client;
     if (!who || !who[0])
         return 0; /* plaintext: no key, no name */
-    size_t n = strlen(department);
-    if (!strncmp(who, department, n) && (who[n] == '\0' || who[n] == '.'))
-        return 0;
-    if (config_list_has("AID_DEPARTMENT_ANY", who))
+    if (curve_user_is_department(who, department) || config_list_has("AID_DEPARTMENT_ANY", who))
         return 0;
     log_warn("intake.unauthorized", "client", LOG_S(who), "department", LOG_S(department), NULL);
     char msg[160];

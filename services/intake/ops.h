@@ -56,7 +56,8 @@ int intake_audit_read(intake_t *in, const char *action, const char *case_ids,
  * ID numbers) and decide them? In plaintext mode every sender may (loopback
  * development only). In secure mode a client whose key is named after the
  * department ("housing", or "housing.<anything>" for one of several keys of
- * it) may, and so may the names in AID_DEPARTMENT_ANY (the county's own
+ * it; never a key admitted without a name) may, and so may the names in
+ * AID_DEPARTMENT_ANY (the county's own
  * services that check their users' rights themselves, like the web console).
  * 0 when it may; else -1 with err filled (unauthorized, naming field) and a
  * warning logged. */

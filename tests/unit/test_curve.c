@@ -362,6 +362,20 @@ static void keys_and_their_checks(void **state)
     memset(longname, 'a', sizeof longname - 1);
     longname[sizeof longname - 1] = '\0';
     assert_false(curve_name_valid(longname));
+    /* which User-Ids are a department's keys */
+    assert_true(curve_user_is_department("housing", "housing"));
+    assert_true(curve_user_is_department("housing.app2", "housing"));
+    assert_false(curve_user_is_department("housingx", "housing"));
+    assert_false(curve_user_is_department("housing-2026", "housing"));
+    assert_false(curve_user_is_department("township-app.housing", "housing"));
+    assert_false(curve_user_is_department("civil", "housing"));
+    assert_false(curve_user_is_department("housing", ""));
+    assert_false(curve_user_is_department(kp.public_key, "housing"));
+    /* an unnamed key whose Z85 text happens to begin "housing." is no name */
+    const char vanity[] = "housing.00000000000000000000000000000000";
+    assert_int_equal(strlen(vanity), CURVE_KEY_LEN);
+    assert_true(curve_key_valid(vanity));
+    assert_false(curve_user_is_department(vanity, "housing"));
     curve_keypair_wipe(&kp);
     for (size_t i = 0; i < sizeof kp.secret_key; i++)
         assert_int_equal(kp.secret_key[i], 0);
