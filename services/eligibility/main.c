@@ -174,8 +174,9 @@ static int hold(store_t *store, pgarr_t *ids)
     if (!vals[0])
         return -1;
     PGresult *r = store_exec(store, "elig_hold", 2, vals);
+    int rc = r ? 0 : -1;
     PQclear(r);
-    return r ? 0 : -1;
+    return rc;
 }
 
 /* BEGIN and the claim of a batch in one round trip: a binary result with the
