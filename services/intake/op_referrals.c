@@ -383,9 +383,9 @@ static int handle_decision(intake_t *in, const proto_request_t *req, msgpack_pac
     mp_pack_kv_str(pk, "department", dept);
     mp_pack_kv_str(pk, "status", proto_statuses[d->status]);
     mp_pack_kv_bool(pk, "duplicate", !fresh);
-    log_info("decision.external", "referral_id", LOG_I(num), "department", LOG_S(dept), "status",
-             LOG_S(proto_statuses[d->status]), "measures", LOG_I(d->n_measures), "duplicate",
-             LOG_I(!fresh), NULL);
+    log_info("decision.external", "referral_id", LOG_I(num), "department", LOG_S(dept), "client",
+             LOG_S(intake_client(in)), "status", LOG_S(proto_statuses[d->status]), "measures",
+             LOG_I(d->n_measures), "duplicate", LOG_I(!fresh), NULL);
     rc = 0;
 out:
     PQclear(ref);

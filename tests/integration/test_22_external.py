@@ -254,6 +254,10 @@ def test_external_decision_announces_case_updated(h, ext):
                                          "rules": ["R-HOUSE-S"]}, h.rid("announce"))
         assert r["ok"] and r["result"]["duplicate"] is False, r
         want = h.num(f[0]["referral_id"])
+        # the intake log says who decided (the client's key name; "local" in plaintext)
+        with open(os.path.join(ext.var, "log", "intake.log"), encoding="utf-8") as lf:
+            assert ('"event":"decision.external","referral_id":%d,"department":"housing",'
+                    '"client":"local"' % want) in lf.read()
         deadline = time.monotonic() + 5
         seen = []
         while time.monotonic() < deadline:
