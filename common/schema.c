@@ -235,23 +235,26 @@ static int find_field(const schema_t *s, const msgpack_object *k, int hint)
     return -1;
 }
 
+/* A failure of the map at itself; the top of a message without a prefix is
+ * named by its schema. */
+static int fail_map(schema_err_t *err, const schema_t *s, const path_t *at, const char *fmt)
+{
+    path_t named = {NULL, s->name, NULL, 0, 0};
+    return fail(err, at->up || *at->text ? at : &named, fmt, NULL);
+}
+
 static int decode_map(const schema_t *s, const msgpack_object *o, void *out, const path_t *at,
                       schema_err_t *err)
 {
-    if (!o || o->type != MSGPACK_OBJECT_MAP) {
-        /* the top of a message without a prefix is named by its schema */
-        path_t named = {NULL, s->name, NULL, 0, 0};
-        return fail(err, at->up || *at->text ? at : &named, "must be a map%s", NULL);
-    }
+    if (!o || o->type != MSGPACK_OBJECT_MAP)
+        return fail_map(err, s, at, "must be a map%s");
     /* zero only at the top: nested structs are zeroed with their parent */
     uint64_t seen = 0;
     int hint = 0;
     for (uint32_t i = 0; i < o->via.map.size; i++) {
         const msgpack_object *k = &o->via.map.ptr[i].key;
-        if (k->type != MSGPACK_OBJECT_STR) {
-            path_t named = {NULL, s->name, NULL, 0, 0};
-            return fail(err, at->up || *at->text ? at : &named, "keys must be strings%s", NULL);
-        }
+        if (k->type != MSGPACK_OBJECT_STR)
+            return fail_map(err, s, at, "keys must be strings%s");
         path_t member = {at, NULL, k->via.str.ptr, k->via.str.size, 0};
         int idx = find_field(s, k, hint);
         if (idx < 0)

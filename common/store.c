@@ -243,6 +243,30 @@ PGresult *store_pipe_next(store_t *self, bool *ok)
     return r;
 }
 
+bool store_pipe_end(store_t *self, bool synced, bool ok)
+{
+    PGconn *c = self->conn;
+    if (synced) {
+        PGresult *sync = PQgetResult(c);
+        if (PQresultStatus(sync) != PGRES_PIPELINE_SYNC) {
+            if (ok)
+                set_err(self, PQerrorMessage(c), NULL);
+            ok = false;
+        }
+        PQclear(sync);
+    }
+    /* fails while results are still unread: the connection is then unusable */
+    if (PQexitPipelineMode(c) != 1 || PQstatus(c) != CONNECTION_OK) {
+        if (ok)
+            set_err(self, PQerrorMessage(c), NULL);
+        ok = false;
+        store_mark_broken(self);
+    }
+    if (!ok)
+        store_rollback(self); /* a failed statement leaves its transaction open */
+    return ok;
+}
+
 /* [pre] name [post] as one pipeline with one sync; name's result or NULL. */
 static PGresult *exec_piped(store_t *self, const char *pre, const char *name, int n,
                             const char *const *values, int result_format, const char *post)
@@ -252,13 +276,14 @@ static PGresult *exec_piped(store_t *self, const char *pre, const char *name, in
         return NULL;
     }
     PGconn *c = self->conn;
-    bool ok = PQenterPipelineMode(c) == 1 &&
-             (!pre || PQsendQueryParams(c, pre, 0, NULL, NULL, NULL, NULL, 0) == 1) &&
-             PQsendQueryPrepared(c, name, n, values, NULL, NULL, result_format) == 1 &&
-             (!post || PQsendQueryParams(c, post, 0, NULL, NULL, NULL, NULL, 0) == 1) &&
-             PQpipelineSync(c) == 1;
+    bool sent = PQenterPipelineMode(c) == 1 &&
+                (!pre || PQsendQueryParams(c, pre, 0, NULL, NULL, NULL, NULL, 0) == 1) &&
+                PQsendQueryPrepared(c, name, n, values, NULL, NULL, result_format) == 1 &&
+                (!post || PQsendQueryParams(c, post, 0, NULL, NULL, NULL, NULL, 0) == 1) &&
+                PQpipelineSync(c) == 1;
+    bool ok = sent;
     PGresult *out = NULL;
-    if (!ok) {
+    if (!sent) {
         set_err(self, PQerrorMessage(c), NULL);
     } else {
         if (pre)
@@ -274,24 +299,9 @@ static PGresult *exec_piped(store_t *self, const char *pre, const char *name, in
             }
             PQclear(r);
         }
-        PGresult *sync = PQgetResult(c);
-        if (PQresultStatus(sync) != PGRES_PIPELINE_SYNC) {
-            if (ok)
-                set_err(self, PQerrorMessage(c), NULL);
-            ok = false;
-        }
-        PQclear(sync);
     }
-    /* fails while results are still unread: the connection is then unusable */
-    if (PQexitPipelineMode(c) != 1 || PQstatus(c) != CONNECTION_OK) {
-        if (ok)
-            set_err(self, PQerrorMessage(c), NULL);
-        ok = false;
-        self->ready = false;
-    }
-    if (!ok) {
+    if (!store_pipe_end(self, sent, ok)) {
         PQclear(out);
-        store_rollback(self);
         return NULL;
     }
     return out;
@@ -311,6 +321,17 @@ PGresult *store_exec_commit(store_t *self, const char *name, int n, const char *
 const char *store_errmsg(const store_t *self) { return self->err; }
 const char *store_sqlstate(const store_t *self) { return self->sqlstate; }
 PGconn *store_conn(store_t *self) { return self->ready ? self->conn : NULL; }
+
+int64_t store_i64(const PGresult *r, int row, int col)
+{
+    if (PQgetlength(r, row, col) != 8)
+        return 0;
+    const unsigned char *p = (const unsigned char *)PQgetvalue(r, row, col);
+    uint64_t v = 0;
+    for (int k = 0; k < 8; k++)
+        v = v << 8 | p[k];
+    return (int64_t)v;
+}
 
 unsigned char *store_bytea(const PGresult *r, int row, int col, size_t *len)
 {

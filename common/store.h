@@ -9,6 +9,7 @@
 
 #include <libpq-fe.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 typedef struct store store_t;
 
@@ -51,6 +52,12 @@ void store_rollback(store_t *self);
  * message in store_errmsg. Reads the NULL that ends the statement's results;
  * the caller reads the sync result itself. */
 PGresult *store_pipe_next(store_t *self, bool *ok);
+/* Ends a pipeline: when synced (PQpipelineSync was sent), reads the sync
+ * result; leaves pipeline mode (a connection that cannot is marked broken);
+ * and when anything failed — ok false on entry, or here — rolls back the
+ * transaction the pipeline left open. Returns ok and-ed with all that, the
+ * first error in store_errmsg. */
+bool store_pipe_end(store_t *self, bool synced, bool ok);
 
 /* A transaction's first and last statements in one round trip each (libpq
  * pipeline mode), for the claim-work-record loops of the workers.
@@ -63,6 +70,10 @@ PGresult *store_pipe_next(store_t *self, bool *ok);
 PGresult *store_begin_exec(store_t *self, const char *name, int n, const char *const *values,
                            int result_format);
 PGresult *store_exec_commit(store_t *self, const char *name, int n, const char *const *values);
+
+/* The int8 value at (row, col) of a binary-format result (big-endian); 0
+ * when the column is not 8 bytes (NULL, another type). */
+int64_t store_i64(const PGresult *r, int row, int col);
 
 /* The bytea value at (row, col) of a text-format result, unescaped into a
  * new buffer (free with PQfreemem); NULL on failure. *len gets its size. */

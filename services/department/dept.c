@@ -16,7 +16,6 @@
  * text. */
 #include "dept.h"
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,18 +61,6 @@ static void prepare(store_t *store)
                   " $9::text[], $10::bigint[], $11::text[], $12::text[], $13)");
     store_prepare(store, "dept_depth",
                   "SELECT count(*) FROM referral_queue WHERE department = $1");
-}
-
-/* A big-endian int8 column of a binary result. */
-static int64_t col_i64(const PGresult *r, int row, int col)
-{
-    uint32_t hi, lo;
-    const char *p = PQgetvalue(r, row, col);
-    if (PQgetlength(r, row, col) != 8)
-        return 0;
-    memcpy(&hi, p, 4);
-    memcpy(&lo, p + 4, 4);
-    return (int64_t)(((uint64_t)ntohl(hi) << 32) | ntohl(lo));
 }
 
 /* Decodes the stored report and assessment of row i and decides. */
@@ -153,23 +140,12 @@ static void publish_update(dept_ctx_t *c, worker_t *w, int64_t case_id, int64_t 
     msgpack_sbuffer_destroy(&sb);
 }
 
-/* BEGIN and the claim of a batch of the department this role logged in as,
- * in one round trip: a binary result with the transaction open, or NULL
- * (error in the store, nothing left open). */
-static PGresult *claim(store_t *store)
-{
-    char limit[16];
-    snprintf(limit, sizeof limit, "%d", DEPT_BATCH);
-    const char *lv = limit;
-    return store_begin_exec(store, "dept_claim", 1, &lv, 1);
-}
-
 static int step(worker_t *w, void *arg)
 {
     dept_ctx_t *c = arg;
     store_t *store = worker_store(w);
     const worker_metrics_t *wm = worker_metrics(w);
-    PGresult *r = claim(store), *made = NULL;
+    PGresult *r = worker_claim(w, "dept_claim"), *made = NULL;
     if (!r)
         goto fail;
     int n = PQntuples(r);
@@ -182,7 +158,7 @@ static int step(worker_t *w, void *arg)
     for (int k = 0; k < A_COUNT; k++)
         pgarr_reset(&c->arr[k]);
     for (int i = 0; i < n; i++) {
-        int64_t rid = col_i64(r, i, 0);
+        int64_t rid = store_i64(r, i, 0);
         if (decide_row(c, worker_params(w), r, i) != 0) {
             /* a stored report that no longer decodes: refuse it visibly
              * rather than block the queue */
@@ -209,10 +185,10 @@ static int step(worker_t *w, void *arg)
     /* announce each referral decided now (not those decided before) */
     for (int k = 0, i = 0; k < fresh; k++) {
         int64_t rid = atoll(PQgetvalue(made, k, 0));
-        for (int tries = 0; tries < n && col_i64(r, i, 0) != rid; tries++)
+        for (int tries = 0; tries < n && store_i64(r, i, 0) != rid; tries++)
             i = (i + 1) % n;
-        publish_update(c, w, col_i64(r, i, 1), rid);
-        metric_observe_us(wm->latency, col_i64(r, i, 4));
+        publish_update(c, w, store_i64(r, i, 1), rid);
+        metric_observe_us(wm->latency, store_i64(r, i, 4));
     }
     metric_add(wm->decided, fresh);
     log_info("referrals.decided", "claimed", LOG_I(n), "decided", LOG_I(fresh), NULL);

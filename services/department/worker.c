@@ -26,6 +26,14 @@ struct worker {
 };
 
 store_t *worker_store(worker_t *w) { return w->store; }
+
+PGresult *worker_claim(worker_t *w, const char *stmt)
+{
+    char limit[16];
+    snprintf(limit, sizeof limit, "%d", w->cfg->batch);
+    const char *lv = limit;
+    return store_begin_exec(w->store, stmt, 1, &lv, 1);
+}
 cache_t *worker_cache(worker_t *w) { return w->cache; }
 const param_cache_t *worker_params(worker_t *w) { return &w->params; }
 const worker_metrics_t *worker_metrics(worker_t *w) { return &w->m; }

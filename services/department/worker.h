@@ -58,6 +58,10 @@ store_t *worker_store(worker_t *w);
 cache_t *worker_cache(worker_t *w);
 const param_cache_t *worker_params(worker_t *w);
 const worker_metrics_t *worker_metrics(worker_t *w);
+/* BEGIN and the step's claim statement stmt ($1: the batch size) in one
+ * round trip: its binary result with the transaction open, or NULL (an error
+ * in the store, nothing left open). */
+PGresult *worker_claim(worker_t *w, const char *stmt);
 /* Publishes an event (a MessagePack map the caller built, with its seq) on
  * the bus. Never blocks; a dropped event only delays its consumers. */
 void worker_publish(worker_t *w, const char *topic, const void *body, size_t len);

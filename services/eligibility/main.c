@@ -9,7 +9,6 @@
  * referral.<department> is published for each referral made. A report whose
  * stored body cannot be read is held in the queue instead (045), in the same
  * transaction: nothing is recorded for it and its case stays incomplete. */
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,18 +54,6 @@ static void prepare(store_t *store)
     store_prepare(store, "elig_hold",
                   "UPDATE report_queue SET held = $2 WHERE report_id = ANY ($1::bigint[])");
     store_prepare(store, "elig_depth", "SELECT count(*) FROM report_queue WHERE held IS NULL");
-}
-
-/* A big-endian int8 column of a binary result. */
-static int64_t col_i64(const PGresult *r, int row, int col)
-{
-    uint32_t hi, lo;
-    const char *p = PQgetvalue(r, row, col);
-    if (PQgetlength(r, row, col) != 8)
-        return 0;
-    memcpy(&hi, p, 4);
-    memcpy(&lo, p + 4, 4);
-    return (int64_t)(((uint64_t)ntohl(hi) << 32) | ntohl(lo));
 }
 
 /* Assesses the report in row i: 0, or -1 when its stored body cannot be
@@ -179,22 +166,12 @@ static int hold(store_t *store, pgarr_t *ids)
     return rc;
 }
 
-/* BEGIN and the claim of a batch in one round trip: a binary result with the
- * transaction open, or NULL (error in the store, nothing left open). */
-static PGresult *claim(store_t *store)
-{
-    char limit[16];
-    snprintf(limit, sizeof limit, "%d", ELIG_BATCH);
-    const char *lv = limit;
-    return store_begin_exec(store, "elig_claim", 1, &lv, 1);
-}
-
 static int step(worker_t *w, void *arg)
 {
     elig_ctx_t *c = arg;
     store_t *store = worker_store(w);
     const worker_metrics_t *wm = worker_metrics(w);
-    PGresult *r = claim(store), *made = NULL;
+    PGresult *r = worker_claim(w, "elig_claim"), *made = NULL;
     if (!r)
         goto fail;
     int n = PQntuples(r);
@@ -209,7 +186,7 @@ static int step(worker_t *w, void *arg)
     pgarr_reset(&c->held);
     int held = 0;
     for (int i = 0; i < n; i++) {
-        int64_t report_id = col_i64(r, i, 0);
+        int64_t report_id = store_i64(r, i, 0);
         if (assess_row(c, worker_params(w), r, i) != 0) {
             log_error("report.unreadable", "report_id", LOG_I(report_id), "action", LOG_S("held"),
                       NULL);
@@ -217,7 +194,7 @@ static int step(worker_t *w, void *arg)
             held++;
             continue;
         }
-        if (add_report(c, report_id, col_i64(r, i, 1)) != 0)
+        if (add_report(c, report_id, store_i64(r, i, 1)) != 0)
             goto fail;
         log_debug("report.assessed", "report_id", LOG_I(report_id), NULL);
     }
@@ -239,7 +216,7 @@ static int step(worker_t *w, void *arg)
     publish_referrals(w, made);
     metric_add(wm->decided, n - held);
     for (int i = 0; i < n; i++)
-        metric_observe_us(wm->latency, col_i64(r, i, 3));
+        metric_observe_us(wm->latency, store_i64(r, i, 3));
     log_info("reports.assessed", "reports", LOG_I(n - held), "referrals", LOG_I(PQntuples(made)),
              NULL);
     PQclear(made);

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "log.h"
 #include "schema.h"
 
 /* ---- JSON → MessagePack ------------------------------------------------ */
@@ -53,7 +52,7 @@ static int pack_at(msgpack_packer *pk, const json_t *v, char *path, size_t len, 
         msgpack_pack_int64(pk, (int64_t)json_integer_value(v));
         return 0;
     case JSON_REAL:
-        log_scrub(path, err->path, sizeof err->path); /* an ID number as a key: masked */
+        snprintf(err->path, sizeof err->path, "%s", path);
         snprintf(err->message, sizeof err->message,
                  "must be a whole number (money is integer fen)");
         return -1;

@@ -46,9 +46,14 @@ int gw_ok(gw_reply_t *out, json_t *result)
 int gw_fail(gw_reply_t *out, unsigned status, const char *code, const char *field,
             const char *message)
 {
-    json_t *err = json_pack("{s:s,s:s}", "code", code, "message", message ? message : "");
-    if (err && field && *field)
-        json_object_set_new(err, "field", json_string(field));
+    /* no error reply carries a full ID number (a JSON key may be one): masked
+     * as in the logs, POLICY.md §13 — the gateway's own errors and intake's */
+    char f[256], m[512];
+    log_scrub(field ? field : "", f, sizeof f);
+    log_scrub(message ? message : "", m, sizeof m);
+    json_t *err = json_pack("{s:s,s:s}", "code", code, "message", m);
+    if (err && *f)
+        json_object_set_new(err, "field", json_string(f));
     json_decref(out->json);
     out->status = status;
     out->json = json_pack("{s:b,s:o}", "ok", 0, "error", err ? err : json_object());

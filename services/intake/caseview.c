@@ -213,8 +213,8 @@ static int read_case(store_t *store, const char *num, PGresult **res, bool *foun
     PGconn *conn = store_conn(store);
     if (!conn || PQenterPipelineMode(conn) != 1)
         return 0;
-    int sent = PQsendQueryParams(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0,
-                                 NULL, NULL, NULL, NULL, 0) == 1;
+    bool sent = PQsendQueryParams(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0,
+                                  NULL, NULL, NULL, NULL, 0) == 1;
     for (int k = 0; sent && k < 5; k++)
         sent = PQsendQueryPrepared(conn, stmts[k], 1, &num, NULL, NULL, 0) == 1;
     sent = sent && PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) == 1 &&
@@ -227,19 +227,9 @@ static int read_case(store_t *store, const char *num, PGresult **res, bool *foun
         PQclear(by_id);
         for (int k = 0; k < 4; k++)
             res[k] = store_pipe_next(store, &ok);
-        PGresult *r = store_pipe_next(store, &ok); /* COMMIT */
-        PQclear(r);
-        r = PQgetResult(conn); /* the sync */
-        ok = ok && r && PQresultStatus(r) == PGRES_PIPELINE_SYNC;
-        PQclear(r);
+        PQclear(store_pipe_next(store, &ok)); /* COMMIT */
     }
-    if (PQexitPipelineMode(conn) != 1 || PQstatus(conn) != CONNECTION_OK) {
-        store_mark_broken(store);
-        return 0;
-    }
-    if (!ok)
-        store_rollback(store); /* a failed statement left the transaction open */
-    return ok;
+    return store_pipe_end(store, sent, ok);
 }
 
 int caseview_write_case(store_t *store, const proto_case_get_t *q, msgpack_packer *pk,

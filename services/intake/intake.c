@@ -1053,7 +1053,7 @@ static void set_outcome(pending_t *p, PGresult *res, int row, int col)
  * other, one aid_submit_report per linked entry (see mark_linked), COMMIT
  * and a sync, then reads every result. 0 when all ran and COMMIT succeeded
  * (only then is anything acknowledged); -1 otherwise (nothing was kept:
- * the caller answers unavailable and rolls back). */
+ * rolled back by store_pipe_end; the caller answers unavailable). */
 static int submit_all(intake_t *self, pending_t *ps, int n)
 {
     PGconn *conn = store_conn(self->store);
@@ -1067,7 +1067,7 @@ static int submit_all(intake_t *self, pending_t *ps, int n)
     mark_linked(ps, unsettled, nq, linked);
     for (int q = 0; q < nq; q++)
         nb += !linked[q];
-    int sent = PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) == 1;
+    bool sent = PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) == 1;
     if (sent && nb)
         sent = send_batch(self, conn, ps, unsettled, linked, nq, nb);
     for (int q = 0; sent && q < nq; q++)
@@ -1110,16 +1110,8 @@ static int submit_all(intake_t *self, pending_t *ps, int n)
         r = store_pipe_next(self->store, &piped); /* COMMIT */
         ok = ok && piped && r && !strcmp(PQcmdStatus(r), "COMMIT");
         PQclear(r);
-        r = PQgetResult(conn); /* the sync */
-        if (!r || PQresultStatus(r) != PGRES_PIPELINE_SYNC)
-            ok = false;
-        PQclear(r);
     }
-    if (PQexitPipelineMode(conn) != 1 || PQstatus(conn) != CONNECTION_OK) {
-        store_mark_broken(self->store); /* reconnects on the next store_ready */
-        ok = false;
-    }
-    if (!ok) {
+    if (!store_pipe_end(self->store, sent, ok)) { /* rolled back; a broken link reconnects */
         log_warn("intake.pipeline_failed", "error",
                  LOG_S(!piped ? store_errmsg(self->store) : PQerrorMessage(conn)), NULL);
         for (int q = 0; q < nq; q++) { /* nothing of it happened */
@@ -1199,7 +1191,6 @@ static void commit_batch(intake_t *self, int n)
         if (!ok) {
             log_warn("intake.batch_failed", "reports", LOG_I(unsettled), "error",
                      LOG_S(store_errmsg(self->store)), NULL);
-            store_rollback(self->store);
         }
     }
     int64_t now = now_us();

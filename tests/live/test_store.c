@@ -42,6 +42,7 @@ static store_t *open_store(void)
     store_prepare(s, "ut_echo", "SELECT $1::text AS t, octet_length($1::text) AS n");
     store_prepare(s, "ut_bytea", "SELECT length($1::bytea), encode($1::bytea, 'hex'), $1::bytea");
     store_prepare(s, "ut_div", "SELECT 1 / $1::int");
+    store_prepare(s, "ut_i64", "SELECT $1::bigint, 7::int, NULL::bigint");
     store_prepare(s, "ut_unnest",
                   "SELECT x, x IS NULL FROM unnest($1::text[]) WITH ORDINALITY AS t(x, n) ORDER BY n");
     store_prepare(s, "ut_unnest_int", "SELECT sum(x)::text, count(x) FROM unnest($1::bigint[]) AS t(x)");
@@ -354,6 +355,67 @@ static void begin_exec_and_exec_commit_open_and_end_a_transaction(void **state)
     store_destroy(&s);
 }
 
+/* store_i64 reads the int8 columns of a binary result (the workers' claims). */
+static void i64_columns_of_binary_results(void **state)
+{
+    (void)state;
+    store_t *s = open_store();
+    const char *vals[] = {"-9007199254740993", "1234567890123", "-1", "0"};
+    for (size_t k = 0; k < 4; k++) {
+        PGresult *r = store_begin_exec(s, "ut_i64", 1, &vals[k], 1);
+        assert_non_null(r);
+        assert_int_equal(store_i64(r, 0, 0), strtoll(vals[k], NULL, 10));
+        assert_int_equal(store_i64(r, 0, 1), 0); /* an int4: not 8 bytes */
+        assert_int_equal(store_i64(r, 0, 2), 0); /* NULL */
+        PQclear(r);
+        store_rollback(s);
+    }
+    store_destroy(&s);
+}
+
+/* store_pipe_next / store_pipe_end over a pipeline built by hand (as intake's
+ * batch and case reads do): the results in order, the first error kept, and
+ * a failed pipeline ends with its transaction rolled back. */
+static void pipe_end_closes_what_a_pipeline_left_open(void **state)
+{
+    (void)state;
+    store_t *s = open_store();
+    PGconn *c = store_conn(s);
+    const char *zero = "0", *echo = "x";
+    assert_int_equal(PQenterPipelineMode(c), 1);
+    assert_int_equal(PQsendQueryParams(c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0), 1);
+    assert_int_equal(PQsendQueryPrepared(c, "ut_echo", 1, &echo, NULL, NULL, 0), 1);
+    assert_int_equal(PQsendQueryPrepared(c, "ut_div", 1, &zero, NULL, NULL, 0), 1);
+    assert_int_equal(PQsendQueryParams(c, "COMMIT", 0, NULL, NULL, NULL, NULL, 0), 1);
+    assert_int_equal(PQpipelineSync(c), 1);
+    bool ok = true;
+    PQclear(store_pipe_next(s, &ok)); /* BEGIN */
+    PGresult *r = store_pipe_next(s, &ok);
+    assert_non_null(r);
+    assert_true(ok);
+    PQclear(r);
+    assert_null(store_pipe_next(s, &ok)); /* the division fails */
+    assert_false(ok);
+    assert_null(store_pipe_next(s, &ok)); /* COMMIT skipped */
+    assert_string_equal(store_sqlstate(s), "22012"); /* the first error, not the skip */
+    assert_false(store_pipe_end(s, true, ok));
+    assert_int_equal(PQpipelineStatus(store_conn(s)), PQ_PIPELINE_OFF);
+    assert_int_equal(PQtransactionStatus(store_conn(s)), PQTRANS_IDLE); /* rolled back */
+    r = store_exec(s, "ut_echo", 1, &echo); /* and usable */
+    assert_non_null(r);
+    PQclear(r);
+    /* a pipeline that went well ends well, its transaction committed */
+    c = store_conn(s);
+    assert_int_equal(PQenterPipelineMode(c), 1);
+    assert_int_equal(PQsendQueryParams(c, "SELECT 1", 0, NULL, NULL, NULL, NULL, 0), 1);
+    assert_int_equal(PQpipelineSync(c), 1);
+    ok = true;
+    PQclear(store_pipe_next(s, &ok));
+    assert_true(store_pipe_end(s, true, ok));
+    assert_int_equal(PQpipelineStatus(store_conn(s)), PQ_PIPELINE_OFF);
+    store_destroy(&s);
+}
+
 /* ---- connection state -------------------------------------------------------------- */
 
 static void reconnect_after_mark_broken_reprepares(void **state)
@@ -475,6 +537,8 @@ int main(void)
         cmocka_unit_test(error_messages_are_scrubbed_of_id_numbers),
         cmocka_unit_test(begin_commit_and_rollback),
         cmocka_unit_test(begin_exec_and_exec_commit_open_and_end_a_transaction),
+        cmocka_unit_test(pipe_end_closes_what_a_pipeline_left_open),
+        cmocka_unit_test(i64_columns_of_binary_results),
         cmocka_unit_test(reconnect_after_mark_broken_reprepares),
         cmocka_unit_test(session_settings_hold_on_every_connection),
         cmocka_unit_test(a_failing_session_statement_keeps_the_store_not_ready),
