@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,7 +221,12 @@ static int recv_one(void *s, int64_t deadline, char **raw, size_t *len)
 }
 
 /* Reads the reply envelope. 1 when it answers id (0 when it is another's),
- * with the outcome in *result or e; -1 when it is not an envelope. */
+ * with the outcome in *result or e; -1 when it is not an envelope.
+ *
+ * A reply without an id (or with "") answers this request too: intake sends
+ * that when it could not read the request's id, and a pooled socket has one
+ * request in flight — a socket whose request went unanswered is closed, never
+ * lent again — so nothing else can be answered on it. */
 static int read_reply(const char *raw, size_t len, const char *id, json_t **result, ic_err_t *e)
 {
     msgpack_unpacked u;
@@ -230,7 +236,8 @@ static int read_reply(const char *raw, size_t len, const char *id, json_t **resu
         goto out;
     const msgpack_object *o = &u.data;
     const msgpack_object *rid = mp_get(o, "id"), *ok = mp_get(o, "ok");
-    if (!rid || !mp_str_is(rid, id)) {
+    bool anonymous = !rid || rid->type == MSGPACK_OBJECT_NIL || mp_str_is(rid, "");
+    if (!anonymous && !mp_str_is(rid, id)) {
         rc = 0;
         goto out;
     }

@@ -10,9 +10,17 @@
 
 /* ---- JSON → MessagePack ------------------------------------------------ */
 
+/* v sits depth containers deep (the top value: 1). */
 static int pack_at(msgpack_packer *pk, const json_t *v, char *path, size_t len, size_t cap,
-                   jsonmp_err_t *err)
+                   int depth, jsonmp_err_t *err)
 {
+    if ((json_is_object(v) || json_is_array(v)) && depth > JSONMP_MAX_DEPTH) {
+        /* intake could not even read the envelope: refused here, naming where */
+        snprintf(err->path, sizeof err->path, "%s", path);
+        snprintf(err->message, sizeof err->message,
+                 "nested too deep: at most %d levels of objects and arrays", JSONMP_MAX_DEPTH);
+        return -1;
+    }
     switch (json_typeof(v)) {
     case JSON_OBJECT: {
         const char *key;
@@ -24,7 +32,7 @@ static int pack_at(msgpack_packer *pk, const json_t *v, char *path, size_t len, 
             msgpack_pack_str_body(pk, key, klen);
             int n = snprintf(path + len, cap - len, "%s%s", len ? "." : "", key);
             size_t sub = n < 0 || len + (size_t)n >= cap ? cap - 1 : len + (size_t)n;
-            if (pack_at(pk, val, path, sub, cap, err) != 0)
+            if (pack_at(pk, val, path, sub, cap, depth + 1, err) != 0)
                 return -1;
             path[len] = '\0';
         }
@@ -36,7 +44,7 @@ static int pack_at(msgpack_packer *pk, const json_t *v, char *path, size_t len, 
         for (size_t i = 0; i < n; i++) {
             int w = snprintf(path + len, cap - len, "[%zu]", i);
             size_t sub = w < 0 || len + (size_t)w >= cap ? cap - 1 : len + (size_t)w;
-            if (pack_at(pk, json_array_get(v, i), path, sub, cap, err) != 0)
+            if (pack_at(pk, json_array_get(v, i), path, sub, cap, depth + 1, err) != 0)
                 return -1;
             path[len] = '\0';
         }
@@ -73,7 +81,7 @@ int jsonmp_pack(msgpack_packer *pk, const json_t *v, const char *prefix, jsonmp_
 {
     char path[sizeof err->path];
     snprintf(path, sizeof path, "%s", prefix ? prefix : "");
-    return pack_at(pk, v, path, strlen(path), sizeof path, err);
+    return pack_at(pk, v, path, strlen(path), sizeof path, 1, err);
 }
 
 /* ---- MessagePack → JSON ------------------------------------------------ */

@@ -26,7 +26,9 @@ def free_port():
 
 class FakeIntake:
     """A ROUTER that answers every request by self.mode:
-    ("ok", result) | ("error", code, field) | ("silent",) | ("garbage",)."""
+    ("ok", result) | ("error", code, field) | ("silent",) | ("garbage",) |
+    ("noid", code, id) — an error that does not name the request (id is ""
+    or None for none), as intake answers a request it cannot read."""
 
     def __init__(self, ctx):
         self.port = free_port()
@@ -53,6 +55,11 @@ class FakeIntake:
                 continue
             if mode[0] == "garbage":
                 body = b"\xc1\xc1"
+            elif mode[0] == "noid":
+                reply = {"v": 1, "ok": False, "error": {"code": mode[1], "message": "unreadable"}}
+                if mode[2] is not None:
+                    reply["id"] = mode[2]
+                body = msgpack.packb(reply)
             elif mode[0] == "ok":
                 body = msgpack.packb({"v": 1, "id": req.get("id", ""), "ok": True,
                                       "result": mode[1]})
@@ -151,6 +158,21 @@ def test_no_answer_is_unavailable_in_time(g, fake):
     for i in fake.intakes:
         i.mode = ("ok", {"status": "ok"})
     # the late answer of the silent request is never taken for a new one
+    assert g.ok(fake.client.get("/api/health")) == {"status": "ok"}
+
+
+@pytest.mark.parametrize("rid", ["", None])
+def test_an_error_that_names_no_request_is_this_requests_answer(g, fake, rid):
+    """intake answers a request it cannot read with an empty id (or none):
+    on the pooled socket that sent it, that is its answer — given at once,
+    not after the timeout (1.5 s here) as 503."""
+    for i in fake.intakes:
+        i.mode = ("noid", "bad_request", rid)
+    t = time.time()
+    e = g.err(fake.client.get("/api/health"), 400, "bad_request")
+    assert time.time() - t < 1.0 and e["message"] == "unreadable"
+    for i in fake.intakes:
+        i.mode = ("ok", {"status": "ok"})
     assert g.ok(fake.client.get("/api/health")) == {"status": "ok"}
 
 
