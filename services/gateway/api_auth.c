@@ -8,7 +8,9 @@
  * X-CSRF-Token header of every POST. Before sign-in, the login form is
  * protected the same way by a pre-session token (cookie aid_pre, double
  * submit). Login attempts are rate-limited per user and per client address,
- * counted in Postgres so that every gateway process sees the same figures. */
+ * counted in Postgres so that every gateway process sees the same figures,
+ * and counted before the password is checked (one atomic statement), so that
+ * attempts sent at once cannot all pass a count none of them has raised yet. */
 #include <semaphore.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,9 +19,9 @@
 #include "gateway.h"
 #include "log.h"
 
-#define LOGIN_WINDOW_MIN 15     /* failures counted over this window */
-#define LOGIN_MAX_PER_USER 5    /* then 429 for that user name */
-#define LOGIN_MAX_PER_CLIENT 20 /* then 429 for that address */
+#define LOGIN_WINDOW_MIN 15     /* attempts counted over this window */
+#define LOGIN_MAX_PER_USER 5    /* failures; more attempts get 429 for that user name */
+#define LOGIN_MAX_PER_CLIENT 20 /* failures; more attempts get 429 from that address */
 
 static void set_cookie(gw_t *gw, char *slot, size_t slotsz, const char *name, const char *value,
                        int max_age)
@@ -111,13 +113,15 @@ int api_login(gw_req_t *r, gw_reply_t *out)
         gw_fail(out, 400, "invalid_field", "password", "请输入密码");
         goto done;
     }
+    /* the attempt is counted before its password is checked, atomically: of
+     * many sent at once, only those within the limits are checked */
     int by_user = 0, by_client = 0;
-    if (db_login_failures(r->gw->db, username, r->client, LOGIN_WINDOW_MIN, &by_user,
-                          &by_client) != 0) {
+    if (db_login_count(r->gw->db, username, r->client, LOGIN_WINDOW_MIN, &by_user,
+                       &by_client) != 0) {
         gw_fail(out, 503, "unavailable", NULL, "数据库暂不可用,请稍后重试");
         goto done;
     }
-    if (by_user >= LOGIN_MAX_PER_USER || by_client >= LOGIN_MAX_PER_CLIENT) {
+    if (by_user > LOGIN_MAX_PER_USER || by_client > LOGIN_MAX_PER_CLIENT) {
         log_warn("gateway.login_limited", "user", LOG_S(username), "client", LOG_S(r->client),
                  NULL);
         gw_fail(out, 429, "rate_limited", NULL, "登录失败次数过多,请 15 分钟后再试");
@@ -139,6 +143,7 @@ int api_login(gw_req_t *r, gw_reply_t *out)
         gw_fail(out, 401, "unauthorized", NULL, "用户名或密码错误");
         goto done;
     }
+    db_login_success(r->gw->db, username, r->client, by_user);
     if (open_session(r, out, &user) == 0) {
         set_cookie(r->gw, out->set_cookie[1], sizeof out->set_cookie[1], "aid_pre", "", 0);
         db_audit_add(r->gw->db, &user, "login", "", "", r->client);

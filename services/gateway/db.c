@@ -14,6 +14,7 @@ const char *const db_role_names[] = {"township", "county", "department", "audito
 struct db {
     pthread_mutex_t mu;    /* one statement at a time on the connection */
     store_t *store;
+    unsigned counted;      /* login attempts counted (for the counters' clean-up) */
 };
 
 int db_role_parse(const char *s)
@@ -60,14 +61,25 @@ db_t *db_new(const char *dsn)
                   "            WHERE username = $1 RETURNING username)"
                   "DELETE FROM gateway_sessions WHERE username IN (SELECT username FROM u)"
                   "   AND created_at < now()");
-    store_prepare(s, "gw_login_failures",
-                  "SELECT count(*) FILTER (WHERE username = $1 AND at > coalesce("
-                  "         (SELECT max(at) FROM gateway_logins WHERE username = $1 AND ok),"
-                  "         '-infinity')),"
-                  "       count(*) FILTER (WHERE client = $2)"
-                  "  FROM gateway_logins"
-                  " WHERE NOT ok AND at > now() - make_interval(mins => $3::int)"
-                  "   AND (username = $1 OR client = $2)");
+    /* one statement counts the attempt against both limits (048); rows in
+     * key order ('client:' < 'user:'), the order an index scan locks them */
+    store_prepare(s, "gw_login_count",
+                  "INSERT INTO gateway_login_counts AS c (key, attempts)"
+                  " VALUES ('client:' || $2, 1), ('user:' || $1, 1)"
+                  " ON CONFLICT (key) DO UPDATE SET"
+                  "   attempts = CASE WHEN c.since > now() - make_interval(mins => $3::int)"
+                  "                   THEN c.attempts + 1 ELSE 1 END,"
+                  "   since = CASE WHEN c.since > now() - make_interval(mins => $3::int)"
+                  "                THEN c.since ELSE now() END"
+                  " RETURNING key LIKE 'user:%', attempts");
+    store_prepare(s, "gw_login_success",
+                  "UPDATE gateway_login_counts"
+                  "   SET attempts = greatest(attempts - CASE WHEN key LIKE 'user:%'"
+                  "                                           THEN $3::int ELSE 1 END, 0)"
+                  " WHERE key IN ('client:' || $2, 'user:' || $1)");
+    store_prepare(s, "gw_login_gc",
+                  "DELETE FROM gateway_login_counts"
+                  " WHERE since < now() - make_interval(mins => $1::int)");
     store_prepare(s, "gw_login_record",
                   "INSERT INTO gateway_logins (username, client, ok) VALUES ($1, $2, $3::boolean)");
     store_prepare(s, "gw_audit_add",
@@ -197,17 +209,37 @@ int db_user_set_hash(db_t *self, const char *username, const char *hash)
     return 0;
 }
 
-int db_login_failures(db_t *self, const char *username, const char *client, int window_minutes,
-                      int *by_user, int *by_client)
+int db_login_count(db_t *self, const char *username, const char *client, int window_minutes,
+                   int *by_user, int *by_client)
 {
     char mins[16];
     snprintf(mins, sizeof mins, "%d", window_minutes);
     const char *vals[3] = {username, client, mins};
-    PGresult *r = run(self, "gw_login_failures", 3, vals, NULL, NULL);
+    PGresult *r = run(self, "gw_login_count", 3, vals, NULL, NULL);
     if (!r)
         return -1;
-    *by_user = atoi(PQgetvalue(r, 0, 0));
-    *by_client = atoi(PQgetvalue(r, 0, 1));
+    *by_user = *by_client = 0;
+    for (int i = 0; i < PQntuples(r); i++)
+        *(strcmp(PQgetvalue(r, i, 0), "t") == 0 ? by_user : by_client) =
+            atoi(PQgetvalue(r, i, 1));
+    PQclear(r);
+    /* now and then, forget counters whose window has passed */
+    pthread_mutex_lock(&self->mu);
+    bool gc = ++self->counted % 256 == 0;
+    pthread_mutex_unlock(&self->mu);
+    if (gc)
+        PQclear(run(self, "gw_login_gc", 1, (const char *const[]){mins}, NULL, NULL));
+    return 0;
+}
+
+int db_login_success(db_t *self, const char *username, const char *client, int by_user)
+{
+    char n[16];
+    snprintf(n, sizeof n, "%d", by_user);
+    const char *vals[3] = {username, client, n};
+    PGresult *r = run(self, "gw_login_success", 3, vals, NULL, NULL);
+    if (!r)
+        return -1;
     PQclear(r);
     return 0;
 }

@@ -47,10 +47,18 @@ int db_user_hash(db_t *self, const char *username, char *hash, size_t hashsz, db
 /* Replaces a user's password hash and ends all their sessions. 0 or -1. */
 int db_user_set_hash(db_t *self, const char *username, const char *hash);
 
-/* Failed logins in the last window_minutes: of this user since their last
- * success, and from this client. 0 or -1. */
-int db_login_failures(db_t *self, const char *username, const char *client, int window_minutes,
-                      int *by_user, int *by_client);
+/* Counts a login attempt, before its password is checked, in one atomic
+ * statement (ops/migrations/048_login_counts.sql): *by_user and *by_client
+ * get the attempts of this user name and of this client within
+ * window_minutes, this one included, as concurrent attempts leave them one
+ * after the other. 0 or -1. */
+int db_login_count(db_t *self, const char *username, const char *client, int window_minutes,
+                   int *by_user, int *by_client);
+/* A verified login: takes the by_user attempts its count saw (the failures
+ * before it and itself) off its user's counter, and itself off its client's,
+ * so both count failures; attempts counted after it stay. 0 or -1. */
+int db_login_success(db_t *self, const char *username, const char *client, int by_user);
+/* Records an attempt whose password was checked (gateway_logins). 0 or -1. */
 int db_login_record(db_t *self, const char *username, const char *client, bool ok);
 
 /* Appends one row to the audit trail. 0 or -1. */
