@@ -6,9 +6,10 @@
 -- first adds one to its user name's and its client address's counters in one
 -- statement (INSERT … ON CONFLICT DO UPDATE … RETURNING: concurrent attempts
 -- wait on the row, each sees the count the one before it left), and only an
--- attempt within both limits has its password checked. A success clears its
--- user's counter and takes itself off its address's, so both count failures
--- (and refused attempts), as before. A counter starts again once its window
+-- attempt within both limits has its password checked. A refused attempt
+-- takes itself off both counters again, a success takes itself and the
+-- failures its count saw off its user's counter and itself off its
+-- address's, so both count failures, as before. A counter starts again once its window
 -- (15 minutes from its first attempt) has passed; the gateway deletes
 -- counters older than that now and then.
 --

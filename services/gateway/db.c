@@ -72,7 +72,7 @@ db_t *db_new(const char *dsn)
                   "   since = CASE WHEN c.since > now() - make_interval(mins => $3::int)"
                   "                THEN c.since ELSE now() END"
                   " RETURNING key LIKE 'user:%', attempts");
-    store_prepare(s, "gw_login_success",
+    store_prepare(s, "gw_login_credit",
                   "UPDATE gateway_login_counts"
                   "   SET attempts = greatest(attempts - CASE WHEN key LIKE 'user:%'"
                   "                                           THEN $3::int ELSE 1 END, 0)"
@@ -232,12 +232,12 @@ int db_login_count(db_t *self, const char *username, const char *client, int win
     return 0;
 }
 
-int db_login_success(db_t *self, const char *username, const char *client, int by_user)
+int db_login_credit(db_t *self, const char *username, const char *client, int user_credit)
 {
     char n[16];
-    snprintf(n, sizeof n, "%d", by_user);
+    snprintf(n, sizeof n, "%d", user_credit);
     const char *vals[3] = {username, client, n};
-    PGresult *r = run(self, "gw_login_success", 3, vals, NULL, NULL);
+    PGresult *r = run(self, "gw_login_credit", 3, vals, NULL, NULL);
     if (!r)
         return -1;
     PQclear(r);

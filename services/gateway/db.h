@@ -54,10 +54,11 @@ int db_user_set_hash(db_t *self, const char *username, const char *hash);
  * after the other. 0 or -1. */
 int db_login_count(db_t *self, const char *username, const char *client, int window_minutes,
                    int *by_user, int *by_client);
-/* A verified login: takes the by_user attempts its count saw (the failures
- * before it and itself) off its user's counter, and itself off its client's,
- * so both count failures; attempts counted after it stay. 0 or -1. */
-int db_login_success(db_t *self, const char *username, const char *client, int by_user);
+/* Takes user_credit attempts off the user's counter and one off the
+ * client's: a refused attempt takes itself off (1), a verified login the
+ * attempts its count saw (the failures before it and itself), so that both
+ * count failures as before; attempts counted after it stay. 0 or -1. */
+int db_login_credit(db_t *self, const char *username, const char *client, int user_credit);
 /* Records an attempt whose password was checked (gateway_logins). 0 or -1. */
 int db_login_record(db_t *self, const char *username, const char *client, bool ok);
 

@@ -1,6 +1,7 @@
 """test_50_attacks.py — the web console under attack (issue 14, points 2–4):
-parallel logins against the rate limit, slow clients holding connections
-open (slowloris) and deeply nested JSON bodies.
+parallel logins against the rate limit, deeply nested JSON bodies and slow
+clients holding connections open (slowloris, against a second gateway with
+a short header deadline).
 
 Attack traffic is sent from addresses of 127.0.0.0/8 other than 127.0.0.1
 (the gateway listens on 127.0.0.1 only; Linux lets a client bind any source
@@ -11,11 +12,16 @@ import http.client
 import json
 import os
 import random
+import socket
+import subprocess
 import threading
 import time
 import urllib.parse
 
+import pytest
 import requests
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
 def fresh_address():
@@ -120,6 +126,20 @@ def test_a_success_clears_the_users_count(g):
     assert login_from(src, token, name, g.PASSWORD) == 429
 
 
+def test_refused_attempts_do_not_count_against_the_address(g):
+    """An attempt refused unchecked (429) takes itself off the counters: a
+    locked user name tried on and on does not lock its address's others."""
+    name = g.key("lck")
+    g.ensure_user(name, "auditor", "", "锁定测试")
+    src = fresh_address()
+    token = pre_token(src)
+    for _ in range(5):
+        assert login_from(src, token, name, "wrong-password") == 401
+    for _ in range(16):
+        assert login_from(src, token, name, "wrong-password") == 429
+    assert login_from(src, token, "auditor1", g.PASSWORD) == 200
+
+
 # ---------------------------------------------------------------- point 4
 
 def nested(depth):
@@ -174,3 +194,4 @@ def test_nested_bodies_in_parallel_do_not_slow_others(g):
     health = [x for x in got if x[0] == "health"][0]
     assert health[1] == 200 and health[2] < 3.0, health
     assert {x[1] for x in got if x[0] == "nested"} == {400}, got
+
