@@ -171,12 +171,21 @@ done:
 
 typedef struct {
     events_t *events;
+    struct MHD_Connection *conn;
     char case_id[64];
     uint64_t gen;
     int64_t ends_at;
+    int64_t keepalive_at;
     bool greeted;
 } stream_t;
 
+static void stream_sleep(void *conn) { MHD_suspend_connection(conn); }
+static void stream_wake(void *conn) { MHD_resume_connection(conn); }
+
+/* Called by the server's event loop whenever the connection can take more:
+ * it never blocks. With nothing to send it parks the connection (suspended)
+ * until an event or the next look, and returns 0 (MHD calls again when it
+ * is resumed). */
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;
@@ -188,16 +197,29 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
                      s->case_id);
         return n < 0 || (size_t)n >= max ? MHD_CONTENT_READER_END_WITH_ERROR : n;
     }
-    if (svc_now_ms() >= s->ends_at)
-        return MHD_CONTENT_READER_END_OF_STREAM;
-    int rc = events_wait(s->events, s->case_id, &s->gen, SSE_WAIT_MS);
-    if (rc < 0)
-        return MHD_CONTENT_READER_END_OF_STREAM;
-    if (rc == 0)
-        n = snprintf(buf, max, ": keep-alive\n\n");
-    else
-        n = snprintf(buf, max, "event: update\ndata: {\"case_id\":\"%s\"}\n\n", s->case_id);
-    return n < 0 || (size_t)n >= max ? MHD_CONTENT_READER_END_WITH_ERROR : n;
+    for (;;) {
+        int64_t now = svc_now_ms();
+        if (now >= s->ends_at)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        int rc = events_wait(s->events, s->case_id, &s->gen, 0);
+        if (rc < 0)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        if (rc > 0) {
+            n = snprintf(buf, max, "event: update\ndata: {\"case_id\":\"%s\"}\n\n",
+                         s->case_id);
+            return n < 0 || (size_t)n >= max ? MHD_CONTENT_READER_END_WITH_ERROR : n;
+        }
+        if (now >= s->keepalive_at) {
+            s->keepalive_at = now + SSE_WAIT_MS;
+            n = snprintf(buf, max, ": keep-alive\n\n");
+            return n < 0 || (size_t)n >= max ? MHD_CONTENT_READER_END_WITH_ERROR : n;
+        }
+        rc = events_park(s->events, s->gen, stream_sleep, stream_wake, s->conn);
+        if (rc < 0)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        if (rc == 0)
+            return 0; /* parked */
+    }
 }
 
 int api_case_events(gw_req_t *r, gw_reply_t *out)
@@ -221,7 +243,9 @@ int api_case_events(gw_req_t *r, gw_reply_t *out)
     }
     s->events = r->gw->events;
     s->gen = events_generation(s->events);
+    s->conn = r->conn;
     s->ends_at = svc_now_ms() + SSE_LIFETIME_MS;
+    s->keepalive_at = svc_now_ms() + SSE_WAIT_MS;
     struct MHD_Response *resp =
         MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1024, stream_read, s, free);
     if (!resp) {

@@ -12,8 +12,15 @@
 #include "bus.h"
 #include "log.h"
 #include "mp.h"
+#include "svc.h"
 
 #define EVENTS_RING 1024
+#define EVENTS_WAKE_MS 1000 /* parked waiters look again at least this often */
+
+typedef struct {
+    void (*wake)(void *);
+    void *arg;
+} parked_t;
 
 struct events {
     void *sub;                      /* SUB socket, used by the thread only */
@@ -24,7 +31,21 @@ struct events {
     bool stopping;
     uint64_t gen;                   /* events seen so far */
     int64_t ring[EVENTS_RING];      /* case id of event number g at g % EVENTS_RING */
+    parked_t *parked;               /* waiters to wake (events_park) */
+    size_t nparked, capparked;
+    uint64_t woken_gen;             /* gen when they were last woken */
+    int64_t woken_at;               /* and when */
 };
+
+/* Wakes every parked waiter; under mu. */
+static void wake_all(events_t *self)
+{
+    for (size_t i = 0; i < self->nparked; i++)
+        self->parked[i].wake(self->parked[i].arg);
+    self->nparked = 0;
+    self->woken_gen = self->gen;
+    self->woken_at = svc_now_ms();
+}
 
 static int64_t case_number(const char *case_id)
 {
@@ -69,11 +90,15 @@ static void *run(void *arg)
     for (;;) {
         pthread_mutex_lock(&self->mu);
         bool stop = self->stopping;
+        /* parked waiters: woken after any event, else now and then */
+        if (!stop && self->nparked &&
+            (self->gen != self->woken_gen || svc_now_ms() - self->woken_at >= EVENTS_WAKE_MS))
+            wake_all(self);
         pthread_mutex_unlock(&self->mu);
         if (stop)
             break;
         zmq_pollitem_t item = {.socket = self->sub, .events = ZMQ_POLLIN};
-        if (zmq_poll(&item, 1, 250) <= 0)
+        if (zmq_poll(&item, 1, 100) <= 0)
             continue;
         int n;
         while ((n = bus_recv(self->sub, topic, sizeof topic, body, sizeof body)) != -1)
@@ -110,6 +135,7 @@ void events_stop(events_t *self)
 {
     pthread_mutex_lock(&self->mu);
     self->stopping = true;
+    wake_all(self);
     pthread_cond_broadcast(&self->cv);
     pthread_mutex_unlock(&self->mu);
 }
@@ -126,6 +152,7 @@ void events_destroy(events_t **self_p)
         zmq_close(self->sub);
     pthread_cond_destroy(&self->cv);
     pthread_mutex_destroy(&self->mu);
+    free(self->parked);
     free(self);
     *self_p = NULL;
 }
@@ -177,6 +204,33 @@ int events_wait(events_t *self, const char *case_id, uint64_t *gen, int timeout_
         }
         if (pthread_cond_timedwait(&self->cv, &self->mu, &until) == ETIMEDOUT)
             break;
+    }
+    pthread_mutex_unlock(&self->mu);
+    return rc;
+}
+
+int events_park(events_t *self, uint64_t gen, void (*suspend)(void *), void (*wake)(void *),
+                void *arg)
+{
+    int rc = 0;
+    pthread_mutex_lock(&self->mu);
+    if (self->stopping) {
+        rc = -1;
+    } else if (self->gen != gen) {
+        rc = 1;
+    } else {
+        if (self->nparked == self->capparked) {
+            size_t cap = self->capparked ? 2 * self->capparked : 64;
+            parked_t *p = realloc(self->parked, cap * sizeof *p);
+            if (!p) {
+                pthread_mutex_unlock(&self->mu);
+                return -1;
+            }
+            self->parked = p;
+            self->capparked = cap;
+        }
+        suspend(arg);
+        self->parked[self->nparked++] = (parked_t){wake, arg};
     }
     pthread_mutex_unlock(&self->mu);
     return rc;

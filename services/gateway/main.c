@@ -8,6 +8,12 @@
  *   AID_GATEWAY_SECURE_COOKIES 1 behind TLS: cookies get Secure (0)
  *   AID_GATEWAY_SESSION_HOURS  absolute session lifetime (8)
  *   AID_GATEWAY_IDLE_MINUTES   idle session lifetime (30)
+ *   AID_GATEWAY_HEADER_MS      a request's header must be whole this long after
+ *                              its connection opened or its previous reply (10000)
+ *   AID_GATEWAY_WORKERS        threads running API requests (16)
+ *   AID_GATEWAY_MAX_CONNECTIONS open connections at most (4096; fewer when
+ *                              descriptors are short)
+ *   AID_GATEWAY_MAX_PER_ADDRESS of them from one client address (256)
  *   AID_INTAKE_API, AID_BUS_SUB, AID_PG_DSN as for every service. */
 #include <limits.h>
 #include <stdio.h>

@@ -1,6 +1,15 @@
-/* server.c — the HTTP side: libmicrohttpd, one thread per connection (so a
- * Server-Sent Events stream may block in its thread), request bodies, the
- * session and CSRF checks every API route passes, and the replies.
+/* server.c — the HTTP side: libmicrohttpd, event-driven (epoll, a few
+ * threads serve every connection, so an idle or slow one costs a descriptor,
+ * not a thread), request bodies, the session and CSRF checks every API route
+ * passes, and the replies.
+ *
+ * The event threads never block: static files are answered there, every API
+ * request is handed to a worker (workers.h) with its connection suspended,
+ * and resumed with the reply; a live stream parks its connection between
+ * events (api_case.c). A request's header must arrive whole within
+ * AID_GATEWAY_HEADER_MS of its connection (or of the previous reply on it),
+ * however slowly it trickles: a sweeper shuts the socket of one that is late
+ * (slowloris). Connections are limited in total and per address.
  *
  * Order of checks for /api/...: route (404/405) → body size (413) → for a
  * POST: JSON content type (415) and same-origin (403) → session (401) → role
@@ -11,28 +20,59 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
 #include "auth.h"
+#include "config.h"
 #include "log.h"
 #include "svc.h"
+#include "workers.h"
+
+/* One connection, for the header deadline. */
+typedef struct conn {
+    int fd;
+    int64_t since;         /* accepted, or its last reply done */
+    bool busy;             /* a request's header arrived, its reply is not done */
+    bool shut;             /* shut by the sweeper */
+    struct conn *prev, *next;
+} conn_t;
 
 struct server {
     gw_t *gw;
     struct MHD_Daemon *daemon;
+    workers_t *workers;
+    int header_ms;         /* a request's header must be whole within this */
+    pthread_mutex_t mu;    /* the connection list */
+    conn_t *conns;
+    pthread_t sweeper;
+    bool sweeping;
+    pthread_cond_t cv;     /* stop the sweeper */
+    bool stopping;
 };
 
-/* One request's body as it arrives. */
+/* One request as it arrives (the body), then waits for a worker, then is
+ * answered. */
+enum { REQ_RECEIVING, REQ_QUEUED, REQ_ANSWERED };
+
 typedef struct {
+    server_t *srv;
+    struct MHD_Connection *conn;
+    const char *method, *url; /* MHD's, valid while the connection lives */
     char *body;
     size_t len;
     bool too_large;
-} upload_t;
+    int state;
+    gw_reply_t out;        /* the reply a worker made */
+} req_t;
 
 /* ---- replies ---------------------------------------------------------- */
 
@@ -208,6 +248,7 @@ static void add_security_headers(struct MHD_Response *resp)
 static enum MHD_Result send_reply(struct MHD_Connection *c, gw_reply_t *out, bool api)
 {
     struct MHD_Response *resp = out->response;
+    out->response = NULL; /* destroyed below, or kept by MHD while it is queued */
     if (!resp && out->json) {
         char *s = json_dumps(out->json, JSON_COMPACT);
         if (!s)
@@ -245,6 +286,9 @@ static void reply_free(gw_reply_t *out)
 {
     json_decref(out->json);
     free(out->raw);
+    if (out->response) /* made, never sent: the connection went first */
+        MHD_destroy_response(out->response);
+    memset(out, 0, sizeof *out);
 }
 
 /* A static file, with ETag revalidation. */
@@ -310,10 +354,13 @@ static void log_request(const gw_req_t *r, unsigned status, int64_t started)
              LOG_I(svc_now_ms() - started), NULL);
 }
 
-static enum MHD_Result serve_api(gw_t *gw, struct MHD_Connection *c, const char *method,
-                                 const char *url, upload_t *up)
+/* Runs in a worker: the checks and the handler, the reply into q->out. */
+static void serve_api(req_t *q)
 {
     int64_t started = svc_now_ms();
+    gw_t *gw = q->srv->gw;
+    struct MHD_Connection *c = q->conn;
+    const char *method = q->method, *url = q->url;
     gw_req_t r = {.gw = gw, .conn = c, .method = method, .path = url};
     gw_reply_t out = {0};
     db_user_t user;
@@ -326,13 +373,13 @@ static enum MHD_Result serve_api(gw_t *gw, struct MHD_Connection *c, const char 
                 known ? "method not allowed" : "no such API path");
         goto reply;
     }
-    if (up->too_large) {
+    if (q->too_large) {
         gw_fail(&out, 413, "too_large", NULL, "请求体过大");
         goto reply;
     }
     if (post) {
         const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
-        if (up->len > 0 && (!ct || strncasecmp(ct, "application/json", 16) != 0)) {
+        if (q->len > 0 && (!ct || strncasecmp(ct, "application/json", 16) != 0)) {
             gw_fail(&out, 415, "bad_request", NULL, "Content-Type must be application/json");
             goto reply;
         }
@@ -370,16 +417,43 @@ static enum MHD_Result serve_api(gw_t *gw, struct MHD_Connection *c, const char 
             goto reply;
         }
     }
-    r.body = up->body ? up->body : "";
-    r.body_len = up->len;
+    r.body = q->body ? q->body : "";
+    r.body_len = q->len;
     r.route->handler(&r, &out);
     if (!out.status && !out.response)
         gw_fail(&out, 500, "unavailable", NULL, "internal error");
 reply:
     log_request(&r, out.status ? out.status : 200, started);
-    enum MHD_Result rc = send_reply(c, &out, true);
-    reply_free(&out);
-    return rc;
+    q->out = out;
+}
+
+/* A worker's job: answers q, then hands its connection back to MHD, which
+ * calls on_request again to send the reply. */
+static void run_api(void *job)
+{
+    req_t *q = job;
+    serve_api(q);
+    q->state = REQ_ANSWERED;
+    MHD_resume_connection(q->conn);
+}
+
+/* The connection's own record (MHD_OPTION_NOTIFY_CONNECTION). */
+static conn_t *conn_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+static void conn_busy(server_t *srv, struct MHD_Connection *c, bool busy)
+{
+    conn_t *k = conn_of(c);
+    if (!k)
+        return;
+    pthread_mutex_lock(&srv->mu);
+    k->busy = busy;
+    k->since = svc_now_ms();
+    pthread_mutex_unlock(&srv->mu);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -387,55 +461,166 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                   const char *upload_data, size_t *upload_size, void **con_cls)
 {
     (void)version;
-    gw_t *gw = cls;
-    upload_t *up = *con_cls;
-    if (!up) {
-        up = calloc(1, sizeof *up);
-        if (!up)
+    server_t *srv = cls;
+    req_t *q = *con_cls;
+    if (!q) {
+        /* the header is whole: the deadline is met */
+        conn_busy(srv, c, true);
+        q = calloc(1, sizeof *q);
+        if (!q)
             return MHD_NO;
-        *con_cls = up;
+        q->srv = srv;
+        *con_cls = q;
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > GW_MAX_BODY)
-            up->too_large = true;
+            q->too_large = true;
         return MHD_YES;
     }
     if (*upload_size) {
-        if (!up->too_large) {
-            if (up->len + *upload_size > GW_MAX_BODY) {
-                up->too_large = true;
-                free(up->body);
-                up->body = NULL;
-                up->len = 0;
+        if (!q->too_large) {
+            if (q->len + *upload_size > GW_MAX_BODY) {
+                q->too_large = true;
+                free(q->body);
+                q->body = NULL;
+                q->len = 0;
             } else {
-                char *nb = realloc(up->body, up->len + *upload_size + 1);
+                char *nb = realloc(q->body, q->len + *upload_size + 1);
                 if (!nb)
                     return MHD_NO;
-                memcpy(nb + up->len, upload_data, *upload_size);
-                up->len += *upload_size;
-                nb[up->len] = '\0';
-                up->body = nb;
+                memcpy(nb + q->len, upload_data, *upload_size);
+                q->len += *upload_size;
+                nb[q->len] = '\0';
+                q->body = nb;
             }
         }
         *upload_size = 0;
         return MHD_YES;
     }
-    if (strncmp(url, "/api/", 5) == 0)
-        return serve_api(gw, c, method, url, up);
-    return serve_static(gw, c, method, url);
+    if (strncmp(url, "/api/", 5) != 0)
+        return serve_static(srv->gw, c, method, url);
+    switch (q->state) {
+    case REQ_ANSWERED:
+        return send_reply(c, &q->out, true);
+    case REQ_QUEUED:
+        return MHD_YES; /* still with its worker */
+    default:
+        break;
+    }
+    q->state = REQ_QUEUED;
+    q->conn = c;
+    q->method = method;
+    q->url = url;
+    /* suspended before the worker may resume it */
+    MHD_suspend_connection(c);
+    if (workers_push(srv->workers, q) != 0) {
+        gw_fail(&q->out, 503, "unavailable", NULL, "the console is stopping");
+        q->state = REQ_ANSWERED;
+        MHD_resume_connection(c);
+    }
+    return MHD_YES;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)c;
     (void)toe;
-    upload_t *up = *con_cls;
-    if (up) {
-        free(up->body);
-        free(up);
+    server_t *srv = cls;
+    req_t *q = *con_cls;
+    if (q) {
+        reply_free(&q->out);
+        free(q->body);
+        free(q);
         *con_cls = NULL;
     }
+    /* the next request on this connection has the deadline from now */
+    conn_busy(srv, c, false);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    server_t *srv = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        conn_t *k = calloc(1, sizeof *k);
+        if (!k || !ci) {
+            free(k);
+            return; /* no deadline for it: MHD's idle timeout still holds */
+        }
+        k->fd = ci->connect_fd;
+        k->since = svc_now_ms();
+        pthread_mutex_lock(&srv->mu);
+        k->next = srv->conns;
+        if (k->next)
+            k->next->prev = k;
+        srv->conns = k;
+        pthread_mutex_unlock(&srv->mu);
+        *socket_context = k;
+        return;
+    }
+    /* closed: MHD closes the socket only after this, so the sweeper (under
+     * the same lock) never shuts a descriptor that was reused */
+    conn_t *k = *socket_context;
+    if (!k)
+        return;
+    pthread_mutex_lock(&srv->mu);
+    if (k->prev)
+        k->prev->next = k->next;
+    else
+        srv->conns = k->next;
+    if (k->next)
+        k->next->prev = k->prev;
+    pthread_mutex_unlock(&srv->mu);
+    free(k);
+    *socket_context = NULL;
+}
+
+/* Shuts the sockets of connections whose request header is late; MHD sees
+ * the end of the stream and closes them. */
+static void *sweep(void *arg)
+{
+    server_t *srv = arg;
+    pthread_mutex_lock(&srv->mu);
+    while (!srv->stopping) {
+        int64_t now = svc_now_ms();
+        int shut = 0;
+        for (conn_t *k = srv->conns; k; k = k->next)
+            if (!k->busy && !k->shut && now - k->since > srv->header_ms) {
+                shutdown(k->fd, SHUT_RDWR);
+                k->shut = true;
+                shut++;
+            }
+        if (shut)
+            log_warn("gateway.header_late", "closed", LOG_I(shut), "ms", LOG_I(srv->header_ms),
+                     NULL);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 250 * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&srv->cv, &srv->mu, &until);
+    }
+    pthread_mutex_unlock(&srv->mu);
+    return NULL;
+}
+
+/* Descriptors, not threads, bound the connections: the soft limit raised to
+ * the hard one, some kept for intake, Postgres and the logs. */
+static unsigned connection_limit(unsigned want)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return want < 256 ? want : 256;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    rlim_t spare = rl.rlim_cur > 512 ? rl.rlim_cur - 256 : rl.rlim_cur / 2;
+    return spare < want ? (unsigned)spare : want;
 }
 
 server_t *server_new(gw_t *gw, const char *host, int port)
@@ -444,24 +629,41 @@ server_t *server_new(gw_t *gw, const char *host, int port)
     if (!self)
         return NULL;
     self->gw = gw;
+    self->header_ms = (int)config_int("AID_GATEWAY_HEADER_MS", 10000, 500, 600000);
+    pthread_mutex_init(&self->mu, NULL);
+    pthread_cond_init(&self->cv, NULL);
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) {
         log_error("gateway.bad_address", "host", LOG_S(host), NULL);
-        free(self);
+        server_destroy(&self);
         return NULL;
     }
+    self->workers =
+        workers_new((int)config_int("AID_GATEWAY_WORKERS", 16, 1, 256), run_api);
+    if (!self->workers || pthread_create(&self->sweeper, NULL, sweep, self) != 0) {
+        server_destroy(&self);
+        return NULL;
+    }
+    self->sweeping = true;
+    unsigned limit = connection_limit(
+        (unsigned)config_int("AID_GATEWAY_MAX_CONNECTIONS", 4096, 16, 1000000));
+    unsigned per_address =
+        (unsigned)config_int("AID_GATEWAY_MAX_PER_ADDRESS", 256, 1, 1000000);
     self->daemon = MHD_start_daemon(
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
-            MHD_USE_ITC | MHD_USE_ERROR_LOG,
-        (uint16_t)port, NULL, NULL, on_request, gw, MHD_OPTION_SOCK_ADDR, &addr,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)256, MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)64,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+            MHD_USE_ERROR_LOG,
+        (uint16_t)port, NULL, NULL, on_request, self, MHD_OPTION_SOCK_ADDR, &addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)2, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+        self, MHD_OPTION_NOTIFY_CONNECTION, on_connection, self, MHD_OPTION_CONNECTION_LIMIT,
+        limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_address < limit ? per_address : limit,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_END);
     if (!self->daemon) {
         log_error("gateway.listen_failed", "host", LOG_S(host), "port", LOG_I(port), NULL);
-        free(self);
+        server_destroy(&self);
         return NULL;
     }
+    log_info("gateway.listening", "connections", LOG_I(limit), "per_address",
+             LOG_I(per_address), "header_ms", LOG_I(self->header_ms), NULL);
     return self;
 }
 
@@ -470,7 +672,23 @@ void server_destroy(server_t **self_p)
     if (!self_p || !*self_p)
         return;
     server_t *self = *self_p;
-    MHD_stop_daemon(self->daemon);
+    /* the workers finish what they hold and resume its connections; the live
+     * streams were woken for good by events_stop: none stays suspended, as
+     * MHD_stop_daemon needs */
+    if (self->workers)
+        workers_stop(self->workers); /* requests arriving now are answered 503 */
+    if (self->daemon)
+        MHD_stop_daemon(self->daemon);
+    workers_destroy(&self->workers);
+    if (self->sweeping) {
+        pthread_mutex_lock(&self->mu);
+        self->stopping = true;
+        pthread_cond_signal(&self->cv);
+        pthread_mutex_unlock(&self->mu);
+        pthread_join(self->sweeper, NULL);
+    }
+    pthread_cond_destroy(&self->cv);
+    pthread_mutex_destroy(&self->mu);
     free(self);
     *self_p = NULL;
 }

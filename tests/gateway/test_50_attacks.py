@@ -195,3 +195,107 @@ def test_nested_bodies_in_parallel_do_not_slow_others(g):
     assert health[1] == 200 and health[2] < 3.0, health
     assert {x[1] for x in got if x[0] == "nested"} == {400}, got
 
+
+# ---------------------------------------------------------------- point 3
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def short_deadline(g):
+    """A second gateway on the stack (its intake, database and bus) whose
+    request headers must be whole within 2 s."""
+    port = free_port()
+    url = "http://127.0.0.1:%d" % port
+    env = dict(os.environ, AID_GATEWAY_URL=url, AID_GATEWAY_HEADER_MS="2000",
+               AID_LOG_LEVEL="warn")
+    proc = subprocess.Popen([os.path.join(ROOT, "bin", "gateway")], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        try:
+            requests.get(url + "/api/session", timeout=1)
+            break
+        except requests.RequestException:
+            time.sleep(0.1)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+def closed(s):
+    """Whether the server has closed s (EOF or reset), without waiting."""
+    try:
+        return s.recv(1, socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+
+
+def test_slow_headers_neither_lock_anyone_out_nor_stay(g, short_deadline):
+    """Slowloris: 300 connections trickle a request header, a byte every
+    0.4 s — 150 from 127.0.0.1, the address of the honest client below, and
+    150 from three other addresses (the gateway listens on 127.0.0.1; Linux
+    routes every 127/8 source to it). Meanwhile a caseworker from 127.0.0.1
+    signs in and calls health twice: each call is answered within 4 s. And
+    every slow connection is closed once its header is 2 s late (the
+    deadline is not reset by the bytes that trickle in)."""
+    host, port = urllib.parse.urlsplit(short_deadline).netloc.rsplit(":", 1)
+    sources = ["127.0.0.1"] * 150 + [fresh_address() for _ in range(3) for _ in range(50)][:150]
+    slow = []
+    try:
+        for src in sources:
+            s = socket.socket()
+            s.bind((src, 0))
+            s.settimeout(2)
+            s.connect((host, int(port)))
+            s.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\n")
+            slow.append(s)
+        opened = time.monotonic()
+        stop = threading.Event()
+
+        def trickle():
+            while not stop.wait(0.4):
+                for s in slow:
+                    try:
+                        s.send(b"X")
+                    except OSError:
+                        pass
+        t = threading.Thread(target=trickle, daemon=True)
+        t.start()
+        try:
+            honest = g.Client()
+            honest.url = lambda path: short_deadline + path
+            took = []
+            for step in ("session", "login", "health", "health"):
+                t0 = time.monotonic()
+                if step == "session":
+                    honest.session()
+                elif step == "login":
+                    honest.csrf = None
+                    honest.login("auditor1")
+                else:
+                    g.ok(honest.get("/api/health", timeout=10))
+                took.append((step, round(time.monotonic() - t0, 2)))
+            assert all(d < 4.0 for _, d in took), took
+            # the slow ones: closed by 2 s after they opened, give or take the sweep
+            deadline = opened + 6.0
+            while time.monotonic() < deadline and not all(closed(s) for s in slow):
+                time.sleep(0.2)
+            open_left = sum(1 for s in slow if not closed(s))
+            assert open_left == 0, "%d of %d slow connections still open" % (open_left, len(slow))
+            assert time.monotonic() - opened >= 1.5   # not before their deadline
+        finally:
+            stop.set()
+            t.join(5)
+    finally:
+        for s in slow:
+            s.close()
