@@ -10,7 +10,8 @@
  *   AID_GATEWAY_IDLE_MINUTES   idle session lifetime (30)
  *   AID_GATEWAY_HEADER_MS      a request's header must be whole this long after
  *                              its connection opened or its previous reply (10000)
- *   AID_GATEWAY_WORKERS        threads running API requests (16)
+ *   AID_GATEWAY_WORKERS        threads running API requests (32, as many as
+ *                              the sockets to intake)
  *   AID_GATEWAY_MAX_CONNECTIONS open connections at most (4096; fewer when
  *                              descriptors are short)
  *   AID_GATEWAY_MAX_PER_ADDRESS of them from one client address (256)

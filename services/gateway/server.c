@@ -639,7 +639,7 @@ server_t *server_new(gw_t *gw, const char *host, int port)
         return NULL;
     }
     self->workers =
-        workers_new((int)config_int("AID_GATEWAY_WORKERS", 16, 1, 256), run_api);
+        workers_new((int)config_int("AID_GATEWAY_WORKERS", 32, 1, 256), run_api);
     if (!self->workers || pthread_create(&self->sweeper, NULL, sweep, self) != 0) {
         server_destroy(&self);
         return NULL;

@@ -176,6 +176,32 @@ def test_an_error_that_names_no_request_is_this_requests_answer(g, fake, rid):
     assert g.ok(fake.client.get("/api/health")) == {"status": "ok"}
 
 
+def test_requests_waiting_on_intake_do_not_hold_up_others(g, fake):
+    """While 8 requests wait on a silent intake (each for the 1.5 s timeout),
+    a request that needs no intake and a static page are answered at once:
+    handlers run on workers, not on the server's few event threads."""
+    for i in fake.intakes:
+        i.mode = ("silent",)
+    results = []
+
+    def waiting():
+        results.append(fake.client.get("/api/health", timeout=10).status_code)
+    threads = [threading.Thread(target=waiting) for _ in range(8)]
+    for t in threads:
+        t.start()
+    time.sleep(0.3)
+    t0 = time.time()
+    assert requests.get(fake.url + "/api/session", timeout=10).status_code == 200
+    assert requests.get(fake.url + "/", timeout=10).status_code == 200
+    took = time.time() - t0
+    for t in threads:
+        t.join(10)
+    for i in fake.intakes:
+        i.mode = ("ok", {"status": "ok"})
+    assert took < 1.0, took
+    assert results == [503] * 8
+
+
 def test_a_malformed_reply_is_unavailable(g, fake):
     for i in fake.intakes:
         i.mode = ("garbage",)
