@@ -88,34 +88,37 @@ def fake(g):
     proc = subprocess.Popen([os.path.join(ROOT, "bin", "gateway")], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = env["AID_GATEWAY_URL"]
-    deadline = time.time() + 15
-    while time.time() < deadline:
-        try:
-            requests.get(url + "/api/session", timeout=1)
-            break
-        except requests.RequestException:
-            time.sleep(0.1)
-    client = g.Client()
-    client.s.headers.update({})
     old = g.URL
+    try:  # the gateway is stopped even when the set-up fails
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            try:
+                requests.get(url + "/api/session", timeout=1)
+                break
+            except requests.RequestException:
+                time.sleep(0.1)
+        client = g.Client()
+        client.s.headers.update({})
 
-    class Fake:
-        pass
+        class Fake:
+            pass
 
-    f = Fake()
-    f.url, f.intakes, f.client = url, intakes, client
-    # the client talks to this gateway
-    client.url = lambda path: url + path
-    client.login("auditor1")
-    yield f
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    for i in intakes:
-        i.close()
-    ctx.term()
+        f = Fake()
+        f.url, f.intakes, f.client = url, intakes, client
+        # the client talks to this gateway
+        client.url = lambda path: url + path
+        client.login("auditor1")
+        yield f
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        for i in intakes:
+            i.close()
+        ctx.term()
     assert old == g.URL
 
 

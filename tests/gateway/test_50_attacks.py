@@ -214,20 +214,22 @@ def short_deadline(g):
                AID_LOG_LEVEL="warn")
     proc = subprocess.Popen([os.path.join(ROOT, "bin", "gateway")], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 15
-    while time.time() < deadline:
+    try:  # the gateway is stopped even when the set-up fails
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            try:
+                requests.get(url + "/api/session", timeout=1)
+                break
+            except requests.RequestException:
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
         try:
-            requests.get(url + "/api/session", timeout=1)
-            break
-        except requests.RequestException:
-            time.sleep(0.1)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
 
 
 def closed(s):
