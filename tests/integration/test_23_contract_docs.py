@@ -252,7 +252,7 @@ def git_grep(*args):
 
 
 def test_no_file_names_a_path_outside_the_repository():
-    hits = git_grep("-E", r"\.\./shared|/work/", "--", ".")
+    hits = git_grep("-E", r"\.\./shared|/wor[k]/", "--", ".")  # [k]: not this line
     assert hits == [], "\n".join(hits[:20])
 
 
