@@ -67,6 +67,14 @@ def test_every_operation_is_in_the_table():
     assert documented == served_ops()
 
 
+def plaintext_only():
+    """decision.submit's checks after the referral's lookup need a client that may act
+    for housing: every client in plain text, only a housing key in secure mode
+    (test_95_secure checks that boundary)."""
+    if os.environ.get("AID_SECURE"):
+        pytest.skip("needs a housing client key in secure mode (make integration runs it)")
+
+
 def remove(body, path):
     """body without the key at path ("a.b[0].c")."""
     parts = re.findall(r"[^.\[\]]+|\[\d+\]", path)
@@ -132,6 +140,8 @@ CASES = [(op, v, f) for op, v, req in doc_table() for f in req]
 @pytest.mark.parametrize("op,variant,field", CASES,
                          ids=["%s%s-%s" % (op, "(%s)" % v if v else "", f) for op, v, f in CASES])
 def test_a_missing_required_field_is_named(h, bodies, op, variant, field):
+    if op == "decision.submit" and field != "referral_id":
+        plaintext_only()
     body = remove(copy.deepcopy(bodies[(op, variant)]), field)
     r = h.call(op, body, h.rid("miss"), timeout=20)
     assert r["ok"] is False, (op, field, r)
@@ -152,6 +162,7 @@ def test_the_whole_body_passes_validation(h, bodies, key):
 # ---------------------------------------------------------------- decision.submit
 
 def test_decision_rules_optional_for_denials_and_errors_name_their_field(h, bodies):
+    plaintext_only()
     d = bodies[("decision.submit", "denied")]
     rid = d["referral_id"]
     # a denial carrying measures, without rules: the measures are wrong
