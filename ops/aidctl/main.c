@@ -87,6 +87,7 @@ static const char help_text[] =
     "  --id ID         the request id, its idempotency key; default \"aidctl-\" and 16\n"
     "                  hex digits of the FNV-1a hash of the body's MessagePack bytes,\n"
     "                  so sending the same file again answers duplicate: true\n"
+    "                  (trigger: a new id each time, printed; a trigger is an event)\n"
     "  --csv           ledger and disclosure: write CSV instead of a table\n"
     "  -h, --help      show this help\n"
     "\n"
