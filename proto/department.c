@@ -60,7 +60,7 @@ static const schema_field_t decision_fields[] = {
     SF_STR(proto_decision_t, reason, "reason", false, PROTO_STR_MAX),
     SF_ARR(proto_decision_t, measures, "measures", false, &measure_schema, n_measures, 0,
            PROTO_DECISION_MAX_MEASURES),
-    SF_STRARR(proto_decision_t, rules, "rules", true, n_rules, PROTO_DECISION_MAX_RULES),
+    SF_STRARR(proto_decision_t, rules, "rules", false, n_rules, PROTO_DECISION_MAX_RULES),
 };
 static SCHEMA(decision_schema, "body", decision_fields);
 
@@ -113,7 +113,7 @@ int proto_decision_check(proto_decision_t *d, const char *department, int n_memb
     if (strcmp(status, "granted") != 0 && d->reason[0] == '\0')
         return fail(err, "reason", "a denied or referred decision gives its reason");
     if (d->n_rules == 0 && strcmp(status, "granted") == 0)
-        return fail(err, "rules", "a grant cites the POLICY.md rules that produced it");
+        return fail(err, "rules", "a grant cites the rule ids (docs/policy.md) that produced it");
     for (int i = 0; i < d->n_measures; i++) {
         proto_measure_in_t *m = &d->measures[i];
         const rules_measure_t *rm = rules_measure_find(m->code);
@@ -154,7 +154,7 @@ int proto_decision_check(proto_decision_t *d, const char *department, int n_memb
     }
     for (int i = 0; i < d->n_rules; i++) {
         if (!rules_id_known(d->rules[i]))
-            return fail_at(err, "rules[%d]", i, "no such rule in POLICY.md");
+            return fail_at(err, "rules[%d]", i, "no such rule id (docs/policy.md)");
         for (int j = 0; j < i; j++)
             if (strcmp(d->rules[j], d->rules[i]) == 0)
                 return fail_at(err, "rules[%d]", i, "appears twice");

@@ -59,9 +59,12 @@ int proto_decision_decode(const msgpack_object *body, proto_decision_t *d, schem
 /* Checks d against the referral it decides: department owns every measure
  * code, each code exists with its period and form, cash is at least 1 fen
  * and everything else 0, per-person codes name a member (< n_members) and
- * household codes nobody, every rule exists in POLICY.md, nothing appears
- * twice; granted has a measure and a rule, denied no measure and a reason,
- * referred a reason.
+ * household codes nobody, every rule id exists (docs/policy.md), nothing
+ * appears twice; granted has a measure and a rule, denied no measure and a
+ * reason, referred a reason. `rules` may be left out (it is []) on a denial
+ * or a referral, as the built-in departments deny when no rule applies;
+ * the checks run in that order, so each error names the field at fault (a
+ * denial with measures is a `measures` error, whatever its rules).
  * Fills in period and form. 0, or -1 with err naming the field. */
 int proto_decision_check(proto_decision_t *d, const char *department, int n_members,
                          schema_err_t *err);

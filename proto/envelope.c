@@ -20,6 +20,8 @@ const proto_op_info_t proto_ops[] = {
     {"case.area", false},
     {"trigger.submit", true},
     {"trigger.batch", true},
+    {"triggers.list", false},
+    {"trigger.get", false},
     {"referrals.pending", false},
     {"decision.submit", true},
     {"visits.due", false},

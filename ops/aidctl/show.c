@@ -1,4 +1,4 @@
-/* show.c — readable output: submit receipts, cases, health and errors. */
+/* show.c — readable output: submit receipts, cases, health, triggers and errors. */
 #include "show.h"
 
 #include <inttypes.h>
@@ -319,5 +319,132 @@ int show_health(FILE *out, const msgpack_object *result)
     if (rc == 0)
         table_print(t, out, 0);
     table_free(t);
+    return rc;
+}
+
+/* "granted 3, denied 1, pending 0, referred 0" of an outcomes map. */
+static const char *outcomes(const msgpack_object *o, char *buf, size_t bufsz)
+{
+    static const char *const keys[] = {"granted", "denied", "referred", "pending"};
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < 4; i++) {
+        char v[32];
+        if (!cell(mp_get(o, keys[i]), v, sizeof v, "?"))
+            return NULL;
+        int n = snprintf(buf + used, bufsz - used, "%s%s %s", i ? ", " : "", keys[i], v);
+        if (n < 0 || (size_t)n >= bufsz - used)
+            break;
+        used += (size_t)n;
+    }
+    return buf;
+}
+
+int show_triggers(FILE *out, const msgpack_object *result)
+{
+    const msgpack_object *ts = mp_get(result, "triggers");
+    if (!ts || ts->type != MSGPACK_OBJECT_ARRAY) {
+        fprintf(out, "triggers  ?\n");
+        return 0;
+    }
+    if (ts->via.array.size == 0) {
+        fprintf(out, "no triggers\n");
+        return 0;
+    }
+    table_t *t = table_new("lllllrrl");
+    if (!t)
+        return -1;
+    const char *head[] = {"trigger", "kind", "received", "areas / case", "hazard", "cases",
+                          "reached", "outcomes"};
+    int rc = table_add_row(t, head);
+    for (uint32_t i = 0; rc == 0 && i < ts->via.array.size; i++) {
+        const msgpack_object *g = &ts->via.array.ptr[i];
+        char c[8][CELL_MAX];
+        const msgpack_object *areas = mp_get(g, "areas");
+        const char *where = areas && areas->type == MSGPACK_OBJECT_ARRAY && areas->via.array.size
+                                ? joined(areas, ",", c[3], sizeof c[3])
+                                : cell(mp_get(g, "case_id"), c[3], sizeof c[3], "-");
+        const char *row[8] = {cell(mp_get(g, "trigger_id"), c[0], sizeof c[0], "?"),
+                              cell(mp_get(g, "kind"), c[1], sizeof c[1], "?"),
+                              cell(mp_get(g, "created_at"), c[2], sizeof c[2], "?"),
+                              where,
+                              cell(mp_get(g, "hazard"), c[4], sizeof c[4], "-"),
+                              cell(mp_get(g, "cases"), c[5], sizeof c[5], "?"),
+                              cell(mp_get(g, "reached"), c[6], sizeof c[6], "?"),
+                              outcomes(mp_get(g, "outcomes"), c[7], sizeof c[7])};
+        for (int k = 0; k < 8; k++)
+            if (!row[k])
+                rc = -1;
+        rc = rc ? rc : table_add_row(t, row);
+    }
+    if (rc == 0)
+        table_print(t, out, 0);
+    table_free(t);
+    const msgpack_object *more = mp_get(result, "more");
+    if (rc == 0 && more && more->type == MSGPACK_OBJECT_BOOLEAN && more->via.boolean)
+        fprintf(out, "(more: ask again with before=<the last trigger>)\n");
+    return rc;
+}
+
+int show_trigger(FILE *out, const msgpack_object *result)
+{
+    char buf[CELL_MAX];
+    table_t *t = table_new("ll");
+    if (!t)
+        return -1;
+    int rc = kv_add(t, "trigger", cell(mp_get(result, "trigger_id"), buf, sizeof buf, "?"));
+    rc = rc ? rc : kv_add(t, "kind", cell(mp_get(result, "kind"), buf, sizeof buf, "?"));
+    rc = rc ? rc : kv_add(t, "hazard", cell(mp_get(result, "hazard"), buf, sizeof buf, "-"));
+    rc = rc ? rc : kv_add(t, "areas", joined(mp_get(result, "areas"), ", ", buf, sizeof buf));
+    rc = rc ? rc : kv_add(t, "person", cell(mp_get(result, "id_masked"), buf, sizeof buf, "-"));
+    rc = rc ? rc : kv_add(t, "occurred_on",
+                          cell(mp_get(result, "occurred_on"), buf, sizeof buf, "day received"));
+    rc = rc ? rc : kv_add(t, "received", cell(mp_get(result, "created_at"), buf, sizeof buf, "?"));
+    rc = rc ? rc : kv_add(t, "done", cell(mp_get(result, "done_at"), buf, sizeof buf, "not yet"));
+    rc = rc ? rc : kv_add(t, "cases", cell(mp_get(result, "cases"), buf, sizeof buf, "?"));
+    rc = rc ? rc : kv_add(t, "reached", cell(mp_get(result, "reached"), buf, sizeof buf, "?"));
+    rc = rc ? rc : kv_add(t, "outcomes", outcomes(mp_get(result, "outcomes"), buf, sizeof buf));
+    if (rc == 0)
+        table_print(t, out, 0);
+    table_free(t);
+    const msgpack_object *hh = mp_get(result, "households");
+    for (uint32_t i = 0; rc == 0 && hh && hh->type == MSGPACK_OBJECT_ARRAY &&
+                         i < hh->via.array.size; i++) {
+        const msgpack_object *h = &hh->via.array.ptr[i];
+        char c[4][CELL_MAX];
+        if (!cell(mp_get(h, "case_id"), c[0], sizeof c[0], "?") ||
+            !cell(mp_get(h, "status"), c[1], sizeof c[1], "?") ||
+            !cell(mp_get(h, "report_id"), c[2], sizeof c[2], "-") ||
+            !cell(mp_get(h, "note"), c[3], sizeof c[3], ""))
+            return -1;
+        fprintf(out, "\n%s  %s  report %s%s%s\n", c[0], c[1], c[2], *c[3] ? "  " : "", c[3]);
+        const msgpack_object *ps = mp_get(h, "persons");
+        for (uint32_t k = 0; ps && ps->type == MSGPACK_OBJECT_ARRAY && k < ps->via.array.size;
+             k++) {
+            if (!cell(mp_get(&ps->via.array.ptr[k], "id_masked"), c[0], sizeof c[0], "?") ||
+                !cell(mp_get(&ps->via.array.ptr[k], "name_masked"), c[1], sizeof c[1], "?"))
+                return -1;
+            fprintf(out, "  %s  %s\n", c[0], c[1]);
+        }
+        const msgpack_object *rs = mp_get(h, "referrals");
+        table_t *rt = table_new("llll");
+        if (!rt)
+            return -1;
+        for (uint32_t k = 0; rc == 0 && rs && rs->type == MSGPACK_OBJECT_ARRAY &&
+                             k < rs->via.array.size; k++) {
+            const msgpack_object *f = &rs->via.array.ptr[k];
+            const char *row[4] = {cell(mp_get(f, "referral_id"), c[0], sizeof c[0], "?"),
+                                  cell(mp_get(f, "department"), c[1], sizeof c[1], "?"),
+                                  cell(mp_get(f, "status"), c[2], sizeof c[2], "?"),
+                                  joined(mp_get(f, "rules"), ", ", c[3], sizeof c[3])};
+            rc = row[0] && row[1] && row[2] && row[3] ? table_add_row(rt, row) : -1;
+        }
+        if (rc == 0)
+            table_print(rt, out, 2);
+        table_free(rt);
+    }
+    const msgpack_object *more = mp_get(result, "more");
+    if (rc == 0 && more && more->type == MSGPACK_OBJECT_BOOLEAN && more->via.boolean)
+        fprintf(out, "\n(more households: --json, or trigger.get with after_case)\n");
     return rc;
 }

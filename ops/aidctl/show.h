@@ -16,5 +16,10 @@ int show_submit(FILE *out, const msgpack_object *result);
 int show_case(FILE *out, const msgpack_object *result);
 /* status first, then every dependency and the version. */
 int show_health(FILE *out, const msgpack_object *result);
+/* triggers.list: one line per trigger with its outcome counts. */
+int show_triggers(FILE *out, const msgpack_object *result);
+/* trigger.get: the trigger, then each household reached (masked persons)
+ * with its referrals' status and rules. */
+int show_trigger(FILE *out, const msgpack_object *result);
 
 #endif

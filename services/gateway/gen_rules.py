@@ -1,21 +1,20 @@
 #!/usr/bin/env python3
 """gen_rules.py — builds www/rules.json, the rule texts the console shows next
-to every decision, from POLICY.md (and the measure vocabulary from
-PROTOCOL.md).
+to every decision, from the repository's rule reference docs/policy.md (and the
+measure vocabulary from proto/DEPARTMENTS.md).
 
-    services/gateway/gen_rules.py [POLICY.md [PROTOCOL.md [OUT.json]]]
+    services/gateway/gen_rules.py [POLICY.md [DEPARTMENTS.md [OUT.json]]]
 
-Defaults: ../shared/POLICY.md and ../shared/PROTOCOL.md beside the repository
-(the layout of the workspace and of CI), or /work/shared; output
-services/gateway/www/rules.json. Run it again whenever POLICY.md changes and
-commit the result: the gateway serves the file as it is (no build step).
+Defaults: docs/policy.md and proto/DEPARTMENTS.md of this repository; output
+services/gateway/www/rules.json. Run it again whenever docs/policy.md changes
+and commit the result: the gateway serves the file as it is (no build step).
 
-For each rule id R-… the text is the bullet or table row that defines it
-(`- \`R-X\`: …` or `| R-X | who | amount |`); the S/M/O scope rules take the
-row of their group; any other id takes the first paragraph that names it.
-Markdown emphasis is removed; the wording is POLICY.md's own. A Chinese title
-per rule (TITLES below) heads the text on the page; a rule without one fails
-the run, so a new rule in POLICY.md is never shown untitled.
+For each rule id R-… the text is its row of a rule table (`| `R-X` | plan |
+what the system does | parameters | where |`): what it does, then its
+parameters; the section is the heading above the table. The S/M/O scope rules
+take the text of their group (the group table and the "- M1: …" bullets of
+§1). A Chinese title per rule (TITLES below) heads the text on the page; a
+rule without one fails the run, so a new rule is never shown untitled.
 """
 import json
 import os
@@ -57,6 +56,9 @@ TITLES = {
     "R-LEDGER-MONTHLY": "月度台账(每月28日前报送)",
     "R-DISCLOSE": "救助对象公示", "R-COMPLAINT": "投诉受理与跟踪", "R-AUDIT": "审计留痕",
     "R-PROC-DIBAO": "低保审核时限", "R-PROC-TEKUN": "特困认定时限", "R-PROC-NOTICE": "公示与异议",
+    "R-PROC-INVESTIGATE": "入户调查", "R-PROC-CONFIRM": "县级审核确认", "R-PROC-SPOTCHECK": "县级抽查",
+    "R-DIBAO-GRANT": "低保待遇(差额救助)", "R-TEKUN-GRANT": "特困供养待遇",
+    "R-PAY-MONTHLY": "按月社会化发放", "R-RECHECK": "定期复核", "R-EXIT": "渐退与退出",
 }
 
 RULE = re.compile(r"R-[A-Z0-9]+(?:-[A-Z0-9]+)*")
@@ -105,61 +107,43 @@ def row_cells(row):
     return [clean(c) for c in row.strip().strip("|").split("|")]
 
 
-def build(policy_path, protocol_path):
+def build(policy_path, departments_path):
     with open(policy_path, encoding="utf-8") as f:
         lines = f.read().splitlines()
     bs = blocks(lines)
-    ids = sorted(set(RULE.findall("\n".join(lines))))
-    rules, groups = {}, {}
-    # the group tables and bullets of §1: S1..S10 rows, "- M1: ..." bullets
+    rules, groups, found = {}, {}, {}
+    # the group table and bullets of §1: S1..S10 rows, "- M1: ..." and "- O1: ..." bullets
     for kind, section, text in bs:
         if kind == "row":
             cells = row_cells(text)
             if len(cells) >= 2 and re.fullmatch(r"S\d+", cells[0]):
                 groups[cells[0]] = cells[1]
+            elif cells and RULE.fullmatch(cells[0]) and len(cells) >= 4:
+                what, params = cells[2], cells[3]
+                text = what + ("" if params in ("—", "-", "") else " (%s)" % params)
+                found[cells[0]] = (text, section)
         elif kind == "bullet":
-            m = re.match(r"(M\d):\s*(.*)", text)
+            m = re.match(r"([MO]\d):\s*(.*)", text)
             if m:
                 groups[m.group(1)] = clean(m.group(2))
-    for kind, section, text in bs:
-        if kind == "para" and "R-SCOPE-O1" in text:
-            groups.setdefault("O1", clean(text.split("—")[0]))
-    # "R-SCOPE-S1 … R-SCOPE-S10": every group of the tables has its scope rule
-    ids = sorted(set(ids) | {"R-SCOPE-" + g for g in groups})
-    for rid in ids:
-        text, sec = None, ""
+    scope = next(s for k, s, t in bs if s.startswith("1."))
+    for rid in sorted(found):
+        text, sec = found[rid]
         m = re.fullmatch(r"R-SCOPE-([SMO]\d+)", rid)
         if m and m.group(1) in groups:
-            text = groups[m.group(1)]
-            sec = next(s for k, s, t in bs if s.startswith("1."))
-        for kind, section, block in bs if text is None else []:
-            if kind == "row":
-                cells = row_cells(block)
-                if cells and cells[0] == rid:
-                    text, sec = " — ".join(cells[1:]), section
-                    break
-            elif kind == "bullet" and clean(block).startswith(rid):
-                text, sec = clean(block), section
-                break
-        if text is None:  # the first paragraph or bullet that names it
-            for kind, section, block in bs:
-                if rid in RULE.findall(block) and kind != "row":
-                    text, sec = clean(block), section
-                    break
+            text, sec = groups[m.group(1)], scope
         if rid not in TITLES:
             sys.exit("gen_rules.py: no Chinese title for %s: add it to TITLES" % rid)
-        rules[rid] = {"title": TITLES[rid], "section": sec, "text": text or ""}
+        rules[rid] = {"title": TITLES[rid], "section": sec, "text": text}
     measures = {}
-    if protocol_path and os.path.exists(protocol_path):
-        with open(protocol_path, encoding="utf-8") as f:
-            proto = f.read()
-        vocab = proto.split("## Measure codes", 1)[-1]
-        for dept, codes in re.findall(r"(\w+):\s*((?:`[\w.]+`(?:,\s*|\s*·?\s*)?)+)", vocab):
-            found = re.findall(r"`(%s\.[\w]+)`" % dept, codes)
-            if found:
-                measures[dept] = found
+    if departments_path and os.path.exists(departments_path):
+        with open(departments_path, encoding="utf-8") as f:
+            doc = f.read()
+        # "| civil | `dibao_review` once service H · … |": the rows of the codes table
+        for dept, codes in re.findall(r"^\| (\w+) \| (`\w+`.*)\|$", doc, re.M):
+            measures[dept] = ["%s.%s" % (dept, c) for c in re.findall(r"`(\w+)`", codes)]
     return {
-        "source": "POLICY.md",
+        "source": "docs/policy.md",
         "generated_by": "services/gateway/gen_rules.py",
         "rules": rules,
         "groups": groups,
@@ -167,19 +151,11 @@ def build(policy_path, protocol_path):
     }
 
 
-def find_shared(name):
-    for d in (os.path.join(os.path.dirname(ROOT), "shared"), "/work/shared"):
-        p = os.path.join(d, name)
-        if os.path.exists(p):
-            return p
-    return name
-
-
 def main(argv):
-    policy = argv[1] if len(argv) > 1 else find_shared("POLICY.md")
-    protocol = argv[2] if len(argv) > 2 else find_shared("PROTOCOL.md")
+    policy = argv[1] if len(argv) > 1 else os.path.join(ROOT, "docs", "policy.md")
+    departments = argv[2] if len(argv) > 2 else os.path.join(ROOT, "proto", "DEPARTMENTS.md")
     out = argv[3] if len(argv) > 3 else os.path.join(HERE, "www", "rules.json")
-    data = build(policy, protocol)
+    data = build(policy, departments)
     with open(out + ".tmp", "w", encoding="utf-8") as f:
         json.dump(data, f, ensure_ascii=False, indent=1, sort_keys=True)
         f.write("\n")

@@ -398,8 +398,11 @@ def test_aidctl_trigger(h):
     p = aidctl(h, "trigger", "unemployment", "id_number=" + worker["id_number"])
     assert p.returncode == 0, p.stderr
     assert "reached 1 case(s)" in p.stdout and hh["case_id"] in p.stdout
-    # the same command again: the same request id (the body's hash), acts once
-    p = aidctl(h, "--json", "trigger", "unemployment", "id_number=" + worker["id_number"])
+    # resent with the request id it printed: acts once (test_24: without
+    # --id every command is a new event)
+    sent = p.stdout.split("request id ", 1)[1].split()[0]
+    p = aidctl(h, "--json", "--id", sent, "trigger", "unemployment",
+               "id_number=" + worker["id_number"])
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["duplicate"] is True
     p = aidctl(h, "trigger", "medical_expense", "id_number=" + worker["id_number"],

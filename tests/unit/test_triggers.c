@@ -351,6 +351,36 @@ static void test_department_report_is_masked(void **state)
     msgpack_sbuffer_destroy(&out);
 }
 
+static void expect_decision_field(const msgpack_object *o, const char *field)
+{
+    static proto_decision_t dd;
+    assert_int_equal(proto_decision_decode(o, &dd, &se), -1);
+    assert_string_equal(se.field, field);
+}
+
+/* rules may be left out of a denial or a referral (decoded as none); a
+ * grant is refused on rules at the check, not at the decode. */
+static void test_decision_decode_rules_optional(void **state)
+{
+    (void)state;
+    static proto_decision_t dd;
+    for (int k = 0; k < 2; k++) {
+        const char *status = k ? "status=s:referred" : "status=s:denied";
+        assert_int_equal(proto_decision_decode(body(3, "referral_id=s:referral-4", status,
+                                                    "reason=s:no housing need"), &dd, &se), 0);
+        assert_int_equal(dd.n_rules, 0);
+        assert_int_equal(proto_decision_check(&dd, "housing", 1, &se), 0);
+    }
+    assert_int_equal(proto_decision_decode(body(2, "referral_id=s:referral-4",
+                                                "status=s:granted"), &dd, &se), 0);
+    dd.n_measures = 1;
+    snprintf(dd.measures[0].code, sizeof dd.measures[0].code, "housing.rent_free");
+    assert_int_equal(proto_decision_check(&dd, "housing", 1, &se), -1);
+    assert_string_equal(se.field, "rules");
+    expect_decision_field(body(1, "referral_id=s:referral-4"), "status");
+    expect_decision_field(body(2, "status=s:denied", "reason=s:x"), "referral_id");
+}
+
 int main(void)
 {
     msgpack_sbuffer_init(&sb);
@@ -360,6 +390,7 @@ int main(void)
         cmocka_unit_test(test_trigger_decode_errors),
         cmocka_unit_test(test_trigger_apply),
         cmocka_unit_test(test_decision_check),
+        cmocka_unit_test(test_decision_decode_rules_optional),
         cmocka_unit_test(test_rules_tables),
         cmocka_unit_test(test_department_report_is_masked),
     };

@@ -192,12 +192,12 @@ const AID = (() => {
     return r;
   }
 
-  /* ---- rules (www/rules.json, generated from POLICY.md) --------------- */
+  /* ---- rules (www/rules.json, generated from docs/policy.md) --------------- */
   function rules() {
     if (!rulesPromise) rulesPromise = fetch('rules.json').then(r => r.json()).catch(() => ({ rules: {} }));
     return rulesPromise;
   }
-  /* One cited rule: id, Chinese title, POLICY.md's text. */
+  /* One cited rule: id, Chinese title, docs/policy.md's text. */
   function ruleNode(id, book) {
     const r = (book.rules || {})[id];
     return el('li', { class: 'rule' },
@@ -206,7 +206,7 @@ const AID = (() => {
       r ? el('div', { class: 'rule-text', text: r.text }) : null);
   }
 
-  /* ---- ID numbers (POLICY.md §0, GB 11643) --------------------------- */
+  /* ---- ID numbers (docs/policy.md §0, GB 11643) --------------------------- */
   const WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
   const CHECKS = '10X98765432';
   /* null when valid, else why not (Chinese). asOf: "YYYY-MM-DD" or '' */
