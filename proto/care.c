@@ -11,6 +11,7 @@ const char *const care_method_names[] = {"home", "phone", "video", NULL};
 const char *const care_living_names[] = {"normal", "difficult", "critical", NULL};
 const char *const care_channel_names[] = {"hotline", "mailbox", "visit", "online", NULL};
 const char *const care_complaint_next_names[] = {"investigating", "resolved", NULL};
+const char *const care_move_decision_names[] = {"confirm", "reject", NULL};
 
 static int fail(schema_err_t *err, const char *field, const char *msg)
 {
@@ -187,6 +188,7 @@ static const schema_field_t complaint_fields[] = {
     SF_STR(care_complaint_t, text, "text", true, CARE_STR_MAX),
     SF_STR(care_complaint_t, case_id, "case_id", false, 63),
     SF_STR(care_complaint_t, by, "by", false, CARE_STR_MAX),
+    SF_DIGITS(care_complaint_t, township, "township", false, 9),
 };
 static SCHEMA(complaint_schema, "body", complaint_fields);
 
@@ -209,6 +211,7 @@ int care_complaint_decode(const msgpack_object *body, care_complaint_t *c, schem
 
 static const schema_field_t complaint_get_fields[] = {
     SF_STR(care_complaint_step_t, tracking_no, "tracking_no", true, CARE_TRACKING_MAX),
+    SF_DIGITS(care_complaint_step_t, township, "township", false, 9),
 };
 static SCHEMA(complaint_get_schema, "body", complaint_get_fields);
 
@@ -233,6 +236,7 @@ static const schema_field_t complaint_update_fields[] = {
     SF_ENUM(care_complaint_step_t, status, "status", true, care_complaint_next_names),
     SF_STR(care_complaint_step_t, by, "by", true, CARE_STR_MAX),
     SF_STR(care_complaint_step_t, note, "note", false, CARE_STR_MAX),
+    SF_DIGITS(care_complaint_step_t, township, "township", false, 9),
 };
 static SCHEMA(complaint_update_schema, "body", complaint_update_fields);
 
@@ -245,6 +249,42 @@ int care_complaint_update_decode(const msgpack_object *body, care_complaint_step
         return -1;
     if (!q->by[0])
         return fail(err, "by", "must name who takes this step");
+    return 0;
+}
+
+/* ---- moves (住址变更) ------------------------------------------------------- */
+
+static const schema_field_t move_queue_fields[] = {
+    SF_DIGITS(care_move_t, township, "township", false, 9),
+};
+static SCHEMA(move_queue_schema, "body", move_queue_fields);
+
+int care_move_queue_decode(const msgpack_object *body, care_move_t *q, schema_err_t *err)
+{
+    memset(q, 0, sizeof *q);
+    return body ? schema_decode(&move_queue_schema, body, q, "", err) : 0;
+}
+
+static const schema_field_t move_decide_fields[] = {
+    SF_STR(care_move_t, move_id, "move_id", true, 31),
+    SF_ENUM(care_move_t, decision, "decision", true, care_move_decision_names),
+    SF_STR(care_move_t, by, "by", true, CARE_STR_MAX),
+    SF_STR(care_move_t, note, "note", false, CARE_STR_MAX),
+    SF_DIGITS(care_move_t, township, "township", false, 9),
+};
+static SCHEMA(move_decide_schema, "body", move_decide_fields);
+
+int care_move_decide_decode(const msgpack_object *body, care_move_t *q, schema_err_t *err)
+{
+    memset(q, 0, sizeof *q);
+    if (decode(&move_decide_schema, body, q, err) != 0)
+        return -1;
+    const char *p = strncmp(q->move_id, "move-", 5) == 0 ? q->move_id + 5 : "";
+    if (!*p || strspn(p, "0123456789") != strlen(p) || strlen(p) > 18 || atoll(p) <= 0)
+        return fail(err, "move_id", "must be a move id like move-12");
+    q->move_num = atoll(p);
+    if (!q->by[0])
+        return fail(err, "by", "must name who decides the move");
     return 0;
 }
 

@@ -1,15 +1,20 @@
 /* api_case.c — filing a report, reading a case and following it live.
  *
- * Reach: a township caseworker sees only the cases with a report filed in
- * their township (case.area), a department officer only the cases with a
- * referral to their department; anyone else gets 404 with the very error a
- * missing case gets, so that existence does not leak. Every read of a case
+ * Reach: a township caseworker sees the whole of the cases registered in
+ * their township (case.area's "township"; it changes only when a move is
+ * confirmed, migration 050) and, of a case registered elsewhere, only the
+ * reports their township filed (case.get with "township"): filing a report
+ * naming someone of another township's household gains nothing more. A
+ * department officer sees only the cases with a referral to their
+ * department; anyone else gets 404 with the very error a missing case gets,
+ * so that existence does not leak. Every read of a case
  * is written to the audit trail before the case leaves the gateway; when the
  * audit cannot be written, the case is not shown (503). */
 #include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "gateway.h"
 #include "log.h"
@@ -48,9 +53,32 @@ static bool has_department(const json_t *c, const char *department)
     return false;
 }
 
-int api_case_reach(gw_req_t *r, gw_reply_t *out, json_t *query, json_t **area, char *case_id,
-                   size_t case_idsz)
+/* True when id_number is NULL (a read by case id) or the case (a case.get
+ * result) shows the person: a caseworker who sees only their own reports of
+ * a case finds it by the ID numbers of those reports, not by the others. */
+static bool names_person(const json_t *c, const char *id_number)
 {
+    if (!id_number)
+        return true;
+    char masked[20];
+    if (strlen(id_number) != 18)
+        return false;
+    snprintf(masked, sizeof masked, "%.6s********%.4s", id_number, id_number + 14);
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(c, "persons"), i, p) {
+        const char *m = json_string_value(json_object_get(p, "id_masked"));
+        if (m && strcasecmp(m, masked) == 0)
+            return true;
+    }
+    return false;
+}
+
+int api_case_reach(gw_req_t *r, gw_reply_t *out, json_t *query, json_t **area, char *case_id,
+                   size_t case_idsz, bool *own_only)
+{
+    if (own_only)
+        *own_only = false;
     *area = NULL;
     if (gw_call(r, out, "case.area", NULL, query, area) != 0) {
         if (out->status == 501) /* an intake without case.area: fail closed */
@@ -58,15 +86,18 @@ int api_case_reach(gw_req_t *r, gw_reply_t *out, json_t *query, json_t **area, c
         return -1;
     }
     const char *cid = json_string_value(json_object_get(*area, "case_id"));
-    if (!cid ||
-        (r->user->role == ROLE_TOWNSHIP &&
-         !has_string(json_object_get(*area, "townships"), r->user->scope))) {
+    const char *home = json_string_value(json_object_get(*area, "township"));
+    bool other = r->user->role == ROLE_TOWNSHIP && (!home || strcmp(home, r->user->scope) != 0);
+    bool filed = has_string(json_object_get(*area, "townships"), r->user->scope);
+    if (!cid || (other && (!own_only || !filed))) {
         json_decref(*area);
         *area = NULL;
         not_found(out, query);
         return -1;
     }
     snprintf(case_id, case_idsz, "%s", cid);
+    if (own_only)
+        *own_only = other;
     return 0;
 }
 
@@ -75,16 +106,19 @@ static int case_read(gw_req_t *r, gw_reply_t *out, json_t *query, const char *ho
 {
     json_t *area = NULL, *c = NULL;
     char case_id[64];
-    if (api_case_reach(r, out, query, &area, case_id, sizeof case_id) != 0)
+    bool own_only;
+    if (api_case_reach(r, out, query, &area, case_id, sizeof case_id, &own_only) != 0)
         return 0;
-    json_t *q = json_pack("{s:s}", "case_id", case_id);
+    json_t *q = own_only ? json_pack("{s:s,s:s}", "case_id", case_id, "township", r->user->scope)
+                         : json_pack("{s:s}", "case_id", case_id);
     if (gw_call(r, out, "case.get", NULL, q, &c) != 0)
         goto done;
-    if (r->user->role == ROLE_DEPARTMENT && !has_department(c, r->user->scope)) {
+    if ((r->user->role == ROLE_DEPARTMENT && !has_department(c, r->user->scope)) ||
+        (own_only && !names_person(c, json_string_value(json_object_get(query, "id_number"))))) {
         not_found(out, query);
         goto done;
     }
-    if (gw_audit(r, "case.read", case_id, how) != 0) {
+    if (gw_audit(r, "case.read", case_id, own_only ? "own reports only" : how) != 0) {
         gw_fail(out, 503, "unavailable", NULL, "审计记录无法写入,暂不能查看个案");
         goto done;
     }
@@ -205,7 +239,9 @@ int api_case_events(gw_req_t *r, gw_reply_t *out)
     json_t *area = NULL, *c = NULL;
     json_t *query = json_pack("{s:s}", "case_id", r->param[0]);
     stream_t *s = calloc(1, sizeof *s);
-    if (!s || api_case_reach(r, out, query, &area, s->case_id, sizeof s->case_id) != 0)
+    bool own_only;
+    if (!s ||
+        api_case_reach(r, out, query, &area, s->case_id, sizeof s->case_id, &own_only) != 0)
         goto done;
     if (r->user->role == ROLE_DEPARTMENT) {
         /* the events say only "changed"; the reach is checked all the same */

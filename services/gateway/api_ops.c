@@ -80,12 +80,18 @@ static int check_reach(gw_req_t *r, gw_reply_t *out, json_t *body)
     }
     case REACH_PERSON:
     case REACH_CASE: {
-        const char *key = r->route->reach == REACH_PERSON ? "id_number" : "case_id";
+        bool person = r->route->reach == REACH_PERSON, own_only;
+        const char *key = person ? "id_number" : "case_id";
         json_t *v = json_object_get(body, key);
-        if (role != ROLE_TOWNSHIP || !json_is_string(v))
+        if (role != ROLE_TOWNSHIP)
+            return 0;
+        if (!person && own_scope(r, out, body, "township") != 0)
+            return -1;
+        if (!json_is_string(v))
             return 0; /* intake validates what is missing or malformed */
         json_t *query = json_pack("{s:O}", key, v);
-        int rc = api_case_reach(r, out, query, &area, case_id, sizeof case_id);
+        int rc = api_case_reach(r, out, query, &area, case_id, sizeof case_id,
+                                person ? NULL : &own_only);
         json_decref(query);
         json_decref(area);
         return rc;
