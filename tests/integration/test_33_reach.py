@@ -14,6 +14,7 @@ attacks another township's data the two ways the issue found:
 Each township is drawn at random per run, so earlier runs on the same stack
 and the other tests (township 520123101) do not mix in.
 """
+import json
 import os
 import random
 import subprocess
@@ -277,3 +278,21 @@ def test_move_contract_errors(h):
     assert (e["code"], e["field"]) == ("invalid_field", "township"), e
     e = h.error_of(h.call("case.area", {"case_id": "case-1", "township": TOWN_A}))
     assert (e["code"], e["field"]) == ("invalid_field", "township"), e
+
+
+def test_aidctl_lists_and_decides_moves(h, web):
+    res, (p1, _) = file_in_a(h, web)
+    junk_report(h, web, p1)
+    aidctl = os.path.join(h.ROOT, "bin", "aidctl")
+
+    def run(*args):
+        p = subprocess.run([aidctl] + list(args), capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, (args, p.stdout, p.stderr)
+        return p.stdout
+    moves = [m for m in json.loads(run("--json", "move", "queue", TOWN_A))["moves"]
+             if m["case_id"] == res["case_id"]]
+    assert len(moves) == 1, moves
+    assert moves[0]["move_id"] in run("move", "queue", TOWN_A)
+    out = run("move", "decide", moves[0]["move_id"], "reject", "县民政局", "误报")
+    assert "reject" in out and TOWN_A in out, out
+    assert moves_of(h, res["case_id"]) == []
