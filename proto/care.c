@@ -28,6 +28,17 @@ static int decode(const schema_t *s, const msgpack_object *body, void *out, sche
     return schema_decode(s, body, out, "", err);
 }
 
+/* The number of a wire id "<prefix><n>" (case-12, move-3): 1 to 18 digits,
+ * not 0. 0 when s is not one. */
+static long long wire_number(const char *s, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    const char *p = strncmp(s, prefix, n) == 0 ? s + n : "";
+    if (!*p || strspn(p, "0123456789") != strlen(p) || strlen(p) > 18)
+        return 0;
+    return atoll(p);
+}
+
 aid_date_t care_month_parse(const char *s)
 {
     if (strlen(s) != 7 || s[4] != '-')
@@ -199,13 +210,8 @@ int care_complaint_decode(const msgpack_object *body, care_complaint_t *c, schem
         return -1;
     if (!c->text[0])
         return fail(err, "text", "must say what the complaint is about");
-    if (c->case_id[0]) {
-        /* case ids are "case-<n>" on the wire */
-        const char *p = strncmp(c->case_id, "case-", 5) == 0 ? c->case_id + 5 : "";
-        if (!*p || strspn(p, "0123456789") != strlen(p) || strlen(p) > 18 || atoll(p) <= 0)
-            return fail(err, "case_id", "must be a case id like case-12");
-        c->case_num = atoll(p);
-    }
+    if (c->case_id[0] && !(c->case_num = wire_number(c->case_id, "case-")))
+        return fail(err, "case_id", "must be a case id like case-12");
     return 0;
 }
 
@@ -279,10 +285,8 @@ int care_move_decide_decode(const msgpack_object *body, care_move_t *q, schema_e
     memset(q, 0, sizeof *q);
     if (decode(&move_decide_schema, body, q, err) != 0)
         return -1;
-    const char *p = strncmp(q->move_id, "move-", 5) == 0 ? q->move_id + 5 : "";
-    if (!*p || strspn(p, "0123456789") != strlen(p) || strlen(p) > 18 || atoll(p) <= 0)
+    if (!(q->move_num = wire_number(q->move_id, "move-")))
         return fail(err, "move_id", "must be a move id like move-12");
-    q->move_num = atoll(p);
     if (!q->by[0])
         return fail(err, "by", "must name who decides the move");
     return 0;

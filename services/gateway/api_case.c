@@ -101,6 +101,23 @@ int api_case_reach(gw_req_t *r, gw_reply_t *out, json_t *query, json_t **area, c
     return 0;
 }
 
+/* What a caseworker who sees only their own reports of a case learns of
+ * where it lives: their township and its villages, and that the view is
+ * partial — not where the household is registered or its other reports. */
+static void own_area(json_t *area, const char *township)
+{
+    json_t *villages = json_array();
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(area, "villages"), i, v)
+        if (json_is_string(v) && strncmp(json_string_value(v), township, strlen(township)) == 0)
+            json_array_append(villages, v);
+    json_object_del(area, "township");
+    json_object_set_new(area, "townships", json_pack("[s]", township));
+    json_object_set_new(area, "villages", villages);
+    json_object_set_new(area, "own_reports_only", json_true());
+}
+
 /* Reads a case for the user: reach, case.get, audit, answer. */
 static int case_read(gw_req_t *r, gw_reply_t *out, json_t *query, const char *how)
 {
@@ -122,6 +139,8 @@ static int case_read(gw_req_t *r, gw_reply_t *out, json_t *query, const char *ho
         gw_fail(out, 503, "unavailable", NULL, "审计记录无法写入,暂不能查看个案");
         goto done;
     }
+    if (own_only)
+        own_area(area, r->user->scope);
     json_object_set(c, "area", area);
     gw_ok(out, c);
     c = NULL;

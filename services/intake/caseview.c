@@ -26,6 +26,26 @@
 #include "mp.h"
 #include "pii.h"
 
+/* A case's referrals with their decisions, and their measures (the WHERE
+ * and ORDER BY follow). */
+#define REFERRAL_ROWS                                                                        \
+    "SELECT f.referral_id, f.report_id, f.department, f.status,"                             \
+    "       coalesce(d.reason, ''), coalesce(array_to_string(d.rules, ','), ''),"            \
+    "       coalesce(to_char(d.decided_at AT TIME ZONE 'UTC',"                               \
+    "                        'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '')"                          \
+    "  FROM referrals f"                                                                     \
+    "  LEFT JOIN LATERAL (SELECT d.reason, d.rules, d.decided_at FROM decisions d"           \
+    "                      WHERE d.referral_id = f.referral_id OFFSET 0) d ON true"
+#define MEASURE_ROWS                                                                         \
+    "SELECT f.referral_id, m.code, coalesce(m.id_masked, ''), m.amount_fen,"                 \
+    "       m.period, m.form"                                                                \
+    "  FROM referrals f"                                                                     \
+    "  CROSS JOIN LATERAL (SELECT m.* FROM measures m"                                       \
+    "                       WHERE m.referral_id = f.referral_id OFFSET 0) m"
+/* The reports of case $1 filed in township $2. */
+#define REPORTS_IN                                                                           \
+    "(SELECT r.report_id FROM reports r WHERE r.case_id = $1::bigint AND r.township = $2::bpchar)"
+
 void caseview_prepare(store_t *store)
 {
     store_prepare(store, "case_by_id", "SELECT case_id FROM cases WHERE case_id = $1::bigint");
@@ -46,20 +66,10 @@ void caseview_prepare(store_t *store)
         "                      ORDER BY a.report_id DESC LIMIT 1) ap ON true"
         " WHERE m.case_id = $1::bigint ORDER BY m.joined_at");
     store_prepare(store, "case_referrals",
-                  "SELECT f.referral_id, f.report_id, f.department, f.status,"
-                  "       coalesce(d.reason, ''), coalesce(array_to_string(d.rules, ','), ''),"
-                  "       coalesce(to_char(d.decided_at AT TIME ZONE 'UTC',"
-                  "                        'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '')"
-                  "  FROM referrals f"
-                  "  LEFT JOIN LATERAL (SELECT d.reason, d.rules, d.decided_at FROM decisions d"
-                  "                      WHERE d.referral_id = f.referral_id OFFSET 0) d ON true"
+                  REFERRAL_ROWS
                   " WHERE f.case_id = $1::bigint ORDER BY f.referral_id");
     store_prepare(store, "case_measures",
-                  "SELECT f.referral_id, m.code, coalesce(m.id_masked, ''), m.amount_fen,"
-                  "       m.period, m.form"
-                  "  FROM referrals f"
-                  "  CROSS JOIN LATERAL (SELECT m.* FROM measures m"
-                  "                       WHERE m.referral_id = f.referral_id OFFSET 0) m"
+                  MEASURE_ROWS
                   " WHERE f.case_id = $1::bigint ORDER BY f.referral_id, m.ord");
     store_prepare(store, "case_complete",
                   "SELECT NOT EXISTS (SELECT 1 FROM reports r JOIN report_queue q USING (report_id)"
@@ -83,24 +93,12 @@ void caseview_prepare(store_t *store)
         "                 ORDER BY a.report_id DESC LIMIT 1) ap ON true"
         " WHERE m.case_id = $1::bigint ORDER BY m.joined_at");
     store_prepare(store, "case_referrals_in",
-                  "SELECT f.referral_id, f.report_id, f.department, f.status,"
-                  "       coalesce(d.reason, ''), coalesce(array_to_string(d.rules, ','), ''),"
-                  "       coalesce(to_char(d.decided_at AT TIME ZONE 'UTC',"
-                  "                        'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '')"
-                  "  FROM referrals f"
-                  "  LEFT JOIN LATERAL (SELECT d.reason, d.rules, d.decided_at FROM decisions d"
-                  "                      WHERE d.referral_id = f.referral_id OFFSET 0) d ON true"
-                  " WHERE f.case_id = $1::bigint AND f.report_id IN (SELECT r.report_id"
-                  "       FROM reports r WHERE r.case_id = $1::bigint AND r.township = $2::bpchar)"
+                  REFERRAL_ROWS
+                  " WHERE f.case_id = $1::bigint AND f.report_id IN " REPORTS_IN
                   " ORDER BY f.referral_id");
     store_prepare(store, "case_measures_in",
-                  "SELECT f.referral_id, m.code, coalesce(m.id_masked, ''), m.amount_fen,"
-                  "       m.period, m.form"
-                  "  FROM referrals f"
-                  "  CROSS JOIN LATERAL (SELECT m.* FROM measures m"
-                  "                       WHERE m.referral_id = f.referral_id OFFSET 0) m"
-                  " WHERE f.case_id = $1::bigint AND f.report_id IN (SELECT r.report_id"
-                  "       FROM reports r WHERE r.case_id = $1::bigint AND r.township = $2::bpchar)"
+                  MEASURE_ROWS
+                  " WHERE f.case_id = $1::bigint AND f.report_id IN " REPORTS_IN
                   " ORDER BY f.referral_id, m.ord");
     store_prepare(store, "case_complete_in",
                   "SELECT NOT EXISTS (SELECT 1 FROM reports r JOIN report_queue q USING (report_id)"

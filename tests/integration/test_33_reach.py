@@ -185,6 +185,11 @@ def test_junk_report_gains_no_reach_and_waits_as_a_move(h, web):
     assert {f["report_id"] for f in seen["referrals"]} == {junk["report_id"]}, seen
     assert [p["id_masked"] for p in seen["persons"]] == [h.mask(p1)], seen["persons"]
     assert seen["complete"] is True
+    assert seen["area"] == {"case_id": case_id, "townships": [TOWN_B],
+                            "villages": [TOWN_B + "001"], "own_reports_only": True}, seen["area"]
+    # no visit or caregiver score for the household either: that is its township's work
+    not_found(web["b"].post("/api/visits", {"id_number": p1}))
+    not_found(web["b"].post("/api/caregiver-scores", {"id_number": p1}))
     # … and no one else of it by ID number
     not_found(web["b"].post("/api/cases/lookup", {"id_number": p2}))
     assert ok(web["b"].post("/api/cases/lookup", {"id_number": p1}))["persons"][0][
