@@ -8,7 +8,10 @@
  * household stays where it is registered, in reach, ledgers and lists.
  * Decisions are append-only rows with who, when, how and why. "township"
  * is the caller's reach: a move of a case registered elsewhere is not_found,
- * as one that does not exist. The queue carries no personal data. */
+ * as one that does not exist. In secure mode only a township's own keys
+ * (for its cases) and the county's services (AID_DEPARTMENT_ANY, such as the
+ * web console, which keeps staff to their townships) decide; others get
+ * unauthorized. The queue carries no personal data. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +79,8 @@ static int handle_decide(intake_t *in, const proto_request_t *req, msgpack_packe
     schema_err_t se;
     if (care_move_decide_decode(req->body, &q, &se) != 0)
         return proto_fail(err, PROTO_INVALID_FIELD, se.field, se.message);
+    if (intake_acts_for_township(in, q.township, "township", err) != 0)
+        return -1;
     char by[CARE_STR_MAX + 1], note[CARE_STR_MAX + 1], num[24];
     log_scrub(q.by, by, sizeof by);
     log_scrub(q.note, note, sizeof note);
