@@ -348,7 +348,9 @@ $$;
 
 -- ---------------------------------------------------------------- the audit view
 -- As in 040_roles.sql, with the moves: reported (a report filed outside the
--- case's township) and decided (who, when, confirm or reject, why).
+-- case's township) and decided (who, when, confirm or reject, why). The web
+-- console records case ids as "case-<n>": they now join their case too
+-- (040 matched bare numbers only, so staff reads and writes were left out).
 CREATE OR REPLACE VIEW aid_audit AS
     SELECT r.received_at AS at, r.case_id, r.source AS who, 'report.received' AS action,
            format('report %s request %s%s', r.report_id, r.request_id,
@@ -394,7 +396,8 @@ CREATE OR REPLACE VIEW aid_audit AS
     SELECT l.at, l.case_id, l.who, l.action, l.detail
       FROM audit_log l
     UNION ALL
-    SELECT ga.at, CASE WHEN ga.case_id ~ '^[0-9]{1,18}$' THEN ga.case_id::bigint END,
+    SELECT ga.at, CASE WHEN ga.case_id ~ '^(case-)?[0-9]{1,18}$'
+                       THEN substring(ga.case_id FROM '[0-9]+$')::bigint END,
            ga.username || ' (' || ga.role || ')', ga.action,
            ga.detail || CASE WHEN ga.client <> '' THEN ' from ' || ga.client ELSE '' END
       FROM gateway_audit ga

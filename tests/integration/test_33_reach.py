@@ -225,9 +225,14 @@ def test_junk_report_gains_no_reach_and_waits_as_a_move(h, web):
     assert roster_township(h, case_id) == TOWN_A
     not_found(web["b"].post("/api/cases/lookup", {"id_number": p2}))
     trail = h.psql("SELECT who, action, detail FROM aid_audit WHERE case_id = %d"
-                   " AND action LIKE 'move.%%' ORDER BY at" % h.num(case_id))
-    assert [t[1] for t in trail] == ["move.reported", "move.reject"], trail
+                   " AND action LIKE 'move.%%' ORDER BY at, action DESC" % h.num(case_id))
+    assert [t[1] for t in trail] == ["move.reported", "move.reject", "move.decide"], trail
     assert USERS["a"][0] in trail[1][0] and "户籍与居住地均未变更" in trail[1][2], trail
+    # the console's own trail names who decided which move, and how
+    rows = h.psql("SELECT username, detail FROM gateway_audit WHERE action = 'move.decide'"
+                  " AND case_id IN ('%s', '%d')" % (case_id, h.num(case_id)))
+    assert rows == [[USERS["a"][0], rows[0][1]]] and rows[0][1].endswith(
+        mv["move_id"] + " reject"), rows
 
 
 def test_junk_report_leaves_the_household_in_its_township(h, web):
@@ -259,9 +264,10 @@ def test_confirmed_move_registers_the_case_in_the_new_township(h, web):
     assert {f["report_id"] for f in mine["referrals"]} == {res["report_id"]}
     assert roster_township(h, case_id) == TOWN_B
     trail = h.psql("SELECT who, action FROM aid_audit WHERE case_id = %d"
-                   " AND action LIKE 'move.%%' ORDER BY at" % h.num(case_id))
-    assert [t[1] for t in trail] == ["move.reported", "move.confirm"], trail
-    assert USERS["a"][0] in trail[1][0], trail
+                   " AND action LIKE 'move.%%' ORDER BY at, action DESC" % h.num(case_id))
+    # intake's record of the move and its decision, and the console's of who clicked
+    assert [t[1] for t in trail] == ["move.reported", "move.confirm", "move.decide"], trail
+    assert USERS["a"][0] in trail[1][0] and trail[2][0] == USERS["a"][0] + " (township)", trail
 
 
 def test_move_contract_errors(h):
