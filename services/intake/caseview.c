@@ -12,7 +12,8 @@
  * With "township" (migration 050) only the reports filed in that township
  * are shown: the persons their assessments name (groups and all as those
  * assessed them; none before assessment), their referrals and measures, and
- * `complete` for them alone; a case with no report there is not_found. The
+ * `complete` for them alone; a case with no report there is not_found, and
+ * so is a person by ID number whom none of them names. The
  * web console asks so for a caseworker whose township filed a report in a
  * case registered elsewhere: they see what they filed and its outcome, not
  * the household's other reports. */
@@ -225,6 +226,17 @@ static void pack_referrals(msgpack_packer *pk, PGresult *refs, PGresult *ms)
     }
 }
 
+/* True when one of the persons rows (id_enc first) is id_number: with
+ * "township", a person is found only through the reports filed there. */
+static bool names_person(PGresult *persons, const char *id_number)
+{
+    char id[19];
+    for (int i = 0; i < PQntuples(persons); i++)
+        if (store_pii_id(persons, i, 0, id) == 0 && strcmp(id, id_number) == 0)
+            return true;
+    return false;
+}
+
 /* The decimal case number of a wire case id ("case-<n>"), or NULL. */
 static const char *case_number(const char *wire)
 {
@@ -319,6 +331,10 @@ int caseview_write_case(store_t *store, const proto_case_get_t *q, msgpack_packe
         goto out;
     }
     PGresult *persons = res[0], *refs = res[1], *ms = res[2], *done = res[3];
+    if (q->township[0] && q->id_number[0] && !names_person(persons, q->id_number)) {
+        rc = proto_fail(err, PROTO_NOT_FOUND, "id_number", "no such case");
+        goto out;
+    }
     char wire_id[40];
     snprintf(wire_id, sizeof wire_id, "case-%s", case_id);
     msgpack_pack_map(pk, 4);

@@ -187,6 +187,14 @@ def test_junk_report_gains_no_reach_and_waits_as_a_move(h, web):
     assert seen["complete"] is True
     assert seen["area"] == {"case_id": case_id, "townships": [TOWN_B],
                             "villages": [TOWN_B + "001"], "own_reports_only": True}, seen["area"]
+    # the contract says the same to any client giving B's township
+    mine = h.call("case.get", {"case_id": case_id, "township": TOWN_B})["result"]
+    assert {f["report_id"] for f in mine["referrals"]} == {junk["report_id"]}, mine
+    assert h.call("case.get", {"id_number": p1, "township": TOWN_B})["result"] == mine
+    e = h.error_of(h.call("case.get", {"id_number": p2, "township": TOWN_B}))
+    assert (e["code"], e["field"]) == ("not_found", "id_number"), e
+    e = h.error_of(h.call("case.get", {"case_id": case_id, "township": COUNTY + "100"}))
+    assert (e["code"], e["field"]) == ("not_found", "case_id"), e
     # no visit or caregiver score for the household either: that is its township's work
     not_found(web["b"].post("/api/visits", {"id_number": p1}))
     not_found(web["b"].post("/api/caregiver-scores", {"id_number": p1}))
