@@ -63,6 +63,17 @@ bool curve_user_is_department(const char *user, const char *department)
     return user[n] == '\0' || user[n] == '.';
 }
 
+bool curve_user_township(const char *user, char township[10])
+{
+    township[0] = '\0';
+    if (curve_key_valid(user) || strspn(user, "0123456789") != 9 ||
+        (user[9] != '\0' && user[9] != '.'))
+        return false;
+    memcpy(township, user, 9);
+    township[9] = '\0';
+    return true;
+}
+
 int curve_keypair_new(curve_keypair_t *kp)
 {
     memset(kp, 0, sizeof *kp);

@@ -71,6 +71,10 @@ bool curve_name_valid(const char *s);
  * name (its User-Id is its Z85 text, which may begin with anything) never
  * is. See ops/SECURITY.md, "What an admitted key may do". */
 bool curve_user_is_department(const char *user, const char *department);
+/* True when the client with ZAP User-Id user is one of a township's keys:
+ * named after its 9-digit code, "520123101" or "520123101.<anything>"; the
+ * code into township. Never a key admitted without a name. */
+bool curve_user_township(const char *user, char township[10]);
 
 /* A new random key pair. 0, or -1 when CURVE is unavailable. */
 int curve_keypair_new(curve_keypair_t *kp);

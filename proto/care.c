@@ -11,6 +11,7 @@ const char *const care_method_names[] = {"home", "phone", "video", NULL};
 const char *const care_living_names[] = {"normal", "difficult", "critical", NULL};
 const char *const care_channel_names[] = {"hotline", "mailbox", "visit", "online", NULL};
 const char *const care_complaint_next_names[] = {"investigating", "resolved", NULL};
+const char *const care_move_decision_names[] = {"confirm", "reject", NULL};
 
 static int fail(schema_err_t *err, const char *field, const char *msg)
 {
@@ -25,6 +26,17 @@ static int decode(const schema_t *s, const msgpack_object *body, void *out, sche
     if (!body)
         return fail(err, "body", "this operation needs a body");
     return schema_decode(s, body, out, "", err);
+}
+
+/* The number of a wire id "<prefix><n>" (case-12, move-3): 1 to 18 digits,
+ * not 0. 0 when s is not one. */
+static long long wire_number(const char *s, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    const char *p = strncmp(s, prefix, n) == 0 ? s + n : "";
+    if (!*p || strspn(p, "0123456789") != strlen(p) || strlen(p) > 18)
+        return 0;
+    return atoll(p);
 }
 
 aid_date_t care_month_parse(const char *s)
@@ -187,6 +199,7 @@ static const schema_field_t complaint_fields[] = {
     SF_STR(care_complaint_t, text, "text", true, CARE_STR_MAX),
     SF_STR(care_complaint_t, case_id, "case_id", false, 63),
     SF_STR(care_complaint_t, by, "by", false, CARE_STR_MAX),
+    SF_DIGITS(care_complaint_t, township, "township", false, 9),
 };
 static SCHEMA(complaint_schema, "body", complaint_fields);
 
@@ -197,18 +210,14 @@ int care_complaint_decode(const msgpack_object *body, care_complaint_t *c, schem
         return -1;
     if (!c->text[0])
         return fail(err, "text", "must say what the complaint is about");
-    if (c->case_id[0]) {
-        /* case ids are "case-<n>" on the wire */
-        const char *p = strncmp(c->case_id, "case-", 5) == 0 ? c->case_id + 5 : "";
-        if (!*p || strspn(p, "0123456789") != strlen(p) || strlen(p) > 18 || atoll(p) <= 0)
-            return fail(err, "case_id", "must be a case id like case-12");
-        c->case_num = atoll(p);
-    }
+    if (c->case_id[0] && !(c->case_num = wire_number(c->case_id, "case-")))
+        return fail(err, "case_id", "must be a case id like case-12");
     return 0;
 }
 
 static const schema_field_t complaint_get_fields[] = {
     SF_STR(care_complaint_step_t, tracking_no, "tracking_no", true, CARE_TRACKING_MAX),
+    SF_DIGITS(care_complaint_step_t, township, "township", false, 9),
 };
 static SCHEMA(complaint_get_schema, "body", complaint_get_fields);
 
@@ -233,6 +242,7 @@ static const schema_field_t complaint_update_fields[] = {
     SF_ENUM(care_complaint_step_t, status, "status", true, care_complaint_next_names),
     SF_STR(care_complaint_step_t, by, "by", true, CARE_STR_MAX),
     SF_STR(care_complaint_step_t, note, "note", false, CARE_STR_MAX),
+    SF_DIGITS(care_complaint_step_t, township, "township", false, 9),
 };
 static SCHEMA(complaint_update_schema, "body", complaint_update_fields);
 
@@ -245,6 +255,40 @@ int care_complaint_update_decode(const msgpack_object *body, care_complaint_step
         return -1;
     if (!q->by[0])
         return fail(err, "by", "must name who takes this step");
+    return 0;
+}
+
+/* ---- moves (住址变更) ------------------------------------------------------- */
+
+static const schema_field_t move_queue_fields[] = {
+    SF_DIGITS(care_move_t, township, "township", false, 9),
+};
+static SCHEMA(move_queue_schema, "body", move_queue_fields);
+
+int care_move_queue_decode(const msgpack_object *body, care_move_t *q, schema_err_t *err)
+{
+    memset(q, 0, sizeof *q);
+    return body ? schema_decode(&move_queue_schema, body, q, "", err) : 0;
+}
+
+static const schema_field_t move_decide_fields[] = {
+    SF_STR(care_move_t, move_id, "move_id", true, 31),
+    SF_ENUM(care_move_t, decision, "decision", true, care_move_decision_names),
+    SF_STR(care_move_t, by, "by", true, CARE_STR_MAX),
+    SF_STR(care_move_t, note, "note", false, CARE_STR_MAX),
+    SF_DIGITS(care_move_t, township, "township", false, 9),
+};
+static SCHEMA(move_decide_schema, "body", move_decide_fields);
+
+int care_move_decide_decode(const msgpack_object *body, care_move_t *q, schema_err_t *err)
+{
+    memset(q, 0, sizeof *q);
+    if (decode(&move_decide_schema, body, q, err) != 0)
+        return -1;
+    if (!(q->move_num = wire_number(q->move_id, "move-")))
+        return fail(err, "move_id", "must be a move id like move-12");
+    if (!q->by[0])
+        return fail(err, "by", "must name who decides the move");
     return 0;
 }
 

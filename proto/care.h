@@ -78,16 +78,33 @@ typedef struct {
     char case_id[64];                 /* "case-<n>" or "" */
     long long case_num;               /* its number, 0 when absent */
     char by[CARE_STR_MAX + 1];
+    char township[10];                /* filed for this township, "" when absent */
 } care_complaint_t;
 
-/* complaint.get {"tracking_no"} and complaint.update {"tracking_no",
- * "status": "investigating|resolved", "by", "note"?}. */
+/* complaint.get {"tracking_no", "township"?} and complaint.update
+ * {"tracking_no", "status": "investigating|resolved", "by", "note"?,
+ * "township"?}: township is the caller's reach ("" = county-wide). */
 typedef struct {
     char tracking_no[CARE_TRACKING_MAX + 1];
     int status;                       /* complaint_next_t (update only) */
     char by[CARE_STR_MAX + 1];        /* not empty (update only) */
     char note[CARE_STR_MAX + 1];
+    char township[10];
 } care_complaint_step_t;
+
+/* move.queue {"township"?} and move.decide {"move_id": "move-<n>",
+ * "decision": "confirm|reject", "by", "note"?, "township"?}: township is the
+ * caller's reach ("" = county-wide). */
+typedef enum { MOVE_CONFIRM, MOVE_REJECT } move_decision_t;
+extern const char *const care_move_decision_names[];
+typedef struct {
+    char township[10];
+    char move_id[32];                 /* as sent (decide only) */
+    long long move_num;               /* its number */
+    int decision;                     /* move_decision_t */
+    char by[CARE_STR_MAX + 1];        /* not empty (decide only) */
+    char note[CARE_STR_MAX + 1];
+} care_move_t;
 
 /* referrals.overdue {"township"?, "as_of"?}: as_of defaults to today. */
 typedef struct {
@@ -110,6 +127,8 @@ int care_complaint_get_decode(const msgpack_object *body, care_complaint_step_t 
                               schema_err_t *err);
 int care_complaint_update_decode(const msgpack_object *body, care_complaint_step_t *q,
                                  schema_err_t *err);
+int care_move_queue_decode(const msgpack_object *body, care_move_t *q, schema_err_t *err);
+int care_move_decide_decode(const msgpack_object *body, care_move_t *q, schema_err_t *err);
 int care_overdue_decode(const msgpack_object *body, aid_date_t today, care_overdue_t *q,
                         schema_err_t *err);
 

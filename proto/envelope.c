@@ -34,6 +34,8 @@ const proto_op_info_t proto_ops[] = {
     {"complaint.get", false},
     {"complaint.update", true},
     {"referrals.overdue", false},
+    {"move.queue", false},
+    {"move.decide", true},
 };
 const int proto_op_count = (int)(sizeof proto_ops / sizeof proto_ops[0]);
 
@@ -141,6 +143,7 @@ void proto_reply_error(msgpack_packer *pk, const char *id, const proto_error_t *
 static const schema_field_t case_get_fields[] = {
     SF_STR(proto_case_get_t, case_id, "case_id", false, 63),
     SF_IDNUM(proto_case_get_t, id_number, "id_number", false),
+    SF_DIGITS(proto_case_get_t, township, "township", false, 9),
 };
 static SCHEMA(case_get_schema, "body", case_get_fields);
 

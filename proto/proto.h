@@ -91,8 +91,10 @@ void proto_report_encode(const report_t *r, msgpack_packer *pk);
 typedef struct {
     char case_id[64];
     char id_number[19];
+    char township[10];  /* "" when absent: the whole case; else only the
+                           reports filed in this township (case.get only) */
 } proto_case_get_t;
-/* Exactly one of case_id and id_number. */
+/* Exactly one of case_id and id_number; township optional (9 digits). */
 int proto_case_get_decode(const msgpack_object *body, proto_case_get_t *q, schema_err_t *err);
 
 #endif

@@ -54,6 +54,7 @@ int cmd_visits(const aidctl_opts_t *o);
 int cmd_ledger(const aidctl_opts_t *o);
 int cmd_disclosure(const aidctl_opts_t *o);
 int cmd_complaint(const aidctl_opts_t *o);
+int cmd_move(const aidctl_opts_t *o);
 int cmd_overdue(const aidctl_opts_t *o);
 int cmd_stats(const aidctl_opts_t *o);    /* stats.c: the metrics of the whole stack */
 

@@ -8,6 +8,8 @@
  *   aidctl complaint [get] TRACKING_NO                complaint.get
  *   aidctl complaint update TRACKING_NO STATUS BY [NOTE]   complaint.update
  *   aidctl overdue [TOWNSHIP] [AS_OF]                 referrals.overdue
+ *   aidctl move queue [TOWNSHIP]                      move.queue
+ *   aidctl move decide MOVE_ID confirm|reject BY [NOTE]   move.decide
  *
  * Readable output is a table; --json prints the result as JSON; --csv (ledger,
  * disclosure) writes the CSV a township sends to the county office: a header
@@ -397,6 +399,61 @@ int cmd_complaint(const aidctl_opts_t *o)
     client_reply_t rep;
     int rc = call(o, op, body, &rep);
     return rc >= 0 ? rc : complaint_show(&rep);
+}
+
+/* ---- possible moves (住址变更) ------------------------------------------------------------ */
+
+int cmd_move(const aidctl_opts_t *o)
+{
+    const char *verb = o->args[0];
+    json_t *body;
+    const char *op;
+    if (strcmp(verb, "decide") == 0) {
+        if (o->nargs < 4 || o->nargs > 5)
+            return usage("usage: aidctl move decide MOVE_ID confirm|reject BY [NOTE]", NULL);
+        op = "move.decide";
+        body = json_pack("{ssssss}", "move_id", o->args[1], "decision", o->args[2], "by",
+                         o->args[3]);
+        if (body && o->nargs == 5)
+            json_object_set_new(body, "note", json_string(o->args[4]));
+    } else if (strcmp(verb, "queue") == 0 && o->nargs <= 2) {
+        if (o->id)
+            return usage("--id is for move decide", NULL);
+        op = "move.queue";
+        body = json_object();
+        if (body && o->nargs == 2)
+            json_object_set_new(body, "township", json_string(o->args[1]));
+    } else {
+        return usage("usage: aidctl move queue [TOWNSHIP] | "
+                     "move decide MOVE_ID confirm|reject BY [NOTE]", NULL);
+    }
+    client_reply_t rep;
+    int rc = call(o, op, body, &rep);
+    if (rc >= 0)
+        return rc;
+    char a[CELL], b[CELL], c[CELL], d[CELL];
+    if (strcmp(op, "move.decide") == 0) {
+        const msgpack_object *dup = mp_get(rep.result, "duplicate");
+        printf("%s%s %s: %s registered in %s\n",
+               dup && dup->type == MSGPACK_OBJECT_BOOLEAN && dup->via.boolean ? "duplicate: " : "",
+               field(rep.result, "move_id", a, sizeof a), field(rep.result, "decision", b, sizeof b),
+               field(rep.result, "case_id", c, sizeof c),
+               field(rep.result, "township", d, sizeof d));
+        return done(&rep, 0);
+    }
+    const msgpack_object *rows = array_at(rep.result, "moves");
+    if (!rows) {
+        client_reply_free(&rep);
+        return AIDCTL_EXIT_UNAVAILABLE;
+    }
+    printf("%u possible move(s) to confirm or reject\n", rows->via.array.size);
+    if (rows->via.array.size == 0)
+        return done(&rep, 0);
+    static const char *const keys[] = {"move_id", "case_id", "report_id", "township",
+                                       "to_township", "to_village", "reported_at"};
+    static const char *const heads[] = {"MOVE", "CASE", "REPORT", "REGISTERED", "REPORTED_IN",
+                                        "VILLAGE", "AT"};
+    return done(&rep, print_table(rows, "lllllll", keys, heads));
 }
 
 /* ---- overdue referrals ----------------------------------------------------------------------- */

@@ -68,6 +68,9 @@ static const char help_text[] =
     "  complaint update TRACKING_NO investigating|resolved BY [NOTE]\n"
     "                              complaints and their steps (proto/CARE.md)\n"
     "  overdue [TOWNSHIP] [AS_OF]  pending referrals past their deadline\n"
+    "  move queue [TOWNSHIP] | move decide MOVE_ID confirm|reject BY [NOTE]\n"
+    "                              reports filed outside their case's township,\n"
+    "                              to confirm (the case moves) or reject (proto/README.md)\n"
     "  stats                       every service's counters (received, decided,\n"
     "                              errors, queue depth, latency) from the metrics\n"
     "                              ports listed in stack.env (AID_METRICS_*)\n"
@@ -225,6 +228,7 @@ static const command_t commands[] = {
     {"disclosure", cmd_disclosure, 2, 2, false, false},
     {"complaint", cmd_complaint, 1, 5, true, false},
     {"overdue", cmd_overdue, 0, 2, false, false},
+    {"move", cmd_move, 1, 5, true, false},
     {"stats", cmd_stats, 0, 0, false, false},
 };
 

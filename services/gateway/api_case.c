@@ -1,9 +1,13 @@
 /* api_case.c — filing a report, reading a case and following it live.
  *
- * Reach: a township caseworker sees only the cases with a report filed in
- * their township (case.area), a department officer only the cases with a
- * referral to their department; anyone else gets 404 with the very error a
- * missing case gets, so that existence does not leak. Every read of a case
+ * Reach: a township caseworker sees the whole of the cases registered in
+ * their township (case.area's "township"; it changes only when a move is
+ * confirmed, migration 050) and, of a case registered elsewhere, only the
+ * reports their township filed (case.get with "township"): filing a report
+ * naming someone of another township's household gains nothing more. A
+ * department officer sees only the cases with a referral to their
+ * department; anyone else gets 404 with the very error a missing case gets,
+ * so that existence does not leak. Every read of a case
  * is written to the audit trail before the case leaves the gateway; when the
  * audit cannot be written, the case is not shown (503). */
 #include <microhttpd.h>
@@ -49,8 +53,10 @@ static bool has_department(const json_t *c, const char *department)
 }
 
 int api_case_reach(gw_req_t *r, gw_reply_t *out, json_t *query, json_t **area, char *case_id,
-                   size_t case_idsz)
+                   size_t case_idsz, bool *own_only)
 {
+    if (own_only)
+        *own_only = false;
     *area = NULL;
     if (gw_call(r, out, "case.area", NULL, query, area) != 0) {
         if (out->status == 501) /* an intake without case.area: fail closed */
@@ -58,16 +64,36 @@ int api_case_reach(gw_req_t *r, gw_reply_t *out, json_t *query, json_t **area, c
         return -1;
     }
     const char *cid = json_string_value(json_object_get(*area, "case_id"));
-    if (!cid ||
-        (r->user->role == ROLE_TOWNSHIP &&
-         !has_string(json_object_get(*area, "townships"), r->user->scope))) {
+    const char *home = json_string_value(json_object_get(*area, "township"));
+    bool other = r->user->role == ROLE_TOWNSHIP && (!home || strcmp(home, r->user->scope) != 0);
+    bool filed = has_string(json_object_get(*area, "townships"), r->user->scope);
+    if (!cid || (other && (!own_only || !filed))) {
         json_decref(*area);
         *area = NULL;
         not_found(out, query);
         return -1;
     }
     snprintf(case_id, case_idsz, "%s", cid);
+    if (own_only)
+        *own_only = other;
     return 0;
+}
+
+/* What a caseworker who sees only their own reports of a case learns of
+ * where it lives: their township and its villages, and that the view is
+ * partial — not where the household is registered or its other reports. */
+static void own_area(json_t *area, const char *township)
+{
+    json_t *villages = json_array();
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(area, "villages"), i, v)
+        if (json_is_string(v) && strncmp(json_string_value(v), township, strlen(township)) == 0)
+            json_array_append(villages, v);
+    json_object_del(area, "township");
+    json_object_set_new(area, "townships", json_pack("[s]", township));
+    json_object_set_new(area, "villages", villages);
+    json_object_set_new(area, "own_reports_only", json_true());
 }
 
 /* Reads a case for the user: reach, case.get, audit, answer. */
@@ -75,19 +101,26 @@ static int case_read(gw_req_t *r, gw_reply_t *out, json_t *query, const char *ho
 {
     json_t *area = NULL, *c = NULL;
     char case_id[64];
-    if (api_case_reach(r, out, query, &area, case_id, sizeof case_id) != 0)
+    bool own_only;
+    if (api_case_reach(r, out, query, &area, case_id, sizeof case_id, &own_only) != 0)
         return 0;
-    json_t *q = json_pack("{s:s}", "case_id", case_id);
+    /* own reports only: by the person asked for, whom one of them must name */
+    json_t *id = own_only ? json_object_get(query, "id_number") : NULL;
+    json_t *q = id ? json_pack("{s:O}", "id_number", id) : json_pack("{s:s}", "case_id", case_id);
+    if (own_only)
+        json_object_set_new(q, "township", json_string(r->user->scope));
     if (gw_call(r, out, "case.get", NULL, q, &c) != 0)
         goto done;
     if (r->user->role == ROLE_DEPARTMENT && !has_department(c, r->user->scope)) {
         not_found(out, query);
         goto done;
     }
-    if (gw_audit(r, "case.read", case_id, how) != 0) {
+    if (gw_audit(r, "case.read", case_id, own_only ? "own reports only" : how) != 0) {
         gw_fail(out, 503, "unavailable", NULL, "审计记录无法写入,暂不能查看个案");
         goto done;
     }
+    if (own_only)
+        own_area(area, r->user->scope);
     json_object_set(c, "area", area);
     gw_ok(out, c);
     c = NULL;
@@ -227,7 +260,9 @@ int api_case_events(gw_req_t *r, gw_reply_t *out)
     json_t *area = NULL, *c = NULL;
     json_t *query = json_pack("{s:s}", "case_id", r->param[0]);
     stream_t *s = calloc(1, sizeof *s);
-    if (!s || api_case_reach(r, out, query, &area, s->case_id, sizeof s->case_id) != 0)
+    bool own_only;
+    if (!s ||
+        api_case_reach(r, out, query, &area, s->case_id, sizeof s->case_id, &own_only) != 0)
         goto done;
     if (r->user->role == ROLE_DEPARTMENT) {
         /* the events say only "changed"; the reach is checked all the same */

@@ -80,12 +80,18 @@ static int check_reach(gw_req_t *r, gw_reply_t *out, json_t *body)
     }
     case REACH_PERSON:
     case REACH_CASE: {
-        const char *key = r->route->reach == REACH_PERSON ? "id_number" : "case_id";
+        bool person = r->route->reach == REACH_PERSON, own_only;
+        const char *key = person ? "id_number" : "case_id";
         json_t *v = json_object_get(body, key);
-        if (role != ROLE_TOWNSHIP || !json_is_string(v))
+        if (role != ROLE_TOWNSHIP)
+            return 0;
+        if (!person && own_scope(r, out, body, "township") != 0)
+            return -1;
+        if (!json_is_string(v))
             return 0; /* intake validates what is missing or malformed */
         json_t *query = json_pack("{s:O}", key, v);
-        int rc = api_case_reach(r, out, query, &area, case_id, sizeof case_id);
+        int rc = api_case_reach(r, out, query, &area, case_id, sizeof case_id,
+                                person ? NULL : &own_only);
         json_decref(query);
         json_decref(area);
         return rc;
@@ -169,10 +175,13 @@ static int run_op(gw_req_t *r, gw_reply_t *out, json_t **res)
         if (!cid)
             cid = json_string_value(json_object_get(body, "case_id"));
         char detail[240];
-        const char *ref = json_string_value(json_object_get(body, "referral_id"));
-        const char *tn = json_string_value(json_object_get(body, "tracking_no"));
-        snprintf(detail, sizeof detail, "%s%s%s", id, ref ? " " : tn ? " " : "",
-                 ref ? ref : tn ? tn : "");
+        /* what the write was about: a referral, a complaint or a move (and how) */
+        const char *what = NULL, *keys[] = {"referral_id", "tracking_no", "move_id"};
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0] && !what; k++)
+            what = json_string_value(json_object_get(body, keys[k]));
+        const char *how = json_string_value(json_object_get(body, "decision"));
+        snprintf(detail, sizeof detail, "%s%s%s%s%s", id, what ? " " : "", what ? what : "",
+                 how ? " " : "", how ? how : "");
         gw_audit(r, r->route->audit, cid ? cid : "", detail); /* committed either way */
     }
     if (!post && r->route->audit[0]) {

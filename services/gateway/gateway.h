@@ -89,8 +89,11 @@ typedef enum {
                          a department user: refused */
     REACH_DEPARTMENT, /* a department user: "department" is theirs (filled when absent) */
     REACH_VILLAGE,    /* a township user: "village" lies in their township */
-    REACH_PERSON,     /* a township user: "id_number" belongs to a case of theirs */
-    REACH_CASE        /* a township user: "case_id", when given, is a case of theirs */
+    REACH_PERSON,     /* a township user: "id_number" belongs to a case registered in
+                         their township */
+    REACH_CASE        /* a township user: "case_id", when given, is a case of theirs
+                         (or one their township filed a report in); "township" is
+                         theirs (filled when absent) */
 } gw_reach_t;
 
 /* One route: method and path ("*" matches one segment), who may call it and
@@ -163,9 +166,13 @@ int api_case_events(gw_req_t *r, gw_reply_t *out);
 /* Whether the user may see the case (query is {"case_id"} or
  * {"id_number"}): 0 with *area (new reference, may be NULL when intake has no
  * case.area) and the case id, or -1 with the reply answered (404 when the
- * case is outside the user's reach, exactly as when it does not exist). */
+ * case is outside the user's reach, exactly as when it does not exist).
+ * A township caseworker reaches the cases registered in their township; with
+ * own_only not NULL also a case registered elsewhere that their township
+ * filed a report in, and then *own_only is true: they may see those reports
+ * only. */
 int api_case_reach(gw_req_t *r, gw_reply_t *out, json_t *query, json_t **area, char *case_id,
-                   size_t case_idsz);
+                   size_t case_idsz, bool *own_only);
 /* api_ops.c: the other operations, table-driven */
 int api_op(gw_req_t *r, gw_reply_t *out);
 int api_ledger_csv(gw_req_t *r, gw_reply_t *out);

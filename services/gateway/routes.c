@@ -58,10 +58,16 @@ static const gw_route_t routes[] = {
      REACH_VILLAGE, "", false},
     {"POST", "/api/complaints", T | C | D, api_op, "complaint.submit", NULL, NULL, REACH_CASE,
      "complaint.submit", true},
+    /* a complaint outside a caseworker's township answers 404 as a missing one */
     {"GET", "/api/complaints/*", GW_STAFF, api_op, "complaint.get", NULL, "tracking_no",
-     REACH_ANY, "", false},
+     REACH_TOWNSHIP, "", false},
     {"POST", "/api/complaints/*", T | C | D, api_op, "complaint.update", NULL, "tracking_no",
-     REACH_ANY, "complaint.update", true},
+     REACH_TOWNSHIP, "complaint.update", true},
+    /* possible moves (住址变更): the case's registered township or the county decides */
+    {"GET", "/api/moves", T | C | A, api_op, "move.queue", "township", NULL, REACH_TOWNSHIP, "",
+     false},
+    {"POST", "/api/moves/*", T | C, api_op, "move.decide", NULL, "move_id", REACH_TOWNSHIP,
+     "move.decide", true},
     {"GET", "/api/health", GW_STAFF, api_op, "health", NULL, NULL, REACH_ANY, "", false},
     /* the audit trail */
     {"GET", "/api/audit", C | A, api_audit_list, NULL, NULL, NULL, REACH_ANY, "", false},

@@ -7,7 +7,16 @@
  * planner cannot flatten into a join): a case has a handful of referrals, and
  * a plan that hashed the whole decisions or measures table for them — chosen
  * when the estimate for "referrals of one case" was off — cost a full scan
- * per case.get. */
+ * per case.get.
+ *
+ * With "township" (migration 050) only the reports filed in that township
+ * are shown: the persons their assessments name (groups and all as those
+ * assessed them; none before assessment), their referrals and measures, and
+ * `complete` for them alone; a case with no report there is not_found, and
+ * so is a person by ID number whom none of them names. The
+ * web console asks so for a caseworker whose township filed a report in a
+ * case registered elsewhere: they see what they filed and its outcome, not
+ * the household's other reports. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +26,26 @@
 #include "intake.h"
 #include "mp.h"
 #include "pii.h"
+
+/* A case's referrals with their decisions, and their measures (the WHERE
+ * and ORDER BY follow). */
+#define REFERRAL_ROWS                                                                        \
+    "SELECT f.referral_id, f.report_id, f.department, f.status,"                             \
+    "       coalesce(d.reason, ''), coalesce(array_to_string(d.rules, ','), ''),"            \
+    "       coalesce(to_char(d.decided_at AT TIME ZONE 'UTC',"                               \
+    "                        'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '')"                          \
+    "  FROM referrals f"                                                                     \
+    "  LEFT JOIN LATERAL (SELECT d.reason, d.rules, d.decided_at FROM decisions d"           \
+    "                      WHERE d.referral_id = f.referral_id OFFSET 0) d ON true"
+#define MEASURE_ROWS                                                                         \
+    "SELECT f.referral_id, m.code, coalesce(m.id_masked, ''), m.amount_fen,"                 \
+    "       m.period, m.form"                                                                \
+    "  FROM referrals f"                                                                     \
+    "  CROSS JOIN LATERAL (SELECT m.* FROM measures m"                                       \
+    "                       WHERE m.referral_id = f.referral_id OFFSET 0) m"
+/* The reports of case $1 filed in township $2. */
+#define REPORTS_IN                                                                           \
+    "(SELECT r.report_id FROM reports r WHERE r.case_id = $1::bigint AND r.township = $2::bpchar)"
 
 void caseview_prepare(store_t *store)
 {
@@ -38,26 +67,46 @@ void caseview_prepare(store_t *store)
         "                      ORDER BY a.report_id DESC LIMIT 1) ap ON true"
         " WHERE m.case_id = $1::bigint ORDER BY m.joined_at");
     store_prepare(store, "case_referrals",
-                  "SELECT f.referral_id, f.report_id, f.department, f.status,"
-                  "       coalesce(d.reason, ''), coalesce(array_to_string(d.rules, ','), ''),"
-                  "       coalesce(to_char(d.decided_at AT TIME ZONE 'UTC',"
-                  "                        'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '')"
-                  "  FROM referrals f"
-                  "  LEFT JOIN LATERAL (SELECT d.reason, d.rules, d.decided_at FROM decisions d"
-                  "                      WHERE d.referral_id = f.referral_id OFFSET 0) d ON true"
+                  REFERRAL_ROWS
                   " WHERE f.case_id = $1::bigint ORDER BY f.referral_id");
     store_prepare(store, "case_measures",
-                  "SELECT f.referral_id, m.code, coalesce(m.id_masked, ''), m.amount_fen,"
-                  "       m.period, m.form"
-                  "  FROM referrals f"
-                  "  CROSS JOIN LATERAL (SELECT m.* FROM measures m"
-                  "                       WHERE m.referral_id = f.referral_id OFFSET 0) m"
+                  MEASURE_ROWS
                   " WHERE f.case_id = $1::bigint ORDER BY f.referral_id, m.ord");
     store_prepare(store, "case_complete",
                   "SELECT NOT EXISTS (SELECT 1 FROM reports r JOIN report_queue q USING (report_id)"
                   "                    WHERE r.case_id = $1::bigint)"
                   "   AND NOT EXISTS (SELECT 1 FROM referrals WHERE case_id = $1::bigint"
                   "                      AND status = 'pending')");
+    /* the same, for the reports filed in township $2 only */
+    store_prepare(store, "case_by_id_in",
+                  "SELECT case_id FROM cases c WHERE case_id = $1::bigint"
+                  "   AND EXISTS (SELECT 1 FROM reports r WHERE r.case_id = $1::bigint"
+                  "                  AND r.township = $2::bpchar)");
+    store_prepare(
+        store, "case_persons_in",
+        "SELECT m.id_enc, m.name, ap.age, array_to_string(ap.groups, ','),"
+        "       ap.supplement_fen, ap.visit_every, ap.care_category,"
+        "       (extract(epoch FROM m.joined_at) * 1000000)::bigint"
+        "  FROM case_members m"
+        "  JOIN LATERAL (SELECT a.* FROM assessed_persons a JOIN reports r USING (report_id)"
+        "                 WHERE a.id_hash = m.id_hash AND r.case_id = $1::bigint"
+        "                   AND r.township = $2::bpchar"
+        "                 ORDER BY a.report_id DESC LIMIT 1) ap ON true"
+        " WHERE m.case_id = $1::bigint ORDER BY m.joined_at");
+    store_prepare(store, "case_referrals_in",
+                  REFERRAL_ROWS
+                  " WHERE f.case_id = $1::bigint AND f.report_id IN " REPORTS_IN
+                  " ORDER BY f.referral_id");
+    store_prepare(store, "case_measures_in",
+                  MEASURE_ROWS
+                  " WHERE f.case_id = $1::bigint AND f.report_id IN " REPORTS_IN
+                  " ORDER BY f.referral_id, m.ord");
+    store_prepare(store, "case_complete_in",
+                  "SELECT NOT EXISTS (SELECT 1 FROM reports r JOIN report_queue q USING (report_id)"
+                  "                    WHERE r.case_id = $1::bigint AND r.township = $2::bpchar)"
+                  "   AND NOT EXISTS (SELECT 1 FROM referrals f JOIN reports r USING (report_id)"
+                  "                    WHERE f.case_id = $1::bigint AND f.status = 'pending'"
+                  "                      AND r.township = $2::bpchar)");
 }
 
 /* Packs a comma-separated list as an array of strings. */
@@ -177,6 +226,17 @@ static void pack_referrals(msgpack_packer *pk, PGresult *refs, PGresult *ms)
     }
 }
 
+/* True when one of the persons rows (id_enc first) is id_number: with
+ * "township", a person is found only through the reports filed there. */
+static bool names_person(PGresult *persons, const char *id_number)
+{
+    char id[19];
+    for (int i = 0; i < PQntuples(persons); i++)
+        if (store_pii_id(persons, i, 0, id) == 0 && strcmp(id, id_number) == 0)
+            return true;
+    return false;
+}
+
 /* The decimal case number of a wire case id ("case-<n>"), or NULL. */
 static const char *case_number(const char *wire)
 {
@@ -204,19 +264,27 @@ static int resolve(store_t *store, const proto_case_get_t *q, char *out, size_t 
 }
 
 /* The four reads of case `num` in one REPEATABLE READ transaction, sent as
- * one pipeline (one round trip instead of seven). 1 when they were read
- * (*found: whether the case exists), 0 when the database failed. */
-static int read_case(store_t *store, const char *num, PGresult **res, bool *found)
+ * one pipeline (one round trip instead of seven); with township ("" for the
+ * whole case) of the reports filed there only. 1 when they were read
+ * (*found: whether the case exists, with a report in township), 0 when the
+ * database failed. */
+static int read_case(store_t *store, const char *num, const char *township, PGresult **res,
+                     bool *found)
 {
-    static const char *const stmts[] = {"case_by_id", "case_persons", "case_referrals",
-                                        "case_measures", "case_complete"};
+    static const char *const all[] = {"case_by_id", "case_persons", "case_referrals",
+                                      "case_measures", "case_complete"};
+    static const char *const in[] = {"case_by_id_in", "case_persons_in", "case_referrals_in",
+                                     "case_measures_in", "case_complete_in"};
+    const char *const *stmts = *township ? in : all;
+    const char *args[2] = {num, township};
+    int nargs = *township ? 2 : 1;
     PGconn *conn = store_conn(store);
     if (!conn || PQenterPipelineMode(conn) != 1)
         return 0;
     bool sent = PQsendQueryParams(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0,
                                   NULL, NULL, NULL, NULL, 0) == 1;
     for (int k = 0; sent && k < 5; k++)
-        sent = PQsendQueryPrepared(conn, stmts[k], 1, &num, NULL, NULL, 0) == 1;
+        sent = PQsendQueryPrepared(conn, stmts[k], nargs, args, NULL, NULL, 0) == 1;
     sent = sent && PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) == 1 &&
            PQpipelineSync(conn) == 1;
     bool ok = sent;
@@ -253,7 +321,7 @@ int caseview_write_case(store_t *store, const proto_case_get_t *q, msgpack_packe
     PGresult *res[4] = {NULL, NULL, NULL, NULL};
     bool found = false;
     int rc = 0;
-    if (!read_case(store, case_id, res, &found)) {
+    if (!read_case(store, case_id, q->township, res, &found)) {
         rc = proto_fail(err, PROTO_UNAVAILABLE, NULL, "database unavailable, retry later");
         goto out;
     }
@@ -263,6 +331,10 @@ int caseview_write_case(store_t *store, const proto_case_get_t *q, msgpack_packe
         goto out;
     }
     PGresult *persons = res[0], *refs = res[1], *ms = res[2], *done = res[3];
+    if (q->township[0] && q->id_number[0] && !names_person(persons, q->id_number)) {
+        rc = proto_fail(err, PROTO_NOT_FOUND, "id_number", "no such case");
+        goto out;
+    }
     char wire_id[40];
     snprintf(wire_id, sizeof wire_id, "case-%s", case_id);
     msgpack_pack_map(pk, 4);

@@ -408,6 +408,23 @@ int intake_acts_for(intake_t *in, const char *department, const char *field,
     return proto_fail(err, PROTO_UNAUTHORIZED, field, msg);
 }
 
+int intake_acts_for_township(intake_t *in, char township[10], const char *field,
+                             proto_error_t *err)
+{
+    const char *who = in->cur_client;
+    char own[10];
+    if (!who || !who[0] || config_list_has("AID_DEPARTMENT_ANY", who))
+        return 0;
+    if (curve_user_township(who, own) && (!township[0] || strcmp(township, own) == 0)) {
+        memcpy(township, own, sizeof own);
+        return 0;
+    }
+    log_warn("intake.unauthorized", "client", LOG_S(who), "township", LOG_S(township), NULL);
+    return proto_fail(err, PROTO_UNAUTHORIZED, field,
+                      "this client may not decide for that township: only the township's "
+                      "own keys and the county's services may");
+}
+
 int intake_audit_read(intake_t *in, const char *action, const char *case_ids,
                       const char *request_id)
 {

@@ -1,11 +1,15 @@
-/* op_case_area.c — `case.area`: where a case's reports were filed.
+/* op_case_area.c — `case.area`: where a case is registered and where its
+ * reports were filed.
  *
  * body: {"case_id": "case-12"} or {"id_number": "..."} (as case.get)
- * result: {"case_id": "case-12", "townships": ["520123101"],
- *          "villages": ["520123101001"]}
- * The distinct codes of every report of the case, sorted. It
- * carries no personal data: the web console (services/gateway) uses it to keep
- * a township caseworker to the cases of their township before it reads one. */
+ * result: {"case_id": "case-12", "township": "520123101",
+ *          "townships": ["520123101"], "villages": ["520123101001"]}
+ * township is the case's registered township (migration 050: it changes only
+ * when a move is confirmed); townships and villages the distinct codes of
+ * every report of the case, sorted. It carries no personal data: the web
+ * console (services/gateway) uses it to keep a township caseworker to the
+ * cases of their township — the whole case where it is registered, their
+ * own reports where they only filed one — before it reads one. */
 #include <stdio.h>
 #include <string.h>
 
@@ -16,9 +20,10 @@
 static void prepare(store_t *store)
 {
     store_prepare(store, "case_area_by_id",
-                  "SELECT case_id FROM cases WHERE case_id = $1::bigint");
+                  "SELECT case_id, coalesce(township, '') FROM cases WHERE case_id = $1::bigint");
     store_prepare(store, "case_area_by_person",
-                  "SELECT case_id FROM case_members WHERE id_hash = decode($1, 'hex')");
+                  "SELECT c.case_id, coalesce(c.township, '') FROM case_members m"
+                  "  JOIN cases c USING (case_id) WHERE m.id_hash = decode($1, 'hex')");
     store_prepare(store, "case_area_codes",
                   "SELECT 't', township FROM reports WHERE case_id = $1::bigint"
                   " GROUP BY township"
@@ -44,6 +49,8 @@ static int handle(intake_t *in, const proto_request_t *req, msgpack_packer *pk, 
     schema_err_t se;
     if (proto_case_get_decode(req->body, &q, &se) != 0)
         return proto_fail(err, PROTO_INVALID_FIELD, se.field, se.message);
+    if (q.township[0])
+        return proto_fail(err, PROTO_INVALID_FIELD, "township", "case.area takes no township");
     store_t *store = intake_store(in);
     if (!store_ready(store))
         return intake_unavailable(err);
@@ -67,8 +74,9 @@ static int handle(intake_t *in, const proto_request_t *req, msgpack_packer *pk, 
         return proto_fail(err, PROTO_NOT_FOUND, q.case_id[0] ? "case_id" : "id_number",
                           "no such case");
     }
-    char case_id[32];
+    char case_id[32], township[16];
     snprintf(case_id, sizeof case_id, "%s", PQgetvalue(r, 0, 0));
+    snprintf(township, sizeof township, "%s", PQgetvalue(r, 0, 1));
     PQclear(r);
     const char *cid = case_id;
     r = store_exec(store, "case_area_codes", 1, &cid);
@@ -76,8 +84,9 @@ static int handle(intake_t *in, const proto_request_t *req, msgpack_packer *pk, 
         return intake_unavailable(err);
     char wire_id[40];
     snprintf(wire_id, sizeof wire_id, "case-%s", case_id);
-    msgpack_pack_map(pk, 3);
+    msgpack_pack_map(pk, 4);
     mp_pack_kv_str(pk, "case_id", wire_id);
+    mp_pack_kv_str(pk, "township", township);
     mp_pack_str(pk, "townships");
     pack_codes(pk, r, 't');
     mp_pack_str(pk, "villages");

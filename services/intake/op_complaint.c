@@ -6,7 +6,14 @@
  * investigating → resolved, one step at a time, each with who and a note.
  * Complaints and steps are append-only (triggers in migration 010): a step
  * is a new row, never a change. Text is stored with any ID-number-shaped
- * run masked, like every log line (R-DISCLOSE: masked wherever shown). */
+ * run masked, like every log line (R-DISCLOSE: masked wherever shown).
+ *
+ * Reach (migration 051): a complaint belongs to the township it was filed
+ * for ("township" of complaint.submit) and to the registered township of its
+ * case. complaint.get and complaint.update with "township" (the caller's:
+ * the web console sends a caseworker's own) answer a complaint outside it
+ * not_found, word for word as a number that does not exist, so numbers
+ * cannot be probed; without it they are county-wide, as before. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,15 +29,16 @@ static void prepare(store_t *store)
 {
     store_prepare(store, "care_complaint_submit",
                   "SELECT outcome, coalesce(tracking_no, '')"
-                  "  FROM aid_complaint_submit($1, $2, $3, $4::bigint, $5)");
+                  "  FROM aid_complaint_submit($1, $2, $3, $4::bigint, $5, $6)");
     store_prepare(store, "care_complaint_get",
                   "SELECT c.channel, c.text, coalesce(c.case_id::text, ''), " UTC_TIME("c.created_at")
                   ",      s.step, s.status, s.by_whom, s.note, " UTC_TIME("s.at")
                   "  FROM complaints c JOIN complaint_steps s USING (tracking_no)"
-                  " WHERE c.tracking_no = $1 ORDER BY s.step");
+                  " WHERE c.tracking_no = $1 AND aid_complaint_in_reach($1, $2)"
+                  " ORDER BY s.step");
     store_prepare(store, "care_complaint_update",
                   "SELECT outcome, coalesce(cur_status, ''), coalesce(step, 0)"
-                  "  FROM aid_complaint_update($1, $2, $3, $4, $5)");
+                  "  FROM aid_complaint_update($1, $2, $3, $4, $5, $6)");
 }
 
 static int handle_submit(intake_t *in, const proto_request_t *req, msgpack_packer *pk,
@@ -44,9 +52,9 @@ static int handle_submit(intake_t *in, const proto_request_t *req, msgpack_packe
     log_scrub(c.text, text, sizeof text);
     log_scrub(c.by[0] ? c.by : care_channel_names[c.channel], by, sizeof by);
     snprintf(case_num, sizeof case_num, "%lld", c.case_num);
-    const char *vals[5] = {req->id, care_channel_names[c.channel], text,
-                           c.case_num ? case_num : NULL, by};
-    PGresult *r = store_exec(intake_store(in), "care_complaint_submit", 5, vals);
+    const char *vals[6] = {req->id, care_channel_names[c.channel], text,
+                           c.case_num ? case_num : NULL, by, c.township[0] ? c.township : NULL};
+    PGresult *r = store_exec(intake_store(in), "care_complaint_submit", 6, vals);
     if (!r)
         return intake_unavailable(err);
     if (strcmp(PQgetvalue(r, 0, 0), "not_found") == 0) {
@@ -70,8 +78,8 @@ static int handle_get(intake_t *in, const proto_request_t *req, msgpack_packer *
     store_t *store = intake_store(in);
     if (!store_ready(store))
         return intake_unavailable(err);
-    const char *arg = q.tracking_no;
-    PGresult *r = store_exec(store, "care_complaint_get", 1, &arg);
+    const char *args[2] = {q.tracking_no, q.township[0] ? q.township : NULL};
+    PGresult *r = store_exec(store, "care_complaint_get", 2, args);
     if (!r)
         return intake_unavailable(err);
     int n = PQntuples(r);
@@ -120,8 +128,9 @@ static int handle_update(intake_t *in, const proto_request_t *req, msgpack_packe
     log_scrub(q.by, by, sizeof by);
     log_scrub(q.note, note, sizeof note);
     const char *status = care_complaint_next_names[q.status];
-    const char *vals[5] = {req->id, q.tracking_no, status, by, note};
-    PGresult *r = store_exec(intake_store(in), "care_complaint_update", 5, vals);
+    const char *vals[6] = {req->id, q.tracking_no, status, by, note,
+                           q.township[0] ? q.township : NULL};
+    PGresult *r = store_exec(intake_store(in), "care_complaint_update", 6, vals);
     if (!r)
         return intake_unavailable(err);
     const char *outcome = PQgetvalue(r, 0, 0), *cur = PQgetvalue(r, 0, 1);

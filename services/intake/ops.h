@@ -63,6 +63,14 @@ int intake_audit_read(intake_t *in, const char *action, const char *case_ids,
  * warning logged. */
 int intake_acts_for(intake_t *in, const char *department, const char *field,
                     proto_error_t *err);
+/* May the sender decide for township (9 digits, or "" for every township)?
+ * In plaintext mode every sender may. In secure mode the names in
+ * AID_DEPARTMENT_ANY may (the county's services, which keep their users to
+ * their townships), and a key named after a township ("520123101" or
+ * "520123101.<anything>") for that township only: "" becomes it. Else -1 with
+ * err filled (unauthorized, naming field) and a warning logged. */
+int intake_acts_for_township(intake_t *in, char township[10], const char *field,
+                             proto_error_t *err);
 /* True while the bus publisher is connected to the broker. */
 bool intake_bus_connected(intake_t *in);
 

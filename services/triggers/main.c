@@ -3,8 +3,8 @@
  *
  * trigger.submit commits a disaster and the list of cases it reaches
  * (trigger_targets, migration 004). This worker files, for each target, a
- * report on the household's existing case: its latest report with the
- * disaster applied (proto_trigger_apply: urgent, a disaster circumstance,
+ * report on the household's existing case: its latest report (not one
+ * that waits as a possible move, migration 050) with the disaster applied (proto_trigger_apply: urgent, a disaster circumstance,
  * trigger "disaster"), so eligibility routes it to temporary aid and relief
  * and every referral is decided once, as for any report.
  *
@@ -59,7 +59,8 @@ static void prepare(store_t *store)
                   " LIMIT $1::int FOR UPDATE OF t SKIP LOCKED");
     store_prepare(store, "trig_latest",
                   "SELECT DISTINCT ON (case_id) case_id, body FROM reports"
-                  " WHERE case_id = ANY ($1::bigint[]) ORDER BY case_id, report_id DESC");
+                  " WHERE case_id = ANY ($1::bigint[]) AND aid_report_settled(report_id)"
+                  " ORDER BY case_id, report_id DESC");
     store_prepare(store, "trig_submit",
                   "SELECT report_id, case_id, outcome FROM aid_submit_report("
                   "$1, $2::bytea, $3::text[], $4::text[], 'department', $5::date, $6, $7, true,"

@@ -234,4 +234,6 @@ def test_reads_and_writes_carry_the_right_envelope(g, fake):
     g.ok(tw.post("/api/complaints", {"channel": "hotline", "text": "x"}, key="envelope-0001"))
     req = [r for i in fake.intakes for r in i.seen][0]
     assert req["op"] == "complaint.submit" and req["id"] == "gw-tw_a-envelope-0001"
-    assert req["body"] == {"channel": "hotline", "text": "x", "by": "甲镇经办人(tw_a)"}
+    # the caseworker's township: the complaint is theirs to read (issue 14, point 5)
+    assert req["body"] == {"channel": "hotline", "text": "x", "by": "甲镇经办人(tw_a)",
+                           "township": g.TOWN_A}

@@ -15,6 +15,7 @@ Helpers:
   member(...), report(...)  build report.submit bodies
   Client, call(op, body, id), submit(body, id), submit_ok(...)
   wait_complete(case_id, timeout)  poll case.get until complete
+  confirm_moves(case_id)  confirm a case's possible moves (move.decide)
   stack(...), ensure_up(), wait_health(...), psql(sql), redis_cli(...)
   USED_IDS               every ID number the tests generated (for test_99_logs)
 """
@@ -353,6 +354,22 @@ def wait_complete(case_id, timeout=30.0, report_id=None):
             raise AssertionError("case %s not complete after %.0fs; pending referrals %r; "
                                  "last reply %r" % (case_id, timeout, pending, _short(last)))
         time.sleep(0.1)
+
+
+def confirm_moves(case_id, by="乡镇民政办"):
+    """Confirms every pending possible move of the case (a report filed
+    outside its registered township, migration 050): the household then
+    lives where that report was filed. Returns the move.decide results."""
+    r = call("move.queue", {})
+    assert r.get("ok") is True, r
+    out = []
+    for m in r["result"]["moves"]:
+        if m["case_id"] == case_id:
+            d = call("move.decide", {"move_id": m["move_id"], "decision": "confirm", "by": by},
+                     rid("move"))
+            assert d.get("ok") is True, d
+            out.append(d["result"])
+    return out
 
 
 def _short(x, n=600):

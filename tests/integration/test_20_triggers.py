@@ -87,6 +87,8 @@ def disaster_area(h):
     elsewhere = area()
     moved2 = h.submit_ok(h.report(moved_members, area=elsewhere, status={"dibao": "full"}))
     assert moved2["case_id"] == moved["case_id"]
+    # a report from elsewhere moves the household once its township confirms (issue 14)
+    assert len(h.confirm_moves(moved["case_id"])) == 1
     other = file_household(h, [h.member(birth="1950-01-01")], elsewhere, status={"dibao": "full"})
     for r in (s_dibao, s_tekun, s_lowinc, ordinary, moved2, other):
         h.wait_complete(r["case_id"])

@@ -127,6 +127,8 @@ def bodies(h):
         ("complaint.update", ""): {"tracking_no": "TS202611-000001", "status": "investigating",
                                    "by": "x"},
         ("referrals.overdue", ""): {},
+        ("move.queue", ""): {},
+        ("move.decide", ""): {"move_id": "move-999999", "decision": "reject", "by": "x"},
     }
 
 

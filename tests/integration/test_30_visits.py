@@ -377,6 +377,10 @@ def test_household_that_moves_leaves_the_old_township_schedule(h):
     moved = h.submit_ok(household(h, t2, ms, china_today()))
     assert moved["case_id"] == res["case_id"]
     h.wait_complete(res["case_id"])
+    # a report filed elsewhere moves nobody until t1 confirms the move (issue 14)
+    assert len(due(h, t1, FAR)["visits"]) == 1
+    assert due(h, t2, FAR)["visits"] == []
+    assert [m["township"] for m in h.confirm_moves(res["case_id"])] == [t2]
     assert due(h, t1, FAR)["visits"] == []
     got = due(h, t2, FAR)["visits"]
     # still one plan, still due one month after the case's first report

@@ -5,7 +5,8 @@ skipped on the plaintext stack.
 allowed key served · plaintext refused · unknown key refused · wrong server key
 refused · a key admitted by editing the allow-list, without a restart, is served
 under its name · a flooding key gets rate_limited while others are still served ·
-only a department's own keys read its pending referrals and decide them."""
+only a department's own keys read its pending referrals and decide them · only a
+township's own keys (for its cases) and the county's services decide possible moves."""
 import os
 import time
 
@@ -160,6 +161,40 @@ def test_only_a_departments_own_keys_act_for_it(h):
         assert e["code"] == "conflict", e
         log = open(os.path.join(h.LOG_DIR, "intake.log"), encoding="utf-8").read()
         assert '"event":"intake.unauthorized","client":"civil","department":"housing"' in log
+    finally:
+        for c, pub in clients.values():
+            c.close()
+            _remove(pub)
+
+
+def test_only_a_townships_own_keys_and_county_services_decide_its_moves(h):
+    """Issue 14, point 6: a possible move (a report filed outside its case's
+    township) is decided by the case's township or the county, nobody else."""
+    t1, t2 = "520123%03d" % (700 + os.getpid() % 100), "520123%03d" % (800 + os.getpid() % 100)
+    ms = [h.member(birth="1950-01-01")]
+    first = h.submit_ok(h.report(ms, area={"county": "520123", "township": t1,
+                                           "village": t1 + "001"}))
+    h.submit_ok(h.report(ms, area={"county": "520123", "township": t2, "village": t2 + "001"}))
+    [mv] = [m for m in h.call("move.queue", {"township": t1})["result"]["moves"]
+            if m["case_id"] == first["case_id"]]
+    decide = {"move_id": mv["move_id"], "decision": "reject", "by": "x"}
+    clients = {name: _client_named(h, name)
+               for name in (t1 + ".app", t2, "township-app.x")}
+    try:
+        # the local client (a staff tool, not a county service) and a key of no township
+        for r in (h.call("move.decide", decide, id=h.rid("mv")),
+                  clients["township-app.x"][0].call("move.decide", decide, id=h.rid("mv"))):
+            e = h.error_of(r)
+            assert (e["code"], e.get("field")) == ("unauthorized", "township"), e
+        # the township the report came from: as if the move did not exist
+        e = h.error_of(clients[t2][0].call("move.decide", decide, id=h.rid("mv")))
+        assert (e["code"], e.get("field")) == ("not_found", "move_id"), e
+        e = h.error_of(clients[t2][0].call("move.decide", dict(decide, township=t1),
+                                           id=h.rid("mv")))
+        assert (e["code"], e.get("field")) == ("unauthorized", "township"), e
+        # the case's own township decides
+        r = clients[t1 + ".app"][0].call("move.decide", decide, id=h.rid("mv"))
+        assert r["ok"] is True and r["result"]["township"] == t1, r
     finally:
         for c, pub in clients.values():
             c.close()

@@ -219,6 +219,51 @@ static void test_complaints(void **state)
     done(&u, &sb);
 }
 
+/* The reach fields (issue 14): township on complaints, move.queue and
+ * move.decide. */
+static void test_reach_bodies(void **state)
+{
+    (void)state;
+    msgpack_unpacked u;
+    msgpack_sbuffer sb;
+    schema_err_t e;
+    care_complaint_step_t q;
+    const msgpack_object *o = body(&u, &sb, S("tracking_no", "TS202611-000001"),
+                                   S("township", "520123102"), NULL);
+    assert_int_equal(care_complaint_get_decode(o, &q, &e), 0);
+    assert_string_equal(q.township, "520123102");
+    done(&u, &sb);
+    o = body(&u, &sb, S("tracking_no", "TS202611-000001"), S("township", "52012310"), NULL);
+    assert_int_equal(care_complaint_get_decode(o, &q, &e), -1);
+    assert_string_equal(e.field, "township");
+    done(&u, &sb);
+    care_move_t m;
+    assert_int_equal(care_move_queue_decode(NULL, &m, &e), 0);
+    assert_string_equal(m.township, "");
+    o = body(&u, &sb, S("move_id", "move-17"), S("decision", "reject"), S("by", "x"),
+             S("township", "520123101"), NULL);
+    assert_int_equal(care_move_decide_decode(o, &m, &e), 0);
+    assert_int_equal(m.move_num, 17);
+    assert_int_equal(m.decision, MOVE_REJECT);
+    assert_string_equal(m.township, "520123101");
+    done(&u, &sb);
+    const char *bad[] = {"17", "move-", "move-0", "move-1x", "case-17", "move-1234567890123456789"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        o = body(&u, &sb, S("move_id", bad[i]), S("decision", "confirm"), S("by", "x"), NULL);
+        assert_int_equal(care_move_decide_decode(o, &m, &e), -1);
+        assert_string_equal(e.field, "move_id");
+        done(&u, &sb);
+    }
+    o = body(&u, &sb, S("move_id", "move-1"), S("decision", "confirm"), S("by", ""), NULL);
+    assert_int_equal(care_move_decide_decode(o, &m, &e), -1);
+    assert_string_equal(e.field, "by");
+    done(&u, &sb);
+    o = body(&u, &sb, S("move_id", "move-1"), S("decision", "maybe"), S("by", "x"), NULL);
+    assert_int_equal(care_move_decide_decode(o, &m, &e), -1);
+    assert_string_equal(e.field, "decision");
+    done(&u, &sb);
+}
+
 static void test_overdue_defaults(void **state)
 {
     (void)state;
@@ -242,7 +287,7 @@ int main(void)
         cmocka_unit_test(test_month_parse),     cmocka_unit_test(test_tracking_valid),
         cmocka_unit_test(test_visit_decode),    cmocka_unit_test(test_score_decode),
         cmocka_unit_test(test_month_queries),   cmocka_unit_test(test_complaints),
-        cmocka_unit_test(test_overdue_defaults),
+        cmocka_unit_test(test_overdue_defaults), cmocka_unit_test(test_reach_bodies),
     };
     return cmocka_run_group_tests_name("test_care", tests, NULL, NULL);
 }

@@ -376,6 +376,22 @@ static void keys_and_their_checks(void **state)
     assert_int_equal(strlen(vanity), CURVE_KEY_LEN);
     assert_true(curve_key_valid(vanity));
     assert_false(curve_user_is_department(vanity, "housing"));
+    /* which User-Ids are a township's keys (move.decide, issue 14) */
+    char tw[10];
+    assert_true(curve_user_township("520123101", tw));
+    assert_string_equal(tw, "520123101");
+    assert_true(curve_user_township("520123102.app2", tw));
+    assert_string_equal(tw, "520123102");
+    assert_false(curve_user_township("52012310", tw));
+    assert_string_equal(tw, "");
+    assert_false(curve_user_township("5201231011", tw));
+    assert_false(curve_user_township("520123101x", tw));
+    assert_false(curve_user_township("township-app.520123101", tw));
+    assert_false(curve_user_township("", tw));
+    const char vanity_tw[] = "520123101.000000000000000000000000000000";
+    assert_int_equal(strlen(vanity_tw), CURVE_KEY_LEN);
+    assert_true(curve_key_valid(vanity_tw));
+    assert_false(curve_user_township(vanity_tw, tw));
     curve_keypair_wipe(&kp);
     for (size_t i = 0; i < sizeof kp.secret_key; i++)
         assert_int_equal(kp.secret_key[i], 0);

@@ -71,7 +71,8 @@
     const decided = c.referrals.filter(f => f.status !== 'pending').length;
     const area = c.area || {};
     $('#where').textContent = `乡镇 ${(area.townships || []).join('、') || '—'} · 村(居) ${(area.villages || []).join('、') || '—'}` +
-      ` · ${c.referrals.length} 个部门,已办结 ${decided} 个`;
+      ` · ${c.referrals.length} 个部门,已办结 ${decided} 个` +
+      (area.own_reports_only ? ' · 该户登记在其他乡镇,仅显示本乡镇填报的报告(住址变更待该户所在乡镇确认)' : '');
     renderPersons(c.persons);
     renderDepartments(c.referrals);
     $('#case').dataset.complete = c.complete ? 'true' : 'false';
