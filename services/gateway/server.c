@@ -247,6 +247,32 @@ static void reply_free(gw_reply_t *out)
     free(out->raw);
 }
 
+/* The probes, public and without data: /healthz (liveness: the server
+ * answers) and /readyz (503 while the gateway's Postgres does not answer). */
+static enum MHD_Result serve_probe(gw_t *gw, struct MHD_Connection *c, const char *url)
+{
+    char why[200] = "", text[256];
+    unsigned status = 200;
+    if (!strcmp(url, "/healthz"))
+        snprintf(text, sizeof text, "ok\n");
+    else if (ready_check(gw->ready, why, sizeof why))
+        snprintf(text, sizeof text, "ready\n");
+    else {
+        status = 503;
+        snprintf(text, sizeof text, "unready: %s\n", why);
+    }
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_COPY);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", "text/plain; charset=utf-8");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    add_security_headers(resp);
+    enum MHD_Result rc = MHD_queue_response(c, status, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
 /* A static file, with ETag revalidation. */
 static enum MHD_Result serve_static(gw_t *gw, struct MHD_Connection *c, const char *method,
                                     const char *url)
@@ -419,6 +445,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_size = 0;
         return MHD_YES;
     }
+    if (!strcmp(url, "/healthz") || !strcmp(url, "/readyz"))
+        return serve_probe(gw, c, url);
     if (strncmp(url, "/api/", 5) == 0)
         return serve_api(gw, c, method, url, up);
     return serve_static(gw, c, method, url);
