@@ -10,8 +10,9 @@ set -u
 path=/healthz
 [[ ${1:-} == ready ]] && path=/readyz
 port=${AID_HEALTH_PORT:-${AID_METRICS_PORT:-}}
+[[ $port != 0 ]] || port=""   # AID_METRICS_PORT=0: no metrics port
 if [[ -z $port && ${AID_GATEWAY_URL:-} =~ :([0-9]+)/?$ ]]; then port=${BASH_REMATCH[1]}; fi
-if [[ -z $port || $port == 0 ]]; then
+if [[ -z $port ]]; then
     [[ ${AID_BUS_SUB_BIND:-} =~ :([0-9]+)$ ]] || { echo "healthcheck: no port to probe" >&2; exit 1; }
     exec timeout 3 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "${BASH_REMATCH[1]}"
 fi

@@ -13,10 +13,16 @@ of its settings, and `make run`'s Ctrl-C.
   does (SIGINT to the group) once it serves: no process of it remains and
   every service of its stack is stopped.
 """
+import base64
+import http.server
+import json
 import os
+import re
 import shutil
 import signal
+import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -201,3 +207,203 @@ def test_run_ctrl_c_leaves_no_process(h, tmp_path):
             except OSError:
                 pass
         subprocess.run([h.STACK_SH, "down"], cwd=h.ROOT, env=env, capture_output=True, timeout=120)
+
+
+# ---------------------------------------------------------------- the image's scripts
+
+def test_image_healthcheck_probes_the_services_own_port(h):
+    script = os.path.join(h.ROOT, "ops", "container", "healthcheck.sh")
+    bare = {k: v for k, v in os.environ.items() if not k.startswith("AID_")}
+
+    def run(env, *args):
+        return subprocess.run([script] + list(args), env=dict(bare, **env), capture_output=True,
+                              text=True, timeout=20).returncode
+
+    metrics = os.environ["AID_METRICS_INTAKE"].split(",")[0].rpartition(":")[2]
+    gw = os.environ["AID_GATEWAY_URL"]
+    assert run({"AID_METRICS_PORT": metrics}) == 0
+    assert run({"AID_METRICS_PORT": metrics}, "ready") == 0
+    assert run({"AID_METRICS_PORT": "0", "AID_GATEWAY_URL": gw}) == 0
+    bus = os.environ["AID_BUS_SUB"].rpartition(":")[2]
+    assert run({"AID_METRICS_PORT": "0", "AID_BUS_SUB_BIND": "tcp://*:" + bus}) == 0
+    # nothing listening there: unhealthy, quickly
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        free = str(s.getsockname()[1])
+    assert run({"AID_METRICS_PORT": free}) == 1
+    assert run({}) == 1
+
+
+def test_image_init_makes_secrets_once(h, tmp_path):
+    env = dict(os.environ, AID_SECRETS=str(tmp_path / "secrets"), AID_PGOWNER=str(tmp_path / "pgowner"),
+               AIDCTL=os.path.join(h.ROOT, "bin", "aidctl"))
+    init = os.path.join(h.ROOT, "ops", "container", "init-secrets.sh")
+    p = subprocess.run([init], env=env, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stdout + p.stderr
+    files = {}
+    for d, _, names in os.walk(tmp_path):
+        for n in names:
+            path = os.path.join(d, n)
+            files[os.path.relpath(path, tmp_path)] = open(path, encoding="utf-8").read()
+            if not n.endswith(".pub"):
+                assert os.stat(path).st_mode & 0o077 == 0, path
+    for n in ("intake", "bus", "service", "client"):
+        assert len(files["secrets/keys/%s.key" % n].split()[0]) == 40, n
+    assert re.fullmatch(r"[0-9a-f]{64}\n", files["secrets/pii.key"])
+    assert files["secrets/keys/service.pub"].split()[0] + " county-services" in files["secrets/keys/allowed_keys"]
+    assert files["secrets/keys/service.pub"].split()[0] + " county-services" in files["secrets/keys/bus_allowed_keys"]
+    assert files["secrets/keys/client.pub"].split()[0] not in files["secrets/keys/bus_allowed_keys"]
+    roles = [k for k in files if k.startswith("secrets/pgpass/")]
+    assert len(roles) == 14, roles
+    pw = files["pgowner/password"].strip()
+    assert files["pgowner/pgpass"] == "*:*:*:postgres:%s\n" % pw
+    assert files["pgowner/owner.env"] == "PGPASSWORD=%s\n" % pw
+    # again: nothing made anew, nothing replaced
+    p = subprocess.run([init], env=env, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0 and "made" not in p.stdout, p.stdout
+    for rel, text in files.items():
+        assert open(tmp_path / rel, encoding="utf-8").read() == text, rel
+
+
+class FakeSecretsAPI(http.server.BaseHTTPRequestHandler):
+    """The few Kubernetes API calls ops/container/migrate.sh makes (Secrets of one
+    namespace: GET ?pretty=true, merge PATCH of stringData, POST), checked."""
+    secrets, calls, token = {}, [], "test-token"
+
+    def log_message(self, *a):
+        pass
+
+    def reply(self, code, obj):
+        body = json.dumps(obj, indent=2).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def handle_any(self):
+        path = self.path.split("?")[0]
+        self.calls.append((self.command, path))
+        if self.headers.get("Authorization") != "Bearer " + self.token:
+            return self.reply(401, {"kind": "Status", "code": 401})
+        prefix = "/api/v1/namespaces/aid/secrets"
+        assert path.startswith(prefix), path
+        name = path[len(prefix):].lstrip("/")
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+        if self.command == "GET":
+            if name not in self.secrets:
+                return self.reply(404, {"kind": "Status", "code": 404})
+            data = {k: base64.b64encode(v.encode()).decode() for k, v in self.secrets[name].items()}
+            return self.reply(200, {"kind": "Secret", "metadata": {"name": name, "namespace": "aid"},
+                                    "data": data, "type": "Opaque"})
+        if self.command == "PATCH":
+            assert self.headers["Content-Type"] == "application/merge-patch+json"
+            if name not in self.secrets:
+                return self.reply(404, {"kind": "Status", "code": 404})
+            self.secrets[name].update(body["stringData"])
+            return self.reply(200, {"kind": "Secret"})
+        if self.command == "POST":
+            assert name == "" and body["kind"] == "Secret", (name, body)
+            self.secrets[body["metadata"]["name"]] = dict(body["stringData"])
+            return self.reply(201, {"kind": "Secret"})
+        return self.reply(405, {})
+
+    do_GET = do_PATCH = do_POST = handle_any
+
+
+def pg_port():
+    return re.search(r"port=(\d+)", h_dsn()).group(1)
+
+
+def h_dsn():
+    return os.environ["AID_PG_DSN"]
+
+
+def run_migrate(h, env, timeout=300):
+    base = {k: v for k, v in os.environ.items() if not k.startswith("AID_") and not k.startswith("PG")}
+    base.update({"PGHOST": "127.0.0.1", "PGPORT": pg_port(), "PGUSER": "postgres",
+                 "PGPASSFILE": os.path.join(h.VAR, "pgpass", "postgres"),
+                 "AID_MIGRATIONS": os.path.join(h.ROOT, "ops", "migrations"),
+                 "AIDCTL": os.path.join(h.ROOT, "bin", "aidctl")})
+    base.update(env)
+    return subprocess.run([os.path.join(h.ROOT, "ops", "container", "migrate.sh")], env=base,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def role_login_ok(role, password, db):
+    p = subprocess.run(["psql", "-X", "-tA", "-h", "127.0.0.1", "-p", pg_port(), "-U", role, "-d", db,
+                        "-c", "SELECT current_user"],
+                       env=dict(os.environ, PGPASSWORD=password, PGPASSFILE="/dev/null"),
+                       capture_output=True, text=True, timeout=30)
+    return p.returncode == 0 and p.stdout.strip() == role
+
+
+def test_image_migrate_compose_and_kubernetes(h, tmp_path):
+    """ops/container/migrate.sh on fresh databases of the test cluster: compose
+    mode (role passwords from files: the stack's own, so nothing changes for the
+    running services) and Kubernetes mode against a fake API: the Job generates
+    the roles' passwords into Secret aid-db-roles, the roles log in with them,
+    a second run keeps them; then the stack's passwords are given back."""
+    n = len([f for f in os.listdir(os.path.join(h.ROOT, "ops", "migrations")) if f.endswith(".sql")])
+    pgpass = os.path.join(h.VAR, "pgpass")
+    dbs = ["aid_deploy_c_" + h.RUN, "aid_deploy_k_" + h.RUN]
+    for db in dbs:
+        h.psql("CREATE DATABASE " + db)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeSecretsAPI)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        # compose: the roles' password files are the stack's
+        p = run_migrate(h, {"PGDATABASE": dbs[0], "AID_ROLE_PASSWORDS": pgpass,
+                            "AID_ADMIN_PASSWORD_FILE": str(tmp_path / "admin.password")})
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert "migrations up to date (%d applied now)" % n in p.stdout, p.stdout
+        admin_pw = (tmp_path / "admin.password").read_text().strip()
+        assert len(admin_pw) >= 20 and "web console account admin" in p.stdout
+        p2 = run_migrate(h, {"PGDATABASE": dbs[0], "AID_ROLE_PASSWORDS": pgpass,
+                             "AID_ADMIN_PASSWORD_FILE": str(tmp_path / "admin.password")})
+        assert p2.returncode == 0 and "(0 applied now)" in p2.stdout, p2.stdout + p2.stderr
+        assert "web console account" not in p2.stdout, p2.stdout
+
+        # Kubernetes: a fake API; nothing in it yet
+        sa = tmp_path / "sa"
+        sa.mkdir()
+        (sa / "token").write_text(FakeSecretsAPI.token)
+        (sa / "namespace").write_text("aid")
+        kenv = {"PGDATABASE": dbs[1], "AID_ROLES_SECRET": "aid-db-roles", "AID_ADMIN_SECRET": "aid-console-admin",
+                "AID_K8S_API": "http://127.0.0.1:%d" % server.server_port, "AID_K8S_SA": str(sa)}
+        p = run_migrate(h, kenv)
+        assert p.returncode == 0, p.stdout + p.stderr
+        made = dict(FakeSecretsAPI.secrets["aid-db-roles"])
+        assert len(made) == 14 and all(re.fullmatch(r"[A-Za-z0-9_-]{24}", v) for v in made.values()), made.keys()
+        assert ("POST", "/api/v1/namespaces/aid/secrets") in FakeSecretsAPI.calls
+        assert role_login_ok("aid_intake", made["aid_intake"], dbs[1])
+        assert role_login_ok("aid_care", made["aid_care"], dbs[1])
+        assert FakeSecretsAPI.secrets["aid-console-admin"]["AID_ADMIN_PASSWORD"]
+        # a second run (next release) keeps every password and writes nothing
+        FakeSecretsAPI.calls.clear()
+        p = run_migrate(h, kenv)
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert FakeSecretsAPI.secrets["aid-db-roles"] == made
+        assert [c for c in FakeSecretsAPI.calls if c[0] != "GET"] == [], FakeSecretsAPI.calls
+        # one key lost from the Secret: only it is made anew (a PATCH), the rest kept
+        del FakeSecretsAPI.secrets["aid-db-roles"]["aid_social"]
+        p = run_migrate(h, kenv)
+        assert p.returncode == 0, p.stdout + p.stderr
+        after = FakeSecretsAPI.secrets["aid-db-roles"]
+        assert after["aid_social"] != made["aid_social"] and role_login_ok("aid_social", after["aid_social"], dbs[1])
+        assert {k: v for k, v in after.items() if k != "aid_social"} == {k: v for k, v in made.items() if k != "aid_social"}
+        # a wrong token: the Job fails, saying why
+        (sa / "token").write_text("wrong")
+        p = run_migrate(h, kenv)
+        assert p.returncode != 0 and "HTTP 401" in p.stderr, p.stdout + p.stderr
+    finally:
+        server.shutdown()
+        # the running stack's own role passwords back
+        p = run_migrate(h, {"PGDATABASE": dbs[0], "AID_ROLE_PASSWORDS": pgpass,
+                            "AID_ADMIN_PASSWORD_FILE": str(tmp_path / "admin.password")})
+        assert p.returncode == 0, p.stdout + p.stderr
+        for db in dbs:
+            h.psql("DROP DATABASE IF EXISTS %s WITH (FORCE)" % db)
+    role_pw = open(os.path.join(pgpass, "aid_intake"), encoding="utf-8").read().strip().rpartition(":")[2]
+    assert role_login_ok("aid_intake", role_pw, "aid")
+    h.wait_health("ok", 30)
