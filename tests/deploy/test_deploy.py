@@ -16,9 +16,12 @@ Docker engine needed; seconds).
   Deployment, NetworkPolicies exposing only intake and the gateway, the HPA on
   a Pods metric, every Secret referenced made by the overlay, the migrate Job
   or cert-manager, every ConfigMap key referenced present; the overlays differ
-  in replicas, resources and hostnames.
+  in replicas, resources and hostnames; every rendered object is valid against
+  the Kubernetes API's schema (tests/deploy/schema: npm kubernetes-models, ajv,
+  offline once installed).
 """
 import copy
+import json
 import os
 import re
 import shutil
@@ -504,3 +507,31 @@ def test_k8s_overlays_differ_in_replicas_resources_hosts(rendered):
     for k in sc:
         assert sc[k] != sp[k], (k, sc[k])
     assert by_kind(c, "Service")["aid-intake"]["spec"]["type"] == "LoadBalancer"
+
+
+@pytest.fixture(scope="module")
+def schema_validator():
+    """tests/deploy/schema: the Kubernetes OpenAPI schemas (npm kubernetes-models +
+    ajv), installed by its deps.sh when missing; the schema tests skip, saying why,
+    only where Node.js or the npm package cannot be installed."""
+    d = os.path.join(os.path.dirname(__file__), "schema")
+    p = subprocess.run([os.path.join(d, "deps.sh")], capture_output=True, text=True, timeout=600)
+    if p.returncode != 0:
+        pytest.skip("Kubernetes schema check did not run: " + (p.stdout + p.stderr).strip()[-300:])
+    return lambda objs: subprocess.run(["node", os.path.join(d, "validate.mjs")], input=json.dumps(objs),
+                                       cwd=d, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_k8s_every_object_valid_against_the_api_schema(rendered, overlay, schema_validator):
+    p = schema_validator(rendered[overlay])
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "schema: %d valid, 0 invalid" % len(rendered[overlay]) in p.stdout, p.stdout
+
+
+def test_schema_validator_rejects_a_bad_object(schema_validator):
+    bad = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"},
+           "spec": {"replicas": "two", "selector": {}, "template": {"spec": {"containers": [
+               {"name": "a", "image": "b", "securityContext": {"runAsUser": "aid"}}]}}}}
+    p = schema_validator([bad])
+    assert p.returncode == 1 and "runAsUser must be integer" in p.stdout, p.stdout
