@@ -3,11 +3,12 @@
 # Targets:
 #   make              build every program into bin/
 #   make run          start the local stack, feed the samples, serve until Ctrl-C
-#   make test         deps, build, private stacks; unit, integration, secure, web console, faults
+#   make test         deps, build, private stacks; unit, deploy, integration, secure, web console, faults
 #   make test-gateway the web console's API and browser tests (own private stack)
 #   make test-secure  the security tests on a CURVE stack
 #   make test-sanitize  = make test SANITIZE=address,undefined (what CI runs after make test)
 #   make test-faults  crash, outage and stall drills against a private stack (make test runs it)
+#   make test-deploy  the image, docker-compose.yml and ops/k8s checked as files (seconds; no stack)
 #   make bench        pipeline throughput/latency next to a raw-insert baseline (own stack)
 #   make bench-disaster  one disaster trigger over 100,000 households, timed
 #   make up / down    start (idempotent) / stop the local stack under var/
@@ -73,7 +74,7 @@ LIVE_TESTS := $(patsubst tests/live/%.c,$(BUILD)/live/%,$(LIVE_SRC))
 VARIANT_STAMP := build/variant
 $(shell mkdir -p build; [ "$$(cat $(VARIANT_STAMP) 2>/dev/null)" = "$(VARIANT)" ] || echo "$(VARIANT)" > $(VARIANT_STAMP))
 
-.PHONY: all deps up down run test unit integration clean status test-gateway test-secure test-sanitize fuzz fuzz-replay
+.PHONY: all deps up down run test unit integration clean status test-gateway test-secure test-sanitize fuzz fuzz-replay test-deploy
 all: $(PROGRAMS)
 # the benchmark tools (ops/bench): built with everything, so they always compile
 BENCH_PROGRAMS := bin/bench bin/bench-disaster bin/bench-baseline
@@ -203,6 +204,11 @@ test-secure: all $(LIVE_TESTS)
 	  AID_TESTS="tests/integration/test_95_secure.py tests/integration/test_04_fanout.py tests/integration/test_99_logs.py" \
 	  ops/run-integration.sh
 
+# The deployment as shipped: ops/Dockerfile, docker-compose.yml (docker-compose config),
+# ops/k8s rendered and checked (tests/deploy; no cluster, no Docker engine).
+test-deploy:
+	$(Q)$(PYTHON) -m pytest -q -p no:cacheprovider tests/deploy
+
 # Every suite of `make test` again with AddressSanitizer and UBSan in every
 # program (objects under build/san-…/): `make test SANITIZE=address,undefined`.
 # Any sanitizer report in a service log fails its suite (ops/sancheck.sh).
@@ -211,6 +217,7 @@ test-sanitize:
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all unit
+	$(Q)$(MAKE) --no-print-directory test-deploy
 	$(Q)$(MAKE) --no-print-directory integration
 	$(Q)$(MAKE) --no-print-directory test-secure
 	$(Q)$(MAKE) --no-print-directory test-gateway

@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "ready.h"
 
 enum { KIND_COUNTER, KIND_GAUGE, KIND_HISTOGRAM };
 
@@ -37,6 +38,7 @@ struct metrics {
     struct metric all[METRICS_MAX];
     struct MHD_Daemon *daemon;
     int port;
+    ready_t *ready;                     /* /readyz: Postgres reachable (NULL: always ready) */
 };
 
 metrics_t *metrics_new(const char *service)
@@ -62,6 +64,7 @@ void metrics_destroy(metrics_t **self_p)
     metrics_t *m = *self_p;
     if (m->daemon)
         MHD_stop_daemon(m->daemon);
+    ready_destroy(&m->ready);
     free(m);
     *self_p = NULL;
 }
@@ -192,11 +195,21 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
             return MHD_NO;
         len = metrics_render(m, body, need);
     } else if (!strcmp(url, "/healthz")) {
+        /* liveness: this thread answers, the process lives; never the stores */
         body = strdup("ok\n");
         len = body ? 3 : 0;
         type = "text/plain; charset=utf-8";
+    } else if (!strcmp(url, "/readyz")) {
+        char why[200] = "";
+        bool ok = !m->ready || ready_check(m->ready, why, sizeof why);
+        if (!ok)
+            status = MHD_HTTP_SERVICE_UNAVAILABLE;
+        if (asprintf(&body, ok ? "ready\n" : "unready: %s\n", why) < 0)
+            body = NULL;
+        len = body ? strlen(body) : 0;
+        type = "text/plain; charset=utf-8";
     } else {
-        body = strdup("not found: try /metrics\n");
+        body = strdup("not found: try /metrics, /healthz, /readyz\n");
         len = body ? strlen(body) : 0;
         status = MHD_HTTP_NOT_FOUND;
         type = "text/plain; charset=utf-8";
@@ -237,7 +250,10 @@ int metrics_listen(metrics_t *m)
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
     pthread_sigmask(SIG_BLOCK, &block, &old);
-    m->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, (uint16_t)port, NULL, NULL,
+    /* a thread per connection: a slow /readyz (bounded) never delays /healthz */
+    m->daemon = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                                     MHD_USE_POLL,
+                                 (uint16_t)port, NULL, NULL,
                                  answer, m, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
                                  MHD_OPTION_CONNECTION_LIMIT, 16U,
                                  MHD_OPTION_CONNECTION_TIMEOUT, 10U, MHD_OPTION_END);
@@ -254,3 +270,12 @@ int metrics_listen(metrics_t *m)
 }
 
 int metrics_port(const metrics_t *m) { return m ? m->port : 0; }
+
+int metrics_readiness(metrics_t *m, const char *pg_dsn)
+{
+    if (!m || m->daemon)
+        return -1;
+    ready_destroy(&m->ready);
+    m->ready = ready_new(pg_dsn);
+    return m->ready ? 0 : -1;
+}

@@ -43,7 +43,13 @@ void metric_set(metric_t *g, int64_t v);
 /* Histogram: one observation of us microseconds (negative counts as 0). */
 void metric_observe_us(metric_t *h, int64_t us);
 
-/* Serves GET /metrics (and GET /healthz, "ok") on AID_METRICS_ADDR
+/* Makes GET /readyz answer 503 while Postgres at pg_dsn does not answer a
+ * query (common/ready.h), 200 "ready" otherwise. Call before metrics_listen.
+ * Without it /readyz is always 200. 0, or -1 (too late, or out of memory). */
+int metrics_readiness(metrics_t *m, const char *pg_dsn);
+
+/* Serves GET /metrics, GET /healthz (liveness: "ok" while the process
+ * lives, whatever the stores) and GET /readyz (above) on AID_METRICS_ADDR
  * (default 127.0.0.1) port AID_METRICS_PORT from a thread of its own.
  * Without AID_METRICS_PORT (or 0) nothing is served and 0 is returned;
  * -1 when the port cannot be bound (logged; the service goes on). */

@@ -3,7 +3,7 @@
 set -euo pipefail
 pkgs=(build-essential pkg-config libzmq3-dev libhiredis-dev libpq-dev libmsgpack-dev
       libcmocka-dev libjansson-dev libmicrohttpd-dev libsodium-dev postgresql redis-server python3-zmq python3-msgpack
-      python3-pytest python3-requests iproute2 procps)
+      python3-pytest python3-requests python3-yaml docker-compose iproute2 procps)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

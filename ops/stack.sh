@@ -796,8 +796,71 @@ declare -A REPLICAS=()
 declare -A EXTERNAL=()
 is_service() { local s; for s in "${SERVICES[@]}"; do [[ $s == "$1" ]] && return 0; done; return 1; }
 
+# ---------------------------------------------------------------- remembered settings
+# `up` keeps the service layout it was started with in $SETTINGS_ENV (AID_REPLICAS,
+# AID_EXTERNAL_DEPARTMENTS), as the ports are kept in ports.env and secure mode in
+# $KEYS/secure: a later `up` (crash recovery, `make up` after a reboot) without them
+# starts the same layout again and says so. Giving one (even empty: `AID_REPLICAS=`)
+# changes it, printed as a change, and the new value is kept.
+SETTINGS_ENV=$VAR/settings.env
+SETTING_KEYS=(AID_REPLICAS AID_EXTERNAL_DEPARTMENTS)
+declare -A SETTING_KEPT=()
+load_settings() {
+    local line
+    SETTING_KEPT=()
+    [[ -f $SETTINGS_ENV ]] || return 0
+    while IFS= read -r line; do
+        [[ $line =~ ^(AID_REPLICAS|AID_EXTERNAL_DEPARTMENTS)=(.*)$ ]] &&
+            SETTING_KEPT[${BASH_REMATCH[1]}]=${BASH_REMATCH[2]}
+    done <"$SETTINGS_ENV"
+    return 0
+}
+# apply_settings [save]: each setting from the environment when given there, else the
+# kept value; with save (up), notes what is reused or changed and keeps the result.
+apply_settings() {
+    local k v used=() changed=()
+    load_settings
+    for k in "${SETTING_KEYS[@]}"; do
+        if [[ -n ${!k+x} ]]; then
+            v=${!k}
+            if [[ -f $SETTINGS_ENV && $v != "${SETTING_KEPT[$k]:-}" ]]; then
+                changed+=("$k: '${SETTING_KEPT[$k]:-}' -> '$v'")
+            fi
+        else
+            v=${SETTING_KEPT[$k]:-}
+            [[ -z $v ]] || used+=("$k=$v")
+            export "$k=$v"
+        fi
+        SETTING_KEPT[$k]=$v
+    done
+    [[ ${1:-} == save ]] || return 0
+    if [[ ! -f $SETTINGS_ENV ]]; then
+        for k in "${SETTING_KEYS[@]}"; do
+            [[ -z ${SETTING_KEPT[$k]} ]] || note "keeping $k=${SETTING_KEPT[$k]} in $SETTINGS_ENV for later ups"
+        done
+    fi
+    ((${#used[@]} == 0)) || note "using the settings of the last up ($SETTINGS_ENV): ${used[*]} (give e.g. AID_REPLICAS= to change)"
+    local c
+    for c in "${changed[@]}"; do note "changing $c (kept in $SETTINGS_ENV)"; done
+    if secure_mode; then
+        if [[ -e $KEYS/secure ]]; then
+            note "secure mode on (remembered: $KEYS/secure; remove $KEYS to go back to plaintext)"
+            [[ ${AID_SECURE:-1} == 1 ]] || note "ignoring AID_SECURE=${AID_SECURE}: secure mode is kept in $KEYS"
+        fi
+    fi
+    [[ ! -f $PORTS_ENV ]] || note "ports from $PORTS_ENV"
+    mkdir -p "$VAR"
+    {
+        echo "# the settings of the last ops/stack.sh up, reused by every later up; change one"
+        echo "# by giving it (e.g. make up AID_REPLICAS=intake:3), empty to clear it"
+        for k in "${SETTING_KEYS[@]}"; do echo "$k=${SETTING_KEPT[$k]}"; done
+    } >"$SETTINGS_ENV.tmp"
+    mv -f "$SETTINGS_ENV.tmp" "$SETTINGS_ENV"
+}
+
 parse_service_env() {
     local item name n
+    apply_settings "${1:-}"
     REPLICAS=()
     EXTERNAL=()
     IFS=, read -ra items <<<"${AID_REPLICAS:-}"
@@ -1007,8 +1070,8 @@ resolve_instances() {
 
 # ---------------------------------------------------------------- commands
 cmd_up() {
-    parse_service_env
     take_lock
+    parse_service_env save
     mkdir -p "$RUN" "$LOG"
     choose_ports
     gateway_port
@@ -1096,8 +1159,8 @@ service_instances() {
 
 cmd_start_service() { # NAME [restart]
     local -a insts=()
-    parse_service_env
     take_lock
+    parse_service_env
     load_stack_env
     mapfile -t insts < <(service_instances "$1")
     ((${#insts[@]})) || exit 1

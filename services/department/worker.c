@@ -73,6 +73,8 @@ static void metrics_open(worker_t *w)
     w->m.depth = metrics_gauge(m, "aid_queue_depth", "rows waiting, as of the last sweep");
     w->m.latency = metrics_histogram(m, "aid_latency_seconds",
                                      "per row: from creation to the committed result");
+    /* /readyz: 503 while Postgres does not answer (no row can be claimed) */
+    metrics_readiness(m, config_str("AID_PG_DSN", "host=127.0.0.1 dbname=aid"));
     metrics_listen(m);
 }
 

@@ -20,6 +20,7 @@
 #include "db.h"
 #include "events.h"
 #include "intake_client.h"
+#include "ready.h"
 #include "www.h"
 
 /* HTTP bodies the gateway reads; the contract's 64 KiB limit applies to
@@ -41,6 +42,7 @@ typedef struct {
     ic_t *intake;          /* DEALER pool to intake */
     events_t *events;      /* case.updated from the bus, for SSE */
     www_t *www;            /* the static pages */
+    ready_t *ready;        /* GET /readyz: its Postgres answers (common/ready.h) */
     bool secure_cookies;   /* add Secure to cookies (behind TLS) */
     int session_hours;     /* absolute session lifetime */
     int idle_minutes;      /* a session unused this long ends */

@@ -94,10 +94,11 @@ int main(void)
         goto out;
     gw.www = www_new(config_str("AID_GATEWAY_WWW", www_dir));
     gw.db = db_new(config_str("AID_PG_DSN", "host=127.0.0.1 dbname=aid"));
+    gw.ready = ready_new(config_str("AID_PG_DSN", "host=127.0.0.1 dbname=aid"));
     gw.intake = ic_new(zctx, config_str("AID_INTAKE_API", "tcp://127.0.0.1:5601"),
                        (int)config_int("AID_GATEWAY_TIMEOUT_MS", 10000, 100, 600000), 32);
     gw.events = events_new(zctx, config_str("AID_BUS_SUB", "tcp://127.0.0.1:5602"));
-    if (!zctx || !gw.www || !gw.db || !gw.intake || !gw.events)
+    if (!zctx || !gw.www || !gw.db || !gw.ready || !gw.intake || !gw.events)
         goto out;
     server = server_new(&gw, host, port);
     if (!server)
@@ -113,6 +114,7 @@ out:
     events_destroy(&gw.events);
     ic_destroy(&gw.intake);
     db_destroy(&gw.db);
+    ready_destroy(&gw.ready);
     www_destroy(&gw.www);
     if (zctx)
         zmq_ctx_term(zctx);

@@ -291,6 +291,28 @@ static void reply_free(gw_reply_t *out)
     memset(out, 0, sizeof *out);
 }
 
+/* The probes, public and without data: /healthz (liveness: the server
+ * answers) and /readyz (503 while the gateway's Postgres does not answer).
+ * Run in a worker like the API: the readiness check may wait on Postgres. */
+static bool is_probe(const char *url) { return !strcmp(url, "/healthz") || !strcmp(url, "/readyz"); }
+
+static void serve_probe(gw_t *gw, const char *url, gw_reply_t *out)
+{
+    char why[200] = "", text[256];
+    out->status = 200;
+    if (!strcmp(url, "/healthz"))
+        snprintf(text, sizeof text, "ok\n");
+    else if (ready_check(gw->ready, why, sizeof why))
+        snprintf(text, sizeof text, "ready\n");
+    else {
+        out->status = 503;
+        snprintf(text, sizeof text, "unready: %s\n", why);
+    }
+    out->raw = strdup(text);
+    out->raw_len = out->raw ? strlen(out->raw) : 0;
+    out->ctype = "text/plain; charset=utf-8";
+}
+
 /* A static file, with ETag revalidation. */
 static enum MHD_Result serve_static(gw_t *gw, struct MHD_Connection *c, const char *method,
                                     const char *url)
@@ -364,6 +386,11 @@ static void serve_api(req_t *q)
     gw_req_t r = {.gw = gw, .conn = c, .method = method, .path = url};
     gw_reply_t out = {0};
     db_user_t user;
+    if (is_probe(url)) {
+        serve_probe(gw, url, &out);
+        q->out = out;
+        return;
+    }
     client_address(c, r.client, sizeof r.client);
     bool known;
     r.route = routes_match(method, url, r.param, &known);
@@ -496,7 +523,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_size = 0;
         return MHD_YES;
     }
-    if (strncmp(url, "/api/", 5) != 0)
+    if (strncmp(url, "/api/", 5) != 0 && !is_probe(url))
         return serve_static(srv->gw, c, method, url);
     switch (q->state) {
     case REQ_ANSWERED:

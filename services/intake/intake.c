@@ -137,6 +137,8 @@ static void metrics_open(intake_t *self)
                                         "report.submit: received to answered (after COMMIT)");
     self->m_limited = metrics_counter(m, "aid_rate_limited_total",
                                       "requests refused rate_limited (limits per client key)");
+    /* /readyz: 503 while Postgres does not answer (intake cannot commit a report) */
+    metrics_readiness(m, config_str("AID_PG_DSN", "host=127.0.0.1 dbname=aid"));
     metrics_listen(m);
 }
 

@@ -5,7 +5,8 @@ backs it up).
 `AID_REPLICAS=civil:2 ops/stack.sh up` replaces civil by civil.1 and civil.2;
 200 civil-bound reports later every civil referral has exactly one decision
 and both instances decided some (decisions.decided_by names the instance).
-`ops/stack.sh up` without AID_REPLICAS goes back to one civil.
+`AID_REPLICAS= ops/stack.sh up` goes back to one civil (a bare `up` would
+keep the remembered layout, test_97_deploy).
 """
 import threading
 
@@ -65,7 +66,8 @@ def test_two_civil_instances(h):
         assert set(counts) == {"civil.1", "civil.2"}, counts
         assert counts["civil.1"] > 0 and counts["civil.2"] > 0, counts
     finally:
-        h.stack("up")          # without AID_REPLICAS: back to one civil
+        # up keeps AID_REPLICAS (var/settings.env): going back to one civil is explicit
+        h.stack("up", env={"AID_REPLICAS": ""}, drop=())
     st = h.status()
     assert st.get("civil"), st
     assert not st.get("civil.1") and not st.get("civil.2"), st
