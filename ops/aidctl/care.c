@@ -21,7 +21,7 @@
 
 #include "aidctl.h"
 #include "client.h"
-#include "json_mp.h"
+#include "jsonmp.h"
 #include "mp.h"
 #include "request.h"
 #include "show.h"
@@ -61,7 +61,7 @@ static int call(const aidctl_opts_t *o, const char *op, json_t *body, client_rep
     int exit_code = rep->ok ? AIDCTL_EXIT_OK
                     : mp_str_is(mp_get(rep->error, "code"), "unavailable") ? AIDCTL_EXIT_UNAVAILABLE
                                                                           : AIDCTL_EXIT_REFUSED;
-    int pr = o->json ? json_mp_print(stdout, rep->ok ? rep->result : rep->error)
+    int pr = o->json ? jsonmp_print(stdout, rep->ok ? rep->result : rep->error)
                      : show_error(stderr, rep->error);
     client_reply_free(rep);
     if (pr != 0) {

@@ -5,7 +5,7 @@
 
 #include "aidctl.h"
 #include "client.h"
-#include "json_mp.h"
+#include "jsonmp.h"
 #include "mp.h"
 #include "request.h"
 #include "show.h"
@@ -52,11 +52,11 @@ static int finish(const aidctl_opts_t *o, client_reply_t *rep,
     int rc = rep->ok ? AIDCTL_EXIT_OK : error_exit(rep->error);
     int pr;
     if (o->json)
-        pr = json_mp_print(stdout, rep->ok ? rep->result : rep->error);
+        pr = jsonmp_print(stdout, rep->ok ? rep->result : rep->error);
     else if (!rep->ok)
         pr = show_error(stderr, rep->error);
     else
-        pr = show ? show(stdout, rep->result) : json_mp_print(stdout, rep->result);
+        pr = show ? show(stdout, rep->result) : jsonmp_print(stdout, rep->result);
     client_reply_free(rep);
     return pr != 0 ? out_of_memory() : rc;
 }

@@ -16,7 +16,7 @@
 
 #include "aidctl.h"
 #include "client.h"
-#include "json_mp.h"
+#include "jsonmp.h"
 #include "mp.h"
 #include "request.h"
 #include "show.h"
@@ -155,7 +155,7 @@ int cmd_trigger(const aidctl_opts_t *o)
                                                                           : AIDCTL_EXIT_REFUSED;
     int pr = 0;
     if (o->json)
-        pr = json_mp_print(stdout, rep.ok ? rep.result : rep.error);
+        pr = jsonmp_print(stdout, rep.ok ? rep.result : rep.error);
     else if (!rep.ok)
         pr = show_error(stderr, rep.error);
     else
