@@ -18,18 +18,13 @@
 #include "client.h"
 #include "jsonmp.h"
 #include "mp.h"
+#include "report.h"
 #include "request.h"
 #include "show.h"
 
-static const char *const kinds[] = {"disaster", "medical_expense", "unemployment", "disability",
-                                    "death", NULL};
-
 static bool is_kind(const char *s)
 {
-    for (int i = 0; kinds[i]; i++)
-        if (strcmp(kinds[i], s) == 0)
-            return true;
-    return false;
+    return proto_name_find(report_trigger_kinds, s) >= 0;
 }
 
 /* Parses a strict decimal integer (optional '-'). */
@@ -115,9 +110,10 @@ int cmd_trigger(const aidctl_opts_t *o)
             return AIDCTL_EXIT_USAGE;
     } else {
         if (o->nargs > 1) {
-            fprintf(stderr, "aidctl: trigger: '%s' is no kind (%s|%s|%s|%s|%s) and a file "
-                            "takes no FIELD=VALUE\n", o->args[0], kinds[0], kinds[1], kinds[2],
-                    kinds[3], kinds[4]);
+            fprintf(stderr, "aidctl: trigger: '%s' is no kind (", o->args[0]);
+            for (int i = 0; report_trigger_kinds[i]; i++)
+                fprintf(stderr, "%s%s", i ? "|" : "", report_trigger_kinds[i]);
+            fprintf(stderr, ") and a file takes no FIELD=VALUE\n");
             return AIDCTL_EXIT_USAGE;
         }
         if (request_load(o->args[0], &in, err, sizeof err) != 0) {
