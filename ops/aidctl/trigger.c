@@ -137,7 +137,7 @@ int cmd_trigger(const aidctl_opts_t *o)
         request_input_free(&in);
         return AIDCTL_EXIT_USAGE;
     }
-    client_reply_t rep;
+    dealer_reply_t rep;
     rc = client_call(o->endpoint, o->timeout_ms, req.bytes.data, req.bytes.size, req.id, &rep,
                      err, sizeof err);
     request_free(&req);
@@ -156,7 +156,7 @@ int cmd_trigger(const aidctl_opts_t *o)
         pr = show_error(stderr, rep.error);
     else
         show_trigger(rep.result);
-    client_reply_free(&rep);
+    dealer_reply_free(&rep);
     if (pr != 0) {
         fprintf(stderr, "aidctl: out of memory\n");
         return AIDCTL_EXIT_UNAVAILABLE;
