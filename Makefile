@@ -64,6 +64,9 @@ LIB_PROTO := $(BUILD)/libproto.a
 LIB_POLICY := $(BUILD)/libpolicy.a
 LIB_DEPT := $(BUILD)/libdept.a
 CORE_LIBS := $(LIB_PROTO) $(LIB_COMMON)
+# common/jsonmp.c is the one libaid member that calls jansson: only the programs
+# that use it (gateway, aidctl, unit tests) link -ljansson; a static archive gives
+# the others none of it.
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_REPLAYS := $(addprefix $(BUILD)/fuzz/replay_,$(FUZZ_TARGETS))
@@ -125,7 +128,7 @@ bin/bench-baseline: $(call obj,ops/bench/baseline.c) $(VARIANT_STAMP)
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_DEPT) $(LIB_POLICY) $(CORE_LIBS) $(VARIANT_STAMP)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST-CC $<")
-	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LIBS) -lcmocka
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LIBS) -lcmocka -ljansson
 
 $(BUILD)/live/%: tests/live/%.c $(CORE_LIBS) $(VARIANT_STAMP)
 	@mkdir -p $(dir $@)

@@ -11,10 +11,6 @@
 
 #define MONEY_MAX 100000000000LL /* as report.c */
 
-const char *const proto_statuses[] = {"granted", "denied", "referred", NULL};
-const char *const proto_periods[] = {"once", "month", "quarter", "year", NULL};
-const char *const proto_forms[] = {"cash", "in_kind", "service", "referral", NULL};
-
 /* ---- referrals.pending ---------------------------------------------------- */
 
 static const schema_field_t pending_fields[] = {
@@ -56,7 +52,7 @@ static SCHEMA(measure_schema, "measure", measure_fields);
 
 static const schema_field_t decision_fields[] = {
     SF_STR(proto_decision_t, referral_id, "referral_id", true, 63),
-    SF_ENUM(proto_decision_t, status, "status", true, proto_statuses),
+    SF_ENUM(proto_decision_t, status, "status", true, proto_decision_statuses),
     SF_STR(proto_decision_t, reason, "reason", false, PROTO_STR_MAX),
     SF_ARR(proto_decision_t, measures, "measures", false, &measure_schema, n_measures, 0,
            PROTO_DECISION_MAX_MEASURES),
@@ -75,7 +71,10 @@ int proto_decision_decode(const msgpack_object *body, proto_decision_t *d, schem
     }
     if (!body)
         return fail(err, "referral_id", "is required");
-    return schema_decode(&decision_schema, body, d, "", err);
+    if (schema_decode(&decision_schema, body, d, "", err) != 0)
+        return -1;
+    d->status += STATUS_GRANTED; /* decoded as an index into proto_decision_statuses */
+    return 0;
 }
 
 long long proto_referral_number(const char *wire_id)
@@ -85,14 +84,6 @@ long long proto_referral_number(const char *wire_id)
     if (n == 0 || n > 18 || strspn(p, "0123456789") != n)
         return -1;
     return atoll(p);
-}
-
-static int index_of(const char *const *names, const char *s)
-{
-    for (int i = 0; names[i]; i++)
-        if (strcmp(names[i], s) == 0)
-            return i;
-    return -1;
 }
 
 static int fail_at(schema_err_t *err, const char *fmt, int i, const char *msg)
@@ -105,14 +96,13 @@ static int fail_at(schema_err_t *err, const char *fmt, int i, const char *msg)
 int proto_decision_check(proto_decision_t *d, const char *department, int n_members,
                          schema_err_t *err)
 {
-    const char *status = proto_statuses[d->status];
-    if (strcmp(status, "granted") == 0 && d->n_measures == 0)
+    if (d->status == STATUS_GRANTED && d->n_measures == 0)
         return fail(err, "measures", "a granted decision records at least one measure");
-    if (strcmp(status, "denied") == 0 && d->n_measures > 0)
+    if (d->status == STATUS_DENIED && d->n_measures > 0)
         return fail(err, "measures", "a denied decision records no measure");
-    if (strcmp(status, "granted") != 0 && d->reason[0] == '\0')
+    if (d->status != STATUS_GRANTED && d->reason[0] == '\0')
         return fail(err, "reason", "a denied or referred decision gives its reason");
-    if (d->n_rules == 0 && strcmp(status, "granted") == 0)
+    if (d->n_rules == 0 && d->status == STATUS_GRANTED)
         return fail(err, "rules", "a grant cites the rule ids (docs/policy.md) that produced it");
     for (int i = 0; i < d->n_measures; i++) {
         proto_measure_in_t *m = &d->measures[i];
@@ -124,21 +114,20 @@ int proto_decision_check(proto_decision_t *d, const char *department, int n_memb
             snprintf(msg, sizeof msg, "is a measure of %s, not of %s", rm->department, department);
             return fail_at(err, "measures[%d].code", i, msg);
         }
-        int period = index_of(proto_periods, rm->period), form = index_of(proto_forms, rm->form);
-        if (m->period >= 0 && m->period != period) {
-            snprintf(msg, sizeof msg, "%s has period %s", m->code, rm->period);
+        if (m->period >= 0 && m->period != (int)rm->period) {
+            snprintf(msg, sizeof msg, "%s has period %s", m->code, proto_periods[rm->period]);
             return fail_at(err, "measures[%d].period", i, msg);
         }
-        if (m->form >= 0 && m->form != form) {
-            snprintf(msg, sizeof msg, "%s has form %s", m->code, rm->form);
+        if (m->form >= 0 && m->form != (int)rm->form) {
+            snprintf(msg, sizeof msg, "%s has form %s", m->code, proto_forms[rm->form]);
             return fail_at(err, "measures[%d].form", i, msg);
         }
-        m->period = period;
-        m->form = form;
-        if (strcmp(rm->form, "cash") == 0 && m->amount_fen < 1)
+        m->period = (int)rm->period;
+        m->form = (int)rm->form;
+        if (rm->form == FORM_CASH && m->amount_fen < 1)
             return fail_at(err, "measures[%d].amount_fen", i,
                            "a cash measure is at least 1 fen (0 fen is no measure, POLICY.md §15)");
-        if (strcmp(rm->form, "cash") != 0 && m->amount_fen != 0)
+        if (rm->form != FORM_CASH && m->amount_fen != 0)
             return fail_at(err, "measures[%d].amount_fen", i, "a measure that is not cash carries 0");
         if (rm->subject == RULES_PER_PERSON && m->person < 0)
             return fail_at(err, "measures[%d].person", i,
@@ -168,7 +157,7 @@ bool proto_department_sees_ids(const char *department)
 {
     static const char *const with_ids[] = {"civil", "medical", "education", "employment",
                                            "care", NULL};
-    return index_of(with_ids, department) >= 0;
+    return proto_name_find(with_ids, department) >= 0;
 }
 
 void proto_department_pack_report(const report_t *r, msgpack_packer *pk)

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "names.h"
 #include "report.h"
 #include "rules.h"
 #include "schema.h"
@@ -34,24 +35,19 @@ typedef struct {
     char code[48];
     int64_t person;
     int64_t amount_fen;
-    int period;          /* index into proto_periods; -1 until checked */
-    int form;            /* index into proto_forms; -1 until checked */
+    int period;          /* period_t; -1 until checked */
+    int form;            /* form_t; -1 until checked */
 } proto_measure_in_t;
 
 typedef struct {
     char referral_id[64];                 /* "referral-12" */
-    int status;                           /* index into proto_statuses */
+    int status;                           /* status_t: granted, denied or referred */
     char reason[PROTO_STR_MAX + 1];
     int n_measures;
     proto_measure_in_t measures[PROTO_DECISION_MAX_MEASURES];
     int n_rules;
     char rules[PROTO_DECISION_MAX_RULES][32];
 } proto_decision_t;
-
-/* "granted", "denied", "referred"; "once", …; "cash", … (NULL-terminated). */
-extern const char *const proto_statuses[];
-extern const char *const proto_periods[];
-extern const char *const proto_forms[];
 
 /* Decodes decision.submit's body (shape and ranges only). */
 int proto_decision_decode(const msgpack_object *body, proto_decision_t *d, schema_err_t *err);

@@ -8,7 +8,6 @@
 
 #include "idcard.h"
 
-static const char *const source_names[] = {"visit", "hotline", "wechat", "department", "self", NULL};
 static const char *const urgency_names[] = {"normal", "urgent", NULL};
 static const char *const dibao_names[] = {"none", "partial", "full", NULL};
 static const char *const housing_names[] = {"owned", "renting", "none", "dangerous",
@@ -122,7 +121,7 @@ _Static_assert(offsetof(report_t, n_members) - offsetof(report_t, status) ==
 
 static const schema_field_t report_fields[] = {
     SF_DATE(report_t, as_of, "as_of", false),
-    SF_ENUM(report_t, source, "source", false, source_names),
+    SF_ENUM(report_t, source, "source", false, proto_sources),
     SF_STR(report_t, reporter, "reporter", false, PROTO_STR_MAX),
     {"area", FT_OBJ, offsetof(report_t, county), 0, 0, 0, NULL, &area_schema, 0, true, SF_LEN("area")},
     SF_BOOL(report_t, urban, "urban", false),

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "date.h"
+#include "names.h"
 
 #define REPORT_MAX_MEMBERS 30
 #define REPORT_MAX_CIRCUMSTANCES 20
@@ -20,7 +21,6 @@
 /* The trigger kinds of trigger.submit (PROTOCOL.md), NULL-terminated. */
 extern const char *const report_trigger_kinds[];
 
-typedef enum { SOURCE_VISIT, SOURCE_HOTLINE, SOURCE_WECHAT, SOURCE_DEPARTMENT, SOURCE_SELF } source_t;
 typedef enum { URGENCY_NORMAL, URGENCY_URGENT } urgency_t;
 typedef enum { DIBAO_NONE, DIBAO_PARTIAL, DIBAO_FULL } dibao_t;
 typedef enum {
@@ -83,7 +83,7 @@ typedef struct {
 
 typedef struct {
     aid_date_t as_of;            /* 0 when absent: intake fills in the day received */
-    int source;                  /* source_t */
+    int source;                  /* source_t (names.h) */
     char reporter[PROTO_STR_MAX + 1];
     char county[7];
     char township[10];

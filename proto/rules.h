@@ -12,6 +12,8 @@
 
 #include <stdbool.h>
 
+#include "names.h"
+
 /* Who a measure is about (PROTOCOL.md: "A measure names a person when the
  * rule is per person and no one when it is per household"). */
 typedef enum { RULES_PER_HOUSEHOLD, RULES_PER_PERSON } rules_subject_t;
@@ -19,8 +21,8 @@ typedef enum { RULES_PER_HOUSEHOLD, RULES_PER_PERSON } rules_subject_t;
 typedef struct {
     const char *code;        /* "tempaid.emergency_cash" */
     const char *department;  /* "tempaid": the part before the dot */
-    const char *period;      /* "once" | "month" | "quarter" | "year" */
-    const char *form;        /* "cash" | "in_kind" | "service" | "referral" */
+    period_t period;
+    form_t form;
     rules_subject_t subject;
 } rules_measure_t;
 

@@ -23,7 +23,7 @@
 
 #include "aidctl.h"
 #include "client.h"
-#include "json_mp.h"
+#include "jsonmp.h"
 #include "mp.h"
 #include "request.h"
 #include "show.h"
@@ -37,7 +37,7 @@
 /* Sends op with body (consumed) and prints the reply when it is an error or
  * --json was given. Returns -1 with *rep filled when the caller should print
  * the result readably, else the exit code (rep already freed). */
-static int call(const aidctl_opts_t *o, const char *op, json_t *body, client_reply_t *rep)
+static int call(const aidctl_opts_t *o, const char *op, json_t *body, dealer_reply_t *rep)
 {
     request_t req;
     char err[512];
@@ -63,9 +63,9 @@ static int call(const aidctl_opts_t *o, const char *op, json_t *body, client_rep
     int exit_code = rep->ok ? AIDCTL_EXIT_OK
                     : mp_str_is(mp_get(rep->error, "code"), "unavailable") ? AIDCTL_EXIT_UNAVAILABLE
                                                                           : AIDCTL_EXIT_REFUSED;
-    int pr = o->json ? json_mp_print(stdout, rep->ok ? rep->result : rep->error)
+    int pr = o->json ? jsonmp_print(stdout, rep->ok ? rep->result : rep->error)
                      : show_error(stderr, rep->error);
-    client_reply_free(rep);
+    dealer_reply_free(rep);
     if (pr != 0) {
         fprintf(stderr, "aidctl: out of memory\n");
         return AIDCTL_EXIT_UNAVAILABLE;
@@ -209,9 +209,9 @@ static void print_csv(const msgpack_object *res, const msgpack_object *a,
         }
 }
 
-static int done(client_reply_t *rep, int rc)
+static int done(dealer_reply_t *rep, int rc)
 {
-    client_reply_free(rep);
+    dealer_reply_free(rep);
     if (rc != 0) {
         fprintf(stderr, "aidctl: out of memory\n");
         return AIDCTL_EXIT_UNAVAILABLE;
@@ -226,13 +226,13 @@ int cmd_visits(const aidctl_opts_t *o)
     json_t *body = json_pack("{ss}", "township", o->args[0]);
     if (body && o->nargs > 1)
         json_object_set_new(body, "before", json_string(o->args[1]));
-    client_reply_t rep;
+    dealer_reply_t rep;
     int rc = call(o, "visits.due", body, &rep);
     if (rc >= 0)
         return rc;
     const msgpack_object *v = array_at(rep.result, "visits");
     if (!v) {
-        client_reply_free(&rep);
+        dealer_reply_free(&rep);
         return AIDCTL_EXIT_UNAVAILABLE;
     }
     uint32_t overdue = 0;
@@ -260,7 +260,7 @@ static int ledger_submit(const aidctl_opts_t *o)
         return usage("usage: aidctl ledger submit MONTH TOWNSHIP BY", NULL);
     json_t *body = json_pack("{ssssss}", "month", o->args[1], "township", o->args[2], "by",
                              o->args[3]);
-    client_reply_t rep;
+    dealer_reply_t rep;
     int rc = call(o, "ledger.submit", body, &rep);
     if (rc >= 0)
         return rc;
@@ -284,13 +284,13 @@ int cmd_ledger(const aidctl_opts_t *o)
     json_t *body = json_pack("{ss}", "month", o->args[0]);
     if (body && o->nargs > 1)
         json_object_set_new(body, "township", json_string(o->args[1]));
-    client_reply_t rep;
+    dealer_reply_t rep;
     int rc = call(o, "ledger.monthly", body, &rep);
     if (rc >= 0)
         return rc;
     const msgpack_object *rows = array_at(rep.result, "rows");
     if (!rows) {
-        client_reply_free(&rep);
+        dealer_reply_free(&rep);
         return AIDCTL_EXIT_UNAVAILABLE;
     }
     if (o->csv) {
@@ -317,13 +317,13 @@ int cmd_ledger(const aidctl_opts_t *o)
 int cmd_disclosure(const aidctl_opts_t *o)
 {
     json_t *body = json_pack("{ssss}", "village", o->args[0], "month", o->args[1]);
-    client_reply_t rep;
+    dealer_reply_t rep;
     int rc = call(o, "disclosure.list", body, &rep);
     if (rc >= 0)
         return rc;
     const msgpack_object *rows = array_at(rep.result, "rows");
     if (!rows) {
-        client_reply_free(&rep);
+        dealer_reply_free(&rep);
         return AIDCTL_EXIT_UNAVAILABLE;
     }
     if (o->csv) {
@@ -344,7 +344,7 @@ int cmd_disclosure(const aidctl_opts_t *o)
 
 /* ---- complaints -------------------------------------------------------------------------- */
 
-static int complaint_show(client_reply_t *rep)
+static int complaint_show(dealer_reply_t *rep)
 {
     const msgpack_object *res = rep->result;
     char no[CELL], st[CELL], ch[CELL], cid[CELL], at[CELL], text[CELL];
@@ -396,7 +396,7 @@ int cmd_complaint(const aidctl_opts_t *o)
         op = "complaint.get";
         body = json_pack("{ss}", "tracking_no", o->args[get]);
     }
-    client_reply_t rep;
+    dealer_reply_t rep;
     int rc = call(o, op, body, &rep);
     return rc >= 0 ? rc : complaint_show(&rep);
 }
@@ -427,7 +427,7 @@ int cmd_move(const aidctl_opts_t *o)
         return usage("usage: aidctl move queue [TOWNSHIP] | "
                      "move decide MOVE_ID confirm|reject BY [NOTE]", NULL);
     }
-    client_reply_t rep;
+    dealer_reply_t rep;
     int rc = call(o, op, body, &rep);
     if (rc >= 0)
         return rc;
@@ -443,7 +443,7 @@ int cmd_move(const aidctl_opts_t *o)
     }
     const msgpack_object *rows = array_at(rep.result, "moves");
     if (!rows) {
-        client_reply_free(&rep);
+        dealer_reply_free(&rep);
         return AIDCTL_EXIT_UNAVAILABLE;
     }
     printf("%u possible move(s) to confirm or reject\n", rows->via.array.size);
@@ -465,13 +465,13 @@ int cmd_overdue(const aidctl_opts_t *o)
         json_object_set_new(body, "township", json_string(o->args[0]));
     if (body && o->nargs > 1)
         json_object_set_new(body, "as_of", json_string(o->args[1]));
-    client_reply_t rep;
+    dealer_reply_t rep;
     int rc = call(o, "referrals.overdue", body, &rep);
     if (rc >= 0)
         return rc;
     const msgpack_object *rows = array_at(rep.result, "referrals");
     if (!rows) {
-        client_reply_free(&rep);
+        dealer_reply_free(&rep);
         return AIDCTL_EXIT_UNAVAILABLE;
     }
     char d[CELL];

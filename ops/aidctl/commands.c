@@ -5,7 +5,7 @@
 
 #include "aidctl.h"
 #include "client.h"
-#include "json_mp.h"
+#include "jsonmp.h"
 #include "mp.h"
 #include "request.h"
 #include "show.h"
@@ -14,7 +14,7 @@
  * waits for the checked reply. Returns 0 with *rep filled, else the exit
  * code (the reason printed unless quiet). */
 static int exchange(const aidctl_opts_t *o, const char *op, const char *id, const json_t *body,
-                    const char *source, client_reply_t *rep)
+                    const char *source, dealer_reply_t *rep)
 {
     request_t req;
     char err[512];
@@ -46,18 +46,18 @@ static int out_of_memory(void)
 
 /* Prints the reply: --json the result or error object on stdout; readable
  * the result through show (NULL: as JSON) and an error on stderr. */
-static int finish(const aidctl_opts_t *o, client_reply_t *rep,
+static int finish(const aidctl_opts_t *o, dealer_reply_t *rep,
                   int (*show)(FILE *, const msgpack_object *))
 {
     int rc = rep->ok ? AIDCTL_EXIT_OK : error_exit(rep->error);
     int pr;
     if (o->json)
-        pr = json_mp_print(stdout, rep->ok ? rep->result : rep->error);
+        pr = jsonmp_print(stdout, rep->ok ? rep->result : rep->error);
     else if (!rep->ok)
         pr = show_error(stderr, rep->error);
     else
-        pr = show ? show(stdout, rep->result) : json_mp_print(stdout, rep->result);
-    client_reply_free(rep);
+        pr = show ? show(stdout, rep->result) : jsonmp_print(stdout, rep->result);
+    dealer_reply_free(rep);
     return pr != 0 ? out_of_memory() : rc;
 }
 
@@ -98,7 +98,7 @@ int cmd_submit(const aidctl_opts_t *o)
     int rc = load_input(o->args[0], "report.submit", &in);
     if (rc != 0)
         return rc;
-    client_reply_t rep;
+    dealer_reply_t rep;
     rc = exchange(o, "report.submit", pick_id(o, &in), in.body, in_name(o->args[0]), &rep);
     request_input_free(&in);
     return rc != 0 ? rc : finish(o, &rep, show_submit);
@@ -111,7 +111,7 @@ int cmd_case(const aidctl_opts_t *o)
                              arg);
     if (!body)
         return out_of_memory();
-    client_reply_t rep;
+    dealer_reply_t rep;
     int rc = exchange(o, "case.get", NULL, body, NULL, &rep);
     json_decref(body);
     return rc != 0 ? rc : finish(o, &rep, show_case);
@@ -119,7 +119,7 @@ int cmd_case(const aidctl_opts_t *o)
 
 int cmd_health(const aidctl_opts_t *o)
 {
-    client_reply_t rep;
+    dealer_reply_t rep;
     int rc = exchange(o, "health", NULL, NULL, NULL, &rep);
     if (rc != 0)
         return rc;
@@ -127,7 +127,7 @@ int cmd_health(const aidctl_opts_t *o)
     const msgpack_object *status = rep.ok ? mp_get(rep.result, "status") : NULL;
     bool up = mp_str_is(status, "ok") || mp_str_is(status, "degraded");
     if (o->quiet) {
-        client_reply_free(&rep);
+        dealer_reply_free(&rep);
         return up ? AIDCTL_EXIT_OK : AIDCTL_EXIT_UNAVAILABLE;
     }
     rc = finish(o, &rep, show_health);
@@ -143,7 +143,7 @@ int cmd_call(const aidctl_opts_t *o)
         if (rc != 0)
             return rc;
     }
-    client_reply_t rep;
+    dealer_reply_t rep;
     int rc = exchange(o, op, pick_id(o, &in), in.body, o->nargs > 1 ? in_name(o->args[1]) : NULL,
                       &rep);
     request_input_free(&in);

@@ -30,7 +30,7 @@
 #include "aidctl.h"
 #include "client.h"
 #include "idcard.h"
-#include "json_mp.h"
+#include "jsonmp.h"
 #include "mp.h"
 #include "svc.h"
 

@@ -130,7 +130,7 @@ static bool id_valid(const char *s)
         return false;
     while (i < n) {
         uint32_t cp;
-        size_t len = text_utf8_decode((const unsigned char *)s + i, n - i, &cp);
+        size_t len = utf8_decode((const unsigned char *)s + i, n - i, &cp);
         if (len == 0 || cp < 0x20 || cp == 0x7f)
             return false;
         i += len;

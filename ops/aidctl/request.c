@@ -7,8 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_mp.h"
+#include "jsonmp.h"
 #include "mp.h"
+
+/* 64-bit FNV-1a of p[0..n): names a request by its body when no id is given. */
+static uint64_t fnv1a(const char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
+    return h;
+}
 
 /* Reads a whole stream of at most REQUEST_INPUT_MAX bytes. */
 static char *read_all(FILE *f, size_t *len, char *err, size_t errsz, const char *name)
@@ -173,9 +182,9 @@ int request_build(request_t *r, const char *op, const char *id, const json_t *bo
     sink_t body_sink = {&body_bytes, 0}, env_sink = {&r->bytes, 0};
     msgpack_packer pk;
     msgpack_packer_init(&pk, &body_sink, sink_write);
-    json_mp_err_t je;
+    jsonmp_err_t je;
     int rc = -1;
-    if (body && json_mp_pack(&pk, body, &je) != 0) {
+    if (body && jsonmp_pack(&pk, body, NULL, &je) != 0) {
         snprintf(err, errsz, "%s: %s", je.path[0] ? je.path : "(top level)", je.message);
         goto out;
     }
@@ -185,7 +194,7 @@ int request_build(request_t *r, const char *op, const char *id, const json_t *bo
         snprintf(r->id, sizeof r->id, "%s", id);
     else
         snprintf(r->id, sizeof r->id, "aidctl-%016" PRIx64,
-                 json_mp_fnv1a(body_bytes.data, body_bytes.size));
+                 fnv1a(body_bytes.data, body_bytes.size));
     msgpack_packer_init(&pk, &env_sink, sink_write);
     msgpack_pack_map(&pk, 4);
     mp_pack_kv_int(&pk, "v", 1);

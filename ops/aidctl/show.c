@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_mp.h"
+#include "jsonmp.h"
 #include "mp.h"
 #include "table.h"
 #include "text.h"
@@ -59,7 +59,7 @@ static const char *cell(const msgpack_object *o, char *buf, size_t bufsz, const 
         snprintf(buf, bufsz, "%s", o->via.boolean ? "yes" : "no");
         return buf;
     default: {
-        json_t *j = json_mp_to_json(o);
+        json_t *j = jsonmp_to_json(o);
         char *s = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
         json_decref(j);
         const char *r = s ? clean_into(s, strlen(s), buf, bufsz) : NULL;

@@ -6,10 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Decodes one UTF-8 character at s (n bytes left) into *cp. Returns its
- * length, or 0 when the bytes are not well-formed UTF-8 (overlong forms,
- * surrogates and values above U+10FFFF included). */
-size_t text_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
+#include "utf8.h" /* utf8_decode */
 
 /* A NUL-terminated copy of s[0..n) (malloc; NULL on out of memory); its
  * length in bytes goes to *outlen unless NULL. Invalid UTF-8 becomes U+FFFD. With for_terminal, control characters (C0,

@@ -23,20 +23,15 @@
 
 #include "aidctl.h"
 #include "client.h"
-#include "json_mp.h"
+#include "jsonmp.h"
 #include "mp.h"
+#include "report.h"
 #include "request.h"
 #include "show.h"
 
-static const char *const kinds[] = {"disaster", "medical_expense", "unemployment", "disability",
-                                    "death", NULL};
-
 static bool is_kind(const char *s)
 {
-    for (int i = 0; kinds[i]; i++)
-        if (strcmp(kinds[i], s) == 0)
-            return true;
-    return false;
+    return proto_name_find(report_trigger_kinds, s) >= 0;
 }
 
 /* Parses a strict decimal integer (optional '-'). */
@@ -136,7 +131,7 @@ static int read_op(const aidctl_opts_t *o, const char *op, json_t *body,
         fprintf(stderr, "aidctl: trigger: %s\n", err);
         return AIDCTL_EXIT_USAGE;
     }
-    client_reply_t rep;
+    dealer_reply_t rep;
     rc = client_call(o->endpoint, o->timeout_ms, req.bytes.data, req.bytes.size, req.id, &rep,
                      err, sizeof err);
     request_free(&req);
@@ -147,10 +142,10 @@ static int read_op(const aidctl_opts_t *o, const char *op, json_t *body,
     int exit_code = rep.ok ? AIDCTL_EXIT_OK
                     : mp_str_is(mp_get(rep.error, "code"), "unavailable") ? AIDCTL_EXIT_UNAVAILABLE
                                                                           : AIDCTL_EXIT_REFUSED;
-    int pr = o->json ? json_mp_print(stdout, rep.ok ? rep.result : rep.error)
+    int pr = o->json ? jsonmp_print(stdout, rep.ok ? rep.result : rep.error)
              : rep.ok ? show(stdout, rep.result)
                       : show_error(stderr, rep.error);
-    client_reply_free(&rep);
+    dealer_reply_free(&rep);
     if (pr != 0) {
         fprintf(stderr, "aidctl: out of memory\n");
         return AIDCTL_EXIT_UNAVAILABLE;
@@ -186,9 +181,10 @@ int cmd_trigger(const aidctl_opts_t *o)
             return AIDCTL_EXIT_USAGE;
     } else {
         if (o->nargs > 1) {
-            fprintf(stderr, "aidctl: trigger: '%s' is no kind (%s|%s|%s|%s|%s) and a file "
-                            "takes no FIELD=VALUE\n", o->args[0], kinds[0], kinds[1], kinds[2],
-                    kinds[3], kinds[4]);
+            fprintf(stderr, "aidctl: trigger: '%s' is no kind (", o->args[0]);
+            for (int i = 0; report_trigger_kinds[i]; i++)
+                fprintf(stderr, "%s%s", i ? "|" : "", report_trigger_kinds[i]);
+            fprintf(stderr, ") and a file takes no FIELD=VALUE\n");
             return AIDCTL_EXIT_USAGE;
         }
         if (request_load(o->args[0], &in, err, sizeof err) != 0) {
@@ -216,7 +212,7 @@ int cmd_trigger(const aidctl_opts_t *o)
         request_input_free(&in);
         return AIDCTL_EXIT_USAGE;
     }
-    client_reply_t rep;
+    dealer_reply_t rep;
     rc = client_call(o->endpoint, o->timeout_ms, req.bytes.data, req.bytes.size, req.id, &rep,
                      err, sizeof err);
     request_free(&req);
@@ -233,12 +229,12 @@ int cmd_trigger(const aidctl_opts_t *o)
         fprintf(stderr, "aidctl: nothing was accepted; resend with --id %s\n", id);
     int pr = 0;
     if (o->json)
-        pr = json_mp_print(stdout, rep.ok ? rep.result : rep.error);
+        pr = jsonmp_print(stdout, rep.ok ? rep.result : rep.error);
     else if (!rep.ok)
         pr = show_error(stderr, rep.error);
     else
         show_accepted(rep.result, id);
-    client_reply_free(&rep);
+    dealer_reply_free(&rep);
     if (pr != 0) {
         fprintf(stderr, "aidctl: out of memory\n");
         return AIDCTL_EXIT_UNAVAILABLE;

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "mp.h"
+#include "names.h"
 
 /* splitmix64: tiny, fast, good enough to spread households. */
 typedef struct {
@@ -253,7 +254,6 @@ void hh_pack(const hh_gen_t *g, uint64_t n, msgpack_packer *pk)
         housing = h < 65 ? NULL : h < 80 ? "renting" : h < 87 ? "dangerous" : h < 93 ? "none"
                                                                                : "public_rental";
     }
-    static const char *const sources[] = {"visit", "hotline", "wechat", "department", "self"};
     static const char *const circs[] = {"illness", "accident", "disaster", "epidemic",
                                         "schooling", "unemployment"};
     char township[10], village[13];
@@ -263,7 +263,7 @@ void hh_pack(const hh_gen_t *g, uint64_t n, msgpack_packer *pk)
     int keys = 4 + (urgent != 0) + (circ_kind >= 0);
     msgpack_pack_map(pk, (size_t)keys);
     mp_pack_kv_str(pk, "as_of", HH_AS_OF);
-    mp_pack_kv_str(pk, "source", sources[rng_below(&r, 5)]);
+    mp_pack_kv_str(pk, "source", proto_sources[rng_below(&r, SOURCE_SELF + 1)]);
     mp_pack_str(pk, "area");
     msgpack_pack_map(pk, 3);
     mp_pack_kv_str(pk, "county", HH_COUNTY);

@@ -97,7 +97,7 @@ static void add_decision(dept_ctx_t *c, int64_t rid)
 {
     const decision_t *d = &c->decision;
     pgarr_add_int(&c->arr[A_REFS], rid);
-    pgarr_add_text(&c->arr[A_STATUS], policy_status_names[d->status]);
+    pgarr_add_text(&c->arr[A_STATUS], proto_statuses[d->status]);
     pgarr_add_text(&c->arr[A_REASON], d->reason);
     size_t len = 0;
     c->rules[0] = '\0';
@@ -120,8 +120,8 @@ static void add_decision(dept_ctx_t *c, int64_t rid)
             pgarr_add_null(&c->arr[A_MASKS]);
         }
         pgarr_add_int(&c->arr[A_AMOUNTS], m->amount_fen);
-        pgarr_add_text(&c->arr[A_PERIODS], policy_period_names[m->period]);
-        pgarr_add_text(&c->arr[A_FORMS], policy_form_names[m->form]);
+        pgarr_add_text(&c->arr[A_PERIODS], proto_periods[m->period]);
+        pgarr_add_text(&c->arr[A_FORMS], proto_forms[m->form]);
     }
 }
 
@@ -170,7 +170,7 @@ static int step(worker_t *w, void *arg)
         }
         add_decision(c, rid);
         log_debug("referral.decided", "referral_id", LOG_I(rid), "status",
-                  LOG_S(policy_status_names[c->decision.status]), "measures",
+                  LOG_S(proto_statuses[c->decision.status]), "measures",
                   LOG_I(c->decision.n_measures), NULL);
     }
     const char *vals[13];

@@ -1,5 +1,5 @@
 /* params.c — the county policy parameters (P_… of POLICY.md) and the name
- * tables that map the policy enums to the words of PROTOCOL.md.
+ * names of departments and groups (statuses, periods and forms: proto/names.h).
  *
  * The defaults come from the POLICY_PARAMS X-macro in policy.h, so a new
  * parameter is one line there and nothing here.
@@ -16,10 +16,6 @@ const char *const policy_dept_names[DEPT_COUNT] = {
 const char *const policy_group_names[POLICY_GROUP_COUNT] = {
     "S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9", "S10", "M1", "M2", "O1",
 };
-
-const char *const policy_status_names[4] = {"pending", "granted", "denied", "referred"};
-const char *const policy_period_names[4] = {"once", "month", "quarter", "year"};
-const char *const policy_form_names[4] = {"cash", "in_kind", "service", "referral"};
 
 int policy_dept_from_name(const char *name)
 {

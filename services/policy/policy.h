@@ -99,12 +99,7 @@ typedef struct {
 void policy_assess(const report_t *r, const params_t *p, assessment_t *a);
 
 /* ---- decisions -------------------------------------------------------- */
-typedef enum { STATUS_PENDING, STATUS_GRANTED, STATUS_DENIED, STATUS_REFERRED } status_t;
-typedef enum { PERIOD_ONCE, PERIOD_MONTH, PERIOD_QUARTER, PERIOD_YEAR } period_t;
-typedef enum { FORM_CASH, FORM_IN_KIND, FORM_SERVICE, FORM_REFERRAL } form_t;
-extern const char *const policy_status_names[4];
-extern const char *const policy_period_names[4];
-extern const char *const policy_form_names[4];
+/* status_t, period_t, form_t and their words: proto/names.h */
 
 #define DECISION_MAX_MEASURES 160
 #define DECISION_MAX_RULES 48

@@ -311,7 +311,7 @@ static void test_rules_tables(void **state)
         assert_true(rules_department_known(m->department));
         assert_int_equal(strncmp(m->code, m->department, n), 0);
         assert_int_equal(m->code[n], '.');
-        assert_true(strcmp(m->form, "cash") != 0 || strcmp(m->period, "quarter") != 0);
+        assert_true(m->form != FORM_CASH || m->period != PERIOD_QUARTER);
         for (int j = 0; j < i; j++)
             assert_string_not_equal(rules_measures[j].code, m->code);
     }

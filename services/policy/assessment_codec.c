@@ -1,4 +1,4 @@
-/* assessment_codec.c — assessment_t ↔ MessagePack. */
+/* assessment_codec.c — assessment_t ↔ MessagePack (policy owns the assessment). */
 #include "assessment_codec.h"
 
 #include <string.h>

@@ -1,5 +1,5 @@
-/* json_mp.c — generic JSON ⇄ MessagePack conversion (jansson, msgpack-c). */
-#include "json_mp.h"
+/* jsonmp.c — JSON ⇄ MessagePack (see jsonmp.h for every conversion). */
+#include "jsonmp.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -7,30 +7,33 @@
 #include <string.h>
 
 #include "log.h"
-#include "text.h"
+#include "utf8.h"
 
 /* ---- JSON → MessagePack ------------------------------------------------ */
 
 /* The path being packed; appended to on the way down, cut back on the way up. */
 typedef struct {
-    char buf[256];
+    char buf[sizeof ((jsonmp_err_t *)0)->path];
     size_t len;
 } path_t;
+
+static size_t path_push(path_t *p, int n)
+{
+    size_t old = p->len, cap = sizeof p->buf;
+    p->len = n < 0 ? old : old + (size_t)n >= cap ? cap - 1 : old + (size_t)n;
+    return old;
+}
 
 static size_t path_push_key(path_t *p, const char *key)
 {
     size_t old = p->len;
-    int n = snprintf(p->buf + old, sizeof p->buf - old, "%s%s", old ? "." : "", key);
-    p->len = n < 0 ? old : old + (size_t)n >= sizeof p->buf ? sizeof p->buf - 1 : old + (size_t)n;
-    return old;
+    return path_push(p, snprintf(p->buf + old, sizeof p->buf - old, "%s%s", old ? "." : "", key));
 }
 
 static size_t path_push_index(path_t *p, size_t i)
 {
     size_t old = p->len;
-    int n = snprintf(p->buf + old, sizeof p->buf - old, "[%zu]", i);
-    p->len = n < 0 ? old : old + (size_t)n >= sizeof p->buf ? sizeof p->buf - 1 : old + (size_t)n;
-    return old;
+    return path_push(p, snprintf(p->buf + old, sizeof p->buf - old, "[%zu]", i));
 }
 
 static void path_pop(path_t *p, size_t old)
@@ -39,7 +42,7 @@ static void path_pop(path_t *p, size_t old)
     p->buf[old] = '\0';
 }
 
-static int fail(json_mp_err_t *err, const path_t *p, const char *message)
+static int fail(jsonmp_err_t *err, const path_t *p, const char *message)
 {
     log_scrub(p->buf, err->path, sizeof err->path); /* an ID number as a key: masked */
     snprintf(err->message, sizeof err->message, "%s", message);
@@ -51,9 +54,12 @@ static int compare_keys(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static int pack_value(msgpack_packer *pk, const json_t *v, path_t *p, json_mp_err_t *err);
+/* v sits depth containers deep (the top value: 1). */
+static int pack_value(msgpack_packer *pk, const json_t *v, path_t *p, int depth,
+                      jsonmp_err_t *err);
 
-static int pack_object(msgpack_packer *pk, const json_t *v, path_t *p, json_mp_err_t *err)
+static int pack_object(msgpack_packer *pk, const json_t *v, path_t *p, int depth,
+                       jsonmp_err_t *err)
 {
     size_t n = json_object_size(v), i = 0;
     const char **keys = malloc((n ? n : 1) * sizeof *keys);
@@ -71,7 +77,7 @@ static int pack_object(msgpack_packer *pk, const json_t *v, path_t *p, json_mp_e
         if (msgpack_pack_str(pk, klen) != 0 || msgpack_pack_str_body(pk, keys[i], klen) != 0)
             rc = fail(err, p, "out of memory");
         else
-            rc = pack_value(pk, json_object_get(v, keys[i]), p, err);
+            rc = pack_value(pk, json_object_get(v, keys[i]), p, depth + 1, err);
         if (rc == 0)
             path_pop(p, old);
     }
@@ -79,19 +85,27 @@ static int pack_object(msgpack_packer *pk, const json_t *v, path_t *p, json_mp_e
     return rc;
 }
 
-static int pack_value(msgpack_packer *pk, const json_t *v, path_t *p, json_mp_err_t *err)
+static int pack_value(msgpack_packer *pk, const json_t *v, path_t *p, int depth,
+                      jsonmp_err_t *err)
 {
     int r = 0;
+    if ((json_is_object(v) || json_is_array(v)) && depth > JSONMP_MAX_DEPTH) {
+        /* intake could not even read the envelope: refused here, naming where */
+        char msg[96];
+        snprintf(msg, sizeof msg, "nested too deep: at most %d levels of objects and arrays",
+                 JSONMP_MAX_DEPTH);
+        return fail(err, p, msg);
+    }
     switch (json_typeof(v)) {
     case JSON_OBJECT:
-        return pack_object(pk, v, p, err);
+        return pack_object(pk, v, p, depth, err);
     case JSON_ARRAY: {
         size_t n = json_array_size(v);
         if (msgpack_pack_array(pk, n) != 0)
             return fail(err, p, "out of memory");
         for (size_t i = 0; i < n; i++) {
             size_t old = path_push_index(p, i);
-            if (pack_value(pk, json_array_get(v, i), p, err) != 0)
+            if (pack_value(pk, json_array_get(v, i), p, depth + 1, err) != 0)
                 return -1;
             path_pop(p, old);
         }
@@ -125,19 +139,12 @@ static int pack_value(msgpack_packer *pk, const json_t *v, path_t *p, json_mp_er
     return r == 0 ? 0 : fail(err, p, "out of memory");
 }
 
-int json_mp_pack(msgpack_packer *pk, const json_t *v, json_mp_err_t *err)
+int jsonmp_pack(msgpack_packer *pk, const json_t *v, const char *prefix, jsonmp_err_t *err)
 {
-    path_t p = {.len = 0};
-    p.buf[0] = '\0';
-    return pack_value(pk, v, &p, err);
-}
-
-uint64_t json_mp_fnv1a(const char *p, size_t n)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
-    return h;
+    path_t p;
+    snprintf(p.buf, sizeof p.buf, "%s", prefix ? prefix : "");
+    p.len = strlen(p.buf);
+    return pack_value(pk, v, &p, 1, err);
 }
 
 /* ---- MessagePack → JSON ------------------------------------------------ */
@@ -145,7 +152,7 @@ uint64_t json_mp_fnv1a(const char *p, size_t n)
 static json_t *string_from(const char *s, size_t n)
 {
     size_t len;
-    char *clean = text_clean(s, n, 0, &len);
+    char *clean = utf8_clean(s, n, &len);
     if (!clean)
         return NULL;
     json_t *j = json_stringn(clean, len); /* NUL bytes included: JSON escapes them */
@@ -158,6 +165,8 @@ static json_t *base64_from(const char *s, size_t n)
     static const char alphabet[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     const unsigned char *p = (const unsigned char *)s;
+    if (n > (SIZE_MAX - 3) / 4 * 3)
+        return NULL;
     size_t outlen = (n + 2) / 3 * 4;
     char *out = malloc(outlen + 1);
     if (!out)
@@ -180,13 +189,13 @@ static json_t *base64_from(const char *s, size_t n)
     return j;
 }
 
-/* The text a map key becomes (length in *len): a string as is, anything
- * else as compact JSON. */
+/* The text a map key becomes (length in *len; malloc): a string cleaned,
+ * anything else as compact JSON. */
 static char *key_text(const msgpack_object *k, size_t *len)
 {
     if (k->type == MSGPACK_OBJECT_STR)
-        return text_clean(k->via.str.ptr, k->via.str.size, 0, len);
-    json_t *j = json_mp_to_json(k);
+        return utf8_clean(k->via.str.ptr, k->via.str.size, len);
+    json_t *j = jsonmp_to_json(k);
     if (!j)
         return NULL;
     char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -196,22 +205,32 @@ static char *key_text(const msgpack_object *k, size_t *len)
     return s;
 }
 
-json_t *json_mp_to_json(const msgpack_object *o)
+/* An integer as a number when a JSON reader keeps it exactly, else as text. */
+static json_t *integer_from(const msgpack_object *o)
 {
     char num[32];
+    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+        if (o->via.u64 <= (uint64_t)JSONMP_MAX_SAFE_INT)
+            return json_integer((json_int_t)o->via.u64);
+        snprintf(num, sizeof num, "%" PRIu64, o->via.u64);
+    } else {
+        if (o->via.i64 >= -JSONMP_MAX_SAFE_INT)
+            return json_integer((json_int_t)o->via.i64);
+        snprintf(num, sizeof num, "%" PRId64, o->via.i64);
+    }
+    return json_string(num);
+}
+
+json_t *jsonmp_to_json(const msgpack_object *o)
+{
     switch (o->type) {
     case MSGPACK_OBJECT_NIL:
         return json_null();
     case MSGPACK_OBJECT_BOOLEAN:
         return json_boolean(o->via.boolean);
     case MSGPACK_OBJECT_POSITIVE_INTEGER:
-        if (o->via.u64 <= (uint64_t)INT64_MAX)
-            return json_integer((json_int_t)o->via.u64);
-        /* beyond what JSON readers keep exactly: as decimal text */
-        snprintf(num, sizeof num, "%" PRIu64, o->via.u64);
-        return json_string(num);
     case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-        return json_integer((json_int_t)o->via.i64);
+        return integer_from(o);
     case MSGPACK_OBJECT_FLOAT32:
     case MSGPACK_OBJECT_FLOAT64:
         return isfinite(o->via.f64) ? json_real(o->via.f64) : json_null();
@@ -224,7 +243,7 @@ json_t *json_mp_to_json(const msgpack_object *o)
     case MSGPACK_OBJECT_ARRAY: {
         json_t *a = json_array();
         for (uint32_t i = 0; a && i < o->via.array.size; i++) {
-            json_t *item = json_mp_to_json(&o->via.array.ptr[i]);
+            json_t *item = jsonmp_to_json(&o->via.array.ptr[i]);
             if (!item || json_array_append_new(a, item) != 0) {
                 json_decref(a);
                 a = NULL;
@@ -237,7 +256,7 @@ json_t *json_mp_to_json(const msgpack_object *o)
         for (uint32_t i = 0; m && i < o->via.map.size; i++) {
             size_t klen = 0;
             char *key = key_text(&o->via.map.ptr[i].key, &klen);
-            json_t *val = key ? json_mp_to_json(&o->via.map.ptr[i].val) : NULL;
+            json_t *val = key ? jsonmp_to_json(&o->via.map.ptr[i].val) : NULL;
             if (!val || json_object_setn_new(m, key, klen, val) != 0) {
                 json_decref(m);
                 m = NULL;
@@ -250,9 +269,9 @@ json_t *json_mp_to_json(const msgpack_object *o)
     return json_null();
 }
 
-int json_mp_print(FILE *out, const msgpack_object *o)
+int jsonmp_print(FILE *out, const msgpack_object *o)
 {
-    json_t *j = json_mp_to_json(o);
+    json_t *j = jsonmp_to_json(o);
     if (!j)
         return -1;
     int rc = json_dumpf(j, out, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
