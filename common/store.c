@@ -127,9 +127,47 @@ static int pii_key_matches(store_t *self)
     return 0;
 }
 
+/* Notices and warnings of the server (e.g. the FATAL a restart sends an idle
+ * connection) go to the debug log, scrubbed, not raw to stderr. */
+static void quiet_notice(void *arg, const char *message)
+{
+    (void)arg;
+    char raw[512], clean[512];
+    snprintf(raw, sizeof raw, "%s", message);
+    size_t n = strlen(raw);
+    while (n && (raw[n - 1] == '\n' || raw[n - 1] == ' '))
+        raw[--n] = '\0';
+    log_scrub(raw, clean, sizeof clean);
+    log_debug("store.notice", "message", LOG_S(clean), NULL);
+}
+
+/* An idle connection the server has closed (a restart, a terminated backend)
+ * still says CONNECTION_OK until it is read: read what is waiting (without
+ * blocking; libpq's socket is non-blocking) to find out before a statement
+ * is sent on it. Only between transactions: a dead link inside one is the
+ * caller's failure to see. */
+static bool link_alive(store_t *self)
+{
+    if (PQtransactionStatus(self->conn) != PQTRANS_IDLE ||
+        PQpipelineStatus(self->conn) != PQ_PIPELINE_OFF)
+        return true;
+    /* a server that closes a connection sends a FATAL, then EOF: a read
+     * returns what is there, so the EOF shows on the second */
+    bool alive = true;
+    for (int i = 0; i < 2 && alive; i++)
+        alive = PQconsumeInput(self->conn) == 1 && PQstatus(self->conn) == CONNECTION_OK;
+    if (alive)
+        return true;
+    set_err(self, PQerrorMessage(self->conn), NULL);
+    log_warn("store.link_lost", "error", LOG_S(self->err), NULL);
+    self->ready = false;
+    self->next_try_ms = 0; /* a link that was up: reconnect at once, not throttled */
+    return false;
+}
+
 bool store_ready(store_t *self)
 {
-    if (self->ready && PQstatus(self->conn) == CONNECTION_OK)
+    if (self->ready && PQstatus(self->conn) == CONNECTION_OK && link_alive(self))
         return true;
     int64_t now = now_ms();
     if (now < self->next_try_ms)
@@ -143,6 +181,7 @@ bool store_ready(store_t *self)
         set_err(self, PQerrorMessage(self->conn), NULL);
         return false;
     }
+    PQsetNoticeProcessor(self->conn, quiet_notice, NULL);
     if (self->session) {
         PGresult *r = PQexec(self->conn, self->session);
         if (PQresultStatus(r) != PGRES_COMMAND_OK) {

@@ -27,7 +27,10 @@ void store_prepare(store_t *self, const char *name, const char *sql);
 void store_session(store_t *self, const char *sql);
 
 /* True when connected and prepared; reconnects at most every retry_ms
- * (AID_PG_RETRY_MS, default 500) otherwise. */
+ * (AID_PG_RETRY_MS, default 500) otherwise. Between transactions it first
+ * reads what the server sent the idle connection (no round trip): a link the
+ * server closed meanwhile (a restart, a terminated backend) is replaced at
+ * once, before any statement fails on it. */
 bool store_ready(store_t *self);
 
 /* Runs prepared statement name with text parameters (NULL = SQL NULL).
