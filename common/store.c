@@ -25,6 +25,7 @@ struct store {
     int nstmts;
     const char *names[STORE_MAX_STMTS];
     const char *sqls[STORE_MAX_STMTS];
+    char started[64];                  /* pg_postmaster_start_time() of the server */
     char err[512];                     /* last error, scrubbed */
     char sqlstate[6];
 };
@@ -208,6 +209,20 @@ bool store_ready(store_t *self)
     }
     if (pii_key_matches(self) != 0)
         return false;
+    /* which run of the server this is: transaction ids are unique within one
+     * run only (store_outcome). A crash restarts the backends, not the
+     * postmaster; it does reset the statistics, and bgwriter's says when. */
+    PGresult *st = PQexec(self->conn,
+                          "SELECT pg_postmaster_start_time()::text || ' '"
+                          " || coalesce((SELECT stats_reset FROM pg_stat_bgwriter)::text, '')");
+    bool st_ok = PQresultStatus(st) == PGRES_TUPLES_OK && PQntuples(st) == 1;
+    if (st_ok)
+        snprintf(self->started, sizeof self->started, "%s", PQgetvalue(st, 0, 0));
+    else
+        set_err(self, PQresultErrorMessage(st), st);
+    PQclear(st);
+    if (!st_ok)
+        return false;
     self->ready = true;
     self->err[0] = '\0';
     log_info("store.connected", NULL);
@@ -383,8 +398,11 @@ static int xact_status(store_t *self, const char *xid)
     return out;
 }
 
-store_outcome_t store_outcome(store_t *self, uint64_t xid, bool commit_sent)
+store_outcome_t store_outcome(store_t *self, uint64_t xid, bool commit_sent,
+                              store_verify_fn verify, void *arg)
 {
+    char was[sizeof self->started]; /* the run of the server the transaction began on */
+    snprintf(was, sizeof was, "%s", self->started);
     /* A link that still answers has answered everything sent before, COMMIT
      * included, and the caller saw it fail: the transaction is over. The
      * ROLLBACK ends what a failed statement left open and tells a live link
@@ -401,12 +419,30 @@ store_outcome_t store_outcome(store_t *self, uint64_t xid, bool commit_sent)
     if (!commit_sent)
         return STORE_ABORTED;
     int out = STORE_UNKNOWN;
-    char arg[24];
-    snprintf(arg, sizeof arg, "%llu", (unsigned long long)xid);
+    bool restarted = false;
+    char arg_xid[24];
+    snprintf(arg_xid, sizeof arg_xid, "%llu", (unsigned long long)xid);
     int64_t t0 = now_ms(), end = t0 + self->outcome_ms;
     self->next_try_ms = 0; /* the link was up: reconnect at once */
     while (xid) {
-        int got = store_ready(self) ? xact_status(self, arg) : -1;
+        int got = -1;
+        if (store_ready(self)) {
+            got = xact_status(self, arg_xid);
+            restarted = strcmp(was, self->started) != 0;
+            /* After a crash restart the transaction is over, but an id that
+             * never reached the WAL is handed out again: its status may be
+             * another transaction's. `aborted` (or "in the future") is still
+             * ours — a commit would have kept the id — but `committed` is
+             * checked in the data (verify) whenever it can be, and `in
+             * progress` after a restart is another's: ours ended. */
+            if (got == STORE_COMMITTED || (got < 0 && restarted)) {
+                int v = verify ? verify(self, xid, arg) : -1;
+                got = v >= 0             ? (v ? STORE_COMMITTED : STORE_ABORTED)
+                    : verify             ? -1 /* ask again */
+                    : restarted          ? STORE_UNKNOWN
+                                         : got;
+            }
+        }
         if (got >= 0) {
             out = got;
             break;
@@ -416,8 +452,8 @@ store_outcome_t store_outcome(store_t *self, uint64_t xid, bool commit_sent)
         usleep(50 * 1000);
     }
     log_warn("store.commit_outcome", "xid", LOG_I((long long)xid), "outcome",
-             LOG_S(outcome_names[out]), "ms", LOG_I(now_ms() - t0), "error", LOG_S(self->err),
-             NULL);
+             LOG_S(outcome_names[out]), "restarted", LOG_I(restarted), "ms", LOG_I(now_ms() - t0),
+             "error", LOG_S(self->err), NULL);
     return (store_outcome_t)out;
 }
 
@@ -466,7 +502,8 @@ static PGresult *exec_piped(store_t *self, const char *pre, const char *name, in
     }
     bool fine = store_pipe_end(self, sent, ok);
     if (outcome)
-        *outcome = fine || committed ? STORE_COMMITTED : store_outcome(self, xid, post_sent);
+        *outcome = fine || committed ? STORE_COMMITTED
+                                     : store_outcome(self, xid, post_sent, NULL, NULL);
     if (!fine) {
         PQclear(out);
         return NULL;

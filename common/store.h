@@ -90,17 +90,26 @@ uint64_t store_pipe_xid(store_t *self, bool *ok);
 /* BEGIN and the transaction id in one round trip (the transaction is left
  * open). 0, or -1 (nothing open). */
 int store_begin_xid(store_t *self, uint64_t *xid);
+/* Checks in the data whether the transaction xid committed (e.g. its rows,
+ * whose xmin is xid): 1 yes, 0 no, -1 cannot tell now (asked again). */
+typedef int (*store_verify_fn)(store_t *self, uint64_t xid, void *arg);
 /* After a failed transaction (a statement or COMMIT failed, or the link
  * broke): whether it committed. A link that still answers ends it (ROLLBACK)
  * and it is STORE_ABORTED, as it is when COMMIT was never sent (commit_sent
  * false). Otherwise reconnects and asks pg_xact_status(xid), asking again
  * while it is in progress (its backend not ended yet), for at most
- * AID_PG_OUTCOME_MS (default 5000); STORE_UNKNOWN when that ran out or xid
- * is 0 (never received). Logged (store.commit_outcome). */
-store_outcome_t store_outcome(store_t *self, uint64_t xid, bool commit_sent);
+ * AID_PG_OUTCOME_MS (default 5000). After a crash restart an id that never
+ * reached the WAL may have been handed out again, so `committed` is checked
+ * with verify(self, xid, arg) when there is one, and after a restart
+ * `committed` without one, or `in progress` without one, is STORE_UNKNOWN.
+ * STORE_UNKNOWN too when time ran out or xid is 0 (never received). Logged
+ * (store.commit_outcome). */
+store_outcome_t store_outcome(store_t *self, uint64_t xid, bool commit_sent,
+                              store_verify_fn verify, void *arg);
 /* BEGIN, the transaction id, prepared statement name and COMMIT in one round
  * trip: name's result once committed, else NULL; *outcome says whether it
- * committed — STORE_COMMITTED also when the answer was lost (then NULL). */
+ * committed — STORE_COMMITTED also when the answer was lost (then NULL); after
+ * a server restart with nothing to verify it by, STORE_UNKNOWN. */
 PGresult *store_exec_once(store_t *self, const char *name, int n, const char *const *values,
                           store_outcome_t *outcome);
 

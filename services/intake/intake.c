@@ -6,9 +6,11 @@
  * sent only for what committed; a batch that failed is answered `unavailable`
  * and nothing of it is acknowledged (a retry with the same id is safe). When
  * the link breaks after COMMIT was sent, the truth is learned from the
- * transaction id taken with BEGIN (store_outcome): what committed is
- * answered `ok`, and what cannot be learned in time `unavailable` saying the
- * outcome is unknown — never "nothing was accepted".
+ * transaction id taken with BEGIN (store_outcome: pg_xact_status, and a
+ * `committed` checked in the rows, whose xmin is that id, since a crash
+ * restart may hand the id out again): what committed is answered `ok`, and
+ * what cannot be learned in time `unavailable` saying the outcome is unknown
+ * — never "nothing was accepted".
  *
  * Redis is the fast path for idempotency (a retried id is answered without
  * touching Postgres); the requests table's primary key is the truth. */
@@ -167,6 +169,8 @@ static void prepare_statements(store_t *store)
                   "            WHEN r.xmin::text = $3 THEN 'new' ELSE 'duplicate' END"
                   "  FROM unnest($1::text[], $2::bytea[]) AS t(id, raw)"
                   "  JOIN requests r ON r.request_id = t.id");
+    store_prepare(store, "request_made_by",
+                  "SELECT 1 FROM requests WHERE request_id = $1 AND xmin::text = $2");
     store_prepare(store, "finish_request",
                   "UPDATE requests SET result = $2::bytea WHERE request_id = $1");
     /* R-AUDIT: reads of cases by clients, one row per read case (040_roles.sql);
@@ -675,6 +679,20 @@ static void run_read(intake_t *self, inbound_t *in, const intake_op_t *op,
     msgpack_sbuffer_destroy(&sb);
 }
 
+/* store_verify_fn of a write whose transaction is over (pg_xact_status said
+ * committed, which after a crash restart may be another transaction's): it
+ * committed when its request's row is the one it made (xmin = xid). */
+static int verify_write(store_t *store, uint64_t xid, void *arg)
+{
+    char x32[24];
+    snprintf(x32, sizeof x32, "%llu", (unsigned long long)(xid & 0xffffffffu));
+    const char *vals[2] = {arg, x32};
+    PGresult *r = store_exec(store, "request_made_by", 2, vals);
+    int rc = r ? PQntuples(r) == 1 : -1;
+    PQclear(r);
+    return rc;
+}
+
 /* A write in its own transaction, opened with the idempotency check. */
 static void run_write(intake_t *self, inbound_t *in, const intake_op_t *op,
                       const proto_request_t *req)
@@ -735,7 +753,8 @@ static void run_write(intake_t *self, inbound_t *in, const intake_op_t *op,
         goto fail;
     }
     if (store_commit(self->store) != 0) {
-        store_outcome_t truth = store_outcome(self->store, xid, true);
+        store_outcome_t truth = store_outcome(self->store, xid, true, verify_write,
+                                              (void *)req->id);
         if (truth != STORE_COMMITTED) {
             if (truth == STORE_ABORTED)
                 intake_unavailable(&e);
@@ -1090,8 +1109,8 @@ static void set_outcome(pending_t *p, PGresult *res, int row, int col)
  * `new`, one that was there before is `duplicate` or `conflict`, as
  * aid_submit_reports would have answered. Entries it cannot settle stay
  * unsettled (answered outcome unknown). */
-static void lookup_committed(intake_t *self, pending_t *ps, const int *unsettled, int nq,
-                             uint64_t xid)
+static int lookup_committed(intake_t *self, pending_t *ps, const int *unsettled, int nq,
+                            uint64_t xid)
 {
     char *raw = NULL;
     size_t len = 0, cap = 0;
@@ -1100,7 +1119,7 @@ static void lookup_committed(intake_t *self, pending_t *ps, const int *unsettled
     for (int q = 0; q < nq; q++)
         n += ps[unsettled[q]].report_id == 0 && ps[unsettled[q]].outcome == 0;
     if (!n)
-        return;
+        return 0;
     int bad = bin_array_begin(&raw, &len, &cap, n);
     for (int q = 0; q < nq; q++) {
         const pending_t *p = &ps[unsettled[q]];
@@ -1129,8 +1148,48 @@ static void lookup_committed(intake_t *self, pending_t *ps, const int *unsettled
     if (!r)
         log_warn("intake.lookup_failed", "reports", LOG_I(n), "error",
                  LOG_S(store_errmsg(self->store)), NULL);
+    int rc = r ? 0 : -1;
     PQclear(r);
     free(raw);
+    return rc;
+}
+
+/* The batch being resolved, for verify_batch. */
+typedef struct {
+    intake_t *self;
+    pending_t *ps;
+    const int *unsettled;
+    int nq;
+} batch_ref_t;
+
+static void unsettle(pending_t *ps, const int *unsettled, int nq)
+{
+    for (int q = 0; q < nq; q++) {
+        ps[unsettled[q]].outcome = 0;
+        ps[unsettled[q]].report_id = ps[unsettled[q]].case_id = 0;
+    }
+}
+
+/* store_verify_fn of a batch whose transaction is over (pg_xact_status said
+ * committed, which after a crash restart may be another transaction's): it
+ * committed when one of its entries' rows was made by it (xmin = xid). The
+ * lookup also gives every entry its answer; when every entry has a row made
+ * before (duplicates, conflicts), those rows are the answer either way. */
+static int verify_batch(store_t *store, uint64_t xid, void *arg)
+{
+    (void)store;
+    batch_ref_t *b = arg;
+    unsettle(b->ps, b->unsettled, b->nq);
+    if (lookup_committed(b->self, b->ps, b->unsettled, b->nq, xid) != 0)
+        return -1;
+    int found = 0;
+    for (int q = 0; q < b->nq; q++) {
+        const pending_t *p = &b->ps[b->unsettled[q]];
+        if (p->outcome == 0 && p->report_id)
+            return 1; /* a row this transaction made */
+        found += p->outcome != 0;
+    }
+    return found == b->nq;
 }
 
 /* Commits every unsettled entry in ONE round trip. In pipeline mode it
@@ -1208,15 +1267,15 @@ static store_outcome_t submit_all(intake_t *self, pending_t *ps, int n)
      * holds whatever failed after it (the sync: the link lost just then) */
     log_warn("intake.pipeline_failed", "error",
              LOG_S(!piped ? store_errmsg(self->store) : PQerrorMessage(conn)), NULL);
-    store_outcome_t truth = committed ? STORE_COMMITTED : store_outcome(self->store, xid, commit_sent);
+    batch_ref_t ref = {self, ps, unsettled, nq};
+    store_outcome_t truth = committed ? STORE_COMMITTED
+                                      : store_outcome(self->store, xid, commit_sent,
+                                                      verify_batch, &ref);
     if (truth == STORE_COMMITTED) {
         lookup_committed(self, ps, unsettled, nq, xid);
         return truth;
     }
-    for (int q = 0; q < nq; q++) { /* nothing of it is known to have happened */
-        ps[unsettled[q]].outcome = 0;
-        ps[unsettled[q]].report_id = ps[unsettled[q]].case_id = 0;
-    }
+    unsettle(ps, unsettled, nq); /* nothing of it is known to have happened */
     return truth;
 }
 
