@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "log.h"
@@ -19,10 +20,12 @@ struct store {
     bool ready;                        /* connected and every statement prepared */
     int64_t next_try_ms;               /* earliest next reconnect attempt */
     int64_t retry_ms;                  /* reconnect throttle */
+    int64_t outcome_ms;                /* how long store_outcome may try */
     const char *session;               /* run after each connect, or NULL */
     int nstmts;
     const char *names[STORE_MAX_STMTS];
     const char *sqls[STORE_MAX_STMTS];
+    char started[64];                  /* pg_postmaster_start_time() of the server */
     char err[512];                     /* last error, scrubbed */
     char sqlstate[6];
 };
@@ -45,6 +48,7 @@ store_t *store_new(const char *dsn)
         return NULL;
     }
     self->retry_ms = config_int("AID_PG_RETRY_MS", 500, 10, 60000);
+    self->outcome_ms = config_int("AID_PG_OUTCOME_MS", 5000, 100, 60000);
     return self;
 }
 
@@ -127,9 +131,47 @@ static int pii_key_matches(store_t *self)
     return 0;
 }
 
+/* Notices and warnings of the server (e.g. the FATAL a restart sends an idle
+ * connection) go to the debug log, scrubbed, not raw to stderr. */
+static void quiet_notice(void *arg, const char *message)
+{
+    (void)arg;
+    char raw[512], clean[512];
+    snprintf(raw, sizeof raw, "%s", message);
+    size_t n = strlen(raw);
+    while (n && (raw[n - 1] == '\n' || raw[n - 1] == ' '))
+        raw[--n] = '\0';
+    log_scrub(raw, clean, sizeof clean);
+    log_debug("store.notice", "message", LOG_S(clean), NULL);
+}
+
+/* An idle connection the server has closed (a restart, a terminated backend)
+ * still says CONNECTION_OK until it is read: read what is waiting (without
+ * blocking; libpq's socket is non-blocking) to find out before a statement
+ * is sent on it. Only between transactions: a dead link inside one is the
+ * caller's failure to see. */
+static bool link_alive(store_t *self)
+{
+    if (PQtransactionStatus(self->conn) != PQTRANS_IDLE ||
+        PQpipelineStatus(self->conn) != PQ_PIPELINE_OFF)
+        return true;
+    /* a server that closes a connection sends a FATAL, then EOF: a read
+     * returns what is there, so the EOF shows on the second */
+    bool alive = true;
+    for (int i = 0; i < 2 && alive; i++)
+        alive = PQconsumeInput(self->conn) == 1 && PQstatus(self->conn) == CONNECTION_OK;
+    if (alive)
+        return true;
+    set_err(self, PQerrorMessage(self->conn), NULL);
+    log_warn("store.link_lost", "error", LOG_S(self->err), NULL);
+    self->ready = false;
+    self->next_try_ms = 0; /* a link that was up: reconnect at once, not throttled */
+    return false;
+}
+
 bool store_ready(store_t *self)
 {
-    if (self->ready && PQstatus(self->conn) == CONNECTION_OK)
+    if (self->ready && PQstatus(self->conn) == CONNECTION_OK && link_alive(self))
         return true;
     int64_t now = now_ms();
     if (now < self->next_try_ms)
@@ -143,6 +185,7 @@ bool store_ready(store_t *self)
         set_err(self, PQerrorMessage(self->conn), NULL);
         return false;
     }
+    PQsetNoticeProcessor(self->conn, quiet_notice, NULL);
     if (self->session) {
         PGresult *r = PQexec(self->conn, self->session);
         if (PQresultStatus(r) != PGRES_COMMAND_OK) {
@@ -165,6 +208,20 @@ bool store_ready(store_t *self)
         PQclear(r);
     }
     if (pii_key_matches(self) != 0)
+        return false;
+    /* which run of the server this is: transaction ids are unique within one
+     * run only (store_outcome). A crash restarts the backends, not the
+     * postmaster; it does reset the statistics, and bgwriter's says when. */
+    PGresult *st = PQexec(self->conn,
+                          "SELECT pg_postmaster_start_time()::text || ' '"
+                          " || coalesce((SELECT stats_reset FROM pg_stat_bgwriter)::text, '')");
+    bool st_ok = PQresultStatus(st) == PGRES_TUPLES_OK && PQntuples(st) == 1;
+    if (st_ok)
+        snprintf(self->started, sizeof self->started, "%s", PQgetvalue(st, 0, 0));
+    else
+        set_err(self, PQresultErrorMessage(st), st);
+    PQclear(st);
+    if (!st_ok)
         return false;
     self->ready = true;
     self->err[0] = '\0';
@@ -267,32 +324,175 @@ bool store_pipe_end(store_t *self, bool synced, bool ok)
     return ok;
 }
 
-/* [pre] name [post] as one pipeline with one sync; name's result or NULL. */
-static PGresult *exec_piped(store_t *self, const char *pre, const char *name, int n,
-                            const char *const *values, int result_format, const char *post)
+/* ---- transaction ids: the outcome of a COMMIT whose answer was lost ---- */
+
+static int send_plain(PGconn *c, const char *sql)
 {
+    return PQsendQueryParams(c, sql, 0, NULL, NULL, NULL, NULL, 0);
+}
+
+bool store_pipe_begin(store_t *self)
+{
+    PGconn *c = self->conn;
+    return send_plain(c, "BEGIN") == 1 && send_plain(c, "SELECT pg_current_xact_id()") == 1 &&
+           PQsendFlushRequest(c) == 1;
+}
+
+uint64_t store_pipe_xid(store_t *self, bool *ok)
+{
+    PQclear(store_pipe_next(self, ok)); /* BEGIN */
+    PGresult *r = store_pipe_next(self, ok);
+    uint64_t xid = r && PQntuples(r) == 1 ? strtoull(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+    PQclear(r);
+    return xid;
+}
+
+int store_begin_xid(store_t *self, uint64_t *xid)
+{
+    *xid = 0;
+    if (!self->ready) {
+        set_err(self, "database not connected", NULL);
+        return -1;
+    }
+    PGconn *c = self->conn;
+    bool sent = PQenterPipelineMode(c) == 1 && store_pipe_begin(self) && PQpipelineSync(c) == 1;
+    bool ok = sent;
+    if (!sent)
+        set_err(self, PQerrorMessage(c), NULL);
+    else
+        *xid = store_pipe_xid(self, &ok);
+    if (ok && *xid == 0) {
+        set_err(self, "no transaction id", NULL);
+        ok = false;
+    }
+    return store_pipe_end(self, sent, ok) ? 0 : -1;
+}
+
+static const char *const outcome_names[] = {"aborted", "committed", "unknown"};
+
+/* The answer of pg_xact_status for xid on a fresh link: an outcome, or -1 to
+ * ask again (in progress: the old backend has not ended yet; or the link
+ * failed again). */
+static int xact_status(store_t *self, const char *xid)
+{
+    const char *vals[1] = {xid};
+    PGresult *r = PQexecParams(self->conn, "SELECT pg_xact_status($1::xid8)", 1, NULL, vals,
+                               NULL, NULL, 0);
+    int out = -1;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+        const char *st = PQgetisnull(r, 0, 0) ? NULL : PQgetvalue(r, 0, 0);
+        out = !st ? STORE_UNKNOWN /* too old to be known: never for a live id */
+            : !strcmp(st, "committed") ? STORE_COMMITTED
+            : !strcmp(st, "aborted")   ? STORE_ABORTED
+                                       : -1;
+    } else {
+        set_err(self, PQresultErrorMessage(r), r);
+        /* "transaction ID … is in the future": it never reached the WAL that
+         * survived (a crash restart), so it cannot have committed */
+        if (!strcmp(self->sqlstate, "22023"))
+            out = STORE_ABORTED;
+        else if (PQstatus(self->conn) != CONNECTION_OK)
+            self->ready = false;
+    }
+    PQclear(r);
+    return out;
+}
+
+store_outcome_t store_outcome(store_t *self, uint64_t xid, bool commit_sent,
+                              store_verify_fn verify, void *arg)
+{
+    char was[sizeof self->started]; /* the run of the server the transaction began on */
+    snprintf(was, sizeof was, "%s", self->started);
+    /* A link that still answers has answered everything sent before, COMMIT
+     * included, and the caller saw it fail: the transaction is over. The
+     * ROLLBACK ends what a failed statement left open and tells a live link
+     * from a dead one that libpq has not noticed yet. */
+    if (self->ready && PQstatus(self->conn) == CONNECTION_OK &&
+        PQpipelineStatus(self->conn) == PQ_PIPELINE_OFF) {
+        PGresult *r = PQexec(self->conn, "ROLLBACK");
+        bool alive = PQresultStatus(r) == PGRES_COMMAND_OK && PQstatus(self->conn) == CONNECTION_OK;
+        PQclear(r);
+        if (alive)
+            return STORE_ABORTED;
+    }
+    self->ready = false;
+    if (!commit_sent)
+        return STORE_ABORTED;
+    int out = STORE_UNKNOWN;
+    bool restarted = false;
+    char arg_xid[24];
+    snprintf(arg_xid, sizeof arg_xid, "%llu", (unsigned long long)xid);
+    int64_t t0 = now_ms(), end = t0 + self->outcome_ms;
+    self->next_try_ms = 0; /* the link was up: reconnect at once */
+    while (xid) {
+        int got = -1;
+        if (store_ready(self)) {
+            got = xact_status(self, arg_xid);
+            restarted = strcmp(was, self->started) != 0;
+            /* After a crash restart the transaction is over, but an id that
+             * never reached the WAL is handed out again: its status may be
+             * another transaction's. `aborted` (or "in the future") is still
+             * ours — a commit would have kept the id — but `committed` is
+             * checked in the data (verify) whenever it can be, and `in
+             * progress` after a restart is another's: ours ended. */
+            if (got == STORE_COMMITTED || (got < 0 && restarted)) {
+                int v = verify ? verify(self, xid, arg) : -1;
+                got = v >= 0             ? (v ? STORE_COMMITTED : STORE_ABORTED)
+                    : verify             ? -1 /* ask again */
+                    : restarted          ? STORE_UNKNOWN
+                                         : got;
+            }
+        }
+        if (got >= 0) {
+            out = got;
+            break;
+        }
+        if (now_ms() >= end)
+            break;
+        usleep(50 * 1000);
+    }
+    log_warn("store.commit_outcome", "xid", LOG_I((long long)xid), "outcome",
+             LOG_S(outcome_names[out]), "restarted", LOG_I(restarted), "ms", LOG_I(now_ms() - t0),
+             "error", LOG_S(self->err), NULL);
+    return (store_outcome_t)out;
+}
+
+/* [pre] name [post] as one pipeline with one sync; name's result or NULL.
+ * With outcome (pre BEGIN, post COMMIT): the transaction id is taken after
+ * BEGIN and *outcome tells whether it committed, also when the answer was
+ * lost (store_outcome). */
+static PGresult *exec_piped(store_t *self, const char *pre, const char *name, int n,
+                            const char *const *values, int result_format, const char *post,
+                            store_outcome_t *outcome)
+{
+    if (outcome)
+        *outcome = STORE_ABORTED;
     if (!self->ready) {
         set_err(self, "database not connected", NULL);
         return NULL;
     }
     PGconn *c = self->conn;
+    bool post_sent = false, committed = false;
     bool sent = PQenterPipelineMode(c) == 1 &&
-                (!pre || PQsendQueryParams(c, pre, 0, NULL, NULL, NULL, NULL, 0) == 1) &&
+                (outcome ? store_pipe_begin(self) : !pre || send_plain(c, pre) == 1) &&
                 PQsendQueryPrepared(c, name, n, values, NULL, NULL, result_format) == 1 &&
-                (!post || PQsendQueryParams(c, post, 0, NULL, NULL, NULL, NULL, 0) == 1) &&
-                PQpipelineSync(c) == 1;
+                (!post || (post_sent = send_plain(c, post) == 1)) && PQpipelineSync(c) == 1;
     bool ok = sent;
+    uint64_t xid = 0;
     PGresult *out = NULL;
     if (!sent) {
         set_err(self, PQerrorMessage(c), NULL);
     } else {
-        if (pre)
+        if (outcome)
+            xid = store_pipe_xid(self, &ok);
+        else if (pre)
             PQclear(store_pipe_next(self, &ok));
         out = store_pipe_next(self, &ok);
         if (post) {
             /* a COMMIT of a transaction that had failed answers ROLLBACK */
             PGresult *r = store_pipe_next(self, &ok);
-            if (r && strcmp(PQcmdStatus(r), post) != 0) {
+            committed = r && strcmp(PQcmdStatus(r), post) == 0;
+            if (r && !committed) {
                 if (ok)
                     set_err(self, "the transaction was rolled back", NULL);
                 ok = false;
@@ -300,7 +500,11 @@ static PGresult *exec_piped(store_t *self, const char *pre, const char *name, in
             PQclear(r);
         }
     }
-    if (!store_pipe_end(self, sent, ok)) {
+    bool fine = store_pipe_end(self, sent, ok);
+    if (outcome)
+        *outcome = fine || committed ? STORE_COMMITTED
+                                     : store_outcome(self, xid, post_sent, NULL, NULL);
+    if (!fine) {
         PQclear(out);
         return NULL;
     }
@@ -310,12 +514,18 @@ static PGresult *exec_piped(store_t *self, const char *pre, const char *name, in
 PGresult *store_begin_exec(store_t *self, const char *name, int n, const char *const *values,
                            int result_format)
 {
-    return exec_piped(self, "BEGIN", name, n, values, result_format, NULL);
+    return exec_piped(self, "BEGIN", name, n, values, result_format, NULL, NULL);
 }
 
 PGresult *store_exec_commit(store_t *self, const char *name, int n, const char *const *values)
 {
-    return exec_piped(self, NULL, name, n, values, 0, "COMMIT");
+    return exec_piped(self, NULL, name, n, values, 0, "COMMIT", NULL);
+}
+
+PGresult *store_exec_once(store_t *self, const char *name, int n, const char *const *values,
+                          store_outcome_t *outcome)
+{
+    return exec_piped(self, "BEGIN", name, n, values, 0, "COMMIT", outcome);
 }
 
 const char *store_errmsg(const store_t *self) { return self->err; }

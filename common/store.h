@@ -27,7 +27,10 @@ void store_prepare(store_t *self, const char *name, const char *sql);
 void store_session(store_t *self, const char *sql);
 
 /* True when connected and prepared; reconnects at most every retry_ms
- * (AID_PG_RETRY_MS, default 500) otherwise. */
+ * (AID_PG_RETRY_MS, default 500) otherwise. Between transactions it first
+ * reads what the server sent the idle connection (no round trip): a link the
+ * server closed meanwhile (a restart, a terminated backend) is replaced at
+ * once, before any statement fails on it. */
 bool store_ready(store_t *self);
 
 /* Runs prepared statement name with text parameters (NULL = SQL NULL).
@@ -70,6 +73,45 @@ bool store_pipe_end(store_t *self, bool synced, bool ok);
 PGresult *store_begin_exec(store_t *self, const char *name, int n, const char *const *values,
                            int result_format);
 PGresult *store_exec_commit(store_t *self, const char *name, int n, const char *const *values);
+
+/* ---- the outcome of a COMMIT whose answer was lost ----------------------
+ * A link that breaks after COMMIT was sent leaves the outcome unknown to the
+ * client: it may have committed. Writers take the transaction id with BEGIN
+ * (in the same round trip) and, when the COMMIT's answer is lost, learn the
+ * truth from pg_xact_status on a new connection (store_outcome). */
+typedef enum { STORE_ABORTED, STORE_COMMITTED, STORE_UNKNOWN } store_outcome_t;
+
+/* In pipeline mode: queues BEGIN, SELECT pg_current_xact_id() and a flush
+ * request (the id is sent at once, before the statements after it run). */
+bool store_pipe_begin(store_t *self);
+/* Reads the two results store_pipe_begin queued: the transaction id, or 0
+ * (*ok false) when they failed. */
+uint64_t store_pipe_xid(store_t *self, bool *ok);
+/* BEGIN and the transaction id in one round trip (the transaction is left
+ * open). 0, or -1 (nothing open). */
+int store_begin_xid(store_t *self, uint64_t *xid);
+/* Checks in the data whether the transaction xid committed (e.g. its rows,
+ * whose xmin is xid): 1 yes, 0 no, -1 cannot tell now (asked again). */
+typedef int (*store_verify_fn)(store_t *self, uint64_t xid, void *arg);
+/* After a failed transaction (a statement or COMMIT failed, or the link
+ * broke): whether it committed. A link that still answers ends it (ROLLBACK)
+ * and it is STORE_ABORTED, as it is when COMMIT was never sent (commit_sent
+ * false). Otherwise reconnects and asks pg_xact_status(xid), asking again
+ * while it is in progress (its backend not ended yet), for at most
+ * AID_PG_OUTCOME_MS (default 5000). After a crash restart an id that never
+ * reached the WAL may have been handed out again, so `committed` is checked
+ * with verify(self, xid, arg) when there is one, and after a restart
+ * `committed` without one, or `in progress` without one, is STORE_UNKNOWN.
+ * STORE_UNKNOWN too when time ran out or xid is 0 (never received). Logged
+ * (store.commit_outcome). */
+store_outcome_t store_outcome(store_t *self, uint64_t xid, bool commit_sent,
+                              store_verify_fn verify, void *arg);
+/* BEGIN, the transaction id, prepared statement name and COMMIT in one round
+ * trip: name's result once committed, else NULL; *outcome says whether it
+ * committed — STORE_COMMITTED also when the answer was lost (then NULL); after
+ * a server restart with nothing to verify it by, STORE_UNKNOWN. */
+PGresult *store_exec_once(store_t *self, const char *name, int n, const char *const *values,
+                          store_outcome_t *outcome);
 
 /* The int8 value at (row, col) of a binary-format result (big-endian); 0
  * when the column is not 8 bytes (NULL, another type). */

@@ -3,8 +3,14 @@
  * One pass of the loop: wait for a request, drain up to BATCH_MAX more,
  * answer what needs no write at once (errors, health, case.get), then commit
  * every report of the pass in one transaction and answer them all. `ok` is
- * sent only after COMMIT returned; a failed batch is answered `unavailable`
- * and nothing of it is acknowledged (a retry with the same id is safe).
+ * sent only for what committed; a batch that failed is answered `unavailable`
+ * and nothing of it is acknowledged (a retry with the same id is safe). When
+ * the link breaks after COMMIT was sent, the truth is learned from the
+ * transaction id taken with BEGIN (store_outcome: pg_xact_status, and a
+ * `committed` checked in the rows, whose xmin is that id, since a crash
+ * restart may hand the id out again): what committed is answered `ok`, and
+ * what cannot be learned in time `unavailable` saying the outcome is unknown
+ * — never "nothing was accepted".
  *
  * Redis is the fast path for idempotency (a retried id is answered without
  * touching Postgres); the requests table's primary key is the truth. */
@@ -156,6 +162,17 @@ static void prepare_statements(store_t *store)
                   " $7::boolean[], $8::bytea[], $9::int[], $10::text[], $11::text[], $12::text[])");
     store_prepare(store, "begin_request",
                   "SELECT outcome, result FROM aid_begin_request($1, $2, $3::bytea)");
+    /* the batch's entries after a COMMIT whose answer was lost: $3 is the
+     * low 32 bits of the batch's transaction id, the xmin of the rows it made */
+    store_prepare(store, "committed_reports",
+                  "SELECT r.request_id, r.report_id, r.case_id,"
+                  "       CASE WHEN r.op <> 'report.submit' OR r.body_hash <> sha256(t.raw)"
+                  "            THEN 'conflict'"
+                  "            WHEN r.xmin::text = $3 THEN 'new' ELSE 'duplicate' END"
+                  "  FROM unnest($1::text[], $2::bytea[]) AS t(id, raw)"
+                  "  JOIN requests r ON r.request_id = t.id");
+    store_prepare(store, "request_made_by",
+                  "SELECT 1 FROM requests WHERE request_id = $1 AND xmin::text = $2");
     store_prepare(store, "finish_request",
                   "UPDATE requests SET result = $2::bytea WHERE request_id = $1");
     /* R-AUDIT: reads of cases by clients, one row per read case (040_roles.sql);
@@ -535,6 +552,14 @@ int intake_unavailable(proto_error_t *err)
                       "database unavailable: nothing was accepted, retry later");
 }
 
+int intake_outcome_unknown(proto_error_t *err)
+{
+    return proto_fail(err, PROTO_UNAVAILABLE, NULL,
+                      "outcome unknown: the database link broke after COMMIT was sent; retry "
+                      "with the same id and body: the answer is the truth (duplicate: true "
+                      "when it was accepted)");
+}
+
 /* Re-packs a stored result map with "duplicate" added. A handler's own
  * "duplicate": true (the same effect recognised under another request id,
  * e.g. decision.submit) is kept: the key appears once. */
@@ -613,16 +638,17 @@ static void flush_held(intake_t *self)
         return;
     const char *vals[4] = {pgarr_str(&self->a_who), pgarr_str(&self->a_action),
                            pgarr_str(&self->a_cases), pgarr_str(&self->a_detail)};
-    PGresult *r = NULL;
+    /* in a transaction of its own with its id: rows committed although the
+     * answer was lost still answer the reads (store_exec_once) */
+    store_outcome_t truth = STORE_ABORTED;
     if (vals[0] && vals[1] && vals[2] && vals[3] && store_ready(self->store))
-        r = store_exec(self->store, "audit_reads", 4, vals);
-    if (!r)
+        PQclear(store_exec_once(self->store, "audit_reads", 4, vals, &truth));
+    if (truth != STORE_COMMITTED)
         log_error("intake.audit_failed", "reads", LOG_I(self->n_held), "error",
                   LOG_S(store_errmsg(self->store)), NULL);
-    PQclear(r);
     for (int k = 0; k < self->n_held; k++) {
         held_t *h = &self->held[k];
-        if (r) {
+        if (truth == STORE_COMMITTED) {
             for (int i = 0; i < h->nroute; i++)
                 zmq_msg_send(&h->route[i], self->router, ZMQ_SNDMORE);
             zmq_send(self->router, h->reply.data, h->reply.size, 0);
@@ -634,7 +660,10 @@ static void flush_held(intake_t *self)
             }
             zmq_msg_init(&in.body);
             proto_error_t e;
-            intake_unavailable(&e);
+            if (truth == STORE_ABORTED)
+                intake_unavailable(&e);
+            else
+                intake_outcome_unknown(&e);
             reply_error(self, &in, h->id, &e);
         }
         for (int i = 0; i < h->nroute; i++)
@@ -669,6 +698,20 @@ static void run_read(intake_t *self, inbound_t *in, const intake_op_t *op,
     msgpack_sbuffer_destroy(&sb);
 }
 
+/* store_verify_fn of a write whose transaction is over (pg_xact_status said
+ * committed, which after a crash restart may be another transaction's): it
+ * committed when its request's row is the one it made (xmin = xid). */
+static int verify_write(store_t *store, uint64_t xid, void *arg)
+{
+    char x32[24];
+    snprintf(x32, sizeof x32, "%llu", (unsigned long long)(xid & 0xffffffffu));
+    const char *vals[2] = {arg, x32};
+    PGresult *r = store_exec(store, "request_made_by", 2, vals);
+    int rc = r ? PQntuples(r) == 1 : -1;
+    PQclear(r);
+    return rc;
+}
+
 /* A write in its own transaction, opened with the idempotency check. */
 static void run_write(intake_t *self, inbound_t *in, const intake_op_t *op,
                       const proto_request_t *req)
@@ -686,7 +729,8 @@ static void run_write(intake_t *self, inbound_t *in, const intake_op_t *op,
         msgpack_pack_nil(&pk);
     PGresult *r = NULL;
     int stored = 0;
-    if (!store_ready(self->store) || store_begin(self->store) != 0) {
+    uint64_t xid = 0; /* taken with BEGIN: the truth when COMMIT's answer is lost */
+    if (!store_ready(self->store) || store_begin_xid(self->store, &xid) != 0) {
         intake_unavailable(&e);
         goto fail;
     }
@@ -723,9 +767,20 @@ static void run_write(intake_t *self, inbound_t *in, const intake_op_t *op,
     free(sealed);
     stored = f != NULL;
     PQclear(f);
-    if (!stored || store_commit(self->store) != 0) {
+    if (!stored) {
         intake_unavailable(&e);
         goto fail;
+    }
+    if (store_commit(self->store) != 0) {
+        store_outcome_t truth = store_outcome(self->store, xid, true, verify_write,
+                                              (void *)req->id);
+        if (truth != STORE_COMMITTED) {
+            if (truth == STORE_ABORTED)
+                intake_unavailable(&e);
+            else
+                intake_outcome_unknown(&e);
+            goto fail;
+        }
     }
     pack_result(&reply, result.data, result.size, false);
     reply_ok(self, in, req->id, &reply);
@@ -1067,17 +1122,109 @@ static void set_outcome(pending_t *p, PGresult *res, int row, int col)
     p->outcome = !strcmp(oc, "new") ? 0 : !strcmp(oc, "duplicate") ? 1 : 2;
 }
 
+/* After the batch's transaction committed: the entries whose results were
+ * lost with the link (report_id still 0) are looked up by request id — the
+ * row this transaction inserted (its xmin is the batch's transaction id) is
+ * `new`, one that was there before is `duplicate` or `conflict`, as
+ * aid_submit_reports would have answered. Entries it cannot settle stay
+ * unsettled (answered outcome unknown). */
+static int lookup_committed(intake_t *self, pending_t *ps, const int *unsettled, int nq,
+                            uint64_t xid)
+{
+    char *raw = NULL;
+    size_t len = 0, cap = 0;
+    int n = 0;
+    pgarr_reset(&self->ids);
+    for (int q = 0; q < nq; q++)
+        n += ps[unsettled[q]].report_id == 0 && ps[unsettled[q]].outcome == 0;
+    if (!n)
+        return 0;
+    int bad = bin_array_begin(&raw, &len, &cap, n);
+    for (int q = 0; q < nq; q++) {
+        const pending_t *p = &ps[unsettled[q]];
+        if (p->report_id || p->outcome)
+            continue;
+        pgarr_add_text(&self->ids, p->id);
+        bad |= bin_array_add(&raw, &len, &cap, p->raw.data, p->raw.size);
+    }
+    char x32[24];
+    snprintf(x32, sizeof x32, "%llu", (unsigned long long)(xid & 0xffffffffu));
+    const char *vals[3] = {pgarr_str(&self->ids), raw, x32};
+    int lens[3] = {0, (int)len, 0}, fmts[3] = {0, 1, 0};
+    PGresult *r = !bad && vals[0] && store_ready(self->store)
+                      ? store_exec_bin(self->store, "committed_reports", 3, vals, lens, fmts)
+                      : NULL;
+    for (int row = 0; r && row < PQntuples(r); row++) {
+        const char *id = PQgetvalue(r, row, 0);
+        for (int q = 0; q < nq; q++) {
+            pending_t *p = &ps[unsettled[q]];
+            if (!p->report_id && !p->outcome && !strcmp(p->id, id)) {
+                set_outcome(p, r, row, 1);
+                break;
+            }
+        }
+    }
+    if (!r)
+        log_warn("intake.lookup_failed", "reports", LOG_I(n), "error",
+                 LOG_S(store_errmsg(self->store)), NULL);
+    int rc = r ? 0 : -1;
+    PQclear(r);
+    free(raw);
+    return rc;
+}
+
+/* The batch being resolved, for verify_batch. */
+typedef struct {
+    intake_t *self;
+    pending_t *ps;
+    const int *unsettled;
+    int nq;
+} batch_ref_t;
+
+static void unsettle(pending_t *ps, const int *unsettled, int nq)
+{
+    for (int q = 0; q < nq; q++) {
+        ps[unsettled[q]].outcome = 0;
+        ps[unsettled[q]].report_id = ps[unsettled[q]].case_id = 0;
+    }
+}
+
+/* store_verify_fn of a batch whose transaction is over (pg_xact_status said
+ * committed, which after a crash restart may be another transaction's): it
+ * committed when one of its entries' rows was made by it (xmin = xid). The
+ * lookup also gives every entry its answer; when every entry has a row made
+ * before (duplicates, conflicts), those rows are the answer either way. */
+static int verify_batch(store_t *store, uint64_t xid, void *arg)
+{
+    (void)store;
+    batch_ref_t *b = arg;
+    unsettle(b->ps, b->unsettled, b->nq);
+    if (lookup_committed(b->self, b->ps, b->unsettled, b->nq, xid) != 0)
+        return -1;
+    int found = 0;
+    for (int q = 0; q < b->nq; q++) {
+        const pending_t *p = &b->ps[b->unsettled[q]];
+        if (p->outcome == 0 && p->report_id)
+            return 1; /* a row this transaction made */
+        found += p->outcome != 0;
+    }
+    return found == b->nq;
+}
+
 /* Commits every unsettled entry in ONE round trip. In pipeline mode it
- * sends BEGIN, one aid_submit_reports for the entries independent of each
- * other, one aid_submit_report per linked entry (see mark_linked), COMMIT
- * and a sync, then reads every result. 0 when all ran and COMMIT succeeded
- * (only then is anything acknowledged); -1 otherwise (nothing was kept:
- * rolled back by store_pipe_end; the caller answers unavailable). */
-static int submit_all(intake_t *self, pending_t *ps, int n)
+ * sends BEGIN with the transaction id (store_pipe_begin), one
+ * aid_submit_reports for the entries independent of each other, one
+ * aid_submit_report per linked entry (see mark_linked), a flush request (the
+ * results are sent before COMMIT runs), COMMIT and a sync, then reads every
+ * result. Returns the truth: STORE_COMMITTED (the entries' outcomes set; an
+ * entry whose result is lost is looked up), STORE_ABORTED (nothing was kept:
+ * rolled back) or STORE_UNKNOWN (the link broke after COMMIT was sent and
+ * the outcome could not be learned, store_outcome). */
+static store_outcome_t submit_all(intake_t *self, pending_t *ps, int n)
 {
     PGconn *conn = store_conn(self->store);
     if (!conn || PQenterPipelineMode(conn) != 1)
-        return -1;
+        return STORE_ABORTED;
     int unsettled[BATCH_MAX], nq = 0, nb = 0;
     bool linked[BATCH_MAX];
     for (int i = 0; i < n; i++)
@@ -1086,18 +1233,20 @@ static int submit_all(intake_t *self, pending_t *ps, int n)
     mark_linked(ps, unsettled, nq, linked);
     for (int q = 0; q < nq; q++)
         nb += !linked[q];
-    bool sent = PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) == 1;
+    bool sent = store_pipe_begin(self->store), commit_sent = false, committed = false;
     if (sent && nb)
         sent = send_batch(self, conn, ps, unsettled, linked, nq, nb);
     for (int q = 0; sent && q < nq; q++)
         if (linked[q])
             sent = send_one(self, conn, &ps[unsettled[q]]);
-    sent = sent && PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) == 1 &&
+    sent = sent && PQsendFlushRequest(conn) == 1 &&
+           (commit_sent = PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) == 1) &&
            PQpipelineSync(conn) == 1;
     bool ok = sent, piped = true; /* piped: every statement succeeded */
+    uint64_t xid = 0;
     if (sent) {
-        PGresult *r = store_pipe_next(self->store, &piped); /* BEGIN */
-        PQclear(r);
+        xid = store_pipe_xid(self->store, &piped); /* BEGIN, the transaction id */
+        PGresult *r;
         if (nb) {
             /* one row per independent entry: its k (1-based, in unsettled order) */
             int map[BATCH_MAX], k = 0;
@@ -1127,19 +1276,26 @@ static int submit_all(intake_t *self, pending_t *ps, int n)
             PQclear(res);
         }
         r = store_pipe_next(self->store, &piped); /* COMMIT */
-        ok = ok && piped && r && !strcmp(PQcmdStatus(r), "COMMIT");
+        committed = piped && r && !strcmp(PQcmdStatus(r), "COMMIT");
+        ok = ok && committed;
         PQclear(r);
     }
-    if (!store_pipe_end(self->store, sent, ok)) { /* rolled back; a broken link reconnects */
-        log_warn("intake.pipeline_failed", "error",
-                 LOG_S(!piped ? store_errmsg(self->store) : PQerrorMessage(conn)), NULL);
-        for (int q = 0; q < nq; q++) { /* nothing of it happened */
-            ps[unsettled[q]].outcome = 0;
-            ps[unsettled[q]].report_id = ps[unsettled[q]].case_id = 0;
-        }
-        return -1;
+    if (store_pipe_end(self->store, sent, ok))
+        return STORE_COMMITTED;
+    /* Failed: rolled back, or the link broke; a COMMIT that answered COMMIT
+     * holds whatever failed after it (the sync: the link lost just then) */
+    log_warn("intake.pipeline_failed", "error",
+             LOG_S(!piped ? store_errmsg(self->store) : PQerrorMessage(conn)), NULL);
+    batch_ref_t ref = {self, ps, unsettled, nq};
+    store_outcome_t truth = committed ? STORE_COMMITTED
+                                      : store_outcome(self->store, xid, commit_sent,
+                                                      verify_batch, &ref);
+    if (truth == STORE_COMMITTED) {
+        lookup_committed(self, ps, unsettled, nq, xid);
+        return truth;
     }
-    return 0;
+    unsettle(ps, unsettled, nq); /* nothing of it is known to have happened */
+    return truth;
 }
 
 static void answer_report(intake_t *self, pending_t *p)
@@ -1203,30 +1359,36 @@ static void commit_batch(intake_t *self, int n)
     int unsettled = 0;
     for (int i = 0; i < n; i++)
         unsettled += ps[i].outcome == 0;
-    int ok = 1;
+    store_outcome_t truth = STORE_COMMITTED;
     if (unsettled) {
         /* BEGIN … COMMIT in one pipelined round trip (submit_all) */
-        ok = store_ready(self->store) && submit_all(self, ps, n) == 0;
-        if (!ok) {
-            log_warn("intake.batch_failed", "reports", LOG_I(unsettled), "error",
+        truth = store_ready(self->store) ? submit_all(self, ps, n) : STORE_ABORTED;
+        if (truth != STORE_COMMITTED) {
+            log_warn("intake.batch_failed", "reports", LOG_I(unsettled), "outcome",
+                     LOG_S(truth == STORE_UNKNOWN ? "unknown" : "aborted"), "error",
                      LOG_S(store_errmsg(self->store)), NULL);
         }
     }
     int64_t now = now_us();
     for (int i = 0; i < n; i++) {
         metric_observe_us(self->m_latency, now - ps[i].in->t_us);
-        if (ok || ps[i].outcome != 0) {
-            if (ok && ps[i].outcome == 0)
+        /* settled: from the cache, or by the committed transaction (its own
+         * result, or looked up when the link broke after COMMIT) */
+        if (ps[i].outcome != 0 || (truth == STORE_COMMITTED && ps[i].report_id)) {
+            if (ps[i].outcome == 0)
                 metric_add(self->m_decided, 1);
             answer_report(self, &ps[i]);
         } else {
             proto_error_t e;
-            proto_fail(&e, PROTO_UNAVAILABLE, NULL,
-                       "database unavailable: nothing was accepted, retry with the same id");
+            if (truth == STORE_ABORTED)
+                proto_fail(&e, PROTO_UNAVAILABLE, NULL,
+                           "database unavailable: nothing was accepted, retry with the same id");
+            else
+                intake_outcome_unknown(&e);
             reply_error(self, ps[i].in, ps[i].id, &e);
         }
     }
-    if (ok && unsettled) {
+    if (truth == STORE_COMMITTED && unsettled) {
         metric_add(self->m_batches, 1);
         publish_committed(self, ps, n);
         remember_cached(self, ps, n);

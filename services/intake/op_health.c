@@ -13,8 +13,13 @@ static int handle(intake_t *in, const proto_request_t *req, msgpack_packer *pk, 
     if (req->body && req->body->via.map.size > 0)
         return proto_fail(err, PROTO_INVALID_FIELD, "body", "health takes no body fields");
     store_t *store = intake_store(in);
-    bool db = store_ready(store);
-    if (db) {
+    /* A link that died idle (Postgres restarted) is replaced by store_ready;
+     * one the ping still finds broken is reconnected once more before the
+     * answer says down (a ping is safe to repeat), so probes do not flap. */
+    bool db = false;
+    for (int attempt = 0; attempt < 2 && !db; attempt++) {
+        if (!store_ready(store))
+            break;
         PGresult *r = store_exec(store, "ping", 0, NULL);
         db = r != NULL;
         PQclear(r);

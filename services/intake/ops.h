@@ -84,5 +84,9 @@ bool intake_bus_connected(intake_t *in);
 
 /* Common failure for a store error inside a handler. */
 int intake_unavailable(proto_error_t *err);
+/* The failure of a write whose COMMIT was sent but whose outcome could not
+ * be learned (store_outcome): `unavailable` that does not claim nothing was
+ * accepted (proto/README.md §5). */
+int intake_outcome_unknown(proto_error_t *err);
 
 #endif
