@@ -48,7 +48,7 @@ static int head_id(const hh_gen_t *g, uint64_t n, char out[19])
     msgpack_unpacked_init(&u);
     int rc = -1;
     if (mp_unpack(sb.data, sb.size, &u) == MP_OK) {
-        const msgpack_object *m = mp_get(&u.data, "members");
+        const msgpack_object *m = mp_get(mp_get(&u.data, "household"), "members");
         if (m && m->type == MSGPACK_OBJECT_ARRAY && m->via.array.size > 0)
             rc = mp_str_copy(mp_get(&m->via.array.ptr[0], "id_number"), out, 19);
     }
@@ -137,6 +137,11 @@ int main(void)
         return 1;
     }
     bench_fini(&b);
+    if (known == 0 && rows > every) {
+        fprintf(stderr, "bench-import: no row names a registered person (the generator's"
+                        " households have no members?)\n");
+        return 1;
+    }
     printf("bench-import: %s: %ld rows, %ld naming a registered person\n", csv, rows, known);
     fflush(stdout);
 
