@@ -11,6 +11,7 @@
 #   make test-deploy  the image, docker-compose.yml and ops/k8s checked as files (seconds; no stack)
 #   make bench        pipeline throughput/latency next to a raw-insert baseline (own stack)
 #   make bench-disaster  one disaster trigger over 100,000 households, timed
+#   make bench-import  1,000,000 rows of a department comparison file through aidctl import
 #   make up / down    start (idempotent) / stop the local stack under var/
 #   make deps         install missing Debian packages (apt-get; sudo when not root)
 #   make clean        remove build output and var/
@@ -80,10 +81,10 @@ $(shell mkdir -p build; [ "$$(cat $(VARIANT_STAMP) 2>/dev/null)" = "$(VARIANT)" 
 .PHONY: all deps up down run test unit integration clean status test-gateway test-secure test-sanitize fuzz fuzz-replay test-deploy
 all: $(PROGRAMS)
 # the benchmark tools (ops/bench): built with everything, so they always compile
-BENCH_PROGRAMS := bin/bench bin/bench-disaster bin/bench-baseline
+BENCH_PROGRAMS := bin/bench bin/bench-disaster bin/bench-baseline bin/bench-import
 BENCH_COMMON := $(call obj,ops/bench/submit.c ops/bench/track.c ops/bench/rss.c ops/bench/household.c)
 all: $(BENCH_PROGRAMS)
-.PHONY: bench bench-disaster test-faults
+.PHONY: bench bench-disaster bench-import test-faults
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -121,6 +122,8 @@ bin/gateway: $(call obj,$(wildcard services/gateway/*.c)) $(CORE_LIBS) $(VARIANT
 bin/bench: $(call obj,ops/bench/bench.c) $(BENCH_COMMON) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS) -lpthread)
 bin/bench-disaster: $(call obj,ops/bench/disaster.c) $(BENCH_COMMON) $(CORE_LIBS) $(VARIANT_STAMP)
+	$(call link,$@,$(LIBS) -lpthread)
+bin/bench-import: $(call obj,ops/bench/import.c) $(BENCH_COMMON) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS) -lpthread)
 bin/bench-baseline: $(call obj,ops/bench/baseline.c) $(VARIANT_STAMP)
 	$(call link,$@,-lpq -lpthread)
@@ -190,6 +193,8 @@ bench: all
 	$(Q)AID_BENCH_VAR=$(AID_VAR)/bench ops/bench/bench.sh
 bench-disaster: all
 	$(Q)AID_BENCH_VAR=$(AID_VAR)/bench ops/bench/bench.sh disaster
+bench-import: all
+	$(Q)AID_BENCH_VAR=$(AID_VAR)/bench ops/bench/bench.sh import
 
 # Fault drills (kill -9, Redis and Postgres outages, a stalled department) against a
 # private stack of their own (tests/faults/run.sh).

@@ -2,17 +2,27 @@
  * takes in and fully decides, and how long one takes at half that rate.
  *
  *   1. warm-up: 200 reports (not measured);
- *   2. maximum rate: BENCH_N reports (default 20,000) from BENCH_CLIENTS
- *      client threads (default 8), each with BENCH_WINDOW requests in flight
- *      (default 64); reports_per_s counts `ok` answers, decided_per_s
- *      reports whose every referral is decided (see track.c);
- *   3. latency: reports sent open-loop at half the decided rate for
- *      BENCH_LAT_SECONDS (default 8), submit→complete percentiles.
+ *   2. maximum rate, BENCH_RUNS times (default 3): BENCH_N reports each
+ *      (default 10,000) from BENCH_CLIENTS client threads (default 8), each
+ *      with BENCH_WINDOW requests in flight (default 64); reports_per_s
+ *      counts `ok` answers, decided_per_s reports whose every referral is
+ *      decided (see track.c); the result is the median run;
+ *   3. latency: reports sent open-loop at half the median decided rate for
+ *      BENCH_LAT_SECONDS (default 8): each is due at a fixed time whatever
+ *      the answers; p50/p99 count from the actual send, p99_half from the
+ *      due time (a stall of the pipeline or of the sender is not hidden).
+ *
+ * BENCH_HOOK, when set, is run as `$BENCH_HOOK start` before the first
+ * maximum-rate run and `$BENCH_HOOK end` after the last (bench.sh takes
+ * its per-stage counters there).
  *
  * Needs the stack's environment (AID_INTAKE_API — one endpoint or a comma-
  * separated list —, AID_BUS_SUB, AID_VAR for the RSS table). Prints a
  * readable table and last a line
  *   bench-result: reports_per_s=… decided_per_s=… p50_ms=… p99_ms=…
+ *                 p99_half_ms=… rss_max_mb=… runs=… measured=… busy_s=…
+ * (measured: the reports of the maximum-rate runs; busy_s: their seconds
+ * from the first send to the last decision, summed)
  * that ops/bench/bench.sh completes with the baseline. Exit 0 when every
  * report was accepted and completed, 1 otherwise. */
 #include <stdio.h>
@@ -92,41 +102,89 @@ static int phase(bench_t *b, const char *what, size_t lo, size_t hi, int clients
     return 0;
 }
 
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(const double *v, int n)
+{
+    double s[16];
+    memcpy(s, v, (size_t)n * sizeof *s);
+    qsort(s, (size_t)n, sizeof *s, cmp_dbl);
+    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+static void hook(const char *what)
+{
+    const char *h = getenv("BENCH_HOOK");
+    if (!h || !*h)
+        return;
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "%s %s", h, what);
+    fflush(stdout);
+    if (system(cmd) != 0)
+        fprintf(stderr, "bench: %s failed\n", cmd);
+}
+
+/* Percentile p of the sorted v[0..m). */
+static double pct(const int64_t *v, size_t m, double p)
+{
+    return v[(size_t)((double)(m - 1) * p / 100.0 + 0.5)] / 1000.0;
+}
+
 int main(void)
 {
-    long n = env_long("BENCH_N", 20000, 100, 5000000);
+    long n = env_long("BENCH_N", 10000, 100, 5000000);
+    int runs = (int)env_long("BENCH_RUNS", 3, 1, 9);
     int clients = (int)env_long("BENCH_CLIENTS", 8, 1, 256);
     int window = (int)env_long("BENCH_WINDOW", 64, 1, 10000);
     long lat_seconds = env_long("BENCH_LAT_SECONDS", 8, 1, 600);
     double timeout_s = (double)env_long("BENCH_TIMEOUT_S", 900, 10, 86400);
     uint64_t seed = (uint64_t)env_long("BENCH_SEED", 0, 0, 0x7fffffff);
-    size_t lat_max = (size_t)n / 2 > 200 ? (size_t)n / 2 : 200;
-    size_t total = WARMUP + (size_t)n + lat_max;
+    size_t lat_max = (size_t)n > 200 ? (size_t)n : 200;
+    size_t total = WARMUP + (size_t)runs * (size_t)n + lat_max;
 
     bench_t b;
     if (bench_init(&b, total, seed) != 0)
         return 1;
     char run_dir[1024];
     snprintf(run_dir, sizeof run_dir, "%s/run", getenv("AID_VAR") ? getenv("AID_VAR") : "var");
-    printf("bench: %ld reports at the maximum rate, %d clients x %d in flight, %d intake"
-           " endpoint%s (%s)\n",
-           n, clients, window, b.n_endpoints, b.n_endpoints == 1 ? "" : "s", b.endpoints);
+    printf("bench: %d runs of %ld reports at the maximum rate, %d clients x %d in flight, %d"
+           " intake endpoint%s (%s)\n",
+           runs, n, clients, window, b.n_endpoints, b.n_endpoints == 1 ? "" : "s", b.endpoints);
     fflush(stdout);
     pthread_t tracker;
     if (bench_track_start(&b, &tracker) != 0)
         return 1;
     int rc = 1;
     int64_t t0;
+    rss_t *rss = NULL;
     if (phase(&b, "warm-up", 0, WARMUP, clients, 8, 0, timeout_s, &t0) != 0)
         goto out;
-    rss_t *rss = rss_start(run_dir);
+    rss = rss_start(run_dir);
 
-    size_t lo1 = WARMUP, hi1 = WARMUP + (size_t)n;
-    if (phase(&b, "maximum rate", lo1, hi1, clients, window, 0, timeout_s, &t0) != 0)
-        goto out_rss;
-    tally_t t1 = tally(&b, lo1, hi1);
-    double acc_s = (t1.last_ok - t0) / 1e6, dec_s = (t1.last_done - t0) / 1e6;
-    double reports_per_s = n / acc_s, decided_per_s = n / dec_s;
+    double acc_rate[16], dec_rate[16], acc_secs[16], dec_secs[16];
+    hook("start");
+    size_t lo = WARMUP;
+    for (int r = 0; r < runs; r++, lo += (size_t)n) {
+        if (phase(&b, "maximum rate", lo, lo + (size_t)n, clients, window, 0, timeout_s, &t0) != 0)
+            goto out_rss;
+        tally_t t1 = tally(&b, lo, lo + (size_t)n);
+        acc_secs[r] = (t1.last_ok - t0) / 1e6;
+        dec_secs[r] = (t1.last_done - t0) / 1e6;
+        acc_rate[r] = n / acc_secs[r];
+        dec_rate[r] = n / dec_secs[r];
+        printf("bench: run %d: %ld accepted in %.2f s (%.0f/s), fully decided in %.2f s (%.0f/s)\n",
+               r + 1, n, acc_secs[r], acc_rate[r], dec_secs[r], dec_rate[r]);
+        fflush(stdout);
+    }
+    hook("end");
+    double busy_s = 0; /* submit to last decision, summed over the runs */
+    for (int r = 0; r < runs; r++)
+        busy_s += dec_secs[r];
+    double reports_per_s = median(acc_rate, runs), decided_per_s = median(dec_rate, runs);
 
     double rate = decided_per_s / 2;
     size_t m = (size_t)(rate * (double)lat_seconds);
@@ -134,36 +192,57 @@ int main(void)
         m = 200;
     if (m > lat_max)
         m = lat_max;
-    size_t lo2 = hi1, hi2 = hi1 + m;
+    size_t lo2 = lo, hi2 = lo + m;
     if (phase(&b, "latency", lo2, hi2, clients, window, rate, timeout_s, &t0) != 0)
         goto out_rss;
     tally_t t2 = tally(&b, lo2, hi2);
-    int64_t *lat = malloc(m * sizeof *lat);
-    if (!lat)
+    int64_t *lat = malloc(m * sizeof *lat), *cor = malloc(m * sizeof *cor);
+    if (!lat || !cor) {
+        free(lat);
+        free(cor);
         goto out_rss;
-    for (size_t i = 0; i < m; i++)
-        lat[i] = b.items[lo2 + i].t_done_us - b.items[lo2 + i].t_send_us;
+    }
+    for (size_t i = 0; i < m; i++) {
+        const item_t *it = &b.items[lo2 + i];
+        lat[i] = it->t_done_us - it->t_send_us;
+        cor[i] = it->t_done_us - it->t_sched_us;
+    }
     qsort(lat, m, sizeof *lat, cmp_i64);
-#define PCT(p) (lat[(size_t)((double)(m - 1) * (p) / 100.0 + 0.5)] / 1000.0)
-    double p50 = PCT(50), p90 = PCT(90), p99 = PCT(99), pmax = lat[m - 1] / 1000.0;
+    qsort(cor, m, sizeof *cor, cmp_i64);
+    double p50 = pct(lat, m, 50), p90 = pct(lat, m, 90), p99 = pct(lat, m, 99);
+    double pmax = lat[m - 1] / 1000.0;
+    double c50 = pct(cor, m, 50), c90 = pct(cor, m, 90), c99 = pct(cor, m, 99);
+    double cmax = cor[m - 1] / 1000.0;
     double sent_s = (t2.last_ok - t0) / 1e6;
 
-    printf("\n  %-30s %9s %9s %10s\n", "phase", "reports", "seconds", "per second");
-    printf("  %-30s %9ld %9.2f %10.0f\n", "accepted (maximum rate)", n, acc_s, reports_per_s);
-    printf("  %-30s %9ld %9.2f %10.0f\n", "fully decided (maximum rate)", n, dec_s, decided_per_s);
-    printf("  %-30s %9zu %9.2f %10.0f\n", "latency phase (half rate)", m, sent_s, m / sent_s);
-    printf("\n  submit -> complete at %.0f reports/s: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms,"
-           " max %.1f ms\n",
-           rate, p50, p90, p99, pmax);
+    printf("\n  %-34s %9s %9s %10s\n", "phase", "reports", "seconds", "per second");
+    for (int r = 0; r < runs; r++) {
+        char what[64];
+        snprintf(what, sizeof what, "run %d accepted (maximum rate)", r + 1);
+        printf("  %-34s %9ld %9.2f %10.0f\n", what, n, acc_secs[r], acc_rate[r]);
+        snprintf(what, sizeof what, "run %d fully decided", r + 1);
+        printf("  %-34s %9ld %9.2f %10.0f\n", what, n, dec_secs[r], dec_rate[r]);
+    }
+    printf("  %-34s %9s %9s %10.0f\n", "median accepted", "", "", reports_per_s);
+    printf("  %-34s %9s %9s %10.0f\n", "median fully decided", "", "", decided_per_s);
+    printf("  %-34s %9zu %9.2f %10.0f\n", "latency phase (half rate, open loop)", m, sent_s,
+           m / sent_s);
+    printf("\n  submit -> complete at %.0f reports/s, open loop:\n"
+           "    from the send:         p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms\n"
+           "    from the due time:     p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms"
+           " (p99_half_ms)\n",
+           rate, p50, p90, p99, pmax, c50, c90, c99, cmax);
     printf("  completion seen by bus events and confirmed by case.get: %zu; by polling: %zu;"
            " conservative (a decision event missed): %zu\n",
-           t1.by_events + t2.by_events, t1.by_poll + t2.by_poll, t1.late + t2.late);
+           t2.by_events, t2.by_poll, t2.late);
     printf("  bus events read %ld, case.get calls %ld, events for unknown cases dropped %ld\n\n",
            atomic_load(&b.events), atomic_load(&b.gets), atomic_load(&b.orphans_dropped));
     free(lat);
-    rss_stop_print(&rss);
-    printf("bench-result: reports_per_s=%.0f decided_per_s=%.0f p50_ms=%.1f p99_ms=%.1f\n",
-           reports_per_s, decided_per_s, p50, p99);
+    free(cor);
+    double rss_max = rss_stop_print(&rss);
+    printf("bench-result: reports_per_s=%.0f decided_per_s=%.0f p50_ms=%.1f p99_ms=%.1f"
+           " p99_half_ms=%.1f rss_max_mb=%.1f runs=%d measured=%ld busy_s=%.2f\n",
+           reports_per_s, decided_per_s, p50, p99, c99, rss_max, runs, runs * n, busy_s);
     rc = 0;
 out_rss:
     if (rss)

@@ -27,6 +27,8 @@ enum { DONE_NO, DONE_EVENTS, DONE_POLL, DONE_LATE };
 typedef struct {
     _Atomic int state;           /* ITEM_*; ACCEPTED published after the fields below */
     int64_t t_send_us;           /* first send */
+    int64_t t_sched_us;          /* when the schedule said to send it (paced runs; else
+                                    the first send): latency counts from here */
     int64_t t_ok_us;             /* ok received */
     int64_t case_id;
     int64_t t_last_send_us;      /* submitter only: for resends */
@@ -85,9 +87,12 @@ void bench_map_case(bench_t *b, int64_t case_id, size_t idx);
 long bench_case_item(bench_t *b, int64_t case_id);
 
 /* Sends items [lo, hi) with `clients` threads, each keeping up to `window`
- * requests in flight; rate > 0 paces the sends (reports per second, open
- * loop). Retries `unavailable` and silence with the same id. Returns when
- * every item is accepted or failed (or b->stop). */
+ * requests in flight. rate > 0 paces the sends open-loop (reports per
+ * second in all): item k is due at a fixed time from the start whatever
+ * the answers, no window applies, and its t_sched_us is that due time, so
+ * a stall shows in the latency (coordinated omission, as wrk2 corrects it).
+ * Retries `unavailable` and silence with the same id. Returns when every
+ * item is accepted or failed (or b->stop). */
 void bench_submit(bench_t *b, size_t lo, size_t hi, int clients, int window, double rate);
 
 /* The tracker thread: start it once; bench_track_range() points it at the
@@ -102,6 +107,8 @@ int bench_track_wait(bench_t *b, double timeout_s);
 /* RSS sampler over the pid files in $AID_VAR/run: max VmRSS per instance. */
 typedef struct rss rss_t;
 rss_t *rss_start(const char *run_dir);
-void rss_stop_print(rss_t **self_p);
+/* Prints the table and returns the largest service's max RSS in MB (Redis
+ * not counted: it is not ours). */
+double rss_stop_print(rss_t **self_p);
 
 #endif

@@ -1,24 +1,33 @@
 #!/usr/bin/env bash
 # ops/bench/bench.sh — `make bench` and `make bench-disaster`.
 #
-#   ops/bench/bench.sh            throughput + latency of the whole pipeline, then
-#                                 the raw-insert baseline on the same Postgres
+#   ops/bench/bench.sh            throughput (median of three runs) and open-loop
+#                                 latency at half that rate of the whole pipeline,
+#                                 the per-stage table (stages.sh), then the
+#                                 raw-insert baseline on the same Postgres
 #   ops/bench/bench.sh disaster   100,000 households, one disaster trigger, time
 #                                 until every referral it caused is decided
+#   ops/bench/bench.sh import     1,000,000 rows of a department comparison file
+#                                 through aidctl import, a verdict per row (import.c)
 #
 # Each run starts its own fresh stack under $AID_BENCH_VAR (default var/bench) on
 # free loopback ports, with the stack's ordinary settings (fsync, synchronous_commit
 # and full_page_writes on), and stops it at the end (BENCH_KEEP=1 keeps it running).
 # AID_REPLICAS is passed to the stack, e.g. AID_REPLICAS=intake:3 make bench.
-# Knobs: BENCH_N BENCH_CLIENTS BENCH_WINDOW BENCH_LAT_SECONDS BENCH_SEED
-# BENCH_BASELINE_SECONDS (default 5) BENCH_DISASTER_N (default 100000).
+# Knobs: BENCH_N (per run) BENCH_RUNS BENCH_CLIENTS BENCH_WINDOW BENCH_LAT_SECONDS
+# BENCH_SEED BENCH_BASELINE_SECONDS (default 5) BENCH_DISASTER_N (default 100000)
+# BENCH_IMPORT_ROWS BENCH_IMPORT_HOUSEHOLDS BENCH_IMPORT_EVERY (import.c);
+# AID_PG_STATEMENTS (default 1 for bench: pg_stat_statements for the per-stage table;
+# 0 leaves it out and the table has the services' counters only).
 # The last line of `bench` is exactly
-#   bench: reports_per_s=… decided_per_s=… p50_ms=… p99_ms=… baseline_inserts_per_s=… ratio=…
+#   bench: reports_per_s=… decided_per_s=… p50_ms=… p99_ms=… p99_half_ms=…
+#          baseline_inserts_per_s=… ratio=… rss_max_mb=…
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 mode=${1:-bench}
 export AID_VAR=${AID_BENCH_VAR:-var/bench}
 export AID_SWEEP_MS=${AID_SWEEP_MS:-1000}
+[[ $mode == bench ]] && export AID_PG_STATEMENTS=${AID_PG_STATEMENTS:-1}
 unset AID_INTAKE_API AID_BUS_SUB AID_BUS_PUB AID_PG_DSN AID_REDIS_URL
 
 # first port at or above $1 that nothing listens on and we did not take yet (all
@@ -63,18 +72,11 @@ echo "bench: postgres $(psqlq 'SHOW server_version'): fsync=$(psqlq 'SHOW fsync'
     "synchronous_commit=$(psqlq 'SHOW synchronous_commit')" \
     "full_page_writes=$(psqlq 'SHOW full_page_writes') shared_buffers=$(psqlq 'SHOW shared_buffers')"
 
-# AID_PG_STATEMENTS=1: the stack loads pg_stat_statements; the run ends with the
-# statements Postgres spent most time in
+# AID_PG_STATEMENTS=1: the stack loads pg_stat_statements (track = all); stages.sh
+# reads it around the measured runs
 if [[ ${AID_PG_STATEMENTS:-0} == 1 ]]; then
     psqlq "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
 fi
-top_statements() {
-    [[ ${AID_PG_STATEMENTS:-0} == 1 ]] || return 0
-    echo "bench: statements by total time (pg_stat_statements, pipeline and baseline):"
-    psql "$AID_PG_DSN" -X -q -P pager=off -c "SELECT calls, round(total_exec_time) AS ms,
-        rows, left(regexp_replace(query, '\s+', ' ', 'g'), 90) AS statement
-        FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 15"
-}
 
 # checks in SQL after a run: one referral per (report, department), one decision
 # per referral, nothing pending, every report assessed
@@ -92,9 +94,13 @@ if [[ $mode == disaster ]]; then
     check_sql
     exit 0
 fi
+if [[ $mode == import ]]; then
+    bin/bench-import
+    exit 0
+fi
 
 out=$AID_VAR/bench.out
-if ! bin/bench | tee "$out"; then
+if ! BENCH_HOOK=ops/bench/stages.sh bin/bench | tee "$out"; then
     echo "bench: the pipeline run failed (logs in $AID_VAR/log)" >&2
     exit 1
 fi
@@ -109,7 +115,10 @@ echo "  $base_line"
 base=$(sed -n 's/.*inserts_per_s=\([0-9]*\).*/\1/p' <<<"$base_line")
 kv() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<" ${result#bench-result:}"; }
 decided=$(kv decided_per_s)
-top_statements
+echo
+ops/bench/stages.sh table "$(kv measured)" "$(kv busy_s)"
 ratio=$(awk -v d="$decided" -v b="$base" 'BEGIN { printf "%.3f", (b > 0 ? d / b : 0) }')
 echo
-echo "bench: reports_per_s=$(kv reports_per_s) decided_per_s=$decided p50_ms=$(kv p50_ms) p99_ms=$(kv p99_ms) baseline_inserts_per_s=$base ratio=$ratio"
+echo "bench: reports_per_s=$(kv reports_per_s) decided_per_s=$decided p50_ms=$(kv p50_ms)" \
+    "p99_ms=$(kv p99_ms) p99_half_ms=$(kv p99_half_ms) baseline_inserts_per_s=$base" \
+    "ratio=$ratio rss_max_mb=$(kv rss_max_mb)"

@@ -104,10 +104,10 @@ rss_t *rss_start(const char *run_dir)
 
 static int by_name(const void *a, const void *b) { return strcmp(a, b); }
 
-void rss_stop_print(rss_t **self_p)
+double rss_stop_print(rss_t **self_p)
 {
     if (!self_p || !*self_p)
-        return;
+        return 0;
     rss_t *r = *self_p;
     atomic_store(&r->stop, 1);
     pthread_join(r->tid, NULL);
@@ -130,4 +130,5 @@ void rss_stop_print(rss_t **self_p)
            worst < 32 * 1024 ? "under" : "OVER");
     free(r);
     *self_p = NULL;
+    return worst / 1024.0;
 }

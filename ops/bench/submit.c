@@ -98,7 +98,7 @@ long bench_case_item(bench_t *b, int64_t case_id)
     return (long)atomic_load(&b->case_map[off]) - 1;
 }
 
-static int send_item(job_t *j, void *sock, msgpack_sbuffer *sb, size_t idx)
+static int send_item(job_t *j, void *sock, msgpack_sbuffer *sb, size_t idx, int64_t due)
 {
     bench_t *b = j->b;
     char id[64];
@@ -120,6 +120,7 @@ static int send_item(job_t *j, void *sock, msgpack_sbuffer *sb, size_t idx)
     int64_t now = bench_now_us();
     if (atomic_load(&it->state) == ITEM_NEW) {
         it->t_send_us = now;
+        it->t_sched_us = due ? due : now;
         atomic_store(&it->state, ITEM_SENT);
     }
     it->t_last_send_us = now;
@@ -218,21 +219,23 @@ static void *client_run(void *arg)
         for (int k = 0; k < nretry && inflight < j->window; k++) {
             if (retries[k].due > now)
                 continue;
-            if (send_item(j, sock, &sb, retries[k].idx) != 0)
+            if (send_item(j, sock, &sb, retries[k].idx, 0) != 0)
                 break;
             inflight++;
             retries[k--] = retries[--nretry];
         }
         long wait_ms = 50;
-        while (inflight < j->window && next < j->hi) {
+        /* paced (open loop): the schedule alone says when to send */
+        while ((step_us || inflight < j->window) && next < j->hi) {
+            int64_t due = 0;
             if (step_us) {
-                int64_t due = j->t0 + (int64_t)sent_fresh * step_us;
+                due = j->t0 + (int64_t)sent_fresh * step_us;
                 if (due > now) {
-                    wait_ms = (long)((due - now) / 1000);
+                    wait_ms = (long)((due - now + 999) / 1000);
                     break;
                 }
             }
-            if (send_item(j, sock, &sb, next) != 0)
+            if (send_item(j, sock, &sb, next, due) != 0)
                 break;
             next += j->step;
             sent_fresh++;
@@ -243,7 +246,7 @@ static void *client_run(void *arg)
             for (size_t i = j->first; i < next; i += j->step) {
                 item_t *it = &b->items[i];
                 if (atomic_load(&it->state) == ITEM_SENT && now - it->t_last_send_us > RESEND_US)
-                    send_item(j, sock, &sb, i);
+                    send_item(j, sock, &sb, i, 0);
             }
         }
         zmq_pollitem_t pi = {sock, 0, ZMQ_POLLIN, 0};
@@ -297,7 +300,8 @@ void bench_submit(bench_t *b, size_t lo, size_t hi, int clients, int window, dou
     int started = 0;
     for (int c = 0; c < clients; c++) {
         jobs[c] = (job_t){b, lo + (size_t)c, hi, (size_t)clients, window,
-                          rate > 0 ? rate / clients : 0, t0 + (int64_t)c * 1000};
+                          rate > 0 ? rate / clients : 0,
+                          t0 + (rate > 0 ? (int64_t)(c * 1e6 / rate) : 0)};
         if (pthread_create(&tids[c], NULL, client_run, &jobs[c]) != 0)
             break;
         started++;
