@@ -40,5 +40,5 @@ def test_first_health_after_postgres_restart_says_database_ok(h):
     finally:
         for c in clients:
             c.close()
-        h.stack("up")  # without AID_REPLICAS: back to one intake
+        h.stack("up", env={"AID_REPLICAS": ""}, drop=())  # explicitly back to one intake (up remembers its settings)
         h.wait_health("ok", 30)
