@@ -34,10 +34,13 @@ export AID_ROOT=$PWD
 unset AID_METRICS_PORT
 
 report=$(mktemp)
-/usr/bin/python3 -m pytest -q -s -p no:cacheprovider tests/ha 2>&1 | tee "$report"
+# AID_HA_K: only the drills whose names match (pytest -k), e.g. "health or etcd"
+/usr/bin/python3 -m pytest -q -s -p no:cacheprovider ${AID_HA_K:+-k "$AID_HA_K"} tests/ha 2>&1 | tee "$report"
 prc=${PIPESTATUS[0]}
-p=$(grep -Eo '[0-9]+ passed' "$report" | tail -1 | grep -Eo '[0-9]+' || echo 0)
-f=$(grep -Eo '[0-9]+ (failed|error)' "$report" | grep -Eo '[0-9]+' | awk '{s+=$1} END {print s+0}')
+# the counts from pytest's summary line only (the drills print words like "failed" too)
+summary=$(grep -E '^=* ?[0-9]+ (passed|failed|error|errors|deselected|skipped)\b.* in [0-9.]+s' "$report" | tail -1)
+p=$(grep -Eo '[0-9]+ passed' <<<"$summary" | grep -Eo '[0-9]+' || echo 0)
+f=$(grep -Eo '[0-9]+ (failed|errors?)' <<<"$summary" | grep -Eo '[0-9]+' | awk '{s+=$1} END {print s+0}')
 rm -f "$report"
 [ "$prc" -ne 0 ] && [ "${f:-0}" -eq 0 ] && f=1
 if [ "${f:-0}" -ne 0 ]; then
