@@ -379,16 +379,23 @@ as_pgu() { # CMD...: as the Postgres user (pgBackRest writes the repository as i
 }
 # shellcheck disable=SC2046 # br_args is a word list of options without spaces
 br() { local n; n=$(leader) || die "no primary to back up"; as_pgu "$PGBACKREST" $(br_args "$n") "$@" 9>&-; }
+# br_repo ARGS: a command on the repository alone (info takes no pg options)
+br_repo() { as_pgu "$PGBACKREST" --config="$BR_CONF" --stanza="$STANZA" "$@" 9>&-; }
 backup_ensure() {
     backup_conf
     br stanza-create >>"$LOG/pgbackrest.out" 2>&1 || die "pgbackrest stanza-create failed; see $LOG/pgbackrest.out"
-    if ! br --output=json info 2>/dev/null | grep -q '"label"'; then
+    local info
+    info=$(br_repo --output=json info 2>/dev/null || true)
+    if [[ $info != *'"label"'* ]]; then
+        # WAL could not be archived before the stanza existed: those failures are
+        # over (the segments are still in pg_wal and go now), so count afresh
+        psql_db postgres -tAc "SELECT pg_stat_reset_shared('archiver')" >/dev/null || true
         note "full backup (pgBackRest, $BACKUP/repo)"
         br --type=full backup >>"$LOG/pgbackrest.out" 2>&1 || die "the full backup failed; see $LOG/pgbackrest.out"
     fi
 }
 cmd_backup() { backup_conf; br --type="${1:-full}" backup >>"$LOG/pgbackrest.out" 2>&1 || die "backup failed; see $LOG/pgbackrest.out"; echo "backup ${1:-full} done"; }
-cmd_info() { backup_conf >/dev/null; br --output=json info; }
+cmd_info() { backup_conf >/dev/null; br_repo --output=json info; }
 # restore TIME DIR PORT: point-in-time restore of the repository into DIR (a new
 # data directory, not a node's), recovering up to just before TIME, then started
 # alone on 127.0.0.1:PORT (no archiving, no replication) for inspection.
