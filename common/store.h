@@ -27,7 +27,10 @@ void store_prepare(store_t *self, const char *name, const char *sql);
 void store_session(store_t *self, const char *sql);
 
 /* True when connected and prepared; reconnects at most every retry_ms
- * (AID_PG_RETRY_MS, default 500) otherwise. */
+ * (AID_PG_RETRY_MS, default 500) otherwise. A lost connection, or an error
+ * 25006 (the server takes no writes: a standby, a demoted primary), marks the
+ * store broken; the reconnect uses the same DSN, so a multi-host one with
+ * target_session_attrs=read-write lands on the current primary (ops/ha.sh). */
 bool store_ready(store_t *self);
 
 /* Runs prepared statement name with text parameters (NULL = SQL NULL).
