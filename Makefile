@@ -13,6 +13,10 @@
 #   make bench-disaster  one disaster trigger over 100,000 households, timed
 #   make bench-import  1,000,000 rows of a department comparison file through aidctl import
 #   make up / down    start (idempotent) / stop the local stack under var/
+#   make up-ha / down-ha  the local HA stack under var/ha (ops/ha.sh; AID_HA=1 make up too):
+#                     etcd x3, Postgres x2 under Patroni, pgBackRest, Redis + replica + Sentinel x3
+#   make test-ha      the HA drills (failovers, node loss, PITR, etcd quorum) on a private
+#                     HA stack (tests/ha/run.sh); CI runs it once, not in the sanitizer pass
 #   make deps         install missing Debian packages (apt-get; sudo when not root)
 #   make clean        remove build output and var/
 # Truncating snprintf is deliberate here (paths, messages), hence -Wno-format-truncation.
@@ -166,11 +170,33 @@ fuzz:
 deps:
 	$(Q)ops/deps.sh
 
+ifeq ($(AID_HA),1)
+up: up-ha
+down: down-ha
+else
 up: all
 	$(Q)AID_VAR=$(AID_VAR) ops/stack.sh up
 
 down:
 	$(Q)AID_VAR=$(AID_VAR) ops/stack.sh down
+endif
+
+# The HA stack (ops/ha.sh): its packages are installed here, not by `make deps`.
+.PHONY: up-ha down-ha status-ha test-ha
+up-ha: all
+	$(Q)ops/deps.sh ha
+	$(Q)AID_VAR=$(AID_VAR)/ha ops/ha.sh up
+
+down-ha:
+	$(Q)AID_VAR=$(AID_VAR)/ha ops/ha.sh down
+
+status-ha:
+	$(Q)AID_VAR=$(AID_VAR)/ha ops/ha.sh status
+
+# The HA drills against a private HA stack of their own, stopped whatever happens.
+test-ha: all
+	$(Q)ops/deps.sh ha
+	$(Q)AID_VAR=$(AID_VAR)/test-ha tests/ha/run.sh
 
 status:
 	$(Q)AID_VAR=$(AID_VAR) ops/stack.sh status
@@ -235,6 +261,7 @@ clean:
 	-$(Q)[ -x ops/stack.sh ] && AID_VAR=$(AID_VAR) ops/stack.sh down >/dev/null 2>&1; true
 	-$(Q)[ -x ops/stack.sh ] && AID_VAR=$(AID_VAR)/test ops/stack.sh down >/dev/null 2>&1; true
 	-$(Q)for v in bench test-faults; do [ -x ops/stack.sh ] && AID_VAR=$(AID_VAR)/$$v ops/stack.sh down >/dev/null 2>&1; done; true
+	-$(Q)for v in ha test-ha; do [ -d $(AID_VAR)/$$v ] && AID_VAR=$(AID_VAR)/$$v ops/ha.sh down >/dev/null 2>&1; done; true
 	rm -rf build bin $(AID_VAR)
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -2,7 +2,14 @@
  *
  * Redis is a fast path, never the only copy (DESIGN.md): every caller must
  * work, more slowly, when cache_cmd returns NULL. Reconnects are throttled
- * like the store's, and commands time out after AID_REDIS_TIMEOUT_MS. */
+ * like the store's, and commands time out after AID_REDIS_TIMEOUT_MS.
+ *
+ * With AID_REDIS_SENTINELS=host:port,... the url is not used: on every connect
+ * the Sentinels are asked in turn (SENTINEL get-master-addr-by-name
+ * AID_REDIS_MASTER_NAME, default "aid"), and the server they name must answer
+ * ROLE as master. A lost connection or a READONLY/MASTERDOWN/LOADING reply
+ * drops the connection, so the next use asks the Sentinels again (a failover
+ * costs the callers one failed command each, never a write to a replica). */
 #ifndef AID_COMMON_CACHE_H
 #define AID_COMMON_CACHE_H
 

@@ -90,6 +90,13 @@ static void set_err(store_t *self, const char *msg, const PGresult *res)
     log_scrub(raw, self->err, sizeof self->err);
     const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     snprintf(self->sqlstate, sizeof self->sqlstate, "%s", st ? st : "");
+    /* 25006: this server (no longer) takes writes — a standby, or a primary that
+     * was demoted. Reconnect: with a multi-host DSN and target_session_attrs=
+     * read-write, libpq finds the node that is primary now. */
+    if (strcmp(self->sqlstate, "25006") == 0 && self->ready) {
+        log_warn("store.read_only", "error", LOG_S(self->err), NULL);
+        self->ready = false;
+    }
 }
 
 void store_mark_broken(store_t *self)

@@ -30,7 +30,10 @@ void store_session(store_t *self, const char *sql);
  * (AID_PG_RETRY_MS, default 500) otherwise. Between transactions it first
  * reads what the server sent the idle connection (no round trip): a link the
  * server closed meanwhile (a restart, a terminated backend) is replaced at
- * once, before any statement fails on it. */
+ * once, before any statement fails on it. A lost connection, or an error
+ * 25006 (the server takes no writes: a standby, a demoted primary), marks the
+ * store broken; the reconnect uses the same DSN, so a multi-host one with
+ * target_session_attrs=read-write lands on the current primary (ops/ha.sh). */
 bool store_ready(store_t *self);
 
 /* Runs prepared statement name with text parameters (NULL = SQL NULL).

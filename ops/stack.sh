@@ -149,7 +149,7 @@ load_ports() {
     [[ -f $PORTS_ENV ]] || return 1
     local line k v
     while IFS= read -r line; do
-        [[ $line =~ ^AID_([A-Z_]+)_PORT=([0-9]+)$ ]] || continue
+        [[ $line =~ ^AID_([A-Z0-9_]+)_PORT=([0-9]+)$ ]] || continue
         k=${BASH_REMATCH[1]} v=${BASH_REMATCH[2]}
         PORT[$k]=$v
     done <"$PORTS_ENV"
@@ -1240,4 +1240,5 @@ main() {
     esac
 }
 
-main "$@"
+# Sourced (ops/ha.sh reuses these functions): define only; run when executed.
+[[ ${BASH_SOURCE[0]} != "$0" ]] || main "$@"

@@ -4,6 +4,7 @@
 #define AIDCTL_AIDCTL_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 enum {
     AIDCTL_EXIT_OK = 0,          /* done; health: the service answers ok or degraded */
@@ -47,6 +48,15 @@ struct pg_conn *aidctl_pg_connect(const char *key);
 struct pg_result;
 struct pg_result *aidctl_pg_run(struct pg_conn *c, const char *sql, int n,
                                 const char *const *vals, const char *missing);
+/* user.c: a setting (e.g. AID_REDIS_SENTINELS) from the environment, else from
+ * stack.env like the DSNs; 0 when found. */
+#include <stddef.h>
+int aidctl_setting(const char *key, char *out, size_t outsz);
+/* cluster.c: the HA part of `aidctl health` (ops/ha.sh): the primary, the
+ * standbys and their lag, Sentinel's master, the last backup and the newest
+ * restorable moment. Printed only when the stack is an HA one (AID_HA=1, or
+ * Sentinels or pgBackRest configured); 0 when all of it could be read. */
+int show_cluster(FILE *out);
 /* user.c: prints s to stdout as a JSON string (s is UTF-8 text). */
 void aidctl_json_str(const char *s);
 /* care.c: visits, ledgers, the public list, complaints, overdue referrals */

@@ -131,6 +131,8 @@ int cmd_health(const aidctl_opts_t *o)
         return up ? AIDCTL_EXIT_OK : AIDCTL_EXIT_UNAVAILABLE;
     }
     rc = finish(o, &rep, show_health);
+    if (!o->json)
+        show_cluster(stdout); /* an HA stack's replicas, Sentinel and backups */
     return rc == AIDCTL_EXIT_OK && up ? AIDCTL_EXIT_OK : AIDCTL_EXIT_UNAVAILABLE;
 }
 

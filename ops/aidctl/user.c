@@ -109,6 +109,11 @@ static int find_dsn(const char *key, char *dsn, size_t dsnsz)
     return env_file_value("var/stack.env", key, dsn, dsnsz);
 }
 
+int aidctl_setting(const char *key, char *out, size_t outsz)
+{
+    return find_dsn(key, out, outsz);
+}
+
 PGconn *aidctl_pg_connect(const char *key)
 {
     char dsn[1024];

@@ -67,6 +67,8 @@ if [[ ! -s $O/password ]]; then
     password >"$O/password"
     note "made the Postgres owner's password"
 fi
+# the replication user's password, for the Patroni nodes of the `ha` profile
+[[ -s $O/replication ]] || password >"$O/replication"
 printf '*:*:*:postgres:%s\n' "$(<"$O/password")" >"$O/pgpass"
 printf 'PGPASSWORD=%s\n' "$(<"$O/password")" >"$O/owner.env"
 note "secrets ready"

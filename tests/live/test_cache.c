@@ -7,6 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -329,6 +334,237 @@ static void pipeline_reconnects_after_the_server_drops_the_connection(void **sta
     run_in_child(1);
 }
 
+
+/* ---- Sentinel ------------------------------------------------------------------- */
+/* A fake Sentinel in a child process, on a loopback port of its own. Each
+ * SENTINEL get-master-addr-by-name is answered from the file `answer` ("host
+ * port role"), and counted by a line appended to `asks`. The same process
+ * also plays a server: ROLE is answered with the file's role, any other
+ * command with -READONLY (a demoted master). */
+struct fake {
+    pid_t pid;
+    int port;
+    char answer[64], asks[64];
+};
+
+static void fake_serve(int lfd, const char *answer, const char *asks)
+{
+    struct pollfd fds[16] = {{.fd = lfd, .events = POLLIN}};
+    int n = 1;
+    pid_t parent = getppid();
+    for (;;) {
+        if (poll(fds, n, 200) < 0 || getppid() != parent)
+            _exit(1); /* the test is over (or failed without stopping us) */
+        if (fds[0].revents & POLLIN) {
+            int c = accept(lfd, NULL, NULL);
+            if (c >= 0 && n < 16)
+                fds[n++] = (struct pollfd){.fd = c, .events = POLLIN};
+            else if (c >= 0)
+                close(c);
+        }
+        for (int i = 1; i < n; i++) {
+            if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            char buf[4096];
+            ssize_t got = read(fds[i].fd, buf, sizeof buf - 1);
+            if (got <= 0) {
+                close(fds[i].fd);
+                fds[i--] = fds[--n];
+                continue;
+            }
+            buf[got] = '\0';
+            char host[32] = "", role[16] = "master", out[256];
+            int port = 0;
+            FILE *f = fopen(answer, "r");
+            if (f) {
+                if (fscanf(f, "%31s %d %15s", host, &port, role) < 2)
+                    port = 0;
+                fclose(f);
+            }
+            if (strstr(buf, "get-master-addr-by-name")) {
+                FILE *a = fopen(asks, "a");
+                if (a) {
+                    fputs("ask\n", a);
+                    fclose(a);
+                }
+                char ps[16];
+                snprintf(ps, sizeof ps, "%d", port);
+                snprintf(out, sizeof out, "*2\r\n$%zu\r\n%s\r\n$%zu\r\n%s\r\n", strlen(host), host,
+                         strlen(ps), ps);
+            } else if (strstr(buf, "ROLE")) {
+                snprintf(out, sizeof out, "*1\r\n$%zu\r\n%s\r\n", strlen(role), role);
+            } else {
+                snprintf(out, sizeof out, "-READONLY You can't write against a read only replica.\r\n");
+            }
+            if (write(fds[i].fd, out, strlen(out)) < 0)
+                _exit(1);
+        }
+    }
+}
+
+static void fake_answer(const struct fake *fk, const char *host, int port, const char *role)
+{
+    FILE *f = fopen(fk->answer, "w");
+    assert_non_null(f);
+    fprintf(f, "%s %d %s\n", host, port, role);
+    fclose(f);
+}
+
+static int fake_asks(const struct fake *fk)
+{
+    FILE *f = fopen(fk->asks, "r");
+    int n = 0, ch;
+    if (!f)
+        return 0;
+    while ((ch = fgetc(f)) != EOF)
+        n += ch == '\n';
+    fclose(f);
+    return n;
+}
+
+static void fake_start(struct fake *fk)
+{
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(lfd >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(lfd, 16), 0);
+    socklen_t sl = sizeof sa;
+    assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &sl), 0);
+    fk->port = ntohs(sa.sin_port);
+    snprintf(fk->answer, sizeof fk->answer, "/tmp/aid-fake-sentinel.%d.answer", (int)getpid());
+    snprintf(fk->asks, sizeof fk->asks, "/tmp/aid-fake-sentinel.%d.asks", (int)getpid());
+    unlink(fk->asks);
+    fake_answer(fk, "127.0.0.1", 1, "master");
+    fk->pid = fork();
+    assert_true(fk->pid >= 0);
+    if (fk->pid == 0) {
+        fake_serve(lfd, fk->answer, fk->asks);
+        _exit(0);
+    }
+    close(lfd);
+}
+
+static void fake_stop(struct fake *fk)
+{
+    kill(fk->pid, SIGKILL);
+    waitpid(fk->pid, NULL, 0);
+    unlink(fk->answer);
+    unlink(fk->asks);
+}
+
+/* A loopback port nothing listens on (bound, then closed). */
+static int closed_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sa;
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+/* The real Redis of AID_REDIS_URL as host and port. */
+static void real_redis(char *host, size_t n, int *port)
+{
+    const char *u = need_url();
+    const char *hp = strncmp(u, "redis://", 8) == 0 ? u + 8 : u;
+    const char *colon = strrchr(hp, ':');
+    assert_non_null(colon);
+    snprintf(host, n, "%.*s", (int)(colon - hp), hp);
+    *port = atoi(colon + 1);
+}
+
+static cache_t *sentinel_cache(const struct fake *fk)
+{
+    char list[128];
+    /* the first Sentinel is down: the next one is asked */
+    snprintf(list, sizeof list, "127.0.0.1:%d, 127.0.0.1:%d", closed_port(), fk->port);
+    setenv("AID_REDIS_SENTINELS", list, 1);
+    setenv("AID_REDIS_MASTER_NAME", "aid-test", 1);
+    cache_t *c = cache_new("redis://127.0.0.1:1"); /* the url is not used */
+    unsetenv("AID_REDIS_SENTINELS");
+    unsetenv("AID_REDIS_MASTER_NAME");
+    assert_non_null(c);
+    return c;
+}
+
+/* The master the Sentinels name is used, not the url; after the connection
+ * drops they are asked again, and a master that moved is followed. */
+static void sentinels_name_the_master_and_are_asked_again(void **state)
+{
+    (void)state;
+    struct fake fk;
+    fake_start(&fk);
+    char host[64];
+    int port;
+    real_redis(host, sizeof host, &port);
+    fake_answer(&fk, host, port, "master");
+    cache_t *c = sentinel_cache(&fk);
+    char key[128];
+    unique_key(key, sizeof key, "sentinel");
+    redisReply *r = cache_cmd(c, "SET %s %s", key, "v");
+    assert_non_null(r);
+    freeReplyObject(r);
+    assert_int_equal(fake_asks(&fk), 1);
+    /* the master goes away: the Sentinels now name another server */
+    int gone = closed_port();
+    fake_answer(&fk, "127.0.0.1", gone, "master");
+    assert_true(kill_own_connection(c) >= 0);
+    r = cache_cmd(c, "GET %s", key);
+    assert_null(r);                   /* the command that met the dead connection */
+    sleep_ms(20);
+    assert_false(cache_ready(c));      /* asked again: the server it names is down */
+    assert_int_equal(fake_asks(&fk), 2);
+    char want[32];
+    snprintf(want, sizeof want, "127.0.0.1:%d", gone);
+    assert_non_null(strstr(cache_status(c), want));
+    /* promoted: the Sentinels name the real server again */
+    fake_answer(&fk, host, port, "master");
+    sleep_ms(20);
+    r = cache_cmd(c, "GET %s", key);
+    assert_non_null(r);
+    assert_string_equal(r->str, "v");
+    freeReplyObject(r);
+    freeReplyObject(cache_cmd(c, "DEL %s", key));
+    cache_destroy(&c);
+    fake_stop(&fk);
+}
+
+/* A server the Sentinels name that says it is a replica is not used. */
+static void a_replica_named_by_a_stale_sentinel_is_refused(void **state)
+{
+    (void)state;
+    struct fake fk;
+    fake_start(&fk);
+    fake_answer(&fk, "127.0.0.1", fk.port, "slave"); /* the fake plays the server */
+    cache_t *c = sentinel_cache(&fk);
+    assert_false(cache_ready(c));
+    assert_non_null(strstr(cache_status(c), "is not the master"));
+    cache_destroy(&c);
+    fake_stop(&fk);
+}
+
+/* A master demoted under a live connection answers READONLY: the connection
+ * is dropped and the Sentinels are asked again on the next use. */
+static void readonly_reply_drops_the_connection(void **state)
+{
+    (void)state;
+    struct fake fk;
+    fake_start(&fk);
+    fake_answer(&fk, "127.0.0.1", fk.port, "master");
+    cache_t *c = sentinel_cache(&fk);
+    assert_true(cache_ready(c));
+    assert_int_equal(fake_asks(&fk), 1);
+    assert_null(cache_cmd(c, "SET k v"));        /* -READONLY */
+    sleep_ms(20);
+    assert_true(cache_ready(c));
+    assert_int_equal(fake_asks(&fk), 2);
+    cache_destroy(&c);
+    fake_stop(&fk);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -340,6 +576,9 @@ int main(void)
         cmocka_unit_test(url_without_scheme_works),
         cmocka_unit_test(reconnects_after_the_server_drops_the_connection),
         cmocka_unit_test(pipeline_reconnects_after_the_server_drops_the_connection),
+        cmocka_unit_test(sentinels_name_the_master_and_are_asked_again),
+        cmocka_unit_test(a_replica_named_by_a_stale_sentinel_is_refused),
+        cmocka_unit_test(readonly_reply_drops_the_connection),
     };
     return cmocka_run_group_tests_name("cache (live)", tests, setup_env, NULL);
 }

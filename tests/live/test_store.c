@@ -441,6 +441,30 @@ static void reconnect_after_mark_broken_reprepares(void **state)
     store_destroy(&s);
 }
 
+/* A server that takes no writes (a standby, a demoted primary) answers 25006:
+ * the store reconnects, so that a multi-host read-write DSN finds the primary. */
+static void read_only_error_makes_the_store_reconnect(void **state)
+{
+    (void)state;
+    store_t *s = open_store();
+    assert_int_equal(store_cmd(s, "SET default_transaction_read_only = on"), 0);
+    assert_int_equal(store_cmd(s, "CREATE TABLE aid_ut_read_only (x int)"), -1);
+    assert_string_equal(store_sqlstate(s), "25006");
+    const char *const v[] = {"1", "2", NULL};
+    assert_null(store_exec(s, "ut_add", 3, v));   /* broken: not used again */
+    bool ready = false;
+    for (int i = 0; i < 100 && !ready; i++) {
+        ready = store_ready(s);
+        if (!ready)
+            nanosleep(&(struct timespec){0, 20 * 1000000}, NULL);
+    }
+    assert_true(ready);
+    char *ro = scalar(s, "SHOW default_transaction_read_only");
+    assert_string_equal(ro, "off");               /* a new session */
+    free(ro);
+    store_destroy(&s);
+}
+
 /* The session statement runs on every connection, the first and each reconnect. */
 static void session_settings_hold_on_every_connection(void **state)
 {
@@ -540,6 +564,7 @@ int main(void)
         cmocka_unit_test(pipe_end_closes_what_a_pipeline_left_open),
         cmocka_unit_test(i64_columns_of_binary_results),
         cmocka_unit_test(reconnect_after_mark_broken_reprepares),
+        cmocka_unit_test(read_only_error_makes_the_store_reconnect),
         cmocka_unit_test(session_settings_hold_on_every_connection),
         cmocka_unit_test(a_failing_session_statement_keeps_the_store_not_ready),
         cmocka_unit_test(bad_dsn_leaves_the_store_not_ready),
