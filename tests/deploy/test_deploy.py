@@ -134,7 +134,8 @@ def test_compose_gateway_secure_init_healthchecks():
     p = compose("config")
     assert p.returncode == 0, p.stderr
     svc = yaml.safe_load(p.stdout)["services"]
-    ours = {n: s for n, s in svc.items() if n not in ("postgres", "redis")}
+    ours = {n: s for n, s in svc.items()
+            if n not in ("postgres", "redis") and "ha" not in s.get("profiles", [])}
     assert set(SERVICES) | {"init", "migrate"} == set(ours), sorted(ours)
     for n, s in ours.items():
         assert s["image"] == "aid:latest", (n, s.get("image"))
@@ -535,3 +536,22 @@ def test_schema_validator_rejects_a_bad_object(schema_validator):
                {"name": "a", "image": "b", "securityContext": {"runAsUser": "aid"}}]}}}}
     p = schema_validator([bad])
     assert p.returncode == 1 and "runAsUser must be integer" in p.stdout, p.stdout
+
+
+def test_compose_ha_profile_needs_no_setting():
+    """The `ha` profile (etcd x3, two Patroni nodes, a Redis replica, three Sentinels)
+    renders with no environment; its Postgres nodes take their passwords from the
+    volume `init` fills, after `init` has run."""
+    p = compose("--profile", "ha", "config")
+    assert p.returncode == 0, p.stderr
+    svc = yaml.safe_load(p.stdout)["services"]
+    ha = {n for n, s in svc.items() if "ha" in s.get("profiles", [])}
+    assert ha == {"etcd1", "etcd2", "etcd3", "patroni1", "patroni2", "redis-replica",
+                  "sentinel1", "sentinel2", "sentinel3"}, sorted(ha)
+    for n in ("patroni1", "patroni2"):
+        s = svc[n]
+        assert s["depends_on"]["init"]["condition"] == "service_completed_successfully", n
+        vols = [v if isinstance(v, str) else "%s:%s" % (v["source"], v["target"]) for v in s["volumes"]]
+        assert any(v.startswith("pgowner:/pgowner") for v in vols), (n, vols)
+        assert not any("PASSWORD" in k for k in s.get("environment", {})), (n, "passwords from files")
+
