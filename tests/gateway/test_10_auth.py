@@ -30,6 +30,13 @@ def test_rules_json_has_every_rule_with_text(g):
     for rid in ("R-TEMP-EMERG", "R-DIBAO-SUP-A", "R-HOUSE-S", "R-VISIT-QUARTERLY", "R-SCOPE-S4"):
         assert book["rules"][rid]["text"], rid
         assert book["rules"][rid]["title"], rid
+        assert book["rules"][rid]["text_en"], rid      # the English kept (--lang en)
+    # each rule in the plan's own words (docs/rules.zh.tsv), not the English
+    assert "30%增发特殊困难补助金" in book["rules"]["R-DIBAO-SUP-A"]["text"]
+    assert "实物配租和租赁补贴" in book["rules"]["R-HOUSE-S"]["text"]
+    assert "public rental housing" in book["rules"]["R-HOUSE-S"]["text_en"]
+    assert all(not r["text"].isascii() for r in book["rules"].values())
+    assert "孤儿" in book["groups"]["S4"] and book["groups_en"]["S4"].startswith("an orphan")
     assert "housing.public_rental_or_subsidy" in book["measures"]["housing"]
 
 

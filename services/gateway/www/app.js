@@ -197,7 +197,7 @@ const AID = (() => {
     if (!rulesPromise) rulesPromise = fetch('rules.json').then(r => r.json()).catch(() => ({ rules: {} }));
     return rulesPromise;
   }
-  /* One cited rule: id, Chinese title, docs/policy.md's text. */
+  /* One cited rule: id, Chinese title, its text in the plan's words (docs/rules.zh.tsv). */
   function ruleNode(id, book) {
     const r = (book.rules || {})[id];
     return el('li', { class: 'rule' },

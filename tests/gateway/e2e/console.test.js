@@ -213,7 +213,8 @@ async function fillMember(page, i, m) {
       const amounts = await page.locator('.dept .amount').allTextContents();
       assert(amounts.length > 0 && amounts.every(a => /^[\d,]+\.\d{2} 元$/.test(a)), 'amounts in yuan: ' + amounts);
       const housing = await page.textContent('.dept[data-department="housing"]');
-      assert(housing.includes('R-HOUSE-S') && housing.includes('public rental housing'), 'rule with its POLICY text');
+      assert(housing.includes('R-HOUSE-S') && housing.includes('实物配租和租赁补贴') &&
+        !housing.includes('public rental housing'), 'rule in the plan\'s own words (Chinese)');
       const persons = await page.textContent('#persons');
       assert(!persons.includes(head) && persons.includes(head.slice(0, 6) + '********' + head.slice(14)), 'persons masked');
       await page.screenshot({ path: path.join(OUT, 'case-view.png'), fullPage: true });
