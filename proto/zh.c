@@ -56,6 +56,15 @@ static const zh_name_t statuses[] = {
     {"referred", "已转介"}, {"in_review", "审核中"}, {NULL, NULL},
 };
 
+/* the groups of docs/policy.md §1 (as the console labels them) */
+static const zh_name_t groups[] = {
+    {"S1", "低保对象"},       {"S2", "特困人员"},         {"S3", "精简退职职工"},
+    {"S4", "孤儿"},           {"S5", "事实无人抚养儿童"}, {"S6", "留守/困境儿童"},
+    {"S7", "低收入老年人"},   {"S8", "低收入未成年人"},   {"S9", "低收入重病患者"},
+    {"S10", "低收入重度残疾人"}, {"M1", "支出型困难"},    {"M2", "困难职工"},
+    {"O1", "突发事件"},       {"any", "合计(按人去重)"}, {NULL, NULL},
+};
+
 static const zh_name_t departments[] = {
     {"civil", "民政"},       {"tempaid", "临时救助"}, {"medical", "医疗保障"},
     {"education", "教育"},   {"housing", "住房"},     {"employment", "就业"},
@@ -107,6 +116,7 @@ static const char *find(const zh_name_t *t, const char *key)
 const char *zh_measure(const char *code) { return find(zh_measures, code); }
 const char *zh_status(const char *status) { return find(statuses, status); }
 const char *zh_department(const char *department) { return find(departments, department); }
+const char *zh_group(const char *group) { return find(groups, group); }
 
 const char *zh_field(const char *path)
 {
@@ -135,6 +145,58 @@ const char *zh_yuan(int64_t fen, char *buf, size_t bufsz)
     snprintf(buf, bufsz, "%s%llu.%02llu", fen < 0 ? "-" : "", (unsigned long long)(m / 100),
              (unsigned long long)(m % 100));
     return buf;
+}
+
+/* ---- the monthly ledger's rows (ledger.monthly) ------------------------- */
+/* (the console's ledger page names them the same way) */
+const char *zh_ledger_section(const char *sec)
+{
+    static const zh_name_t t[] = {
+        {"groups", "救助对象(按类别,人)"}, {"visits", "探访"}, {"decisions", "部门办理(件)"},
+        {"measures", "救助措施与金额"}, {"central_care", "特困集中供养"}, {NULL, NULL},
+    };
+    for (int i = 0; sec && t[i].code; i++)
+        if (strcmp(t[i].code, sec) == 0)
+            return t[i].zh;
+    return sec ? sec : "";
+}
+
+const char *zh_ledger_item(const char *sec, const char *item, char *buf, size_t bufsz)
+{
+    static const zh_name_t t[] = {
+        {"due", "应探访"}, {"done", "已探访"}, {"rate_pct", "探访率(%)"},
+        {"recorded", "探访记录数"}, {"centralized", "集中供养(人)"},
+        {"dispersed", "分散供养(人)"}, {"target_pct", "目标集中供养率(%)"}, {NULL, NULL},
+    };
+    const char *zh = NULL;
+    if (!sec || !item)
+        return item ? item : "";
+    if (strcmp(sec, "groups") == 0)
+        zh = zh_group(item);
+    else if (strcmp(sec, "measures") == 0)
+        zh = zh_measure(item);
+    else if (strcmp(sec, "central_care") == 0 && strcmp(item, "rate_pct") == 0)
+        zh = "集中供养率(%)";
+    else if (strcmp(sec, "decisions") == 0) {
+        /* "civil.granted" → "民政 · 已批准" */
+        char dept[32];
+        const char *dot = strchr(item, '.');
+        size_t n = dot ? (size_t)(dot - item) : 0;
+        if (dot && n < sizeof dept) {
+            memcpy(dept, item, n);
+            dept[n] = '\0';
+            const char *d = zh_department(dept), *st = zh_status(dot + 1);
+            if (d && st) {
+                snprintf(buf, bufsz, "%s · %s", d, st);
+                return buf;
+            }
+        }
+    } else {
+        for (int i = 0; t[i].code && !zh; i++)
+            if (strcmp(t[i].code, item) == 0)
+                zh = t[i].zh;
+    }
+    return zh ? zh : item;
 }
 
 /* ---- times ---------------------------------------------------------- */
@@ -234,10 +296,12 @@ bad:
  * name and path, %A the English after the beginning up to a space ("0..4"). */
 static const struct {
     const char *code;    /* NULL: any code */
-    const char *prefix;  /* the English message's beginning */
+    const char *prefix;  /* the English message's beginning ("*…": found anywhere) */
     const char *zh;      /* "%F" the field's name, "%A" the rest of the English */
 } by_message[] = {
     {"invalid_field", "is required", "%F为必填项"},
+    {"invalid_field", "* is not an integer", "%F须为整数(金额以分为单位)"},
+    {"invalid_field", "nested too deep: at most ", "%F嵌套层数过多(最多 %A 层)"},
     {"invalid_field", "must be an integer", "%F须为整数"},
     {"invalid_field", "must be in the range ", "%F须在 %A 范围内"},
     {"invalid_field", "must be one of ", "%F须为以下之一:%A"},
@@ -278,6 +342,11 @@ static const struct {
     {"unavailable", "outcome unknown", "结果未知:连接在提交后中断,请用同一请求重试以确认"},
     {"unavailable", "intake does not serve", "后台服务暂不支持此操作"},
     {"unavailable", "out of memory", "服务繁忙,请稍后重试"},
+    {"unavailable", "cannot reach intake", "无法连接后台服务,请稍后重试"},
+    {"unavailable", "intake is not reachable", "无法连接后台服务,请稍后重试"},
+    {"unavailable", "intake did not answer in time", "后台服务未及时响应,请稍后重试"},
+    {"unavailable", "intake sent a malformed reply", "后台服务答复异常,请稍后重试"},
+    {"too_large", "request is larger than", "请求内容过大(最多 64 KiB)"},
     {"unavailable", "internal error", "服务内部错误,请稍后重试"},
     {"unavailable", "the console is stopping", "控制台正在停止,请稍后重试"},
     {"rate_limited", "too many requests", "请求过于频繁,请稍后重试"},
@@ -356,10 +425,14 @@ const char *zh_error(const char *code, const char *field, const char *message, c
         return buf;
     }
     for (size_t i = 0; i < sizeof by_message / sizeof by_message[0]; i++) {
-        size_t n = strlen(by_message[i].prefix);
-        if ((by_message[i].code && strcmp(by_message[i].code, code) != 0) ||
-            strncmp(message, by_message[i].prefix, n) != 0)
+        const char *pre = by_message[i].prefix;
+        if (by_message[i].code && strcmp(by_message[i].code, code) != 0)
             continue;
+        size_t n = strlen(pre);
+        if (pre[0] == '*' ? !strstr(message, pre + 1) : strncmp(message, pre, n) != 0)
+            continue;
+        if (pre[0] == '*')
+            n = strlen(message); /* no argument */
         /* the argument: the rest up to a parenthesis ("0..4", "visit|hotline") */
         char arg[200];
         snprintf(arg, sizeof arg, "%s", message + n);

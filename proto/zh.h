@@ -24,9 +24,17 @@ const char *zh_measure(const char *code);
 const char *zh_status(const char *status);
 /* A department ("civil" → "民政"), NULL when unknown. */
 const char *zh_department(const char *department);
+/* A group of docs/policy.md §1 ("S4" → "孤儿"; "any" → the total), NULL when unknown. */
+const char *zh_group(const char *group);
 /* A report field's Chinese name by the last key of its path
  * ("household.members[2].id_number" → "身份证号码"), NULL when unknown. */
 const char *zh_field(const char *path);
+
+/* A row of ledger.monthly: its section ("measures" → "救助措施与金额") and
+ * its item in Chinese (a group, a measure, "civil.granted" → "民政 · 已批准",
+ * a visit figure); the text itself when unknown. */
+const char *zh_ledger_section(const char *section);
+const char *zh_ledger_item(const char *section, const char *item, char *buf, size_t bufsz);
 
 /* fen as yuan with two decimals ("123456" → "1234.56", -5 → "-0.05"),
  * integer arithmetic only. Returns buf. */

@@ -90,6 +90,12 @@ static void errors_are_chinese_and_keep_the_field_path(void **state)
     zh_error("invalid_field", "household.members[0].hukou_locl", "unknown field (check the spelling)",
              b, sizeof b);
     assert_string_equal(b, "字段 household.members[0].hukou_locl:未知字段(请检查拼写)");
+    zh_error("invalid_field", "household.members[0].monthly_income_fen",
+             "10.5 is not an integer: numbers must be whole (money is integer fen)", b, sizeof b);
+    assert_string_equal(b, "月收入(household.members[0].monthly_income_fen)须为整数(金额以分为单位)");
+    zh_error("invalid_field", "x[0][0]", "nested too deep: at most 16 levels of objects and arrays",
+             b, sizeof b);
+    assert_string_equal(b, "字段 x[0][0]嵌套层数过多(最多 16 层)");
     zh_error("not_found", "case_id", "no such case", b, sizeof b);
     assert_string_equal(b, "没有这个个案");
     /* a message nobody translated yet: a Chinese generic text naming the field */
