@@ -13,7 +13,8 @@ For each rule id R-… the text is its row of a rule table (`| `R-X` | plan |
 what the system does | parameters | where |`): what it does, then its
 parameters; the section is the heading above the table. The S/M/O scope rules
 take the text of their group (the group table and the "- M1: …" bullets of
-§1). That English text is kept as `text_en`; `text` is the rule in the plan's
+§1). That English text is kept as `text_en`; `measure_names` is proto/zh.c's
+table of measure code → Chinese name (the console's, the CSV's and aidctl's); `text` is the rule in the plan's
 own words, in Chinese, from docs/rules.zh.tsv (`rule id<TAB>text`), and a rule
 without a Chinese text fails the run. With `--lang en`, `text` is the English. A Chinese title per rule (TITLES below) heads the text on the page; a
 rule without one fails the run, so a new rule is never shown untitled.
@@ -172,8 +173,22 @@ def build(policy_path, departments_path, zh_path=None, lang="zh"):
         # "| civil | `dibao_review` once service H · … |": the rows of the codes table
         for dept, codes in re.findall(r"^\| (\w+) \| (`\w+`.*)\|$", doc, re.M):
             measures[dept] = ["%s.%s" % (dept, c) for c in re.findall(r"`(\w+)`", codes)]
+    # measure code → Chinese name: the one table, proto/zh.c's zh_measures
+    names = {}
+    zh_c = os.path.join(ROOT, "proto", "zh.c")
+    with open(zh_c, encoding="utf-8") as f:
+        src = f.read()
+    table = re.search(r"zh_measures\[\] = \{(.*?)\n\};", src, re.S)
+    if not table:
+        sys.exit("gen_rules.py: no zh_measures table in proto/zh.c")
+    for code, name in re.findall(r'\{"([a-z_]+\.[a-z_0-9]+)", "([^"]+)"\}', table.group(1)):
+        names[code] = name
+    missing = [m for ms in measures.values() for m in ms if m not in names]
+    if missing:
+        sys.exit("gen_rules.py: no Chinese name in proto/zh.c for %s" % " ".join(missing))
     return {
-        "source": "docs/policy.md, docs/rules.zh.tsv",
+        "source": "docs/policy.md, docs/rules.zh.tsv, proto/zh.c",
+        "measure_names": names,
         "lang": lang,
         "generated_by": "services/gateway/gen_rules.py",
         "rules": rules,

@@ -103,6 +103,9 @@ static void errors_are_chinese_and_keep_the_field_path(void **state)
     assert_string_equal(b, "姓名(household.members[0].name)填写有误");
     zh_error("conflict", "id", "the id was used with a different body", b, sizeof b);
     assert_string_equal(b, "请求编号(id)与先前的提交冲突");
+    zh_error("conflict", "township", "this township's ledger for the month is already submitted",
+             b, sizeof b);
+    assert_string_equal(b, "该乡镇本月台账已报送,不能重复报送");
     zh_error("unavailable", NULL, "the database is down", b, sizeof b);
     assert_string_equal(b, "服务暂不可用,请稍后重试");
     zh_error("strange_code", NULL, "what", b, sizeof b);
