@@ -19,6 +19,7 @@ typedef struct {
     bool json;                   /* --json */
     bool quiet;                  /* --quiet (health) */
     bool csv;                    /* --csv (ledger, disclosure) */
+    bool zh;                     /* --lang zh: headers, statuses, measure names in Chinese */
     const char *endpoint;        /* resolved */
     int timeout_ms;              /* --timeout, default 10000 */
     const char *id;              /* --id, or NULL */
@@ -66,6 +67,7 @@ int cmd_disclosure(const aidctl_opts_t *o);
 int cmd_complaint(const aidctl_opts_t *o);
 int cmd_move(const aidctl_opts_t *o);
 int cmd_overdue(const aidctl_opts_t *o);
-int cmd_stats(const aidctl_opts_t *o);    /* stats.c: the metrics of the whole stack */
+int cmd_stats(const aidctl_opts_t *o);
+int cmd_places(const aidctl_opts_t *o);   /* places.c: the county's place names */    /* stats.c: the metrics of the whole stack */
 
 #endif

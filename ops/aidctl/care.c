@@ -27,6 +27,7 @@
 #include "mp.h"
 #include "request.h"
 #include "show.h"
+#include "zh.h"
 #include "table.h"
 #include "text.h"
 
@@ -165,6 +166,17 @@ static int print_table(const msgpack_object *a, const char *align, const char *c
                 row[c] = "-";
             else if (keys[c][0] == '$' || keys[c][0] == '~')
                 row[c] = yuan(mp_get(m, keys[c] + 1), bufs[c], CELL);
+            else if (strcmp(keys[c], "%section") == 0)   /* a ledger row, in Chinese */
+                row[c] = zh_ledger_section(field(m, "section", bufs[c], CELL));
+            else if (strcmp(keys[c], "%item") == 0) {
+                char sec[CELL], item[CELL];
+                field(m, "section", sec, sizeof sec);
+                row[c] = zh_ledger_item(sec, field(m, "item", item, sizeof item), bufs[c], CELL);
+                if (row[c] == item) {
+                    snprintf(bufs[c], CELL, "%s", item);
+                    row[c] = bufs[c];
+                }
+            }
             else
                 row[c] = field(m, keys[c], bufs[c], CELL);
         }
@@ -301,17 +313,29 @@ int cmd_ledger(const aidctl_opts_t *o)
     }
     char m[CELL], t[CELL], due[CELL], sub[CELL];
     const msgpack_object *town = mp_get(rep.result, "township");
-    printf("ledger %s, %s: due %s, submitted %s\n", field(rep.result, "month", m, sizeof m),
-           town ? field(rep.result, "township", t, sizeof t) : "every township",
-           field(rep.result, "due_on", due, sizeof due),
-           field(rep.result, "submitted", sub, sizeof sub));
+    if (o->zh) {
+        const msgpack_object *s = mp_get(rep.result, "submitted");
+        printf("%s 台账 %s:报送截止 %s,%s\n", field(rep.result, "month", m, sizeof m),
+               town ? field(rep.result, "township", t, sizeof t) : "全部乡镇",
+               field(rep.result, "due_on", due, sizeof due),
+               s && s->type == MSGPACK_OBJECT_BOOLEAN && s->via.boolean ? "已报送" : "尚未报送");
+    } else {
+        printf("ledger %s, %s: due %s, submitted %s\n", field(rep.result, "month", m, sizeof m),
+               town ? field(rep.result, "township", t, sizeof t) : "every township",
+               field(rep.result, "due_on", due, sizeof due),
+               field(rep.result, "submitted", sub, sizeof sub));
+    }
     if (rows->via.array.size == 0) {
-        printf("  no figures for this month\n");
+        printf(o->zh ? "  本月没有台账数据\n" : "  no figures for this month\n");
         return done(&rep, 0);
     }
     static const char *const keys[] = {"township", "section", "item", "count", "~amount_fen"};
     static const char *const heads[] = {"TOWNSHIP", "SECTION", "ITEM", "COUNT", "AMOUNT"};
-    return done(&rep, print_table(rows, "lllrr", keys, heads));
+    static const char *const keys_zh[] = {"township", "%section", "%item", "count",
+                                          "~amount_fen"};
+    static const char *const heads_zh[] = {"乡镇", "栏目", "项目", "数量", "金额(元)"};
+    return done(&rep, o->zh ? print_table(rows, "lllrr", keys_zh, heads_zh)
+                            : print_table(rows, "lllrr", keys, heads));
 }
 
 int cmd_disclosure(const aidctl_opts_t *o)

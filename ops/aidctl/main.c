@@ -11,13 +11,14 @@
 #include "keygen.h"
 #include "pii_cmd.h"
 #include "request.h"
+#include "show.h"
 #include "text.h"
 
 #define DEFAULT_TIMEOUT_MS 10000
 #define MAX_TIMEOUT_MS 3600000
 
 static const char help_text[] =
-    "Usage: aidctl [--json] [--endpoint EP] [--timeout MS] COMMAND [ARGS]\n"
+    "Usage: aidctl [--json] [--lang en|zh] [--endpoint EP] [--timeout MS] COMMAND [ARGS]\n"
     "\n"
     "The command-line client of the intake API (ZeroMQ + MessagePack, PROTOCOL.md).\n"
     "\n"
@@ -73,6 +74,10 @@ static const char help_text[] =
     "  move queue [TOWNSHIP] | move decide MOVE_ID confirm|reject BY [NOTE]\n"
     "                              reports filed outside their case's township,\n"
     "                              to confirm (the case moves) or reject (proto/README.md)\n"
+    "  places import FILE.csv | places list\n"
+    "                              the county's place names (code,name[,parent] per\n"
+    "                              line), shown by the web console instead of codes\n"
+    "                              (Postgres via AID_PG_DSN)\n"
     "  stats                       every service's counters (received, decided,\n"
     "                              errors, queue depth, latency) from the metrics\n"
     "                              ports listed in stack.env (AID_METRICS_*)\n"
@@ -94,6 +99,8 @@ static const char help_text[] =
     "                  so sending the same file again answers duplicate: true\n"
     "                  (trigger: a new id each time, printed; a trigger is an event)\n"
     "  --csv           ledger and disclosure: write CSV instead of a table\n"
+    "  --lang en|zh    the language of tables (default en); zh prints Chinese\n"
+    "                  headers, statuses, measure names and yuan (case, ledger)\n"
     "  -h, --help      show this help\n"
     "\n"
     "JSON input may hold objects, arrays, strings, integers, true, false and null; a\n"
@@ -171,7 +178,8 @@ static int parse_args(int argc, char **argv, aidctl_opts_t *o, const char **endp
                           (nlen == 9 && !strncmp(a, "--timeout", nlen)) ||
                           (nlen == 4 && !strncmp(a, "--id", nlen)) ||
                           (nlen == 8 && !strncmp(a, "--source", nlen)) ||
-                          (nlen == 5 && !strncmp(a, "--out", nlen));
+                          (nlen == 5 && !strncmp(a, "--out", nlen)) ||
+                          (nlen == 6 && !strncmp(a, "--lang", nlen));
         if (takes_value && !value) {
             if (i + 1 >= argc)
                 return usage_error("option needs a value", a);
@@ -196,6 +204,10 @@ static int parse_args(int argc, char **argv, aidctl_opts_t *o, const char **endp
             if (!id_valid(value))
                 return usage_error("--id must be 1 to 256 bytes of UTF-8 text", NULL);
             o->id = value;
+        } else if (nlen == 6 && !strncmp(a, "--lang", nlen)) {
+            if (strcmp(value, "en") != 0 && strcmp(value, "zh") != 0)
+                return usage_error("--lang must be en or zh", value);
+            o->zh = strcmp(value, "zh") == 0;
         } else if (nlen == 8 && !strncmp(a, "--source", nlen)) {
             o->source = value;
         } else if (nlen == 5 && !strncmp(a, "--out", nlen)) {
@@ -232,6 +244,7 @@ static const command_t commands[] = {
     {"overdue", cmd_overdue, 0, 2, false, false},
     {"move", cmd_move, 1, 5, true, false},
     {"stats", cmd_stats, 0, 0, false, false},
+    {"places", cmd_places, 1, 2, false, false},
 };
 
 int main(int argc, char **argv)
@@ -245,6 +258,7 @@ int main(int argc, char **argv)
     int rc = parse_args(argc, argv, &o, &endpoint_arg);
     if (rc >= 0)
         return rc;
+    show_set_lang(o.zh);
     if (!o.command)
         return usage_error("no command (submit, case, health or call)", NULL);
     const command_t *cmd = NULL;

@@ -10,6 +10,34 @@
 #include "mp.h"
 #include "table.h"
 #include "text.h"
+#include "zh.h"
+
+static bool zh; /* --lang zh (show_set_lang) */
+
+void show_set_lang(bool chinese) { zh = chinese; }
+
+/* The word in the language of the output. */
+#define W(en, cn) (zh ? (cn) : (en))
+
+/* In Chinese, a status, department, measure or period/form by its table
+ * (proto/zh.c); the text itself otherwise or when unknown. */
+static const char *zh_word(const char *s)
+{
+    static const zh_name_t words[] = {
+        {"once", "一次性"}, {"month", "每月"}, {"quarter", "每季度"}, {"year", "每年"},
+        {"cash", "现金"}, {"in_kind", "实物"}, {"service", "服务"}, {"referral", "转介"},
+        {NULL, NULL},
+    };
+    if (!zh || !s)
+        return s;
+    const char *t = zh_status(s);
+    t = t ? t : zh_department(s);
+    t = t ? t : zh_measure(s);
+    for (int i = 0; !t && words[i].code; i++)
+        if (strcmp(words[i].code, s) == 0)
+            t = words[i].zh;
+    return t ? t : s;
+}
 
 #define CELL_MAX 1024 /* bytes of one printed value; longer text ends in "…" */
 
@@ -162,18 +190,21 @@ static int kv_add(table_t *t, const char *key, const char *value)
 static int show_persons(FILE *out, const msgpack_object *persons)
 {
     if (!persons || persons->type != MSGPACK_OBJECT_ARRAY) {
-        fprintf(out, "persons  ?\n");
+        fprintf(out, "%s  ?\n", W("persons", "家庭成员"));
         return 0;
     }
     if (persons->via.array.size == 0) {
-        fprintf(out, "persons  none\n");
+        fprintf(out, "%s  %s\n", W("persons", "家庭成员"), W("none", "无"));
         return 0;
     }
-    fprintf(out, "persons\n");
+    fprintf(out, "%s\n", W("persons", "家庭成员"));
     table_t *t = table_new("llrlrlr");
     if (!t)
         return -1;
-    const char *head[] = {"ID", "NAME", "AGE", "GROUPS", "SUPPLEMENT", "VISIT", "CARE"};
+    const char *head_en[] = {"ID", "NAME", "AGE", "GROUPS", "SUPPLEMENT", "VISIT", "CARE"};
+    const char *head_zh[] = {"身份证号码", "姓名", "年龄", "救助类别", "分类施保(元/月)",
+                             "探访", "关爱类别"};
+    const char **head = zh ? head_zh : head_en;
     int rc = table_add_row(t, head);
     for (uint32_t i = 0; rc == 0 && i < persons->via.array.size; i++) {
         const msgpack_object *p = &persons->via.array.ptr[i];
@@ -187,7 +218,7 @@ static int show_persons(FILE *out, const msgpack_object *persons)
             cell(mp_get(p, "age"), age, sizeof age, "?"),
             joined(mp_get(p, "groups"), ",", groups, sizeof groups),
             yuan(mp_get(p, "dibao_supplement_fen"), sup, sizeof sup),
-            text_field(mp_get(p, "visit_every"), visit, sizeof visit, "-"),
+            zh_word(text_field(mp_get(p, "visit_every"), visit, sizeof visit, "-")),
             mp_int(cc, &ccv) == 0 && ccv == 0 ? "-" : cell(cc, care, sizeof care, "?"),
         };
         for (size_t c = 0; c < sizeof row / sizeof row[0]; c++)
@@ -205,29 +236,31 @@ static int show_persons(FILE *out, const msgpack_object *persons)
 static int show_measures(FILE *out, const msgpack_object *ms)
 {
     if (!ms || ms->type != MSGPACK_OBJECT_ARRAY) {
-        fprintf(out, "  measures    ?\n");
+        fprintf(out, "  %s    ?\n", W("measures", "救助措施"));
         return 0;
     }
     if (ms->via.array.size == 0) {
-        fprintf(out, "  measures    none\n");
+        fprintf(out, "  %s    %s\n", W("measures", "救助措施"), W("none", "无"));
         return 0;
     }
-    fprintf(out, "  measures\n");
+    fprintf(out, "  %s\n", W("measures", "救助措施"));
     table_t *t = table_new("llrll");
     if (!t)
         return -1;
-    const char *head[] = {"CODE", "PERSON", "AMOUNT", "PERIOD", "FORM"};
+    const char *head_en[] = {"CODE", "PERSON", "AMOUNT", "PERIOD", "FORM"};
+    const char *head_zh[] = {"措施", "对象", "金额(元)", "周期", "方式"};
+    const char **head = zh ? head_zh : head_en;
     int rc = table_add_row(t, head);
     for (uint32_t i = 0; rc == 0 && i < ms->via.array.size; i++) {
         const msgpack_object *m = &ms->via.array.ptr[i];
         char code[CELL_MAX], person[CELL_MAX], amount[64], period[CELL_MAX], form[CELL_MAX];
         const msgpack_object *who = mp_get(m, "id_masked");
         const char *row[] = {
-            text_field(mp_get(m, "code"), code, sizeof code, "?"),
-            who ? text_field(who, person, sizeof person, "-") : "household",
+            zh_word(text_field(mp_get(m, "code"), code, sizeof code, "?")),
+            who ? text_field(who, person, sizeof person, "-") : W("household", "全户"),
             yuan(mp_get(m, "amount_fen"), amount, sizeof amount),
-            text_field(mp_get(m, "period"), period, sizeof period, "-"),
-            text_field(mp_get(m, "form"), form, sizeof form, "-"),
+            zh_word(text_field(mp_get(m, "period"), period, sizeof period, "-")),
+            zh_word(text_field(mp_get(m, "form"), form, sizeof form, "-")),
         };
         for (size_t c = 0; c < sizeof row / sizeof row[0]; c++)
             if (!row[c])
@@ -247,15 +280,24 @@ static int show_referral(FILE *out, const msgpack_object *r)
     if (!text_field(mp_get(r, "referral_id"), rid, sizeof rid, "?") ||
         !text_field(mp_get(r, "report_id"), rep, sizeof rep, "?"))
         return -1;
-    fprintf(out, "\nreferral %s (report %s)\n", rid, rep);
+    if (zh)
+        fprintf(out, "\n转介 %s(报告 %s)\n", rid, rep);
+    else
+        fprintf(out, "\nreferral %s (report %s)\n", rid, rep);
     table_t *t = table_new("ll");
     if (!t)
         return -1;
-    int rc = kv_add(t, "department", text_field(mp_get(r, "department"), buf, sizeof buf, "?"));
-    rc = rc ? rc : kv_add(t, "status", text_field(mp_get(r, "status"), buf, sizeof buf, "?"));
-    rc = rc ? rc : kv_add(t, "reason", cell(mp_get(r, "reason"), buf, sizeof buf, "-"));
-    rc = rc ? rc : kv_add(t, "decided_at", cell(mp_get(r, "decided_at"), buf, sizeof buf, "-"));
-    rc = rc ? rc : kv_add(t, "rules", joined(mp_get(r, "rules"), ", ", buf, sizeof buf));
+    char at[CELL_MAX];
+    const char *decided = cell(mp_get(r, "decided_at"), buf, sizeof buf, "-");
+    if (zh && decided && zh_time(decided, at, sizeof at) == 0)
+        decided = at; /* "2026-12-06 11:30 (UTC+8)" */
+    int rc = kv_add(t, W("department", "部门"),
+                    zh_word(text_field(mp_get(r, "department"), buf, sizeof buf, "?")));
+    rc = rc ? rc : kv_add(t, W("status", "状态"),
+                          zh_word(text_field(mp_get(r, "status"), buf, sizeof buf, "?")));
+    rc = rc ? rc : kv_add(t, W("reason", "理由"), cell(mp_get(r, "reason"), buf, sizeof buf, "-"));
+    rc = rc ? rc : kv_add(t, W("decided_at", "办结时间"), decided);
+    rc = rc ? rc : kv_add(t, W("rules", "依据规则"), joined(mp_get(r, "rules"), ", ", buf, sizeof buf));
     if (rc == 0)
         table_print(t, out, 2);
     table_free(t);
@@ -269,11 +311,13 @@ int show_case(FILE *out, const msgpack_object *result)
     if (!t)
         return -1;
     const msgpack_object *complete = mp_get(result, "complete");
-    int rc = kv_add(t, "case", text_field(mp_get(result, "case_id"), buf, sizeof buf, "?"));
+    int rc = kv_add(t, W("case", "个案"),
+                    text_field(mp_get(result, "case_id"), buf, sizeof buf, "?"));
     rc = rc ? rc
-            : kv_add(t, "complete",
+            : kv_add(t, W("complete", "办结"),
                      complete && complete->type == MSGPACK_OBJECT_BOOLEAN
-                         ? (complete->via.boolean ? "yes" : "no (referrals pending)")
+                         ? (complete->via.boolean ? W("yes", "是")
+                                                  : W("no (referrals pending)", "否(尚有转介办理中)"))
                          : "?");
     if (rc == 0)
         table_print(t, out, 0);
@@ -285,11 +329,11 @@ int show_case(FILE *out, const msgpack_object *result)
         return -1;
     const msgpack_object *refs = mp_get(result, "referrals");
     if (!refs || refs->type != MSGPACK_OBJECT_ARRAY) {
-        fprintf(out, "\nreferrals  ?\n");
+        fprintf(out, "\n%s  ?\n", W("referrals", "转介"));
         return 0;
     }
     if (refs->via.array.size == 0)
-        fprintf(out, "\nreferrals  none\n");
+        fprintf(out, "\n%s  %s\n", W("referrals", "转介"), W("none", "无"));
     for (uint32_t i = 0; i < refs->via.array.size; i++)
         if (show_referral(out, &refs->via.array.ptr[i]) != 0)
             return -1;

@@ -8,6 +8,12 @@
 #include <msgpack.h>
 #include <stdio.h>
 
+#include <stdbool.h>
+
+/* Chinese output (--lang zh): headers, statuses, departments, measure names,
+ * yuan and times in UTC+8; English (the default) otherwise. */
+void show_set_lang(bool zh);
+
 /* "error invalid_field at household.members[0].id_number: <message>" */
 int show_error(FILE *out, const msgpack_object *error);
 /* "accepted report report-12 → case case-3" or "duplicate: …" */

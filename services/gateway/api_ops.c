@@ -5,13 +5,16 @@
  * Writes get a request id per form submission and an audit row.
  *
  * Also the ledger as CSV: the rows of ledger.monthly, one line each, in the
- * form a township sends to the county office by the 28th. */
+ * form a township sends to the county office by the 28th — Chinese headers,
+ * the township's name (places), the section and item named in Chinese
+ * (measure names from proto/zh.c) beside their codes, amounts in yuan. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gateway.h"
+#include "zh.h"
 
 /* Copies the route's query parameters into body. -1 (400 answered) when an
  * integer parameter is not one. */
@@ -333,43 +336,59 @@ static void put_field(sbuf_t *b, const json_t *v)
     free(dumped);
 }
 
+static void put_text(sbuf_t *b, const char *s)
+{
+    json_t *v = json_string(s ? s : "");
+    put_field(b, v);
+    json_decref(v);
+}
+
 int api_ledger_csv(gw_req_t *r, gw_reply_t *out)
 {
     json_t *res = NULL;
     if (run_op(r, out, &res) != 0)
         return 0;
     json_t *rows = json_object_get(res, "rows");
-    json_t *cols = json_array();
-    size_t i, j;
-    json_t *row, *col;
-    /* the columns: every key of every row, in order of first appearance */
-    json_array_foreach(rows, i, row) {
-        const char *key;
-        json_t *v;
-        json_object_foreach(row, key, v) {
-            bool seen = false;
-            json_array_foreach(cols, j, col)
-                seen = seen || strcmp(json_string_value(col), key) == 0;
-            if (!seen)
-                json_array_append_new(cols, json_string(key));
-        }
-    }
+    json_t *places = db_places(r->gw->db); /* NULL: codes only */
+    size_t i;
+    json_t *row;
     sbuf_t b = {0};
     put(&b, "\xEF\xBB\xBF", 3); /* UTF-8 BOM: spreadsheets then read the Chinese right */
-    json_array_foreach(cols, j, col) {
-        if (j)
-            put(&b, ",", 1);
-        put_field(&b, col);
+    put_text(&b, "乡镇代码");
+    static const char *const heads[] = {"乡镇", "栏目", "项目代码", "项目", "数量", "金额(元)"};
+    for (size_t h = 0; h < sizeof heads / sizeof heads[0]; h++) {
+        put(&b, ",", 1);
+        put_text(&b, heads[h]);
     }
     put(&b, "\r\n", 2);
     json_array_foreach(rows, i, row) {
-        json_array_foreach(cols, j, col) {
-            if (j)
-                put(&b, ",", 1);
-            put_field(&b, json_object_get(row, json_string_value(col)));
-        }
+        const char *tw = json_string_value(json_object_get(row, "township"));
+        const char *sec = json_string_value(json_object_get(row, "section"));
+        const char *item = json_string_value(json_object_get(row, "item"));
+        const char *name = json_string_value(json_object_get(places, tw ? tw : ""));
+        char ibuf[128], yuan[32], count[32];
+        put_text(&b, tw);
+        put(&b, ",", 1);
+        put_text(&b, name ? name : tw);
+        put(&b, ",", 1);
+        put_text(&b, zh_ledger_section(sec));
+        put(&b, ",", 1);
+        put_text(&b, item);
+        put(&b, ",", 1);
+        put_text(&b, zh_ledger_item(sec, item, ibuf, sizeof ibuf));
+        put(&b, ",", 1);
+        json_t *n = json_object_get(row, "count");
+        snprintf(count, sizeof count, "%lld", (long long)json_integer_value(n));
+        put_text(&b, json_is_integer(n) ? count : "");
+        put(&b, ",", 1);
+        /* money only where the row is money: the measures' amounts, fen → yuan */
+        json_t *fen = json_object_get(row, "amount_fen");
+        put_text(&b, sec && strcmp(sec, "measures") == 0 && json_is_integer(fen)
+                         ? zh_yuan(json_integer_value(fen), yuan, sizeof yuan)
+                         : "");
         put(&b, "\r\n", 2);
     }
+    json_decref(places);
     if (b.failed) {
         free(b.buf);
         gw_fail(out, 503, "unavailable", NULL, "out of memory");
@@ -389,7 +408,6 @@ int api_ledger_csv(gw_req_t *r, gw_reply_t *out)
         out->raw_len = b.len;
         out->ctype = "text/csv; charset=utf-8";
     }
-    json_decref(cols);
     json_decref(res);
     return 0;
 }

@@ -87,11 +87,12 @@ db_t *db_new(const char *dsn)
                   " VALUES ($1, $2, $3, $4, $5, $6)");
     store_prepare(s, "gw_audit_list",
                   "SELECT audit_id, to_char(at AT TIME ZONE 'Asia/Shanghai',"
-                  "                         'YYYY-MM-DD HH24:MI:SS'),"
+                  "                         'YYYY-MM-DD HH24:MI:SS \"(UTC+8)\"'),"
                   "       username, role, action, case_id, detail, client"
                   "  FROM gateway_audit"
                   " WHERE ($1 = '' OR case_id = $1) AND ($2 = '' OR username = $2)"
                   " ORDER BY audit_id DESC LIMIT $3::int");
+    store_prepare(s, "gw_places", "SELECT code, name FROM places ORDER BY code");
     return self;
 }
 
@@ -290,4 +291,16 @@ json_t *db_audit_list(db_t *self, const char *case_id, const char *username, int
     }
     PQclear(r);
     return rows;
+}
+
+json_t *db_places(db_t *self)
+{
+    PGresult *r = run(self, "gw_places", 0, NULL, NULL, NULL);
+    if (!r)
+        return NULL;
+    json_t *names = json_object();
+    for (int i = 0; names && i < PQntuples(r); i++)
+        json_object_set_new(names, PQgetvalue(r, i, 0), json_string(PQgetvalue(r, i, 1)));
+    PQclear(r);
+    return names;
 }

@@ -67,6 +67,10 @@ int db_audit_add(db_t *self, const db_user_t *user, const char *action, const ch
                  const char *detail, const char *client);
 /* The newest rows (at most limit), optionally of one case and/or user, as a
  * JSON array of objects; NULL when unavailable. */
+/* The county's place names, {code: name} (migration 080, `aidctl places
+ * import`); NULL when the database failed. */
+json_t *db_places(db_t *self);
+/* at: "YYYY-MM-DD HH:MM:SS (UTC+8)" */
 json_t *db_audit_list(db_t *self, const char *case_id, const char *username, int limit);
 
 #endif

@@ -180,6 +180,7 @@ int api_op(gw_req_t *r, gw_reply_t *out);
 int api_ledger_csv(gw_req_t *r, gw_reply_t *out);
 int api_decision_submit(gw_req_t *r, gw_reply_t *out);
 /* api_audit.c */
+int api_places(gw_req_t *r, gw_reply_t *out);
 int api_audit_list(gw_req_t *r, gw_reply_t *out);
 
 #endif

@@ -3,17 +3,20 @@
 to every decision, from the repository's rule reference docs/policy.md (and the
 measure vocabulary from proto/DEPARTMENTS.md).
 
-    services/gateway/gen_rules.py [POLICY.md [DEPARTMENTS.md [OUT.json]]]
+    services/gateway/gen_rules.py [--lang zh|en] [POLICY.md [DEPARTMENTS.md [OUT.json [ZH.tsv]]]]
 
-Defaults: docs/policy.md and proto/DEPARTMENTS.md of this repository; output
-services/gateway/www/rules.json. Run it again whenever docs/policy.md changes
+Defaults: docs/policy.md, proto/DEPARTMENTS.md and docs/rules.zh.tsv of this
+repository; output services/gateway/www/rules.json. Run it again whenever docs/policy.md changes
 and commit the result: the gateway serves the file as it is (no build step).
 
 For each rule id R-… the text is its row of a rule table (`| `R-X` | plan |
 what the system does | parameters | where |`): what it does, then its
 parameters; the section is the heading above the table. The S/M/O scope rules
 take the text of their group (the group table and the "- M1: …" bullets of
-§1). A Chinese title per rule (TITLES below) heads the text on the page; a
+§1). That English text is kept as `text_en`; `measure_names` is proto/zh.c's
+table of measure code → Chinese name (the console's, the CSV's and aidctl's); `text` is the rule in the plan's
+own words, in Chinese, from docs/rules.zh.tsv (`rule id<TAB>text`), and a rule
+without a Chinese text fails the run. With `--lang en`, `text` is the English. A Chinese title per rule (TITLES below) heads the text on the page; a
 rule without one fails the run, so a new rule is never shown untitled.
 """
 import json
@@ -107,10 +110,28 @@ def row_cells(row):
     return [clean(c) for c in row.strip().strip("|").split("|")]
 
 
-def build(policy_path, departments_path):
+def load_zh(path):
+    """{rule id: Chinese text} from docs/rules.zh.tsv (# lines are comments)."""
+    out = {}
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            line = line.rstrip("\n")
+            if not line.strip() or line.startswith("#"):
+                continue
+            rid, sep, text = line.partition("\t")
+            if not sep or not RULE.fullmatch(rid) or not text.strip():
+                sys.exit("gen_rules.py: %s:%d: expected 'R-…<TAB>text'" % (path, n))
+            if rid in out:
+                sys.exit("gen_rules.py: %s:%d: %s twice" % (path, n, rid))
+            out[rid] = text.strip()
+    return out
+
+
+def build(policy_path, departments_path, zh_path=None, lang="zh"):
     with open(policy_path, encoding="utf-8") as f:
         lines = f.read().splitlines()
     bs = blocks(lines)
+    zh = load_zh(zh_path or os.path.join(ROOT, "docs", "rules.zh.tsv"))
     rules, groups, found = {}, {}, {}
     # the group table and bullets of §1: S1..S10 rows, "- M1: ..." and "- O1: ..." bullets
     for kind, section, text in bs:
@@ -134,7 +155,17 @@ def build(policy_path, departments_path):
             text, sec = groups[m.group(1)], scope
         if rid not in TITLES:
             sys.exit("gen_rules.py: no Chinese title for %s: add it to TITLES" % rid)
-        rules[rid] = {"title": TITLES[rid], "section": sec, "text": text}
+        if rid not in zh:
+            sys.exit("gen_rules.py: no Chinese text for %s: add it to %s" % (rid, zh_path))
+        rules[rid] = {"title": TITLES[rid], "section": sec,
+                      "text": zh[rid] if lang == "zh" else text, "text_en": text}
+    extra = sorted(set(zh) - set(rules))
+    if extra:
+        sys.exit("gen_rules.py: %s names rules docs/policy.md does not have: %s"
+                 % (zh_path, " ".join(extra)))
+    groups_en = dict(groups)
+    if lang == "zh":   # a group's tooltip: its scope rule in the plan's words
+        groups = {g: zh.get("R-SCOPE-" + g, t) for g, t in groups.items()}
     measures = {}
     if departments_path and os.path.exists(departments_path):
         with open(departments_path, encoding="utf-8") as f:
@@ -142,20 +173,43 @@ def build(policy_path, departments_path):
         # "| civil | `dibao_review` once service H · … |": the rows of the codes table
         for dept, codes in re.findall(r"^\| (\w+) \| (`\w+`.*)\|$", doc, re.M):
             measures[dept] = ["%s.%s" % (dept, c) for c in re.findall(r"`(\w+)`", codes)]
+    # measure code → Chinese name: the one table, proto/zh.c's zh_measures
+    names = {}
+    zh_c = os.path.join(ROOT, "proto", "zh.c")
+    with open(zh_c, encoding="utf-8") as f:
+        src = f.read()
+    table = re.search(r"zh_measures\[\] = \{(.*?)\n\};", src, re.S)
+    if not table:
+        sys.exit("gen_rules.py: no zh_measures table in proto/zh.c")
+    for code, name in re.findall(r'\{"([a-z_]+\.[a-z_0-9]+)", "([^"]+)"\}', table.group(1)):
+        names[code] = name
+    missing = [m for ms in measures.values() for m in ms if m not in names]
+    if missing:
+        sys.exit("gen_rules.py: no Chinese name in proto/zh.c for %s" % " ".join(missing))
     return {
-        "source": "docs/policy.md",
+        "source": "docs/policy.md, docs/rules.zh.tsv, proto/zh.c",
+        "measure_names": names,
+        "lang": lang,
         "generated_by": "services/gateway/gen_rules.py",
         "rules": rules,
         "groups": groups,
+        "groups_en": groups_en,
         "measures": measures,
     }
 
 
 def main(argv):
+    lang = "zh"
+    if len(argv) > 2 and argv[1] == "--lang":
+        lang = argv[2]
+        if lang not in ("zh", "en"):
+            sys.exit("gen_rules.py: --lang is zh or en, not %s" % lang)
+        argv = argv[:1] + argv[3:]
     policy = argv[1] if len(argv) > 1 else os.path.join(ROOT, "docs", "policy.md")
     departments = argv[2] if len(argv) > 2 else os.path.join(ROOT, "proto", "DEPARTMENTS.md")
     out = argv[3] if len(argv) > 3 else os.path.join(HERE, "www", "rules.json")
-    data = build(policy, departments)
+    zh = argv[4] if len(argv) > 4 else os.path.join(ROOT, "docs", "rules.zh.tsv")
+    data = build(policy, departments, zh, lang)
     with open(out + ".tmp", "w", encoding="utf-8") as f:
         json.dump(data, f, ensure_ascii=False, indent=1, sort_keys=True)
         f.write("\n")

@@ -68,6 +68,8 @@ static const gw_route_t routes[] = {
      false},
     {"POST", "/api/moves/*", T | C, api_op, "move.decide", NULL, "move_id", REACH_TOWNSHIP,
      "move.decide", true},
+    /* the county's place names (aidctl places import): code → name */
+    {"GET", "/api/places", GW_STAFF, api_places, NULL, NULL, NULL, REACH_ANY, "", false},
     {"GET", "/api/health", GW_STAFF, api_op, "health", NULL, NULL, REACH_ANY, "", false},
     /* the audit trail */
     {"GET", "/api/audit", C | A, api_audit_list, NULL, NULL, NULL, REACH_ANY, "", false},

@@ -35,6 +35,7 @@
 #include "config.h"
 #include "log.h"
 #include "svc.h"
+#include "zh.h"
 #include "workers.h"
 
 /* One connection, for the header deadline. */
@@ -88,12 +89,17 @@ int gw_fail(gw_reply_t *out, unsigned status, const char *code, const char *fiel
 {
     /* no error reply carries a full ID number (a JSON key may be one): masked
      * as in the logs, POLICY.md §13 — the gateway's own errors and intake's */
-    char f[256], m[512];
+    char f[256], m[512], zh[768];
     log_scrub(field ? field : "", f, sizeof f);
     log_scrub(message ? message : "", m, sizeof m);
-    json_t *err = json_pack("{s:s,s:s}", "code", code, "message", m);
+    /* a person reads it: in Chinese (proto/zh.c, by code, field and message),
+     * the field path kept; intake's English stays beside it as message_en */
+    zh_error(code, f, m, zh, sizeof zh);
+    json_t *err = json_pack("{s:s,s:s}", "code", code, "message", zh);
     if (err && *f)
         json_object_set_new(err, "field", json_string(f));
+    if (err && strcmp(zh, m) != 0 && *m)
+        json_object_set_new(err, "message_en", json_string(m));
     json_decref(out->json);
     out->status = status;
     out->json = json_pack("{s:b,s:o}", "ok", 0, "error", err ? err : json_object());

@@ -1,6 +1,10 @@
 """test_10_auth.py — static pages, sign-in, sessions, CSRF, roles, rate limit,
 accounts (aidctl user) and passwords."""
+import json
+import os
 import re
+import subprocess
+import sys
 import time
 
 import requests
@@ -30,7 +34,30 @@ def test_rules_json_has_every_rule_with_text(g):
     for rid in ("R-TEMP-EMERG", "R-DIBAO-SUP-A", "R-HOUSE-S", "R-VISIT-QUARTERLY", "R-SCOPE-S4"):
         assert book["rules"][rid]["text"], rid
         assert book["rules"][rid]["title"], rid
+        assert book["rules"][rid]["text_en"], rid      # the English kept (--lang en)
+    # each rule in the plan's own words (docs/rules.zh.tsv), not the English
+    assert "30%增发特殊困难补助金" in book["rules"]["R-DIBAO-SUP-A"]["text"]
+    assert "实物配租和租赁补贴" in book["rules"]["R-HOUSE-S"]["text"]
+    assert "public rental housing" in book["rules"]["R-HOUSE-S"]["text_en"]
+    assert all(not r["text"].isascii() for r in book["rules"].values())
+    assert "孤儿" in book["groups"]["S4"] and book["groups_en"]["S4"].startswith("an orphan")
     assert "housing.public_rental_or_subsidy" in book["measures"]["housing"]
+    # the measure names are proto/zh.c's one table, every code named
+    assert book["measure_names"]["civil.dibao_supplement"] == "分类施保金"
+    assert all(m in book["measure_names"] for ms in book["measures"].values() for m in ms)
+
+
+def test_rules_json_is_what_gen_rules_writes_now(tmp_path):
+    """www/rules.json is committed: it must be what docs/policy.md,
+    docs/rules.zh.tsv and proto/zh.c make today."""
+    root = os.path.join(os.path.dirname(__file__), "..", "..")
+    out = tmp_path / "rules.json"
+    subprocess.run([sys.executable, os.path.join(root, "services", "gateway", "gen_rules.py"),
+                    os.path.join(root, "docs", "policy.md"),
+                    os.path.join(root, "proto", "DEPARTMENTS.md"), str(out)],
+                   check=True, capture_output=True)
+    with open(os.path.join(root, "services", "gateway", "www", "rules.json"), encoding="utf-8") as f:
+        assert json.load(f) == json.loads(out.read_text(encoding="utf-8"))
 
 
 def test_api_needs_a_session(g):

@@ -83,24 +83,41 @@ def test_a_bad_check_digit_is_named_by_its_path(g):
     body["household"]["members"][1]["id_number"] = g.bad_check(g.new_id("1990-01-02"))
     e = g.err(g.login("tw_a").post("/api/reports", body), 400, "invalid_field",
               "household.members[1].id_number")
-    assert "check" in e["message"]
+    # in Chinese, naming the field by its name and path; intake's English beside it
+    assert e["message"] == "身份证号码(household.members[1].id_number)校验位不符,请核对", e
+    assert "check" in e["message_en"]
 
 
 def test_other_field_errors_keep_the_contracts_path(g):
     c = g.login("tw_a")
     body = g.report()
     body["household"]["members"][0]["monthly_income_fen"] = 10.5
-    g.err(c.post("/api/reports", body), 400, "invalid_field",
-          "household.members[0].monthly_income_fen")
+    e = g.err(c.post("/api/reports", body), 400, "invalid_field",
+              "household.members[0].monthly_income_fen")
+    assert e["message"] == "月收入(household.members[0].monthly_income_fen)须为整数(金额以分为单位)", e
     body = g.report()
     body["household"]["members"][0]["hukou_locl"] = True
-    g.err(c.post("/api/reports", body), 400, "invalid_field", "household.members[0].hukou_locl")
+    e = g.err(c.post("/api/reports", body), 400, "invalid_field",
+              "household.members[0].hukou_locl")
+    assert e["message"] == "字段 household.members[0].hukou_locl:未知字段(请检查拼写)", e
     body = g.report()
     body["circumstances"] = [{"kind": "flood"}]
-    g.err(c.post("/api/reports", body), 400, "invalid_field", "circumstances[0].kind")
+    e = g.err(c.post("/api/reports", body), 400, "invalid_field", "circumstances[0].kind")
+    assert e["message"].startswith("类型(circumstances[0].kind)须为以下之一:illness|"), e
     body = g.report()
     del body["household"]["members"][0]["hukou_local"]
-    g.err(c.post("/api/reports", body), 400, "invalid_field", "household.members[0].hukou_local")
+    e = g.err(c.post("/api/reports", body), 400, "invalid_field",
+              "household.members[0].hukou_local")
+    assert e["message"] == "本县户籍(household.members[0].hukou_local)为必填项", e
+    body = g.report()
+    body["household"]["members"][0]["disability_grade"] = 7
+    e = g.err(c.post("/api/reports", body), 400, "invalid_field",
+              "household.members[0].disability_grade")
+    assert e["message"] == "残疾等级(household.members[0].disability_grade)须在 0..4 范围内", e
+    assert e["message_en"] == "must be in the range 0..4", e
+    # the gateway's own English: Chinese too
+    e = g.err(c.get("/api/cases/case-999999999"), 404, "not_found")
+    assert e["message"] == "没有这个个案", e
 
 
 def test_an_id_number_in_an_error_path_is_masked(g):

@@ -188,7 +188,7 @@ def test_ledger_json_and_csv(g):
     text = r.content.decode("utf-8")
     assert text.startswith("\ufeff")
     lines = text[1:].splitlines()
-    assert lines[0] == "township,section,item,count,amount_fen"
+    assert lines[0] == "乡镇代码,乡镇,栏目,项目代码,项目,数量,金额(元)"
     assert len(lines) == len(res["rows"]) + 1
     county = g.ok(g.login("county1").get("/api/ledger?month=" + month()))
     assert {r["township"] for r in county["rows"]} >= {g.TOWN_A}

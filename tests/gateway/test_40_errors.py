@@ -139,7 +139,16 @@ def test_contract_errors_map_to_http_statuses(g, fake, code, field, status):
     r = fake.client.get("/api/health")
     assert r.status_code == status, r.text
     e = r.json()["error"]
-    assert e["code"] == code and e["message"] == "test says " + code
+    assert e["code"] == code and e["message_en"] == "test says " + code
+    # a message the table does not know: the code's Chinese text, naming the field
+    assert e["message"] == {
+        "bad_request": "请求无效", "unauthorized": "无权进行此操作",
+        "invalid_field": "身份证号码(household.members[2].id_number)填写有误",
+        "not_found": "未找到个案编号(case_id)所指的记录",
+        "conflict": "请求编号(id)与先前的提交冲突", "too_large": "内容过大",
+        "rate_limited": "请求过于频繁,请稍后重试", "unavailable": "服务暂不可用,请稍后重试",
+        "unknown_op": "该功能尚未上线"}[code], e
+    assert not e["message"].isascii(), e
     assert e.get("field") == field
     if status == 429:
         assert int(r.headers["Retry-After"]) >= 1
@@ -173,7 +182,8 @@ def test_an_error_that_names_no_request_is_this_requests_answer(g, fake, rid):
         i.mode = ("noid", "bad_request", rid)
     t = time.time()
     e = g.err(fake.client.get("/api/health"), 400, "bad_request")
-    assert time.time() - t < 1.0 and e["message"] == "unreadable"
+    assert time.time() - t < 1.0 and e["message_en"] == "unreadable"
+    assert e["message"] == "请求无效", e
     for i in fake.intakes:
         i.mode = ("ok", {"status": "ok"})
     assert g.ok(fake.client.get("/api/health")) == {"status": "ok"}

@@ -25,26 +25,9 @@ const AID = (() => {
       S6: '留守/困境儿童', S7: '低收入老年人', S8: '低收入未成年人', S9: '低收入重病患者',
       S10: '低收入重度残疾人', M1: '支出型困难', M2: '困难职工', O1: '突发事件', any: '合计',
     },
-    measure: {
-      'civil.dibao_review': '低保审核', 'civil.tekun_review': '特困认定', 'civil.dibao_supplement': '分类施保金',
-      'civil.dibao_keep': '低保保留(四个不摘)', 'civil.tekun_support': '特困基本生活费',
-      'civil.tekun_care': '特困照料护理补贴', 'civil.central_care_offer': '集中供养安排',
-      'tempaid.emergency_cash': '急难型临时救助金', 'tempaid.expenditure_cash': '支出型临时救助金',
-      'tempaid.in_kind': '临时救助(实物)', 'tempaid.referral': '临时救助(转介)',
-      'medical.overlay_insurance': '补充医疗保险', 'medical.retro_aid': '追溯医疗救助',
-      'medical.triple_check': '三重保障审核',
-      'education.preschool': '学前教育资助', 'education.compulsory': '义务教育资助',
-      'education.senior': '普通高中资助', 'education.vocational': '中职资助', 'education.higher': '高等教育资助',
-      'education.exemption': '免学杂费课本费', 'education.hardship_grading': '困难等级认定',
-      'housing.public_rental_or_subsidy': '公租房或租赁补贴', 'housing.rent_free': '免缴租金',
-      'housing.directed_allocation': '定向配租',
-      'employment.difficulty_registration': '就业困难人员认定', 'employment.unemployed_registration': '失业登记服务',
-      'employment.zero_employment_assistance': '零就业家庭援助',
-      'relief.food': '食品', 'relief.clothing': '衣被', 'relief.water': '饮用水', 'relief.shelter': '临时住所',
-      'social.care_services': '社会工作服务',
-      'care.visit_monthly': '每月探访', 'care.visit_quarterly': '每季度探访', 'care.category_1': '关爱一类',
-      'care.category_2': '关爱二类', 'care.category_3': '关爱三类', 'care.caregiver_revoked': '撤换照料人',
-    },
+    /* measure code → Chinese name: proto/zh.c's table, copied into rules.json
+     * by gen_rules.py and filled in by boot() */
+    measure: {},
   };
 
   /* ---- DOM helpers --------------------------------------------------- */
@@ -91,11 +74,12 @@ const AID = (() => {
     return d.toISOString().slice(0, 10);
   }
   const thisMonth = () => today().slice(0, 7);
-  /* an ISO UTC time ("2026-11-29T02:20:30Z") as the county's clock reads it */
+  /* an ISO UTC time ("2026-11-29T02:20:30Z") as the county's clock reads it,
+   * with its zone: "2026-11-29 10:20 (UTC+8)" (as proto/zh.c writes it) */
   function beijing(iso) {
     const t = new Date(iso).getTime();
     if (!iso || Number.isNaN(t)) return iso || '';
-    return new Date(t + 8 * 3600 * 1000).toISOString().slice(0, 19).replace('T', ' ');
+    return new Date(t + 8 * 3600 * 1000).toISOString().slice(0, 16).replace('T', ' ') + ' (UTC+8)';
   }
   function monthsBack(month, n) {
     let [y, m] = month.split('-').map(Number);
@@ -152,10 +136,12 @@ const AID = (() => {
     rate_limited: '请求过于频繁', unavailable: '服务暂不可用,请稍后重试', unknown_op: '该功能尚未上线',
     unauthorized: '无权操作', bad_request: '请求无效',
   };
+  /* the gateway writes every message in Chinese, naming the field by its
+   * name and path (proto/zh.c); the code's text heads it */
   function errorText(err) {
     if (!err) return '';
-    const head = CODE_TEXT[err.code] || err.code;
-    const field = err.field ? `(${err.field})` : '';
+    const head = CODE_TEXT[err.code] || '操作失败';
+    const field = err.field && !(err.message || '').includes(err.field) ? `(${err.field})` : '';
     return `${head}${field}:${err.message || ''}`;
   }
   function showError(box, err) {
@@ -192,12 +178,29 @@ const AID = (() => {
     return r;
   }
 
-  /* ---- rules (www/rules.json, generated from docs/policy.md) --------------- */
+  /* ---- rules (www/rules.json, generated from docs/policy.md and docs/rules.zh.tsv) */
   function rules() {
     if (!rulesPromise) rulesPromise = fetch('rules.json').then(r => r.json()).catch(() => ({ rules: {} }));
     return rulesPromise;
   }
-  /* One cited rule: id, Chinese title, docs/policy.md's text. */
+
+  /* ---- place names (the county's table: aidctl places import) ------------ */
+  let placesPromise = null;
+  function places() {
+    if (!placesPromise) {
+      placesPromise = api('GET', '/api/places', null, { noRedirect: true })
+        .then(r => (r.ok && r.result.names) || {});
+    }
+    return placesPromise;
+  }
+  let placeNames = {};
+  /* "测试甲镇(520123101)" where the name is known, else the bare code */
+  function place(code) {
+    if (!code) return code || '';
+    const n = placeNames[code];
+    return n ? `${n}(${code})` : String(code);
+  }
+  /* One cited rule: id, Chinese title, its text in the plan's words (docs/rules.zh.tsv). */
   function ruleNode(id, book) {
     const r = (book.rules || {})[id];
     return el('li', { class: 'rule' },
@@ -280,6 +283,9 @@ const AID = (() => {
       return new Promise(() => {});
     }
     frame(session.user);
+    const [book, names] = await Promise.all([rules(), places()]);
+    Object.assign(L.measure, book.measure_names || {});
+    placeNames = names;
     return session.user;
   }
   const setSession = s => { session = s; };
@@ -308,7 +314,7 @@ const AID = (() => {
 
   return {
     L, el, $, $$, clear, yuan, toFen, today, thisMonth, beijing, monthsBack, label, formKey, api,
-    errorText, showError, rules, ruleNode, idProblem, maskId, boot, setSession, table, notYet,
+    errorText, showError, rules, ruleNode, places, place, idProblem, maskId, boot, setSession, table, notYet,
     fieldError, submitForm,
     get session() { return session; },
   };

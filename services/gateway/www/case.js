@@ -70,7 +70,8 @@
     state.textContent = c.complete ? '各部门均已办结' : '办理中';
     const decided = c.referrals.filter(f => f.status !== 'pending').length;
     const area = c.area || {};
-    $('#where').textContent = `乡镇 ${(area.townships || []).join('、') || '—'} · 村(居) ${(area.villages || []).join('、') || '—'}` +
+    $('#print-ledger').href = `household.html?id=${encodeURIComponent(c.case_id)}`;
+    $('#where').textContent = `乡镇 ${(area.townships || []).map(AID.place).join('、') || '—'} · 村(居) ${(area.villages || []).map(AID.place).join('、') || '—'}` +
       ` · ${c.referrals.length} 个部门,已办结 ${decided} 个` +
       (area.own_reports_only ? ' · 该户登记在其他乡镇,仅显示本乡镇填报的报告(住址变更待该户所在乡镇确认)' : '');
     renderPersons(c.persons);

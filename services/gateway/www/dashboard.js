@@ -60,7 +60,7 @@
     const overdue = visits.filter(v => v.overdue);
     clear(box).append(
       el('div', { class: 'stats' }, figure(visits.length, '今日应探访'), figure(overdue.length, '已逾期')),
-      AID.table([['name_masked', '姓名'], ['village', '村'], ['every', '频次', v => label('visit', v)],
+      AID.table([['name_masked', '姓名'], ['village', '村', AID.place], ['every', '频次', v => label('visit', v)],
         ['due_on', '应探日期'], ['overdue', '', o => o ? el('span', { class: 'pill denied', text: '逾期' }) : '']],
         overdue.concat(visits.filter(v => !v.overdue)).slice(0, 8), '没有到期的探访'),
       el('p', {}, el('a', { href: 'visits.html', text: '全部探访计划 →' })));

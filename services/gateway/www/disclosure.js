@@ -15,7 +15,7 @@
     if (!r.ok) { $('#sheet').hidden = true; return; }
     $('#sheet').hidden = false;
     const [y, m] = month.split('-');
-    $('#sheet-title').textContent = `村(居)${village} ${y} 年 ${+m} 月救助对象公示名单`;
+    $('#sheet-title').textContent = `村(居)${AID.place(village)} ${y} 年 ${+m} 月救助对象公示名单`;
     clear($('#rows')).append(AID.table([
       ['name_masked', '姓名'], ['household_size', '家庭人口'],
       ['measure', '救助类型', c => label('measure', c)], ['amount_fen', '金额', f => yuan(f)],

@@ -41,7 +41,7 @@
     for (const [sec, title] of Object.entries(SECTION)) {
       const part = rows.filter(x => x.section === sec);
       if (!part.length) continue;
-      const cols = [['township', '乡镇'], ['item', '项目', (i, x) => itemText(x.section, i)], ['count', '数量']];
+      const cols = [['township', '乡镇', AID.place], ['item', '项目', (i, x) => itemText(x.section, i)], ['count', '数量']];
       if (sec === 'measures') cols.push(['amount_fen', '金额', f => yuan(f)]);
       box.append(el('div', { class: 'card' }, el('h2', { text: title }), AID.table(cols, part)));
     }

@@ -23,7 +23,7 @@
     if (!r.ok) return;
     const v = r.result.visits || [];
     box.append(el('p', { class: 'muted', text: `截至 ${r.result.before}(不含):应探访 ${v.length} 人,其中逾期 ${v.filter(x => x.overdue).length} 人` }),
-      AID.table([['id_masked', '身份证号码'], ['name_masked', '姓名'], ['village', '村'], ['every', '频次', e => label('visit', e)],
+      AID.table([['id_masked', '身份证号码'], ['name_masked', '姓名'], ['village', '村', AID.place], ['every', '频次', e => label('visit', e)],
         ['due_on', '应探日期'], ['overdue', '状态', o => el('span', { class: 'pill ' + (o ? 'denied' : 'pending'), text: o ? '逾期' : '待探访' })]], v));
   }
   $('#query').addEventListener('submit', ev => { ev.preventDefault(); load(); });

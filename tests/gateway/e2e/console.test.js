@@ -151,7 +151,7 @@ async function fillMember(page, i, m) {
       await page.click('#submit');
       await page.waitForSelector('#village.invalid', { timeout: T });
       const msg = await page.locator('#village').locator('xpath=..').locator('.field-error').textContent();
-      assert(msg.includes('服务器'), 'server error beside the village: ' + msg);
+      assert(msg.includes('服务器') && msg.includes('须以所属乡镇的代码开头'), 'server error beside the village, in Chinese: ' + msg);
       assert((await page.textContent('#error')).includes('area.village'), 'path named');
       assert(reportPosts === 1, 'one request sent');
     });
@@ -213,10 +213,29 @@ async function fillMember(page, i, m) {
       const amounts = await page.locator('.dept .amount').allTextContents();
       assert(amounts.length > 0 && amounts.every(a => /^[\d,]+\.\d{2} 元$/.test(a)), 'amounts in yuan: ' + amounts);
       const housing = await page.textContent('.dept[data-department="housing"]');
-      assert(housing.includes('R-HOUSE-S') && housing.includes('public rental housing'), 'rule with its POLICY text');
+      assert(housing.includes('R-HOUSE-S') && housing.includes('实物配租和租赁补贴') &&
+        !housing.includes('public rental housing'), 'rule in the plan\'s own words (Chinese)');
       const persons = await page.textContent('#persons');
       assert(!persons.includes(head) && persons.includes(head.slice(0, 6) + '********' + head.slice(14)), 'persons masked');
       await page.screenshot({ path: path.join(OUT, 'case-view.png'), fullPage: true });
+    });
+
+    await step('the household ledger (台账) prints: members masked, Chinese measures, yuan, rule texts', async () => {
+      await page.goto(G + '/household.html?id=' + encodeURIComponent(caseId));
+      await page.waitForSelector('#sheet[data-ready=true]', { timeout: T });
+      const sheet = await page.textContent('#sheet');
+      assert(!sheet.includes(head) && sheet.includes(head.slice(0, 6) + '********' + head.slice(14)), 'members masked');
+      assert(sheet.includes('住房') && sheet.includes('已批准'), 'departments and statuses in Chinese');
+      assert(sheet.includes('实物配租和租赁补贴'), 'rules in the plan\'s own words');
+      assert(/\d{4}-\d\d-\d\d \d\d:\d\d \(UTC\+8\)/.test(sheet), 'times in UTC+8 with the zone');
+      const codes = await page.locator('#decisions td:nth-child(2)').allTextContents();
+      assert(codes.length > 0 && codes.every(c => !/^[a-z_]+\.[a-z_0-9]+$/.test(c)), 'measure names, not codes: ' + codes);
+      const amounts = await page.locator('#decisions .amount').allTextContents();
+      assert(amounts.length > 0 && amounts.every(a => /^[\d,]+\.\d{2}$/.test(a)), 'amounts in yuan: ' + amounts);
+      await page.emulateMedia({ media: 'print' });
+      assert(!(await page.isVisible('#lookup')), 'the form is not printed');
+      await page.screenshot({ path: path.join(OUT, 'household.png'), fullPage: true });
+      await page.emulateMedia({ media: 'screen' });
     });
 
     await step('the dashboard, ledger, disclosure and audit pages render', async () => {
