@@ -44,6 +44,7 @@ REDIS_LOG=$LOG/redis.log
 PORTS_ENV=$VAR/ports.env
 STACK_ENV=$VAR/stack.env
 MIGRATIONS_DIR=${AID_MIGRATIONS_DIR:-$ROOT/ops/migrations}
+SQL_DIR=${AID_SQL_DIR:-$ROOT/ops/sql}
 # Postgres passwords, generated once: one libpq password file per role (mode 600), named
 # by the DSNs with passfile= (ops/SECURITY.md "Postgres roles and the audit trail").
 PGPASS_DIR=$VAR/pgpass
@@ -465,7 +466,9 @@ pg_stop() {
 }
 
 # migrate: apply every $MIGRATIONS_DIR/*.sql (name order) not yet in schema_migrations,
-# each file and its schema_migrations row in one transaction.
+# each file and its schema_migrations row in one transaction; then every
+# $SQL_DIR/*.sql (the functions by domain, ops/sql/README.md), each time, in name
+# order, each in one transaction.
 migrate() {
     local f name applied n=0
     psql_db aid -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning;
@@ -484,6 +487,11 @@ migrate() {
         n=$((n + 1))
     done < <(find "$MIGRATIONS_DIR" -maxdepth 1 -type f -name '*.sql' -print0 | LC_ALL=C sort -z)
     ((n == 0)) || note "applied $n migration(s)"
+    [[ -d $SQL_DIR ]] || die "no functions directory $SQL_DIR"
+    while IFS= read -r -d '' f; do
+        psql_db aid -v ON_ERROR_STOP=1 -q -1 -c 'SET client_min_messages = warning' -f "$f" \
+            >/dev/null || die "functions $(basename "$f") failed and were rolled back"
+    done < <(find "$SQL_DIR" -maxdepth 1 -type f -name '*.sql' -print0 | LC_ALL=C sort -z)
 }
 
 # ---------------------------------------------------------------- Redis

@@ -4,7 +4,8 @@
 # (PGHOST, PGPORT, PGUSER=postgres, PGDATABASE, and PGPASSWORD or PGPASSFILE — libpq's
 # own variables), exactly like ops/stack.sh on a workstation:
 #   1. applies every $AID_MIGRATIONS/*.sql (name order) not yet in schema_migrations,
-#      each file with its row in one transaction;
+#      each file with its row in one transaction; then every $AID_SQL/*.sql (the
+#      functions by domain, ops/sql/README.md), each time, in name order;
 #   2. gives each service role (ops/migrations/040_roles.sql) LOGIN and its password —
 #      kept, never rotated by a re-run — from one of:
 #        AID_ROLE_PASSWORDS=DIR   one libpq password file per role, DIR/<role> (compose;
@@ -19,6 +20,7 @@
 #      key AID_ADMIN_PASSWORD; generated when missing).
 set -euo pipefail
 MIGRATIONS=${AID_MIGRATIONS:-/app/migrations}
+SQL=${AID_SQL:-/app/sql}
 AIDCTL=${AIDCTL:-/app/bin/aidctl}
 ROLES=(aid_intake aid_eligibility aid_triggers aid_gateway aid_operator aid_civil aid_tempaid
     aid_medical aid_education aid_housing aid_employment aid_relief aid_social aid_care)
@@ -81,6 +83,13 @@ for f in "$MIGRATIONS"/*.sql; do
     n=$((n + 1))
 done
 note "migrations up to date ($n applied now)"
+n=0
+for f in "$SQL"/*.sql; do
+    [[ -e $f ]] || die "no functions in $SQL"
+    psql_q -1 -c 'SET client_min_messages = warning' -f "$f" || die "functions $(basename "$f") failed and were rolled back"
+    n=$((n + 1))
+done
+note "functions applied ($n files)"
 
 # ---------------------------------------------------------------- 2. role passwords
 declare -A PW=()

@@ -5,6 +5,9 @@
 -- services' code — guarantee one case per household member, one result per
 -- request id, one referral per report and department, and one decision per
 -- referral.
+--
+-- The functions, triggers and policies this file once made are defined in
+-- ops/sql/ now, each once, in its current form (ops/sql/README.md).
 
 CREATE TABLE cases (
     case_id     bigserial PRIMARY KEY,
@@ -146,50 +149,3 @@ INSERT INTO params (name, effective_from, value, unit, note) VALUES
     ('P_EDU_VOC',              '2000-01-01', 200000, 'fen/year',  'education aid, vocational'),
     ('P_EDU_HIGHER',           '2000-01-01', 600000, 'fen/year',  'education aid, higher'),
     ('P_CAREGIVER_PASS',       '2000-01-01', 60,     'score',     'caregiver pass mark');
-
--- report.submit in one round trip: idempotency, household joining, insert.
--- Returns outcome 'new', 'duplicate' (same id, same body: the first result)
--- or 'conflict' (same id, different body).
-CREATE FUNCTION aid_submit_report(p_request_id text, p_raw bytea, p_ids text[], p_names text[],
-                                  p_source text, p_as_of date, p_township text,
-                                  p_village text, p_urgent boolean, p_body bytea,
-                                  OUT report_id bigint, OUT case_id bigint, OUT outcome text)
-LANGUAGE plpgsql AS $$
-DECLARE
-    h bytea := sha256(p_raw);
-    prev requests%ROWTYPE;
-    id text;
-BEGIN
-    INSERT INTO requests (request_id, op, body_hash)
-    VALUES (p_request_id, 'report.submit', h)
-    ON CONFLICT DO NOTHING;
-    IF NOT FOUND THEN
-        SELECT * INTO prev FROM requests r WHERE r.request_id = p_request_id;
-        report_id := prev.report_id;
-        case_id := prev.case_id;
-        outcome := CASE WHEN prev.body_hash = h AND prev.op = 'report.submit'
-                        THEN 'duplicate' ELSE 'conflict' END;
-        RETURN;
-    END IF;
-    -- Serialise reports that share a person, so two concurrent first reports
-    -- of one household cannot open two cases. Sorted: no deadlocks.
-    FOR id IN SELECT DISTINCT u FROM unnest(p_ids) u ORDER BY u LOOP
-        PERFORM pg_advisory_xact_lock(hashtextextended(id, 0));
-    END LOOP;
-    SELECT min(m.case_id) INTO case_id FROM case_members m WHERE m.id_number = ANY (p_ids);
-    IF case_id IS NULL THEN
-        INSERT INTO cases DEFAULT VALUES RETURNING cases.case_id INTO case_id;
-    END IF;
-    INSERT INTO case_members (id_number, case_id, name)
-    SELECT u.id, aid_submit_report.case_id, u.name FROM unnest(p_ids, p_names) AS u(id, name)
-    ON CONFLICT DO NOTHING;
-    INSERT INTO reports (case_id, request_id, source, as_of, township, village, urgent, body)
-    VALUES (aid_submit_report.case_id, p_request_id, p_source, p_as_of, p_township, p_village,
-            p_urgent, p_body)
-    RETURNING reports.report_id INTO report_id;
-    UPDATE requests r SET report_id = aid_submit_report.report_id,
-                          case_id = aid_submit_report.case_id
-     WHERE r.request_id = p_request_id;
-    outcome := 'new';
-END;
-$$;

@@ -5,6 +5,9 @@
 -- the password. A session row holds a hash of the cookie token, never the
 -- token. The audit trail is append-only (R-AUDIT): a trigger refuses UPDATE,
 -- DELETE and TRUNCATE; grant-level hardening (a role per service) comes later.
+--
+-- The functions, triggers and policies this file once made are defined in
+-- ops/sql/ now, each once, in its current form (ops/sql/README.md).
 
 -- Staff accounts. role and scope go together:
 --   township    scope = the 9-digit township code they file and read for
@@ -65,14 +68,3 @@ CREATE TABLE gateway_audit (
 );
 CREATE INDEX gateway_audit_case ON gateway_audit (case_id, at) WHERE case_id <> '';
 CREATE INDEX gateway_audit_user ON gateway_audit (username, at);
-
-CREATE FUNCTION gateway_audit_append_only() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION 'gateway_audit is append-only (R-AUDIT)';
-END;
-$$;
-CREATE TRIGGER gateway_audit_no_update BEFORE UPDATE OR DELETE ON gateway_audit
-    FOR EACH ROW EXECUTE FUNCTION gateway_audit_append_only();
-CREATE TRIGGER gateway_audit_no_truncate BEFORE TRUNCATE ON gateway_audit
-    FOR EACH STATEMENT EXECUTE FUNCTION gateway_audit_append_only();

@@ -21,6 +21,9 @@
 -- even to the owner for the trail proper (audit_log, decisions, measures,
 -- assessments; gateway_audit, visits, scores, complaints already). The view
 -- aid_audit puts the trail of a case together in time order.
+--
+-- The functions, triggers and policies this file once made are defined in
+-- ops/sql/ now, each once, in its current form (ops/sql/README.md).
 
 -- ---------------------------------------------------------------- roles
 DO $$
@@ -43,17 +46,6 @@ BEGIN
 END;
 $$;
 
--- The department a role acts for: 'civil' for aid_civil, NULL for every
--- other role. Stable and cheap: a policy compares an indexed column with it,
--- so the planner evaluates it once per scan, not once per row.
-CREATE FUNCTION aid_role_department() RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN current_user::text IN ('aid_civil', 'aid_tempaid', 'aid_medical',
-                                            'aid_education', 'aid_housing', 'aid_employment',
-                                            'aid_relief', 'aid_social', 'aid_care')
-                THEN substr(current_user::text, 5) END
-$$;
-
 -- ---------------------------------------------------------------- audit_log
 -- What the other records do not already say with who and when: reads of a
 -- case by a client (intake's case.get, case.area, referrals.pending,
@@ -73,66 +65,9 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_log_case ON audit_log (case_id, at) WHERE case_id IS NOT NULL;
 
-CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
-    FOR EACH ROW EXECUTE FUNCTION aid_append_only();
-CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
-    FOR EACH STATEMENT EXECUTE FUNCTION aid_append_only();
-
--- The decision records are append-only too (one decision per referral; a
--- redelivery is a no-op). Row triggers on UPDATE/DELETE cost nothing on the
--- INSERT of the hot path.
-CREATE TRIGGER decisions_append_only BEFORE UPDATE OR DELETE ON decisions
-    FOR EACH ROW EXECUTE FUNCTION aid_append_only();
-CREATE TRIGGER decisions_no_truncate BEFORE TRUNCATE ON decisions
-    FOR EACH STATEMENT EXECUTE FUNCTION aid_append_only();
-CREATE TRIGGER measures_append_only BEFORE UPDATE OR DELETE ON measures
-    FOR EACH ROW EXECUTE FUNCTION aid_append_only();
-CREATE TRIGGER measures_no_truncate BEFORE TRUNCATE ON measures
-    FOR EACH STATEMENT EXECUTE FUNCTION aid_append_only();
-CREATE TRIGGER assessments_append_only BEFORE UPDATE OR DELETE ON assessments
-    FOR EACH ROW EXECUTE FUNCTION aid_append_only();
-CREATE TRIGGER assessments_no_truncate BEFORE TRUNCATE ON assessments
-    FOR EACH STATEMENT EXECUTE FUNCTION aid_append_only();
-CREATE TRIGGER caregiver_scores_no_truncate BEFORE TRUNCATE ON caregiver_scores
-    FOR EACH STATEMENT EXECUTE FUNCTION aid_append_only();
-CREATE TRIGGER ledger_submissions_no_truncate BEFORE TRUNCATE ON ledger_submissions
-    FOR EACH STATEMENT EXECUTE FUNCTION aid_append_only();
-
 -- Parameter rows say who added them (rows are only ever added; the owner
 -- may still remove a mistaken one, and that is the owner's own log).
 ALTER TABLE params ADD COLUMN created_by text NOT NULL DEFAULT session_user;
-
--- complaint.update serialised on the tracking number with an advisory lock
--- rather than SELECT … FOR UPDATE, which would need an UPDATE grant on the
--- append-only complaints table. Same effects as in 010_care.sql.
-CREATE OR REPLACE FUNCTION aid_complaint_update(p_request text, p_no text, p_status text,
-                                                p_by text, p_note text, OUT outcome text,
-                                                OUT cur_status text, OUT step int)
-LANGUAGE plpgsql AS $$
-DECLARE
-    want int := CASE p_status WHEN 'investigating' THEN 2 WHEN 'resolved' THEN 3 END;
-    cur int;
-BEGIN
-    PERFORM pg_advisory_xact_lock(hashtextextended('complaint:' || p_no, 0));
-    PERFORM 1 FROM complaints c WHERE c.tracking_no = p_no;
-    IF NOT FOUND THEN
-        outcome := 'not_found';
-        RETURN;
-    END IF;
-    SELECT s.step, s.status INTO cur, cur_status FROM complaint_steps s
-     WHERE s.tracking_no = p_no ORDER BY s.step DESC LIMIT 1;
-    step := want;
-    IF want IS NULL OR want <= cur THEN
-        outcome := 'conflict';
-    ELSIF want > cur + 1 THEN
-        outcome := 'skip';
-    ELSE
-        INSERT INTO complaint_steps (tracking_no, step, status, by_whom, note, request_id)
-        VALUES (p_no, want, p_status, p_by, p_note, p_request);
-        outcome := 'ok';
-    END IF;
-END;
-$$;
 
 -- ---------------------------------------------------------------- grants
 -- Nothing for PUBLIC beyond PostgreSQL's defaults (schema usage, function
@@ -224,9 +159,6 @@ GRANT SELECT ON referral_queue TO aid_operator;
 ALTER TABLE referral_queue ENABLE ROW LEVEL SECURITY;
 CREATE POLICY services ON referral_queue TO aid_intake, aid_eligibility, aid_triggers, aid_operator
     USING (true) WITH CHECK (true);
-CREATE POLICY own_department ON referral_queue TO aid_department
-    USING (department = aid_role_department())
-    WITH CHECK (department = aid_role_department());
 
 -- ---------------------------------------------------------------- row-level security
 -- Pipeline and operator roles see every row (a permissive policy); a
@@ -245,43 +177,22 @@ CREATE POLICY own_department ON referral_queue TO aid_department
 ALTER TABLE referrals ENABLE ROW LEVEL SECURITY;
 CREATE POLICY services ON referrals TO aid_intake, aid_eligibility, aid_triggers, aid_operator
     USING (true) WITH CHECK (true);
-CREATE POLICY own_department ON referrals TO aid_department
-    USING (department = aid_role_department())
-    WITH CHECK (department = aid_role_department());
 
 ALTER TABLE decisions ENABLE ROW LEVEL SECURITY;
 CREATE POLICY services ON decisions TO aid_intake, aid_eligibility, aid_triggers, aid_operator
     USING (true) WITH CHECK (true);
-CREATE POLICY own_department ON decisions TO aid_department
-    USING (EXISTS (SELECT 1 FROM referrals f WHERE f.referral_id = decisions.referral_id
-                      AND f.department = aid_role_department()))
-    WITH CHECK (EXISTS (SELECT 1 FROM referrals f WHERE f.referral_id = decisions.referral_id
-                           AND f.department = aid_role_department()));
 
 ALTER TABLE measures ENABLE ROW LEVEL SECURITY;
 CREATE POLICY services ON measures TO aid_intake, aid_eligibility, aid_triggers, aid_operator
     USING (true) WITH CHECK (true);
-CREATE POLICY own_department ON measures TO aid_department
-    USING (EXISTS (SELECT 1 FROM referrals f WHERE f.referral_id = measures.referral_id
-                      AND f.department = aid_role_department()))
-    WITH CHECK (EXISTS (SELECT 1 FROM referrals f WHERE f.referral_id = measures.referral_id
-                           AND f.department = aid_role_department()));
 
 ALTER TABLE reports ENABLE ROW LEVEL SECURITY;
 CREATE POLICY services ON reports TO aid_intake, aid_eligibility, aid_triggers, aid_operator
     USING (true) WITH CHECK (true);
-CREATE POLICY own_department ON reports TO aid_department
-    USING (EXISTS (SELECT 1 FROM referrals f WHERE f.report_id = reports.report_id
-                      AND f.department = aid_role_department()
-                      AND f.issued_by = 'eligibility'));
 
 ALTER TABLE assessments ENABLE ROW LEVEL SECURITY;
 CREATE POLICY services ON assessments TO aid_intake, aid_eligibility, aid_triggers, aid_operator
     USING (true) WITH CHECK (true);
-CREATE POLICY own_department ON assessments TO aid_department
-    USING (EXISTS (SELECT 1 FROM referrals f WHERE f.report_id = assessments.report_id
-                      AND f.department = aid_role_department()
-                      AND f.issued_by = 'eligibility'));
 
 -- ---------------------------------------------------------------- the audit view
 -- The whole trail, one row per event: at, case_id, who, action, detail.

@@ -15,6 +15,9 @@
 -- key is told false and stops before it reads or writes anything
 -- (pii.key_mismatch). One row, generation 1 (PII_FORMAT); a key rotation (see
 -- ops/SECURITY.md) replaces it in the same transaction as the re-sealing.
+--
+-- The functions, triggers and policies this file once made are defined in
+-- ops/sql/ now, each once, in its current form (ops/sql/README.md).
 
 CREATE TABLE pii_key (
     generation smallint PRIMARY KEY CHECK (generation = 1),
@@ -23,26 +26,5 @@ CREATE TABLE pii_key (
     recorded_by text NOT NULL DEFAULT session_user
 );
 
--- Records p_check when the database has none yet; true when p_check is the
--- database's. SECURITY DEFINER so that no service role needs INSERT on pii_key.
-CREATE FUNCTION aid_pii_key_matches(p_check bytea)
-RETURNS boolean
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path = pg_catalog, public
-AS $$
-DECLARE
-    stored bytea;
-BEGIN
-    INSERT INTO pii_key (generation, check_hash) VALUES (1, p_check)
-        ON CONFLICT (generation) DO NOTHING;
-    SELECT check_hash INTO stored FROM pii_key WHERE generation = 1;
-    RETURN stored = p_check;
-END
-$$;
-
 REVOKE ALL ON pii_key FROM PUBLIC;
 GRANT SELECT ON pii_key TO aid_operator;
-REVOKE ALL ON FUNCTION aid_pii_key_matches(bytea) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION aid_pii_key_matches(bytea)
-    TO aid_intake, aid_eligibility, aid_triggers, aid_department, aid_operator;

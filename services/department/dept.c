@@ -33,7 +33,7 @@
 
 #define DEPT_BATCH 256
 
-/* The arrays of one aid_record_decisions call, in parameter order. */
+/* The arrays of one aid_dept_record call, in parameter order. */
 enum { A_REFS, A_STATUS, A_REASON, A_RULES, A_MREF, A_MORD, A_CODES, A_PERSONS, A_MASKS,
        A_AMOUNTS, A_PERIODS, A_FORMS, A_COUNT };
 

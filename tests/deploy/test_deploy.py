@@ -73,6 +73,7 @@ def test_dockerfile_one_image_multi_stage_numeric_user_www_healthcheck():
     # the build runs the Makefile and puts the pages, migrations, scripts into /app
     assert re.search(r"\bmake\b[^\n]*\ball\b", build_text), "the build stage runs make all"
     for src, dst in (("bin", "/app/bin"), ("ops/migrations", "/app/migrations"),
+                     ("ops/sql", "/app/sql"),
                      ("services/gateway/www", "/app/services/gateway/www"),
                      ("ops/container", "/app/ops/container")):
         assert re.search(r"cp -a %s %s\b" % (re.escape(src), re.escape(dst)), build_text), (src, dst)

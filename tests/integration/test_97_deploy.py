@@ -324,6 +324,7 @@ def run_migrate(h, env, timeout=300):
     base.update({"PGHOST": "127.0.0.1", "PGPORT": pg_port(), "PGUSER": "postgres",
                  "PGPASSFILE": os.path.join(h.VAR, "pgpass", "postgres"),
                  "AID_MIGRATIONS": os.path.join(h.ROOT, "ops", "migrations"),
+                 "AID_SQL": os.path.join(h.ROOT, "ops", "sql"),
                  "AIDCTL": os.path.join(h.ROOT, "bin", "aidctl")})
     base.update(env)
     return subprocess.run([os.path.join(h.ROOT, "ops", "container", "migrate.sh")], env=base,
@@ -345,6 +346,7 @@ def test_image_migrate_compose_and_kubernetes(h, tmp_path):
     the roles' passwords into Secret aid-db-roles, the roles log in with them,
     a second run keeps them; then the stack's passwords are given back."""
     n = len([f for f in os.listdir(os.path.join(h.ROOT, "ops", "migrations")) if f.endswith(".sql")])
+    nf = len([f for f in os.listdir(os.path.join(h.ROOT, "ops", "sql")) if f.endswith(".sql")])
     pgpass = os.path.join(h.VAR, "pgpass")
     dbs = ["aid_deploy_c_" + h.RUN, "aid_deploy_k_" + h.RUN]
     for db in dbs:
@@ -357,11 +359,13 @@ def test_image_migrate_compose_and_kubernetes(h, tmp_path):
                             "AID_ADMIN_PASSWORD_FILE": str(tmp_path / "admin.password")})
         assert p.returncode == 0, p.stdout + p.stderr
         assert "migrations up to date (%d applied now)" % n in p.stdout, p.stdout
+        assert "functions applied (%d files)" % nf in p.stdout, p.stdout
         admin_pw = (tmp_path / "admin.password").read_text().strip()
         assert len(admin_pw) >= 20 and "web console account admin" in p.stdout
         p2 = run_migrate(h, {"PGDATABASE": dbs[0], "AID_ROLE_PASSWORDS": pgpass,
                              "AID_ADMIN_PASSWORD_FILE": str(tmp_path / "admin.password")})
         assert p2.returncode == 0 and "(0 applied now)" in p2.stdout, p2.stdout + p2.stderr
+        assert "functions applied (%d files)" % nf in p2.stdout, p2.stdout   # every run
         assert "web console account" not in p2.stdout, p2.stdout
 
         # Kubernetes: a fake API; nothing in it yet

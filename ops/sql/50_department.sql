@@ -1,0 +1,161 @@
+-- ops/sql/50_department.sql — decisions: a department's claim and record steps, the one
+-- set-based write.
+-- Applied after every migration run, in name order (ops/sql/README.md):
+-- idempotent, every function in its one current form.
+
+CREATE OR REPLACE FUNCTION aid_apply_decisions(p_refs bigint[], p_status text[], p_reason text[],
+                                               p_rules text[], p_m_ref bigint[], p_m_ord int[],
+                                               p_codes text[], p_persons int[], p_masks text[],
+                                               p_amounts bigint[], p_periods text[],
+                                               p_forms text[], p_by text)
+RETURNS TABLE (o_referral_id bigint)
+LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan
+SET enable_seqscan = off
+AS $$
+BEGIN
+    RETURN QUERY
+    WITH ms AS (
+        SELECT m.r, array_agg(m.code ORDER BY m.ord) AS codes,
+               array_agg(m.person ORDER BY m.ord) AS persons,
+               array_agg(m.mask ORDER BY m.ord) AS masks,
+               array_agg(m.amount ORDER BY m.ord) AS amounts,
+               array_agg(m.period ORDER BY m.ord) AS periods,
+               array_agg(m.form ORDER BY m.ord) AS forms
+          FROM unnest(p_m_ref, p_m_ord, p_codes, p_persons, p_masks, p_amounts, p_periods,
+                      p_forms) AS m(r, ord, code, person, mask, amount, period, form)
+         GROUP BY m.r
+    ), fresh AS (
+        INSERT INTO decisions (referral_id, status, reason, rules, decided_by, m_code, m_person,
+                               m_id_masked, m_amount_fen, m_period, m_form)
+        SELECT t.r, t.s, t.reason,
+               CASE WHEN t.rules = '' THEN '{}'::text[] ELSE string_to_array(t.rules, ',') END,
+               p_by, coalesce(ms.codes, '{}'), coalesce(ms.persons, '{}'),
+               coalesce(ms.masks, '{}'), coalesce(ms.amounts, '{}'),
+               coalesce(ms.periods, '{}'), coalesce(ms.forms, '{}')
+          FROM unnest(p_refs, p_status, p_reason, p_rules) AS t(r, s, reason, rules)
+          LEFT JOIN ms ON ms.r = t.r
+        ON CONFLICT (referral_id) DO NOTHING
+        RETURNING decisions.referral_id AS r, decisions.status AS s
+    ), done AS (
+        UPDATE referrals f SET status = fresh.s, decided_at = now()
+          FROM fresh
+         WHERE f.referral_id = fresh.r
+        RETURNING f.referral_id, f.department, f.seq
+    ), dequeued AS (
+        -- department and seq are the index's keys (a lookup whatever the
+        -- statistics said when the plan was made); referral_id keeps one
+        -- department's seq from matching another's row, as a filter
+        DELETE FROM referral_queue q
+         WHERE q.department = ANY (ARRAY(SELECT DISTINCT done.department FROM done))
+           AND q.seq = ANY (ARRAY(SELECT done.seq FROM done))
+           AND q.referral_id = ANY (ARRAY(SELECT done.referral_id FROM done))
+    )
+    SELECT done.referral_id FROM done;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION aid_record_decision(p_referral bigint, p_status text, p_reason text,
+                                               p_rules text[], p_codes text[], p_persons int[],
+                                               p_masks text[], p_amounts bigint[],
+                                               p_periods text[], p_forms text[], p_by text)
+RETURNS boolean
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM referrals f WHERE f.referral_id = p_referral) THEN
+        RAISE EXCEPTION 'no referral %', p_referral USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    INSERT INTO decisions (referral_id, status, reason, rules, decided_by, m_code, m_person,
+                           m_id_masked, m_amount_fen, m_period, m_form)
+    VALUES (p_referral, p_status, p_reason, p_rules, p_by, coalesce(p_codes, '{}'),
+            coalesce(p_persons, '{}'), coalesce(p_masks, '{}'), coalesce(p_amounts, '{}'),
+            coalesce(p_periods, '{}'), coalesce(p_forms, '{}'))
+    ON CONFLICT (referral_id) DO NOTHING;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    UPDATE referrals SET status = p_status, decided_at = now() WHERE referral_id = p_referral;
+    DELETE FROM referral_queue q USING referrals f
+     WHERE f.referral_id = p_referral AND q.department = f.department AND q.seq = f.seq;
+    RETURN true;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION aid_dept_claim(p_limit int)
+RETURNS TABLE (o_referral_id bigint, o_case_id bigint, o_body bytea, o_data bytea,
+               o_age_us bigint)
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, public
+SET plan_cache_mode = force_generic_plan
+SET enable_seqscan = off
+AS $$
+DECLARE
+    d text := aid_session_department();
+BEGIN
+    IF d IS NULL THEN
+        RAISE EXCEPTION 'aid_dept_claim: % is not a department role', session_user
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN QUERY
+    WITH q AS (SELECT rq.referral_id, rq.seq FROM referral_queue rq
+                WHERE rq.department = d ORDER BY rq.seq LIMIT p_limit
+                  FOR UPDATE SKIP LOCKED)
+    SELECT f.referral_id, f.case_id, r.body, a.data,
+           (extract(epoch FROM clock_timestamp() - f.created_at) * 1000000)::bigint
+      FROM q JOIN referrals f USING (referral_id)
+      JOIN reports r ON r.report_id = f.report_id
+      JOIN assessments a ON a.report_id = f.report_id
+     ORDER BY q.seq;
+END;
+$$;
+
+REVOKE ALL ON FUNCTION aid_dept_claim(int) FROM PUBLIC;
+
+GRANT EXECUTE ON FUNCTION aid_dept_claim(int) TO aid_department;
+
+CREATE OR REPLACE FUNCTION aid_dept_record(p_refs bigint[], p_status text[], p_reason text[],
+                                p_rules text[], p_m_ref bigint[], p_m_ord int[],
+                                p_codes text[], p_persons int[], p_masks text[],
+                                p_amounts bigint[], p_periods text[], p_forms text[],
+                                p_by text)
+RETURNS TABLE (o_referral_id bigint)
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, public
+SET plan_cache_mode = force_generic_plan
+SET enable_seqscan = off
+AS $$
+DECLARE
+    d text := aid_session_department();
+BEGIN
+    IF d IS NULL THEN
+        RAISE EXCEPTION 'aid_dept_record: % is not a department role', session_user
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF p_by IS NULL OR (p_by <> d AND p_by NOT LIKE d || '.%') THEN
+        RAISE EXCEPTION 'aid_dept_record: % cannot decide as %', session_user, p_by
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF EXISTS (SELECT 1 FROM unnest(p_refs) r LEFT JOIN referrals f ON f.referral_id = r
+                WHERE f.department IS DISTINCT FROM d) THEN
+        RAISE EXCEPTION 'aid_dept_record: a referral among % is not one of %''s', p_refs, d
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    -- every referral exists (checked above): no second check
+    RETURN QUERY
+    SELECT x.o_referral_id
+      FROM aid_apply_decisions(p_refs, p_status, p_reason, p_rules, p_m_ref, p_m_ord,
+                               p_codes, p_persons, p_masks, p_amounts, p_periods,
+                               p_forms, p_by) x;
+END;
+$$;
+
+REVOKE ALL ON FUNCTION aid_dept_record(bigint[], text[], text[], text[], bigint[], int[],
+                                       text[], int[], text[], bigint[], text[], text[], text)
+    FROM PUBLIC;
+
+GRANT EXECUTE ON FUNCTION aid_dept_record(bigint[], text[], text[], text[], bigint[], int[],
+                                          text[], int[], text[], bigint[], text[], text[],
+                                          text)
+    TO aid_department;

@@ -1,0 +1,138 @@
+-- ops/sql/80_supervision.sql — supervision: the monthly ledger and complaints.
+-- Applied after every migration run, in name order (ops/sql/README.md):
+-- idempotent, every function in its one current form.
+
+-- the monthly ledger: visits matched by the person's hash
+CREATE OR REPLACE FUNCTION aid_ledger(p_month date, p_township text)
+RETURNS TABLE (township text, section text, item text, count bigint, amount_fen bigint)
+LANGUAGE sql STABLE AS $$
+    WITH bounds AS (
+        SELECT p_month AS f, (p_month + interval '1 month' - interval '1 day')::date AS l
+    ),
+    -- groups: persons of the roster at the month's end, per group code
+    grp AS (
+        SELECT ro.township, g.code, count(*) AS n
+          FROM bounds b, aid_roster(p_township, NULL, b.l) ro
+          JOIN assessed_persons ap ON ap.report_id = ro.report_id
+         CROSS JOIN LATERAL unnest(ap.groups) AS g(code)
+         GROUP BY ro.township, g.code
+    ),
+    grp_any AS (
+        SELECT ro.township, count(*) AS n
+          FROM bounds b, aid_roster(p_township, NULL, b.l) ro
+          JOIN assessed_persons ap ON ap.report_id = ro.report_id
+         WHERE cardinality(ap.groups) > 0
+         GROUP BY ro.township
+    ),
+    -- visits: the plans of the roster at the month's end; due when the due
+    -- date that follows the visits before the month is on or before the
+    -- month's last day; done when such a person has a visit dated within it
+    plan AS (
+        SELECT p.township, p.id_hash, p.due_on <= b.l AS due,
+               EXISTS (SELECT 1 FROM visits x WHERE x.id_hash = p.id_hash
+                          AND x.visited_on BETWEEN b.f AND b.l) AS visited
+          FROM bounds b, aid_visit_plans(p_township, NULL, b.l, b.f) p
+    ),
+    vis AS (
+        SELECT township, count(*) FILTER (WHERE due) AS due,
+               count(*) FILTER (WHERE due AND visited) AS done
+          FROM plan GROUP BY township
+    ),
+    rec AS (
+        SELECT x.township::text AS township, count(*) AS n
+          FROM bounds b, visits x
+         WHERE x.visited_on BETWEEN b.f AND b.l
+           AND (p_township IS NULL OR x.township = p_township::bpchar)
+         GROUP BY x.township
+    ),
+    -- decisions recorded within the month, by the township of their report
+    dec AS (
+        SELECT r.township::text AS township, f.department, d.status, d.referral_id
+          FROM bounds b, decisions d
+          JOIN referrals f USING (referral_id)
+          JOIN reports r ON r.report_id = f.report_id
+         WHERE aid_china_date(d.decided_at) BETWEEN b.f AND b.l
+           AND (p_township IS NULL OR r.township = p_township::bpchar)
+    )
+    SELECT township, 'groups', code, n, 0::bigint FROM grp
+    UNION ALL SELECT township, 'groups', 'any', n, 0 FROM grp_any
+    UNION ALL SELECT township, 'visits', 'due', due, 0 FROM vis
+    UNION ALL SELECT township, 'visits', 'done', done, 0 FROM vis
+    UNION ALL SELECT township, 'visits', 'rate_pct', (done * 200 + due) / (2 * due), 0
+                FROM vis WHERE due > 0
+    UNION ALL SELECT township, 'visits', 'recorded', n, 0 FROM rec
+    UNION ALL SELECT township, 'decisions', department || '.' || status, count(*), 0
+                FROM dec GROUP BY township, department, status
+    UNION ALL SELECT d.township, 'measures', m.code, count(*), sum(m.amount_fen)::bigint
+                FROM dec d JOIN measures m USING (referral_id)
+               WHERE d.status = 'granted'
+               GROUP BY d.township, m.code
+$$;
+
+-- True when complaint p_no exists and lies within p_township (NULL: any).
+CREATE OR REPLACE FUNCTION aid_complaint_in_reach(p_no text, p_township text) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT 1 FROM complaints c
+                    WHERE c.tracking_no = p_no
+                      AND (p_township IS NULL
+                           OR c.township = p_township::bpchar
+                           OR EXISTS (SELECT 1 FROM cases k
+                                       WHERE k.case_id = c.case_id
+                                         AND k.township = p_township::bpchar)))
+$$;
+
+-- (the form before 051_complaint_reach, gone where it is still there)
+DROP FUNCTION IF EXISTS aid_complaint_submit(text, text, text, bigint, text);
+CREATE OR REPLACE FUNCTION aid_complaint_submit(p_request text, p_channel text, p_text text, p_case bigint,
+                                     p_by text, p_township text,
+                                     OUT outcome text, OUT tracking_no text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    m char(6) := to_char(aid_china_date(now()), 'YYYYMM');
+    n int;
+BEGIN
+    IF p_case IS NOT NULL AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.case_id = p_case) THEN
+        outcome := 'not_found';
+        RETURN;
+    END IF;
+    INSERT INTO complaint_counters AS c (month, last) VALUES (m, 1)
+    ON CONFLICT (month) DO UPDATE SET last = c.last + 1
+    RETURNING c.last INTO n;
+    tracking_no := 'TS' || m || '-' || lpad(n::text, greatest(6, length(n::text)), '0');
+    INSERT INTO complaints (tracking_no, channel, text, case_id, request_id, township)
+    VALUES (tracking_no, p_channel, p_text, p_case, p_request, p_township);
+    INSERT INTO complaint_steps (tracking_no, step, status, by_whom, note, request_id)
+    VALUES (tracking_no, 1, 'registered', p_by, 'registered from ' || p_channel, p_request);
+    outcome := 'ok';
+END;
+$$;
+
+-- (the form before 051_complaint_reach, gone where it is still there)
+DROP FUNCTION IF EXISTS aid_complaint_update(text, text, text, text, text);
+CREATE OR REPLACE FUNCTION aid_complaint_update(p_request text, p_no text, p_status text, p_by text,
+                                     p_note text, p_township text, OUT outcome text,
+                                     OUT cur_status text, OUT step int)
+LANGUAGE plpgsql AS $$
+DECLARE
+    want int := CASE p_status WHEN 'investigating' THEN 2 WHEN 'resolved' THEN 3 END;
+    cur int;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtextextended('complaint:' || p_no, 0));
+    IF NOT aid_complaint_in_reach(p_no, p_township) THEN
+        outcome := 'not_found';
+        RETURN;
+    END IF;
+    SELECT s.step, s.status INTO cur, cur_status FROM complaint_steps s
+     WHERE s.tracking_no = p_no ORDER BY s.step DESC LIMIT 1;
+    step := want;
+    IF want IS NULL OR want <= cur THEN
+        outcome := 'conflict';
+    ELSIF want > cur + 1 THEN
+        outcome := 'skip';
+    ELSE
+        INSERT INTO complaint_steps (tracking_no, step, status, by_whom, note, request_id)
+        VALUES (p_no, want, p_status, p_by, p_note, p_request);
+        outcome := 'ok';
+    END IF;
+END;
+$$;

@@ -1,0 +1,66 @@
+"""test_sql_layout.py — where the SQL lives (issue 15, ops/sql/README.md):
+migrations hold tables, indexes and data changes only; every SQL function is
+defined in exactly one file, ops/sql/NN_<domain>.sql, together with what
+depends on it (its triggers, the row policies calling it, its grants); the
+functions nothing calls are defined nowhere. Static: no database needed.
+"""
+import os
+import re
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+MIGRATIONS = os.path.join(ROOT, "ops", "migrations")
+SQL = os.path.join(ROOT, "ops", "sql")
+FUNC = re.compile(r"\bCREATE\s+(?:OR\s+REPLACE\s+)?FUNCTION\s+(?:public\.)?(\w+)\s*\(", re.I)
+DEAD = ("aid_record_assessment", "aid_record_decisions")
+
+
+def code(path):
+    """The file without its -- comments (good enough for these checks)."""
+    with open(path, encoding="utf-8") as f:
+        return re.sub(r"--[^\n]*", "", f.read())
+
+
+def sql_files(d):
+    return sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(".sql"))
+
+
+def test_each_function_defined_in_one_file():
+    where = {}
+    for path in sql_files(MIGRATIONS) + sql_files(SQL):
+        for name in set(n.lower() for n in FUNC.findall(code(path))):
+            where.setdefault(name, []).append(os.path.relpath(path, ROOT))
+    twice = {n: fs for n, fs in where.items() if len(fs) > 1}
+    assert not twice, twice
+    assert len(where) >= 25, sorted(where)
+    assert not set(DEAD) & set(where), set(DEAD) & set(where)
+
+
+def test_migrations_hold_no_functions():
+    for path in sql_files(MIGRATIONS):
+        text = code(path)
+        name = os.path.basename(path)
+        assert not FUNC.search(text), (name, FUNC.search(text).group(0))
+        assert not re.search(r"\bCREATE\s+(?:OR\s+REPLACE\s+)?(?:TRIGGER|PROCEDURE)\b", text, re.I), name
+        assert not re.search(r"\bON\s+FUNCTION\b", text, re.I), name   # grants go with the function
+        for pol in re.findall(r"\bCREATE\s+POLICY\b[^;]*;", text, re.I):
+            calls = set(re.findall(r"\b(\w+)\s*\(", pol)) - {"USING", "CHECK", "EXISTS", "SELECT"}
+            assert not calls, (name, calls, pol)   # a policy calling a function goes with it
+
+
+def test_sql_files_named_and_described():
+    files = sql_files(SQL)
+    assert files, "ops/sql holds the functions"
+    for path in files:
+        base = os.path.basename(path)
+        assert re.fullmatch(r"\d\d_[a-z_]+\.sql", base), base
+        with open(path, encoding="utf-8") as f:
+            first = f.readline()
+        assert first.startswith("-- ops/sql/%s — " % base), (base, first)
+        text = code(path)
+        # idempotent: every function replaceable, every trigger and policy dropped first
+        assert not re.search(r"\bCREATE\s+FUNCTION\b", text, re.I), base
+        for kind, obj in (("TRIGGER", r"(\w+)\s[^;]*?\bON\s+(\w+)"), ("POLICY", r"(\w+)\s+ON\s+(\w+)")):
+            for m in re.finditer(r"\bCREATE\s+%s\s+%s" % (kind, obj), text, re.I):
+                drop = r"DROP\s+%s\s+IF\s+EXISTS\s+%s\s+ON\s+%s\s*;" % (kind, m.group(1), m.group(2))
+                assert re.search(drop, text[:m.start()], re.I), (base, m.group(0))
+    assert os.path.exists(os.path.join(SQL, "README.md"))
