@@ -15,6 +15,7 @@
  * Redis is the fast path for idempotency (a retried id is answered without
  * touching Postgres); the requests table's primary key is the truth. */
 #include "intake.h"
+#include "forward.h"
 #include "ops.h"
 #include "synth.h"
 
@@ -95,6 +96,7 @@ struct intake {
     void *pub_monitor;        /* connection events of pub */
     bool bus_up;              /* pub connected to the broker, per the monitor */
     curve_zap_t *zap;         /* the ZAP handler (secure mode), else NULL */
+    forward_t *fw;            /* the owners of the operations intake forwards */
     ratelimit_t *rl;          /* token buckets per client key; NULL: no limits */
     int64_t rl_logged_us;     /* when rate limiting was last logged */
     int64_t rl_refused;       /* requests refused rate_limited since then */
@@ -230,6 +232,8 @@ intake_t *intake_new(void)
                   LOG_S(zmq_strerror(errno)), NULL);
         goto fail;
     }
+    if (!(self->fw = forward_new(self->router)))
+        goto fail;
     self->pub = bus_pub_open_monitored(self->zctx,
                                        config_str("AID_BUS_PUB", "tcp://127.0.0.1:5603"),
                                        ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED,
@@ -249,6 +253,7 @@ void intake_destroy(intake_t **self_p)
     if (!self_p || !*self_p)
         return;
     intake_t *self = *self_p;
+    forward_destroy(&self->fw); /* answers what waits for an owner */
     if (self->router)
         zmq_close(self->router);
     if (self->pub_monitor)
@@ -290,7 +295,8 @@ static void client_of(const zmq_msg_t *m, char *out, size_t outsz)
 /* Reads one whole request (route frames, empty delimiter, body) without
  * blocking. 1 when read, 0 when none is waiting, 2 when its framing is wrong
  * (no delimiter, several body frames: the caller answers bad_request to the
- * sender), -1 on a socket error. */
+ * sender), 3 when it was an owner's message (handled: forward.h), -1 on a
+ * socket error. */
 static int read_inbound(intake_t *self, inbound_t *in)
 {
     zmq_msg_t frames[MAX_ROUTE_FRAMES + 2];
@@ -320,6 +326,10 @@ static int read_inbound(intake_t *self, inbound_t *in)
             delim = i;
             break;
         }
+    if (!more_dropped && forward_is_owner(frames, n, delim)) {
+        forward_owner_msg(self->fw, in->client, frames, n, delim, svc_now_ms());
+        return 3;
+    }
     if (delim < 1 || delim != n - 2 || more_dropped) {
         /* Still answer (never a silent drop): to the sender's identity, with
          * the delimiter only if it sent one. */
@@ -1442,9 +1452,18 @@ static int dispatch(intake_t *self, inbound_t *in, int slot)
         queued = queue_report(self, in, &req, slot); /* batched: group commit */
     else {
         const intake_op_t *op = intake_find(proto_ops[req.op].name);
-        if (!op) {
-            proto_fail(&e, PROTO_UNKNOWN_OP, "op", "operation not served by this intake");
-            reply_error(self, in, req.id, &e);
+        if (forward_has(self->fw, proto_ops[req.op].name) || !op) {
+            /* an owner serves it (forward.h); none connected: unavailable at once */
+            if (forward_request(self->fw, in->route, &in->nroute, intake_client(self), req.op,
+                                req.id, zmq_msg_data(&in->body), zmq_msg_size(&in->body),
+                                svc_now_ms(), e.message, sizeof e.message) == 0) {
+                zmq_msg_close(&in->body);
+            } else {
+                char why[sizeof e.message];
+                snprintf(why, sizeof why, "%s", e.message);
+                proto_fail(&e, PROTO_UNAVAILABLE, NULL, why);
+                reply_error(self, in, req.id, &e);
+            }
         } else if (proto_ops[req.op].writes) {
             run_write(self, in, op, &req);
         } else {
@@ -1460,7 +1479,8 @@ int intake_run(intake_t *self)
     zmq_pollitem_t items[] = {{self->router, 0, ZMQ_POLLIN, 0}};
     store_ready(self->store); /* connect early; failures are retried per batch */
     while (!svc_stopping()) {
-        if (zmq_poll(items, 1, 500) <= 0) {
+        int wait_ms = forward_tick(self->fw, svc_now_ms());
+        if (zmq_poll(items, 1, wait_ms < 500 ? (wait_ms > 0 ? wait_ms : 0) : 500) <= 0) {
             metric_set(self->m_depth, 0); /* idle */
             continue;
         }
@@ -1470,7 +1490,7 @@ int intake_run(intake_t *self)
             int rc = read_inbound(self, in);
             if (rc == 0)
                 break;
-            if (rc < 0)
+            if (rc < 0 || rc == 3)
                 continue;
             in->t_us = now_us();
             got++;
