@@ -12,6 +12,7 @@
 #include "curve.h"
 #include "log.h"
 #include "svc.h"
+#include "write.h"
 
 #define MAGIC "AIDO1"
 #define INTAKES_MAX 16
@@ -193,6 +194,48 @@ int owner_answer(owner_t *self, owner_request_t *req, owner_handler_fn handler, 
     msgpack_packer_init(&rpk, &reply, msgpack_sbuffer_write);
     int bad = proto_request_parse(zmq_msg_data(&req->body), zmq_msg_size(&req->body), &u, &pr, &e);
     if (bad == 0 && handler(arg, req->client, &pr, &pk, &e) == 0) {
+        proto_reply_ok_begin(&rpk, pr.id);
+        msgpack_sbuffer_write(&reply, result.data, result.size);
+    } else {
+        proto_reply_error(&rpk, pr.id, &e);
+    }
+    int rc = owner_reply(self, req, reply.data, reply.size);
+    msgpack_unpacked_destroy(&u);
+    msgpack_sbuffer_destroy(&result);
+    msgpack_sbuffer_destroy(&reply);
+    return rc;
+}
+
+typedef struct {
+    owner_handler_fn handler;
+    void *arg;
+    const char *client;
+    const proto_request_t *req;
+} owned_write_t;
+
+static int owned_write(void *arg, msgpack_packer *pk, proto_error_t *err)
+{
+    owned_write_t *w = arg;
+    return w->handler(w->arg, w->client, w->req, pk, err);
+}
+
+int owner_answer_write(owner_t *self, owner_request_t *req, store_t *store,
+                       owner_handler_fn handler, void *arg)
+{
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    proto_request_t pr = {0};
+    proto_error_t e;
+    msgpack_sbuffer result, reply;
+    msgpack_sbuffer_init(&result);
+    msgpack_sbuffer_init(&reply);
+    msgpack_packer rpk;
+    msgpack_packer_init(&rpk, &reply, msgpack_sbuffer_write);
+    bool fresh = false;
+    owned_write_t w = {handler, arg, req->client, &pr};
+    int bad = proto_request_parse(zmq_msg_data(&req->body), zmq_msg_size(&req->body), &u, &pr, &e);
+    if (bad == 0 && write_once(store, pr.id, proto_ops[pr.op].name, pr.body, owned_write, &w,
+                               &result, &fresh, &e) == 0) {
         proto_reply_ok_begin(&rpk, pr.id);
         msgpack_sbuffer_write(&reply, result.data, result.size);
     } else {

@@ -17,6 +17,7 @@
 #include <zmq.h>
 
 #include "proto.h"
+#include "store.h"
 
 typedef struct owner owner_t;
 
@@ -46,5 +47,10 @@ typedef int (*owner_handler_fn)(void *arg, const char *client, const proto_reque
                                 msgpack_packer *pk, proto_error_t *err);
 /* Parses req, runs handler and sends {ok, result} or the error; frees req. */
 int owner_answer(owner_t *self, owner_request_t *req, owner_handler_fn handler, void *arg);
+/* The same for a write: the handler runs exactly once per request id, in
+ * the transaction that records the id and its result (common/write.h), so a
+ * retry is answered from that record whatever crashed. */
+int owner_answer_write(owner_t *self, owner_request_t *req, store_t *store,
+                       owner_handler_fn handler, void *arg);
 
 #endif
