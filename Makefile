@@ -137,6 +137,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_DEPT) $(LIB_POLICY) $(CORE_LIBS) $(VARIAN
 	@$(if $(Q),echo "  TEST-CC $<")
 	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LIBS) -lcmocka -ljansson
 
+# the front door's forwarding, tested against common/owner.c (no stack)
+$(BUILD)/tests/test_forward: tests/unit/test_forward.c services/intake/forward.c $(CORE_LIBS) $(LIB_PROTO) $(VARIANT_STAMP)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  TEST-CC $<")
+	$(Q)$(CC) $(CFLAGS_ALL) -Iservices/intake $(LDFLAGS) -o $@ $(filter %.c,$^) $(CORE_LIBS) $(LIB_PROTO) $(LIBS) -lcmocka
+
 $(BUILD)/live/%: tests/live/%.c $(CORE_LIBS) $(VARIANT_STAMP)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST-CC $<")

@@ -15,6 +15,7 @@
  * Redis is the fast path for idempotency (a retried id is answered without
  * touching Postgres); the requests table's primary key is the truth. */
 #include "intake.h"
+#include "forward.h"
 #include "ops.h"
 #include "synth.h"
 
@@ -37,6 +38,7 @@
 #include "pii.h"
 #include "ratelimit.h"
 #include "svc.h"
+#include "write.h"
 
 #define BATCH_MAX 256
 #define MAX_ROUTE_FRAMES 8
@@ -95,6 +97,7 @@ struct intake {
     void *pub_monitor;        /* connection events of pub */
     bool bus_up;              /* pub connected to the broker, per the monitor */
     curve_zap_t *zap;         /* the ZAP handler (secure mode), else NULL */
+    forward_t *fw;            /* the owners of the operations intake forwards */
     ratelimit_t *rl;          /* token buckets per client key; NULL: no limits */
     int64_t rl_logged_us;     /* when rate limiting was last logged */
     int64_t rl_refused;       /* requests refused rate_limited since then */
@@ -160,8 +163,6 @@ static void prepare_statements(store_t *store)
                   "SELECT o_ord, o_report_id, o_case_id, o_outcome FROM aid_submit_reports("
                   "$1::text[], $2::bytea[], $3::text[], $4::date[], $5::text[], $6::text[],"
                   " $7::boolean[], $8::bytea[], $9::int[], $10::text[], $11::text[], $12::text[])");
-    store_prepare(store, "begin_request",
-                  "SELECT outcome, result FROM aid_begin_request($1, $2, $3::bytea)");
     /* the batch's entries after a COMMIT whose answer was lost: $3 is the
      * low 32 bits of the batch's transaction id, the xmin of the rows it made */
     store_prepare(store, "committed_reports",
@@ -171,10 +172,6 @@ static void prepare_statements(store_t *store)
                   "            WHEN r.xmin::text = $3 THEN 'new' ELSE 'duplicate' END"
                   "  FROM unnest($1::text[], $2::bytea[]) AS t(id, raw)"
                   "  JOIN requests r ON r.request_id = t.id");
-    store_prepare(store, "request_made_by",
-                  "SELECT 1 FROM requests WHERE request_id = $1 AND xmin::text = $2");
-    store_prepare(store, "finish_request",
-                  "UPDATE requests SET result = $2::bytea WHERE request_id = $1");
     /* R-AUDIT: reads of cases by clients, one row per read case (040_roles.sql);
      * $3 holds each read's cases as an array literal */
     store_prepare(store, "audit_reads",
@@ -183,6 +180,7 @@ static void prepare_statements(store_t *store)
                   "   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])"
                   "        AS t(who, action, cases, detail)"
                   "  CROSS JOIN LATERAL unnest(t.cases::bigint[]) AS c");
+    write_prepare(store);
     synth_prepare(store);
     ops_prepare_all(store);
 }
@@ -230,6 +228,8 @@ intake_t *intake_new(void)
                   LOG_S(zmq_strerror(errno)), NULL);
         goto fail;
     }
+    if (!(self->fw = forward_new(self->router)))
+        goto fail;
     self->pub = bus_pub_open_monitored(self->zctx,
                                        config_str("AID_BUS_PUB", "tcp://127.0.0.1:5603"),
                                        ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED,
@@ -249,6 +249,7 @@ void intake_destroy(intake_t **self_p)
     if (!self_p || !*self_p)
         return;
     intake_t *self = *self_p;
+    forward_destroy(&self->fw); /* answers what waits for an owner */
     if (self->router)
         zmq_close(self->router);
     if (self->pub_monitor)
@@ -290,7 +291,8 @@ static void client_of(const zmq_msg_t *m, char *out, size_t outsz)
 /* Reads one whole request (route frames, empty delimiter, body) without
  * blocking. 1 when read, 0 when none is waiting, 2 when its framing is wrong
  * (no delimiter, several body frames: the caller answers bad_request to the
- * sender), -1 on a socket error. */
+ * sender), 3 when it was an owner's message (handled: forward.h), -1 on a
+ * socket error. */
 static int read_inbound(intake_t *self, inbound_t *in)
 {
     zmq_msg_t frames[MAX_ROUTE_FRAMES + 2];
@@ -320,6 +322,10 @@ static int read_inbound(intake_t *self, inbound_t *in)
             delim = i;
             break;
         }
+    if (!more_dropped && forward_is_owner(frames, n, delim)) {
+        forward_owner_msg(self->fw, in->client, frames, n, delim, svc_now_ms());
+        return 3;
+    }
     if (delim < 1 || delim != n - 2 || more_dropped) {
         /* Still answer (never a silent drop): to the sender's identity, with
          * the delimiter only if it sent one. */
@@ -546,50 +552,9 @@ bool intake_bus_connected(intake_t *in)
     return in->bus_up;
 }
 
-int intake_unavailable(proto_error_t *err)
-{
-    return proto_fail(err, PROTO_UNAVAILABLE, NULL,
-                      "database unavailable: nothing was accepted, retry later");
-}
+int intake_unavailable(proto_error_t *err) { return write_unavailable(err); }
 
-int intake_outcome_unknown(proto_error_t *err)
-{
-    return proto_fail(err, PROTO_UNAVAILABLE, NULL,
-                      "outcome unknown: the database link broke after COMMIT was sent; retry "
-                      "with the same id and body: the answer is the truth (duplicate: true "
-                      "when it was accepted)");
-}
-
-/* Re-packs a stored result map with "duplicate" added. A handler's own
- * "duplicate": true (the same effect recognised under another request id,
- * e.g. decision.submit) is kept: the key appears once. */
-static void pack_result(msgpack_sbuffer *out, const char *data, size_t len, bool duplicate)
-{
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-    msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
-    if (mp_unpack(data, len, &u) == MP_OK && u.data.type == MSGPACK_OBJECT_MAP) {
-        const msgpack_object_map *m = &u.data.via.map;
-        uint32_t own = 0;
-        for (uint32_t i = 0; i < m->size; i++)
-            if (mp_str_is(&m->ptr[i].key, "duplicate")) {
-                own++;
-                duplicate |= m->ptr[i].val.type == MSGPACK_OBJECT_BOOLEAN && m->ptr[i].val.via.boolean;
-            }
-        msgpack_pack_map(&pk, m->size - own + 1);
-        for (uint32_t i = 0; i < m->size; i++) {
-            if (mp_str_is(&m->ptr[i].key, "duplicate"))
-                continue;
-            msgpack_pack_object(&pk, m->ptr[i].key);
-            msgpack_pack_object(&pk, m->ptr[i].val);
-        }
-    } else {
-        msgpack_pack_map(&pk, 1);
-    }
-    mp_pack_kv_bool(&pk, "duplicate", duplicate);
-    msgpack_unpacked_destroy(&u);
-}
+int intake_outcome_unknown(proto_error_t *err) { return write_outcome_unknown(err); }
 
 /* Wakes eligibility after a write that may have filed a report. */
 static void publish_wakeup(intake_t *self)
@@ -698,103 +663,40 @@ static void run_read(intake_t *self, inbound_t *in, const intake_op_t *op,
     msgpack_sbuffer_destroy(&sb);
 }
 
-/* store_verify_fn of a write whose transaction is over (pg_xact_status said
- * committed, which after a crash restart may be another transaction's): it
- * committed when its request's row is the one it made (xmin = xid). */
-static int verify_write(store_t *store, uint64_t xid, void *arg)
+typedef struct {
+    intake_t *self;
+    const intake_op_t *op;
+    const proto_request_t *req;
+} write_ctx_t;
+
+/* write_fn of an op's handler: the events it publishes wait for COMMIT. */
+static int write_handler(void *arg, msgpack_packer *pk, proto_error_t *err)
 {
-    char x32[24];
-    snprintf(x32, sizeof x32, "%llu", (unsigned long long)(xid & 0xffffffffu));
-    const char *vals[2] = {arg, x32};
-    PGresult *r = store_exec(store, "request_made_by", 2, vals);
-    int rc = r ? PQntuples(r) == 1 : -1;
-    PQclear(r);
-    return rc;
+    write_ctx_t *c = arg;
+    c->self->in_write = true;
+    return c->op->handle(c->self, c->req, pk, err);
 }
 
-/* A write in its own transaction, opened with the idempotency check. */
+/* A write in its own transaction, exactly once by its id (common/write.h). */
 static void run_write(intake_t *self, inbound_t *in, const intake_op_t *op,
                       const proto_request_t *req)
 {
     proto_error_t e;
-    msgpack_sbuffer raw, result, reply;
-    msgpack_sbuffer_init(&raw);
-    msgpack_sbuffer_init(&result);
+    msgpack_sbuffer reply;
     msgpack_sbuffer_init(&reply);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &raw, msgpack_sbuffer_write);
-    if (req->body)
-        mp_pack_sorted(&pk, req->body);
-    else
-        msgpack_pack_nil(&pk);
-    PGresult *r = NULL;
-    int stored = 0;
-    uint64_t xid = 0; /* taken with BEGIN: the truth when COMMIT's answer is lost */
-    if (!store_ready(self->store) || store_begin_xid(self->store, &xid) != 0) {
-        intake_unavailable(&e);
-        goto fail;
-    }
-    const char *vals[3] = {req->id, op->name, raw.data};
-    int lens[3] = {0, 0, (int)raw.size}, fmts[3] = {0, 0, 1};
-    r = store_exec_bin(self->store, "begin_request", 3, vals, lens, fmts);
-    if (!r) {
-        intake_unavailable(&e);
-        goto fail;
-    }
-    const char *outcome = PQgetvalue(r, 0, 0);
-    if (strcmp(outcome, "conflict") == 0) {
-        proto_fail(&e, PROTO_CONFLICT, "id", "this request id was already used with a different body");
-        goto fail;
-    }
-    if (strcmp(outcome, "duplicate") == 0) {
-        size_t len = 0; /* stored sealed: it may name persons */
-        unsigned char *prev = store_sealed(r, 0, 1, PII_AD_RESULT, &len);
-        pack_result(&reply, prev ? (const char *)prev : "", len, true);
-        free(prev);
-        store_rollback(self->store);
+    write_ctx_t c = {self, op, req};
+    bool fresh = false;
+    if (write_once(self->store, req->id, op->name, req->body, write_handler, &c, &reply, &fresh,
+                   &e) == 0) {
         reply_ok(self, in, req->id, &reply);
-        goto done;
-    }
-    msgpack_packer_init(&pk, &result, msgpack_sbuffer_write);
-    self->in_write = true;
-    if (op->handle(self, req, &pk, &e) != 0)
-        goto fail;
-    size_t sealed_len = 0;
-    unsigned char *sealed = pii_seal_alloc(PII_AD_RESULT, result.data, result.size, &sealed_len);
-    const char *fin[2] = {req->id, (const char *)sealed};
-    int flens[2] = {0, (int)sealed_len}, ffmts[2] = {0, 1};
-    PGresult *f = sealed ? store_exec_bin(self->store, "finish_request", 2, fin, flens, ffmts) : NULL;
-    free(sealed);
-    stored = f != NULL;
-    PQclear(f);
-    if (!stored) {
-        intake_unavailable(&e);
-        goto fail;
-    }
-    if (store_commit(self->store) != 0) {
-        store_outcome_t truth = store_outcome(self->store, xid, true, verify_write,
-                                              (void *)req->id);
-        if (truth != STORE_COMMITTED) {
-            if (truth == STORE_ABORTED)
-                intake_unavailable(&e);
-            else
-                intake_outcome_unknown(&e);
-            goto fail;
+        if (fresh) {
+            outbox_flush(self, true);
+            publish_wakeup(self);
         }
+    } else {
+        outbox_flush(self, false);
+        reply_error(self, in, req->id, &e);
     }
-    pack_result(&reply, result.data, result.size, false);
-    reply_ok(self, in, req->id, &reply);
-    outbox_flush(self, true);
-    publish_wakeup(self);
-    goto done;
-fail:
-    outbox_flush(self, false);
-    store_rollback(self->store);
-    reply_error(self, in, req->id, &e);
-done:
-    PQclear(r);
-    msgpack_sbuffer_destroy(&raw);
-    msgpack_sbuffer_destroy(&result);
     msgpack_sbuffer_destroy(&reply);
 }
 
@@ -1442,9 +1344,18 @@ static int dispatch(intake_t *self, inbound_t *in, int slot)
         queued = queue_report(self, in, &req, slot); /* batched: group commit */
     else {
         const intake_op_t *op = intake_find(proto_ops[req.op].name);
-        if (!op) {
-            proto_fail(&e, PROTO_UNKNOWN_OP, "op", "operation not served by this intake");
-            reply_error(self, in, req.id, &e);
+        if (forward_has(self->fw, proto_ops[req.op].name) || !op) {
+            /* an owner serves it (forward.h); none connected: unavailable at once */
+            if (forward_request(self->fw, in->route, &in->nroute, intake_client(self), req.op,
+                                req.id, zmq_msg_data(&in->body), zmq_msg_size(&in->body),
+                                svc_now_ms(), e.message, sizeof e.message) == 0) {
+                zmq_msg_close(&in->body);
+            } else {
+                char why[sizeof e.message];
+                snprintf(why, sizeof why, "%s", e.message);
+                proto_fail(&e, PROTO_UNAVAILABLE, NULL, why);
+                reply_error(self, in, req.id, &e);
+            }
         } else if (proto_ops[req.op].writes) {
             run_write(self, in, op, &req);
         } else {
@@ -1460,7 +1371,8 @@ int intake_run(intake_t *self)
     zmq_pollitem_t items[] = {{self->router, 0, ZMQ_POLLIN, 0}};
     store_ready(self->store); /* connect early; failures are retried per batch */
     while (!svc_stopping()) {
-        if (zmq_poll(items, 1, 500) <= 0) {
+        int wait_ms = forward_tick(self->fw, svc_now_ms());
+        if (zmq_poll(items, 1, wait_ms < 500 ? (wait_ms > 0 ? wait_ms : 0) : 500) <= 0) {
             metric_set(self->m_depth, 0); /* idle */
             continue;
         }
@@ -1470,7 +1382,7 @@ int intake_run(intake_t *self)
             int rc = read_inbound(self, in);
             if (rc == 0)
                 break;
-            if (rc < 0)
+            if (rc < 0 || rc == 3)
                 continue;
             in->t_us = now_us();
             got++;

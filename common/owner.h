@@ -1,0 +1,56 @@
+/* owner.h — a service serving operations behind the front door (issue 15,
+ * zguide's Majordomo worker; the front door's side: services/intake/forward.h).
+ *
+ * owner_new connects one DEALER to each intake of AID_INTAKE_API (a
+ * comma-separated list: every replica gets every owner), under CURVE in
+ * secure mode with the service's own pair (AID_SERVICE_*; its key is admitted
+ * under a name "service.<name>"), and says which operations it serves.
+ * owner_recv waits for a forwarded request and sends the heartbeat (the same
+ * READY, every AID_OWNER_HEARTBEAT_MS, 1000) while it waits: call it often.
+ * owner_answer parses a request, runs the handler with the caller's name and
+ * sends its reply; owner_reply sends a reply made otherwise. */
+#ifndef AID_COMMON_OWNER_H
+#define AID_COMMON_OWNER_H
+
+#include <msgpack.h>
+#include <stddef.h>
+#include <zmq.h>
+
+#include "proto.h"
+#include "store.h"
+
+typedef struct owner owner_t;
+
+typedef struct {
+    int sock;                /* which intake it came from */
+    char token[24];          /* intake's number for it */
+    char client[80];         /* the caller's name: its key's name, or "local" */
+    zmq_msg_t body;          /* the request envelope as the caller sent it */
+} owner_request_t;
+
+/* service: its name in logs ("care"); ops: the operations it serves,
+ * space-separated. NULL on failure (logged). */
+owner_t *owner_new(void *zctx, const char *service, const char *ops);
+/* Says GONE to every intake (what it did not answer is answered unavailable
+ * at once) and closes. NULL-safe. */
+void owner_destroy(owner_t **self_p);
+
+/* Waits up to timeout_ms for a request: 1 with req filled (answer it with
+ * owner_reply or owner_answer, which free it), 0 when none came, -1 on error. */
+int owner_recv(owner_t *self, int timeout_ms, owner_request_t *req);
+/* Sends the reply envelope reply[0..len) for req and frees req. */
+int owner_reply(owner_t *self, owner_request_t *req, const void *reply, size_t len);
+
+/* Handles a parsed request of client: packs exactly one result map into pk,
+ * or fails with err filled (-1). */
+typedef int (*owner_handler_fn)(void *arg, const char *client, const proto_request_t *req,
+                                msgpack_packer *pk, proto_error_t *err);
+/* Parses req, runs handler and sends {ok, result} or the error; frees req. */
+int owner_answer(owner_t *self, owner_request_t *req, owner_handler_fn handler, void *arg);
+/* The same for a write: the handler runs exactly once per request id, in
+ * the transaction that records the id and its result (common/write.h), so a
+ * retry is answered from that record whatever crashed. */
+int owner_answer_write(owner_t *self, owner_request_t *req, store_t *store,
+                       owner_handler_fn handler, void *arg);
+
+#endif

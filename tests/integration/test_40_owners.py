@@ -1,0 +1,94 @@
+"""test_40_owners.py — the owners behind the front door (issue 15): a service
+that registers an operation with intake gets each request for it, with the
+caller's name, and its reply reaches the caller; a write whose owner dies
+while holding it is answered `unavailable` "outcome unknown" once the owner's
+heartbeats stop (AID_OWNER_EXPIRY_MS, 3 s), never a hang; an owner that says
+GONE is dropped at once and the operation is served as before.
+
+The owner here is a bare DEALER speaking services/intake/forward.h's frames,
+registered for operations intake still serves itself (an owner, when one is
+connected, takes them over). Plaintext stacks only: in secure mode only keys
+named service.<name> may register.
+"""
+import os
+import time
+
+import msgpack
+import pytest
+import zmq
+
+MAGIC = b"AIDO1"
+
+pytestmark = pytest.mark.skipif(os.environ.get("AID_SECURE") == "1",
+                                reason="the fake owner has no service key")
+
+
+class FakeOwner:
+    def __init__(self, h, ops):
+        self.sock = h._zctx.socket(zmq.DEALER)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.connect(h.INTAKE)
+        self.ops = ops
+        self.ready()
+        time.sleep(0.3)
+
+    def ready(self):
+        self.sock.send_multipart([b"", MAGIC, b"READY", b"test", self.ops.encode()])
+
+    def take(self, timeout=10.0):
+        """The next forwarded request: (token, client, envelope)."""
+        assert self.sock.poll(int(timeout * 1000), zmq.POLLIN), "no request forwarded"
+        f = self.sock.recv_multipart()
+        assert f[:3] == [b"", MAGIC, b"REQUEST"], f
+        return f[3], f[4].decode(), msgpack.unpackb(f[5], raw=False)
+
+    def reply(self, token, envelope):
+        self.sock.send_multipart([b"", MAGIC, b"REPLY", token,
+                                  msgpack.packb(envelope, use_bin_type=True)])
+
+    def gone(self):
+        self.sock.send_multipart([b"", MAGIC, b"GONE"])
+        time.sleep(0.3)
+        self.sock.close(linger=0)
+
+
+def test_forwarded_with_identity_and_answered(h):
+    owner = FakeOwner(h, "triggers.list")
+    try:
+        c = h.Client(timeout=10)
+        c.sock.send_multipart([b"", msgpack.packb({"v": 1, "op": "triggers.list", "id": "fw1",
+                                                   "body": {}})])
+        token, client, env = owner.take()
+        assert client == "local"          # the caller's identity travels with it
+        assert env["op"] == "triggers.list" and env["id"] == "fw1"
+        owner.reply(token, {"v": 1, "id": "fw1", "ok": True, "result": {"by": "owner"}})
+        assert c.sock.poll(10000, zmq.POLLIN)
+        f = c.sock.recv_multipart()
+        assert msgpack.unpackb(f[-1], raw=False) == {"v": 1, "id": "fw1", "ok": True,
+                                                     "result": {"by": "owner"}}
+        c.close()
+    finally:
+        owner.gone()
+    # dropped at once: intake serves it again
+    r = h.call("triggers.list", {})
+    assert r["ok"] and "by" not in r["result"], r
+
+
+def test_owner_killed_mid_write_answers_outcome_unknown(h):
+    owner = FakeOwner(h, "trigger.submit")
+    c = h.Client(timeout=15)
+    rid = h.rid("fwk")
+    t0 = time.monotonic()
+    c.sock.send_multipart([b"", msgpack.packb(
+        {"v": 1, "op": "trigger.submit", "id": rid,
+         "body": {"kind": "death", "id_number": h.new_id()}})])
+    owner.take()
+    owner.sock.close(linger=0)            # killed: no reply, no GONE, no heartbeat
+    assert c.sock.poll(10000, zmq.POLLIN), "no answer: a hang"
+    rep = msgpack.unpackb(c.sock.recv_multipart()[-1], raw=False)
+    took = time.monotonic() - t0
+    c.close()
+    assert rep["ok"] is False and rep["id"] == rid, rep
+    assert rep["error"]["code"] == "unavailable"
+    assert rep["error"]["message"].startswith("outcome unknown: the owner of trigger.submit"), rep
+    assert 2.0 <= took < 8.0, took      # at the owner's expiry (3 s), before the 5 s bound
