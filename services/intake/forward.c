@@ -46,6 +46,8 @@ struct forward {
     uint64_t generation, uses;
     int nwaiting;                         /* slots in use */
     int timeout_ms, expiry_ms;
+    int64_t refused_logged_ms;            /* refused registrations: a log line a second */
+    int64_t refused;                      /* refused since that line */
 };
 
 forward_t *forward_new(void *router)
@@ -153,7 +155,7 @@ static void peer_drop(forward_t *self, int k, const char *why)
 /* May the client named client register as an owner? Any in plaintext mode
  * (loopback development); in secure mode a key named service.<name>, or a
  * name listed in AID_OWNER_ANY. */
-static bool may_own(const char *client)
+bool forward_may_own(const char *client)
 {
     return !curve_secure() || strncmp(client, "service.", 8) == 0 ||
            config_list_has("AID_OWNER_ANY", client);
@@ -166,8 +168,15 @@ static void peer_ready(forward_t *self, const char *client, zmq_msg_t *frames, i
         log_warn("forward.bad_ready", "frames", LOG_I(n), NULL);
         return;
     }
-    if (!may_own(client)) {
-        log_warn("forward.refused_owner", "client", LOG_S(client), NULL);
+    if (!forward_may_own(client)) {
+        /* a flood of these must not flood the log: one line a second */
+        self->refused++;
+        if (now_ms - self->refused_logged_ms >= 1000) {
+            log_warn("forward.refused_owner", "client", LOG_S(client), "refused",
+                     LOG_I(self->refused), NULL);
+            self->refused_logged_ms = now_ms;
+            self->refused = 0;
+        }
         return;
     }
     /* the ops it serves: unknown names are logged and skipped */

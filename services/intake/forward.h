@@ -38,6 +38,10 @@ forward_t *forward_new(void *router);
 /* Answers every request still waiting `unavailable` and frees. NULL-safe. */
 void forward_destroy(forward_t **self_p);
 
+/* May the client named client register as an owner? Any in plaintext mode
+ * (loopback development); in secure mode a key named service.<name>, or a
+ * name listed in AID_OWNER_ANY. */
+bool forward_may_own(const char *client);
 /* Is the message frames[0..n) (route frames, the empty delimiter at delim,
  * then the rest) an owner's? */
 bool forward_is_owner(const zmq_msg_t *frames, int n, int delim);

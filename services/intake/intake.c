@@ -288,6 +288,8 @@ static void client_of(const zmq_msg_t *m, char *out, size_t outsz)
     snprintf(out, outsz, "%s", who ? who : "");
 }
 
+static bool rate_allow(intake_t *self, inbound_t *in, proto_error_t *e);
+
 /* Reads one whole request (route frames, empty delimiter, body) without
  * blocking. 1 when read, 0 when none is waiting, 2 when its framing is wrong
  * (no delimiter, several body frames: the caller answers bad_request to the
@@ -323,7 +325,14 @@ static int read_inbound(intake_t *self, inbound_t *in)
             break;
         }
     if (!more_dropped && forward_is_owner(frames, n, delim)) {
-        forward_owner_msg(self->fw, in->client, frames, n, delim, svc_now_ms());
+        /* an owner's heartbeat costs nothing; anyone else's owner-framed
+         * message costs a token like a request (a flood is limited) */
+        proto_error_t limited;
+        if (forward_may_own(in->client) || rate_allow(self, in, &limited))
+            forward_owner_msg(self->fw, in->client, frames, n, delim, svc_now_ms());
+        else
+            for (int i = 0; i < n; i++)
+                zmq_msg_close(&frames[i]);
         return 3;
     }
     if (delim < 1 || delim != n - 2 || more_dropped) {
