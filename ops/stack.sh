@@ -466,9 +466,8 @@ pg_stop() {
 }
 
 # migrate: apply every $MIGRATIONS_DIR/*.sql (name order) not yet in schema_migrations,
-# each file and its schema_migrations row in one transaction; then every
-# $SQL_DIR/*.sql (the functions by domain, ops/sql/README.md), each time, in name
-# order, each in one transaction.
+# each file and its schema_migrations row in one transaction; then the functions by
+# domain (sql_apply).
 migrate() {
     local f name applied n=0
     psql_db aid -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning;
@@ -487,11 +486,46 @@ migrate() {
         n=$((n + 1))
     done < <(find "$MIGRATIONS_DIR" -maxdepth 1 -type f -name '*.sql' -print0 | LC_ALL=C sort -z)
     ((n == 0)) || note "applied $n migration(s)"
+    sql_apply $((n > 0))
+}
+
+# sql_apply FORCE: the functions by domain, $SQL_DIR/*.sql (ops/sql/README.md), in
+# name order, each file with its row in schema_functions (its sha256) in one
+# transaction — only the files that changed since they were last applied, or all of
+# them when FORCE (a migration ran now). Re-creating a trigger or a policy takes a
+# lock on its table, so an unchanged file is not applied while the services run
+# (`up` after a crash), and a deadlock or lock timeout with them is tried again.
+sql_apply() {
+    local force=$1 f name sum known out try n=0 total=0
     [[ -d $SQL_DIR ]] || die "no functions directory $SQL_DIR"
+    psql_db aid -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning;
+        CREATE TABLE IF NOT EXISTS schema_functions (
+            name text PRIMARY KEY, sha256 text NOT NULL,
+            applied_at timestamptz NOT NULL DEFAULT now())" >/dev/null ||
+        die "cannot create schema_functions"
+    known=$(psql_db aid -tA -F ' ' -c 'SELECT name, sha256 FROM schema_functions')
     while IFS= read -r -d '' f; do
-        psql_db aid -v ON_ERROR_STOP=1 -q -1 -c 'SET client_min_messages = warning' -f "$f" \
-            >/dev/null || die "functions $(basename "$f") failed and were rolled back"
+        name=$(basename "$f")
+        sum=$(sha256sum "$f" | cut -d' ' -f1)
+        total=$((total + 1))
+        ((force)) || ! grep -qxF -- "$name $sum" <<<"$known" || continue
+        for try in 1 2 3 4 5; do
+            if out=$(printf '%s\n' "INSERT INTO schema_functions (name, sha256) VALUES (:'f', :'h')
+                        ON CONFLICT (name) DO UPDATE SET sha256 = EXCLUDED.sha256, applied_at = now();" |
+                psql_db aid -v ON_ERROR_STOP=1 -v f="$name" -v h="$sum" -q -1 \
+                    -c "SET client_min_messages = warning; SET lock_timeout = '5s'" -f "$f" -f - 2>&1); then
+                break
+            fi
+            grep -qE 'deadlock detected|lock timeout' <<<"$out" && ((try < 5)) || {
+                printf '%s\n' "$out" >&2
+                die "functions $name failed and were rolled back"
+            }
+            note "functions $name: $(grep -oE 'deadlock detected|lock timeout' <<<"$out" | head -1) with the running services; again ($try)"
+            sleep 1
+        done
+        n=$((n + 1))
     done < <(find "$SQL_DIR" -maxdepth 1 -type f -name '*.sql' -print0 | LC_ALL=C sort -z)
+    ((n == 0)) || note "functions: $n of $total files applied (the others unchanged)"
 }
 
 # ---------------------------------------------------------------- Redis

@@ -83,13 +83,35 @@ for f in "$MIGRATIONS"/*.sql; do
     n=$((n + 1))
 done
 note "migrations up to date ($n applied now)"
-n=0
+# The functions by domain: only the files that changed since they were last applied
+# (their sha256 in schema_functions), or all of them when a migration ran now; each
+# with its row in one transaction. Re-creating a trigger or a policy locks its table:
+# a deadlock or lock timeout with the running services is tried again.
+force=$((n > 0))
+psql_q -c "SET client_min_messages = warning; CREATE TABLE IF NOT EXISTS schema_functions (name text PRIMARY KEY, sha256 text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+known=$(psql -X -tA -F ' ' -c 'SELECT name, sha256 FROM schema_functions')
+n=0 total=0
 for f in "$SQL"/*.sql; do
     [[ -e $f ]] || die "no functions in $SQL"
-    psql_q -1 -c 'SET client_min_messages = warning' -f "$f" || die "functions $(basename "$f") failed and were rolled back"
+    name=$(basename "$f")
+    sum=$(sha256sum "$f" | cut -d' ' -f1)
+    total=$((total + 1))
+    ((force)) || ! grep -qxF -- "$name $sum" <<<"$known" || continue
+    for try in 1 2 3 4 5; do
+        if out=$(echo "INSERT INTO schema_functions (name, sha256) VALUES (:'f', :'h') ON CONFLICT (name) DO UPDATE SET sha256 = EXCLUDED.sha256, applied_at = now();" |
+            psql_q -1 -v f="$name" -v h="$sum" -c "SET client_min_messages = warning; SET lock_timeout = '5s'" -f "$f" -f - 2>&1); then
+            break
+        fi
+        grep -qE 'deadlock detected|lock timeout' <<<"$out" && ((try < 5)) || {
+            printf '%s\n' "$out" >&2
+            die "functions $name failed and were rolled back"
+        }
+        note "functions $name: a lock conflict with the running services; again ($try)"
+        sleep 1
+    done
     n=$((n + 1))
 done
-note "functions applied ($n files)"
+note "functions: $n of $total files applied (the others unchanged)"
 
 # ---------------------------------------------------------------- 2. role passwords
 declare -A PW=()
