@@ -64,3 +64,18 @@ char *utf8_clean(const char *s, size_t n, size_t *outlen)
         *outlen = o;
     return out;
 }
+
+bool utf8_printable(const char *s, size_t max)
+{
+    size_t n = strlen(s), i = 0;
+    if (n == 0 || n > max)
+        return false;
+    while (i < n) {
+        uint32_t cp;
+        size_t len = utf8_decode((const unsigned char *)s + i, n - i, &cp);
+        if (len == 0 || cp < 0x20 || cp == 0x7f)
+            return false;
+        i += len;
+    }
+    return true;
+}

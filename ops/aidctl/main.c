@@ -13,6 +13,7 @@
 #include "request.h"
 #include "show.h"
 #include "text.h"
+#include "utf8.h"
 
 #define DEFAULT_TIMEOUT_MS 10000
 #define MAX_TIMEOUT_MS 3600000
@@ -131,22 +132,6 @@ static int parse_timeout(const char *s, int *out)
     return 0;
 }
 
-/* An id is 1–256 bytes of valid UTF-8 without control characters. */
-static bool id_valid(const char *s)
-{
-    size_t n = strlen(s), i = 0;
-    if (n == 0 || n > REQUEST_ID_MAX)
-        return false;
-    while (i < n) {
-        uint32_t cp;
-        size_t len = utf8_decode((const unsigned char *)s + i, n - i, &cp);
-        if (len == 0 || cp < 0x20 || cp == 0x7f)
-            return false;
-        i += len;
-    }
-    return true;
-}
-
 /* Parses argv into *o. Returns -1 to go on, else an exit code (help: 0). */
 static int parse_args(int argc, char **argv, aidctl_opts_t *o, const char **endpoint_arg)
 {
@@ -201,7 +186,7 @@ static int parse_args(int argc, char **argv, aidctl_opts_t *o, const char **endp
             if (parse_timeout(value, &o->timeout_ms) != 0)
                 return usage_error("--timeout must be milliseconds from 1 to 3600000", value);
         } else if (nlen == 4 && !strncmp(a, "--id", nlen)) {
-            if (!id_valid(value))
+            if (!utf8_printable(value, REQUEST_ID_MAX))
                 return usage_error("--id must be 1 to 256 bytes of UTF-8 text", NULL);
             o->id = value;
         } else if (nlen == 6 && !strncmp(a, "--lang", nlen)) {

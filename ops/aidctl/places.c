@@ -40,21 +40,6 @@ static bool area_code(const char *s)
     return digits_of(s, 6) || digits_of(s, 9) || digits_of(s, 12);
 }
 
-static bool text_ok(const char *s)
-{
-    size_t n = strlen(s), i = 0;
-    if (n == 0 || n > 256)
-        return false;
-    while (i < n) {
-        uint32_t cp;
-        size_t len = utf8_decode((const unsigned char *)s + i, n - i, &cp);
-        if (len == 0 || cp < 0x20 || cp == 0x7f)
-            return false;
-        i += len;
-    }
-    return true;
-}
-
 /* Splits line (changed in place) into up to 4 CSV fields (RFC 4180 quotes). */
 static int split(char *line, char *f[4])
 {
@@ -133,7 +118,7 @@ static int import(const char *file)
             continue; /* the header */
         else if (!area_code(fl[0]))
             rc = bad(file, lineno, "code", "must be 6, 9 or 12 digits");
-        else if (!text_ok(fl[1]))
+        else if (!utf8_printable(fl[1], 256))
             rc = bad(file, lineno, "name", "must be 1 to 256 bytes of UTF-8 text");
         else if (nf == 3 && *fl[2] &&
                  (!(digits_of(fl[2], 6) || digits_of(fl[2], 9)) ||

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "jsonmp.h"
+#include "utf8.h"
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -308,6 +309,19 @@ static void print_indents_by_two(void **state)
     msgpack_unpacked_destroy(&u);
 }
 
+/* utf8_printable: what an operator may type as an id or a name (aidctl). */
+static void printable_text_is_bounded_utf8_without_controls(void **state)
+{
+    (void)state;
+    assert_true(utf8_printable("req-1", 256));
+    assert_true(utf8_printable("测试甲镇", 256));
+    assert_false(utf8_printable("", 256));
+    assert_false(utf8_printable("abcd", 3));
+    assert_false(utf8_printable("a\tb", 256));
+    assert_false(utf8_printable("a\x7f", 256));
+    assert_false(utf8_printable("\xc3\x28", 256)); /* not UTF-8 */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -326,6 +340,7 @@ int main(void)
         cmocka_unit_test(nesting_is_bounded_by_the_envelope),
         cmocka_unit_test(an_id_number_in_a_path_is_masked),
         cmocka_unit_test(print_indents_by_two),
+        cmocka_unit_test(printable_text_is_bounded_utf8_without_controls),
     };
     return cmocka_run_group_tests_name("jsonmp", tests, NULL, NULL);
 }
