@@ -179,48 +179,25 @@ int owner_reply(owner_t *self, owner_request_t *req, const void *reply, size_t l
     return rc;
 }
 
-int owner_answer(owner_t *self, owner_request_t *req, owner_handler_fn handler, void *arg)
-{
-    msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
-    proto_request_t pr = {0};
-    proto_error_t e;
-    msgpack_sbuffer result, reply;
-    msgpack_sbuffer_init(&result);
-    msgpack_sbuffer_init(&reply);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &result, msgpack_sbuffer_write);
-    msgpack_packer rpk;
-    msgpack_packer_init(&rpk, &reply, msgpack_sbuffer_write);
-    int bad = proto_request_parse(zmq_msg_data(&req->body), zmq_msg_size(&req->body), &u, &pr, &e);
-    if (bad == 0 && handler(arg, req->client, &pr, &pk, &e) == 0) {
-        proto_reply_ok_begin(&rpk, pr.id);
-        msgpack_sbuffer_write(&reply, result.data, result.size);
-    } else {
-        proto_reply_error(&rpk, pr.id, &e);
-    }
-    int rc = owner_reply(self, req, reply.data, reply.size);
-    msgpack_unpacked_destroy(&u);
-    msgpack_sbuffer_destroy(&result);
-    msgpack_sbuffer_destroy(&reply);
-    return rc;
-}
-
+/* How a request's result is made: by the handler alone (a read), or through
+ * write_once (the request id recorded in the write's own transaction). */
 typedef struct {
     owner_handler_fn handler;
     void *arg;
     const char *client;
     const proto_request_t *req;
-} owned_write_t;
+    store_t *store; /* NULL: a read */
+} owned_t;
 
 static int owned_write(void *arg, msgpack_packer *pk, proto_error_t *err)
 {
-    owned_write_t *w = arg;
+    owned_t *w = arg;
     return w->handler(w->arg, w->client, w->req, pk, err);
 }
 
-int owner_answer_write(owner_t *self, owner_request_t *req, store_t *store,
-                       owner_handler_fn handler, void *arg)
+/* Parses the request, makes its result (run), replies ok with it or with the
+ * error: the one frame of owner_answer and owner_answer_write. */
+static int answer(owner_t *self, owner_request_t *req, owned_t *w)
 {
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
@@ -229,21 +206,39 @@ int owner_answer_write(owner_t *self, owner_request_t *req, store_t *store,
     msgpack_sbuffer result, reply;
     msgpack_sbuffer_init(&result);
     msgpack_sbuffer_init(&reply);
-    msgpack_packer rpk;
+    msgpack_packer pk, rpk;
+    msgpack_packer_init(&pk, &result, msgpack_sbuffer_write);
     msgpack_packer_init(&rpk, &reply, msgpack_sbuffer_write);
+    w->client = req->client;
+    w->req = &pr;
     bool fresh = false;
-    owned_write_t w = {handler, arg, req->client, &pr};
-    int bad = proto_request_parse(zmq_msg_data(&req->body), zmq_msg_size(&req->body), &u, &pr, &e);
-    if (bad == 0 && write_once(store, pr.id, proto_ops[pr.op].name, pr.body, owned_write, &w,
-                               &result, &fresh, &e) == 0) {
+    int rc = proto_request_parse(zmq_msg_data(&req->body), zmq_msg_size(&req->body), &u, &pr, &e);
+    if (rc == 0)
+        rc = w->store ? write_once(w->store, pr.id, proto_ops[pr.op].name, pr.body, owned_write, w,
+                                   &result, &fresh, &e)
+                      : w->handler(w->arg, req->client, &pr, &pk, &e);
+    if (rc == 0) {
         proto_reply_ok_begin(&rpk, pr.id);
         msgpack_sbuffer_write(&reply, result.data, result.size);
     } else {
         proto_reply_error(&rpk, pr.id, &e);
     }
-    int rc = owner_reply(self, req, reply.data, reply.size);
+    rc = owner_reply(self, req, reply.data, reply.size);
     msgpack_unpacked_destroy(&u);
     msgpack_sbuffer_destroy(&result);
     msgpack_sbuffer_destroy(&reply);
     return rc;
+}
+
+int owner_answer(owner_t *self, owner_request_t *req, owner_handler_fn handler, void *arg)
+{
+    owned_t w = {.handler = handler, .arg = arg};
+    return answer(self, req, &w);
+}
+
+int owner_answer_write(owner_t *self, owner_request_t *req, store_t *store,
+                       owner_handler_fn handler, void *arg)
+{
+    owned_t w = {.handler = handler, .arg = arg, .store = store};
+    return answer(self, req, &w);
 }
