@@ -126,7 +126,7 @@ int api_login(gw_req_t *r, gw_reply_t *out)
                  NULL);
         /* refused unchecked: not a failure (while it was counted, it only
          * kept others out) */
-        db_login_credit(r->gw->db, username, r->client, 1);
+        db_login_credit(r->gw->db, username, r->client);
         gw_fail(out, 429, "rate_limited", NULL, "登录失败次数过多,请 15 分钟后再试");
         out->retry_after = LOGIN_WINDOW_MIN * 60;
         goto done;
@@ -146,7 +146,10 @@ int api_login(gw_req_t *r, gw_reply_t *out)
         gw_fail(out, 401, "unauthorized", NULL, "用户名或密码错误");
         goto done;
     }
-    db_login_credit(r->gw->db, username, r->client, by_user);
+    /* a success is not a failure: it takes itself off both counters, but
+     * not the failures before it (they were guesses, and they stay counted
+     * for their window whoever signs in meanwhile) */
+    db_login_credit(r->gw->db, username, r->client);
     if (open_session(r, out, &user) == 0) {
         set_cookie(r->gw, out->set_cookie[1], sizeof out->set_cookie[1], "aid_pre", "", 0);
         db_audit_add(r->gw->db, &user, "login", "", "", r->client);

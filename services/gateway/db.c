@@ -74,8 +74,7 @@ db_t *db_new(const char *dsn)
                   " RETURNING key LIKE 'user:%', attempts");
     store_prepare(s, "gw_login_credit",
                   "UPDATE gateway_login_counts"
-                  "   SET attempts = greatest(attempts - CASE WHEN key LIKE 'user:%'"
-                  "                                           THEN $3::int ELSE 1 END, 0)"
+                  "   SET attempts = greatest(attempts - 1, 0)"
                   " WHERE key IN ('client:' || $2, 'user:' || $1)");
     store_prepare(s, "gw_login_gc",
                   "DELETE FROM gateway_login_counts"
@@ -233,12 +232,10 @@ int db_login_count(db_t *self, const char *username, const char *client, int win
     return 0;
 }
 
-int db_login_credit(db_t *self, const char *username, const char *client, int user_credit)
+int db_login_credit(db_t *self, const char *username, const char *client)
 {
-    char n[16];
-    snprintf(n, sizeof n, "%d", user_credit);
-    const char *vals[3] = {username, client, n};
-    PGresult *r = run(self, "gw_login_credit", 3, vals, NULL, NULL);
+    const char *vals[2] = {username, client};
+    PGresult *r = run(self, "gw_login_credit", 2, vals, NULL, NULL);
     if (!r)
         return -1;
     PQclear(r);

@@ -54,11 +54,10 @@ int db_user_set_hash(db_t *self, const char *username, const char *hash);
  * after the other. 0 or -1. */
 int db_login_count(db_t *self, const char *username, const char *client, int window_minutes,
                    int *by_user, int *by_client);
-/* Takes user_credit attempts off the user's counter and one off the
- * client's: a refused attempt takes itself off (1), a verified login the
- * attempts its count saw (the failures before it and itself), so that both
- * count failures as before; attempts counted after it stay. 0 or -1. */
-int db_login_credit(db_t *self, const char *username, const char *client, int user_credit);
+/* Takes one attempt off the user's and the client's counters: an attempt
+ * refused unchecked or a successful login takes itself off, so that both
+ * count failures only. 0 or -1. */
+int db_login_credit(db_t *self, const char *username, const char *client);
 /* Records an attempt whose password was checked (gateway_logins). 0 or -1. */
 int db_login_record(db_t *self, const char *username, const char *client, bool ok);
 
