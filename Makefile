@@ -143,6 +143,12 @@ $(BUILD)/tests/test_forward: tests/unit/test_forward.c services/intake/forward.c
 	@$(if $(Q),echo "  TEST-CC $<")
 	$(Q)$(CC) $(CFLAGS_ALL) -Iservices/intake $(LDFLAGS) -o $@ $(filter %.c,$^) $(CORE_LIBS) $(LIB_PROTO) $(LIBS) -lcmocka
 
+# the handlers' context and authorization checks (common/opctx.c calls into libproto)
+$(BUILD)/tests/test_opctx: tests/unit/test_opctx.c $(CORE_LIBS) $(VARIANT_STAMP)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  TEST-CC $<")
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS) -o $@ $(filter %.c,$^) -Wl,--start-group $(CORE_LIBS) -Wl,--end-group $(LIBS) -lcmocka
+
 $(BUILD)/live/%: tests/live/%.c $(CORE_LIBS) $(VARIANT_STAMP)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST-CC $<")

@@ -6,6 +6,7 @@
 #include <zmq.h>
 
 #include "curve.h"
+#include "mp.h"
 
 /* Options of every bus socket, before its connect. In secure mode that
  * includes the CURVE client keys: the broker's public key AID_BUS_PUBKEY and
@@ -116,4 +117,31 @@ int bus_seq_gap(int64_t *last, int64_t seq)
     if (seq > *last)
         *last = seq;
     return gap;
+}
+
+int bus_publish_seq(void *pub, const char *topic, const void *body, size_t len, int64_t *seq)
+{
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    if (mp_unpack(body, len, &u) == MP_OK && u.data.type == MSGPACK_OBJECT_MAP) {
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        const msgpack_object_map *m = &u.data.via.map;
+        msgpack_pack_map(&pk, m->size);
+        for (uint32_t i = 0; i < m->size; i++) {
+            msgpack_pack_object(&pk, m->ptr[i].key);
+            if (mp_str_is(&m->ptr[i].key, "seq"))
+                msgpack_pack_int64(&pk, ++*seq);
+            else
+                msgpack_pack_object(&pk, m->ptr[i].val);
+        }
+        body = sb.data;
+        len = sb.size;
+    }
+    int rc = bus_publish(pub, topic, body, len);
+    msgpack_sbuffer_destroy(&sb);
+    msgpack_unpacked_destroy(&u);
+    return rc;
 }

@@ -18,6 +18,9 @@ void *bus_pub_open(void *zctx, const char *endpoint);
  * connects *monitor (a PAIR socket) to it, so not even the first CONNECTED
  * event is missed. events is a ZMQ_EVENT_* mask. */
 void *bus_pub_open_monitored(void *zctx, const char *endpoint, int events, void **monitor);
+/* bus_publish of a MessagePack map whose "seq" key becomes ++*seq (the
+ * publisher's own stream); any other body is sent as it is. 0 or -1. */
+int bus_publish_seq(void *pub, const char *topic, const void *body, size_t len, int64_t *seq);
 /* A SUB socket connected to endpoint and subscribed to each prefix in
  * topics (NULL-terminated). */
 void *bus_sub_open(void *zctx, const char *endpoint, const char *const *topics);

@@ -217,6 +217,7 @@ static int answer(owner_t *self, owner_request_t *req, owned_t *w)
         rc = w->store ? write_once(w->store, pr.id, proto_ops[pr.op].name, pr.body, owned_write, w,
                                    &result, &fresh, &e)
                       : w->handler(w->arg, req->client, &pr, &pk, &e);
+    req->committed = rc == 0 && fresh;
     if (rc == 0) {
         proto_reply_ok_begin(&rpk, pr.id);
         msgpack_sbuffer_write(&reply, result.data, result.size);

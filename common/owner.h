@@ -13,6 +13,7 @@
 #define AID_COMMON_OWNER_H
 
 #include <msgpack.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <zmq.h>
 
@@ -26,6 +27,8 @@ typedef struct {
     char token[24];          /* intake's number for it */
     char client[80];         /* the caller's name: its key's name, or "local" */
     zmq_msg_t body;          /* the request envelope as the caller sent it */
+    bool committed;          /* after owner_answer_write: the write committed now
+                                (not a duplicate, not failed) */
 } owner_request_t;
 
 /* service: its name in logs ("care"); ops: the operations it serves,

@@ -151,7 +151,6 @@ static void metrics_open(intake_t *self)
     metrics_listen(m);
 }
 
-static void ops_prepare_all(store_t *store);
 
 static void prepare_statements(store_t *store)
 {
@@ -172,17 +171,10 @@ static void prepare_statements(store_t *store)
                   "            WHEN r.xmin::text = $3 THEN 'new' ELSE 'duplicate' END"
                   "  FROM unnest($1::text[], $2::bytea[]) AS t(id, raw)"
                   "  JOIN requests r ON r.request_id = t.id");
-    /* R-AUDIT: reads of cases by clients, one row per read case (040_roles.sql);
-     * $3 holds each read's cases as an array literal */
-    store_prepare(store, "audit_reads",
-                  "INSERT INTO audit_log (who, action, case_id, detail)"
-                  " SELECT t.who, t.action, c, t.detail"
-                  "   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])"
-                  "        AS t(who, action, cases, detail)"
-                  "  CROSS JOIN LATERAL unnest(t.cases::bigint[]) AS c");
+    opctx_prepare_audit(store);
     write_prepare(store);
     synth_prepare(store);
-    ops_prepare_all(store);
+    op_prepare_all(store);
 }
 
 intake_t *intake_new(void)
@@ -393,75 +385,19 @@ static void reply_ok(intake_t *self, inbound_t *in, const char *id, const msgpac
     msgpack_sbuffer_destroy(&sb);
 }
 
-/* ---- the operation registry ------------------------------------------- */
+/* ---- what intake's own handlers see (common/opctx.h) ------------------ */
 
-/* Filled by the INTAKE_OP constructors before main() runs; read-only after. */
-#define MAX_OPS 64
-static const intake_op_t *registry[MAX_OPS];
-static int registry_count;
-
-void intake_register(const intake_op_t *op)
-{
-    if (registry_count < MAX_OPS)
-        registry[registry_count++] = op;
-}
-
-const intake_op_t *intake_find(const char *name)
-{
-    for (int i = 0; i < registry_count; i++)
-        if (strcmp(registry[i]->name, name) == 0)
-            return registry[i];
-    return NULL;
-}
-
-static void ops_prepare_all(store_t *store)
-{
-    for (int i = 0; i < registry_count; i++)
-        if (registry[i]->prepare)
-            registry[i]->prepare(store);
-}
-
-store_t *intake_store(intake_t *in) { return in->store; }
-
-const char *intake_client(intake_t *in)
+static const char *intake_client(intake_t *in)
 {
     return in->cur_client && in->cur_client[0] ? in->cur_client : "local";
 }
 
-int intake_acts_for(intake_t *in, const char *department, const char *field,
-                    proto_error_t *err)
-{
-    const char *who = in->cur_client;
-    if (!who || !who[0])
-        return 0; /* plaintext: no key, no name */
-    if (curve_user_is_department(who, department) || config_list_has("AID_DEPARTMENT_ANY", who))
-        return 0;
-    log_warn("intake.unauthorized", "client", LOG_S(who), "department", LOG_S(department), NULL);
-    char msg[160];
-    snprintf(msg, sizeof msg, "this client may not act for the department %s", department);
-    return proto_fail(err, PROTO_UNAUTHORIZED, field, msg);
-}
-
-int intake_acts_for_township(intake_t *in, char township[10], const char *field,
-                             proto_error_t *err)
-{
-    const char *who = in->cur_client;
-    char own[10];
-    if (!who || !who[0] || config_list_has("AID_DEPARTMENT_ANY", who))
-        return 0;
-    if (curve_user_township(who, own) && (!township[0] || strcmp(township, own) == 0)) {
-        memcpy(township, own, sizeof own);
-        return 0;
-    }
-    log_warn("intake.unauthorized", "client", LOG_S(who), "township", LOG_S(township), NULL);
-    return proto_fail(err, PROTO_UNAUTHORIZED, field,
-                      "this client may not decide for that township: only the township's "
-                      "own keys and the county's services may");
-}
-
-int intake_audit_read(intake_t *in, const char *action, const char *case_ids,
+/* opctx audit of intake's reads: the rows of one loop iteration's reads are
+ * written together after them (flush_held), each read's answer held till then */
+static int audit_read(opctx_t *c, const char *action, const char *case_ids,
                       const char *request_id)
 {
+    intake_t *in = c->host;
     char detail[PROTO_STR_MAX + 16];
     snprintf(detail, sizeof detail, "request %s", request_id && *request_id ? request_id : "-");
     pgarr_add_text(&in->a_who, intake_client(in));
@@ -472,38 +408,18 @@ int intake_audit_read(intake_t *in, const char *action, const char *case_ids,
     in->audit_added = true; /* the answer waits for the rows (flush_held) */
     return 0;
 }
-cache_t *intake_cache(intake_t *in) { return in->cache; }
 
 /* Sends one event, giving its "seq" key the next number of intake's stream. */
 static void send_event(intake_t *in, const char *topic, const void *body, size_t len)
 {
-    msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    if (mp_unpack(body, len, &u) == MP_OK && u.data.type == MSGPACK_OBJECT_MAP) {
-        msgpack_packer pk;
-        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        const msgpack_object_map *m = &u.data.via.map;
-        msgpack_pack_map(&pk, m->size);
-        for (uint32_t i = 0; i < m->size; i++) {
-            msgpack_pack_object(&pk, m->ptr[i].key);
-            if (mp_str_is(&m->ptr[i].key, "seq"))
-                msgpack_pack_int64(&pk, ++in->seq);
-            else
-                msgpack_pack_object(&pk, m->ptr[i].val);
-        }
-        body = sb.data;
-        len = sb.size;
-    }
-    if (bus_publish(in->pub, topic, body, len) != 0)
+    if (bus_publish_seq(in->pub, topic, body, len, &in->seq) != 0)
         log_debug("bus.publish_dropped", "topic", LOG_S(topic), NULL);
-    msgpack_sbuffer_destroy(&sb);
-    msgpack_unpacked_destroy(&u);
 }
 
-void intake_publish(intake_t *in, const char *topic, const void *body, size_t len)
+/* opctx publish: inside a write only queued, sent after COMMIT */
+static void publish(opctx_t *c, const char *topic, const void *body, size_t len)
 {
+    intake_t *in = c->host;
     if (!in->in_write) {
         send_event(in, topic, body, len);
         return;
@@ -560,10 +476,6 @@ bool intake_bus_connected(intake_t *in)
     }
     return in->bus_up;
 }
-
-int intake_unavailable(proto_error_t *err) { return write_unavailable(err); }
-
-int intake_outcome_unknown(proto_error_t *err) { return write_outcome_unknown(err); }
 
 /* Wakes eligibility after a write that may have filed a report. */
 static void publish_wakeup(intake_t *self)
@@ -635,9 +547,9 @@ static void flush_held(intake_t *self)
             zmq_msg_init(&in.body);
             proto_error_t e;
             if (truth == STORE_ABORTED)
-                intake_unavailable(&e);
+                write_unavailable(&e);
             else
-                intake_outcome_unknown(&e);
+                write_outcome_unknown(&e);
             reply_error(self, &in, h->id, &e);
         }
         for (int i = 0; i < h->nroute; i++)
@@ -652,21 +564,29 @@ static void flush_held(intake_t *self)
     pgarr_reset(&self->a_detail);
 }
 
-static void run_read(intake_t *self, inbound_t *in, const intake_op_t *op,
+/* What intake's own handlers see (common/opctx.h). */
+static opctx_t ctx_of(intake_t *self)
+{
+    return (opctx_t){.store = self->store, .cache = self->cache, .client = intake_client(self),
+                     .audit = audit_read, .publish = publish, .host = self};
+}
+
+static void run_read(intake_t *self, inbound_t *in, const op_handler_t *op,
                      const proto_request_t *req)
 {
+    opctx_t c = ctx_of(self);
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     proto_error_t e;
     self->audit_added = false;
-    if (op->handle(self, req, &pk, &e) != 0)
+    if (op->handle(&c, req, &pk, &e) != 0)
         reply_error(self, in, req->id, &e);
     else if (!self->audit_added)
         reply_ok(self, in, req->id, &sb);
     else if (hold_reply(self, in, req->id, &sb) != 0) {
-        intake_unavailable(&e);
+        write_unavailable(&e);
         reply_error(self, in, req->id, &e);
     }
     msgpack_sbuffer_destroy(&sb);
@@ -674,7 +594,7 @@ static void run_read(intake_t *self, inbound_t *in, const intake_op_t *op,
 
 typedef struct {
     intake_t *self;
-    const intake_op_t *op;
+    const op_handler_t *op;
     const proto_request_t *req;
 } write_ctx_t;
 
@@ -683,11 +603,12 @@ static int write_handler(void *arg, msgpack_packer *pk, proto_error_t *err)
 {
     write_ctx_t *c = arg;
     c->self->in_write = true;
-    return c->op->handle(c->self, c->req, pk, err);
+    opctx_t ctx = ctx_of(c->self);
+    return c->op->handle(&ctx, c->req, pk, err);
 }
 
 /* A write in its own transaction, exactly once by its id (common/write.h). */
-static void run_write(intake_t *self, inbound_t *in, const intake_op_t *op,
+static void run_write(intake_t *self, inbound_t *in, const op_handler_t *op,
                       const proto_request_t *req)
 {
     proto_error_t e;
@@ -1295,7 +1216,7 @@ static void commit_batch(intake_t *self, int n)
                 proto_fail(&e, PROTO_UNAVAILABLE, NULL,
                            "database unavailable: nothing was accepted, retry with the same id");
             else
-                intake_outcome_unknown(&e);
+                write_outcome_unknown(&e);
             reply_error(self, ps[i].in, ps[i].id, &e);
         }
     }
@@ -1352,7 +1273,7 @@ static int dispatch(intake_t *self, inbound_t *in, int slot)
     else if (req.op == OP_REPORT_SUBMIT)
         queued = queue_report(self, in, &req, slot); /* batched: group commit */
     else {
-        const intake_op_t *op = intake_find(proto_ops[req.op].name);
+        const op_handler_t *op = op_find(proto_ops[req.op].name);
         if (forward_has(self->fw, proto_ops[req.op].name) || !op) {
             /* an owner serves it (forward.h); none connected: unavailable at once */
             if (forward_request(self->fw, in->route, &in->nroute, intake_client(self), req.op,

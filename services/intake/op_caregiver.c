@@ -59,20 +59,20 @@ static int dispersed_index(PGresult *res, const char *id_number)
     return idx;
 }
 
-static int handle(intake_t *in, const proto_request_t *req, msgpack_packer *pk,
+static int handle(opctx_t *ctx, const proto_request_t *req, msgpack_packer *pk,
                   proto_error_t *err)
 {
     care_score_t s;
     schema_err_t se;
     if (care_score_decode(req->body, date_today(), &s, &se) != 0)
         return proto_fail(err, PROTO_INVALID_FIELD, se.field, se.message);
-    store_t *store = intake_store(in);
+    store_t *store = ctx->store;
     char hash[PII_HASH_HEX];
     pii_hash_hex(s.id_number, hash);
     const char *id = hash;
     PGresult *p = store_exec(store, "care_person_latest", 1, &id);
     if (!p)
-        return intake_unavailable(err);
+        return write_unavailable(err);
     if (PQntuples(p) != 1) {
         PQclear(p);
         return proto_fail(err, PROTO_NOT_FOUND, "id_number", "no registered person with this ID number");
@@ -100,7 +100,7 @@ static int handle(intake_t *in, const proto_request_t *req, msgpack_packer *pk,
                            case_id, report_id, pidx, masked};
     PGresult *r = store_exec(store, "care_score", 9, vals);
     if (!r)
-        return intake_unavailable(err);
+        return write_unavailable(err);
     if (strcmp(PQgetvalue(r, 0, 0), "conflict") == 0) {
         PQclear(r);
         char msg[160];
@@ -127,4 +127,4 @@ static int handle(intake_t *in, const proto_request_t *req, msgpack_packer *pk,
     return 0;
 }
 
-INTAKE_OP(caregiver_score_op, {"caregiver.score", prepare, handle})
+OP_HANDLER(caregiver_score_op, {"caregiver.score", prepare, handle})

@@ -43,7 +43,7 @@ static void pack_codes(msgpack_packer *pk, PGresult *r, char kind)
             mp_pack_str(pk, PQgetvalue(r, i, 1));
 }
 
-static int handle(intake_t *in, const proto_request_t *req, msgpack_packer *pk, proto_error_t *err)
+static int handle(opctx_t *ctx, const proto_request_t *req, msgpack_packer *pk, proto_error_t *err)
 {
     proto_case_get_t q;
     schema_err_t se;
@@ -51,9 +51,9 @@ static int handle(intake_t *in, const proto_request_t *req, msgpack_packer *pk, 
         return proto_fail(err, PROTO_INVALID_FIELD, se.field, se.message);
     if (q.township[0])
         return proto_fail(err, PROTO_INVALID_FIELD, "township", "case.area takes no township");
-    store_t *store = intake_store(in);
+    store_t *store = ctx->store;
     if (!store_ready(store))
-        return intake_unavailable(err);
+        return write_unavailable(err);
     char hash[PII_HASH_HEX];
     pii_hash_hex(q.id_number, hash);
     const char *arg = hash;
@@ -68,7 +68,7 @@ static int handle(intake_t *in, const proto_request_t *req, msgpack_packer *pk, 
     }
     PGresult *r = store_exec(store, stmt, 1, &arg);
     if (!r)
-        return intake_unavailable(err);
+        return write_unavailable(err);
     if (PQntuples(r) != 1) {
         PQclear(r);
         return proto_fail(err, PROTO_NOT_FOUND, q.case_id[0] ? "case_id" : "id_number",
@@ -81,7 +81,7 @@ static int handle(intake_t *in, const proto_request_t *req, msgpack_packer *pk, 
     const char *cid = case_id;
     r = store_exec(store, "case_area_codes", 1, &cid);
     if (!r)
-        return intake_unavailable(err);
+        return write_unavailable(err);
     char wire_id[40];
     snprintf(wire_id, sizeof wire_id, "case-%s", case_id);
     msgpack_pack_map(pk, 4);
@@ -94,7 +94,7 @@ static int handle(intake_t *in, const proto_request_t *req, msgpack_packer *pk, 
     PQclear(r);
     char ids[40]; /* R-AUDIT: who read where this case lives */
     snprintf(ids, sizeof ids, "{%s}", case_id);
-    return intake_audit_read(in, "case.area", ids, req->id) != 0 ? intake_unavailable(err) : 0;
+    return opctx_audit_read(ctx, "case.area", ids, req->id) != 0 ? write_unavailable(err) : 0;
 }
 
-INTAKE_OP(case_area_op, {"case.area", prepare, handle})
+OP_HANDLER(case_area_op, {"case.area", prepare, handle})

@@ -41,7 +41,7 @@ static void prepare(store_t *store)
                   "  FROM aid_complaint_update($1, $2, $3, $4, $5, $6)");
 }
 
-static int handle_submit(intake_t *in, const proto_request_t *req, msgpack_packer *pk,
+static int handle_submit(opctx_t *ctx, const proto_request_t *req, msgpack_packer *pk,
                          proto_error_t *err)
 {
     care_complaint_t c;
@@ -54,9 +54,9 @@ static int handle_submit(intake_t *in, const proto_request_t *req, msgpack_packe
     snprintf(case_num, sizeof case_num, "%lld", c.case_num);
     const char *vals[6] = {req->id, care_channel_names[c.channel], text,
                            c.case_num ? case_num : NULL, by, c.township[0] ? c.township : NULL};
-    PGresult *r = store_exec(intake_store(in), "care_complaint_submit", 6, vals);
+    PGresult *r = store_exec(ctx->store, "care_complaint_submit", 6, vals);
     if (!r)
-        return intake_unavailable(err);
+        return write_unavailable(err);
     if (strcmp(PQgetvalue(r, 0, 0), "not_found") == 0) {
         PQclear(r);
         return proto_fail(err, PROTO_NOT_FOUND, "case_id", "no such case");
@@ -68,20 +68,20 @@ static int handle_submit(intake_t *in, const proto_request_t *req, msgpack_packe
     return 0;
 }
 
-static int handle_get(intake_t *in, const proto_request_t *req, msgpack_packer *pk,
+static int handle_get(opctx_t *ctx, const proto_request_t *req, msgpack_packer *pk,
                       proto_error_t *err)
 {
     care_complaint_step_t q;
     schema_err_t se;
     if (care_complaint_get_decode(req->body, &q, &se) != 0)
         return proto_fail(err, PROTO_INVALID_FIELD, se.field, se.message);
-    store_t *store = intake_store(in);
+    store_t *store = ctx->store;
     if (!store_ready(store))
-        return intake_unavailable(err);
+        return write_unavailable(err);
     const char *args[2] = {q.tracking_no, q.township[0] ? q.township : NULL};
     PGresult *r = store_exec(store, "care_complaint_get", 2, args);
     if (!r)
-        return intake_unavailable(err);
+        return write_unavailable(err);
     int n = PQntuples(r);
     if (n == 0) {
         PQclear(r);
@@ -114,10 +114,10 @@ static int handle_get(intake_t *in, const proto_request_t *req, msgpack_packer *
     snprintf(ids, sizeof ids, "{%s}", *case_num ? case_num : "NULL");
     snprintf(action, sizeof action, "complaint.get %s", q.tracking_no);
     PQclear(r);
-    return intake_audit_read(in, action, ids, req->id) != 0 ? intake_unavailable(err) : 0;
+    return opctx_audit_read(ctx, action, ids, req->id) != 0 ? write_unavailable(err) : 0;
 }
 
-static int handle_update(intake_t *in, const proto_request_t *req, msgpack_packer *pk,
+static int handle_update(opctx_t *ctx, const proto_request_t *req, msgpack_packer *pk,
                          proto_error_t *err)
 {
     care_complaint_step_t q;
@@ -130,9 +130,9 @@ static int handle_update(intake_t *in, const proto_request_t *req, msgpack_packe
     const char *status = care_complaint_next_names[q.status];
     const char *vals[6] = {req->id, q.tracking_no, status, by, note,
                            q.township[0] ? q.township : NULL};
-    PGresult *r = store_exec(intake_store(in), "care_complaint_update", 6, vals);
+    PGresult *r = store_exec(ctx->store, "care_complaint_update", 6, vals);
     if (!r)
-        return intake_unavailable(err);
+        return write_unavailable(err);
     const char *outcome = PQgetvalue(r, 0, 0), *cur = PQgetvalue(r, 0, 1);
     char msg[200];
     int rc = 0;
@@ -156,6 +156,6 @@ static int handle_update(intake_t *in, const proto_request_t *req, msgpack_packe
     return rc;
 }
 
-INTAKE_OP(complaint_submit_op, {"complaint.submit", prepare, handle_submit})
-INTAKE_OP(complaint_get_op, {"complaint.get", NULL, handle_get})
-INTAKE_OP(complaint_update_op, {"complaint.update", NULL, handle_update})
+OP_HANDLER(complaint_submit_op, {"complaint.submit", prepare, handle_submit})
+OP_HANDLER(complaint_get_op, {"complaint.get", NULL, handle_get})
+OP_HANDLER(complaint_update_op, {"complaint.update", NULL, handle_update})

@@ -8,11 +8,11 @@
 
 static void prepare(store_t *store) { store_prepare(store, "ping", "SELECT 1"); }
 
-static int handle(intake_t *in, const proto_request_t *req, msgpack_packer *pk, proto_error_t *err)
+static int handle(opctx_t *ctx, const proto_request_t *req, msgpack_packer *pk, proto_error_t *err)
 {
     if (req->body && req->body->via.map.size > 0)
         return proto_fail(err, PROTO_INVALID_FIELD, "body", "health takes no body fields");
-    store_t *store = intake_store(in);
+    store_t *store = ctx->store;
     /* A link that died idle (Postgres restarted) is replaced by store_ready;
      * one the ping still finds broken is reconnected once more before the
      * answer says down (a ping is safe to repeat), so probes do not flap. */
@@ -24,8 +24,8 @@ static int handle(intake_t *in, const proto_request_t *req, msgpack_packer *pk, 
         db = r != NULL;
         PQclear(r);
     }
-    const char *redis = cache_status(intake_cache(in));
-    bool bus = intake_bus_connected(in);
+    const char *redis = cache_status(ctx->cache);
+    bool bus = intake_bus_connected(intake_of(ctx));
     bool redis_ok = strcmp(redis, "ok") == 0;
     msgpack_pack_map(pk, 5);
     /* down: nothing can be accepted; degraded: accepting, without a fast path
@@ -38,4 +38,4 @@ static int handle(intake_t *in, const proto_request_t *req, msgpack_packer *pk, 
     return 0;
 }
 
-INTAKE_OP(health_op, {"health", prepare, handle})
+OP_HANDLER(health_op, {"health", prepare, handle})

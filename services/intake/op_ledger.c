@@ -263,16 +263,16 @@ static void pack_ledger(msgpack_packer *pk, const care_month_query_t *q, const l
     }
 }
 
-static int handle_monthly(intake_t *in, const proto_request_t *req, msgpack_packer *pk,
+static int handle_monthly(opctx_t *ctx, const proto_request_t *req, msgpack_packer *pk,
                           proto_error_t *err)
 {
     care_month_query_t q;
     schema_err_t se;
     if (care_ledger_decode(req->body, &q, &se) != 0)
         return proto_fail(err, PROTO_INVALID_FIELD, se.field, se.message);
-    store_t *store = intake_store(in);
+    store_t *store = ctx->store;
     if (!store_ready(store) || store_cmd(store, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") != 0)
-        return intake_unavailable(err);
+        return write_unavailable(err);
     char first[11], last[11];
     date_format(q.month_first, first);
     date_format(date_from_days(date_to_days(date_add_months(q.month_first, 1)) - 1), last);
@@ -287,7 +287,7 @@ static int handle_monthly(intake_t *in, const proto_request_t *req, msgpack_pack
     size_t ncs = 0;
     int rc = -1;
     if (!state) {
-        intake_unavailable(err);
+        write_unavailable(err);
         goto out;
     }
     /* at most one central_t per township of the rows or the tekun reports */
@@ -323,7 +323,7 @@ out:
 
 /* ---- ledger.submit ------------------------------------------------------------------- */
 
-static int handle_submit(intake_t *in, const proto_request_t *req, msgpack_packer *pk,
+static int handle_submit(opctx_t *ctx, const proto_request_t *req, msgpack_packer *pk,
                          proto_error_t *err)
 {
     care_month_query_t q;
@@ -333,9 +333,9 @@ static int handle_submit(intake_t *in, const proto_request_t *req, msgpack_packe
     char first[11];
     date_format(q.month_first, first);
     const char *vals[4] = {first, q.township, q.by, req->id};
-    PGresult *r = store_exec(intake_store(in), "care_ledger_submit", 4, vals);
+    PGresult *r = store_exec(ctx->store, "care_ledger_submit", 4, vals);
     if (!r)
-        return intake_unavailable(err);
+        return write_unavailable(err);
     if (PQntuples(r) != 1) {
         PQclear(r);
         return proto_fail(err, PROTO_CONFLICT, "township",
@@ -356,23 +356,23 @@ static int handle_submit(intake_t *in, const proto_request_t *req, msgpack_packe
 
 /* ---- disclosure.list -------------------------------------------------------------------- */
 
-static int handle_disclosure(intake_t *in, const proto_request_t *req, msgpack_packer *pk,
+static int handle_disclosure(opctx_t *ctx, const proto_request_t *req, msgpack_packer *pk,
                              proto_error_t *err)
 {
     care_month_query_t q;
     schema_err_t se;
     if (care_disclosure_decode(req->body, &q, &se) != 0)
         return proto_fail(err, PROTO_INVALID_FIELD, se.field, se.message);
-    store_t *store = intake_store(in);
+    store_t *store = ctx->store;
     if (!store_ready(store))
-        return intake_unavailable(err);
+        return write_unavailable(err);
     char first[11], last[11];
     date_format(q.month_first, first);
     date_format(date_from_days(date_to_days(date_add_months(q.month_first, 1)) - 1), last);
     const char *vals[3] = {q.village, first, last};
     PGresult *r = store_exec(store, "care_disclosure", 3, vals);
     if (!r)
-        return intake_unavailable(err);
+        return write_unavailable(err);
     int n = PQntuples(r);
     msgpack_pack_map(pk, 3);
     mp_pack_kv_str(pk, "village", q.village);
@@ -393,6 +393,6 @@ static int handle_disclosure(intake_t *in, const proto_request_t *req, msgpack_p
     return 0;
 }
 
-INTAKE_OP(ledger_monthly_op, {"ledger.monthly", prepare, handle_monthly})
-INTAKE_OP(ledger_submit_op, {"ledger.submit", NULL, handle_submit})
-INTAKE_OP(disclosure_list_op, {"disclosure.list", NULL, handle_disclosure})
+OP_HANDLER(ledger_monthly_op, {"ledger.monthly", prepare, handle_monthly})
+OP_HANDLER(ledger_submit_op, {"ledger.submit", NULL, handle_submit})
+OP_HANDLER(disclosure_list_op, {"disclosure.list", NULL, handle_disclosure})

@@ -34,20 +34,20 @@ static void prepare(store_t *store)
                   "  FROM aid_move_decide($1, $2::bigint, $3, $4, $5, $6)");
 }
 
-static int handle_queue(intake_t *in, const proto_request_t *req, msgpack_packer *pk,
+static int handle_queue(opctx_t *ctx, const proto_request_t *req, msgpack_packer *pk,
                         proto_error_t *err)
 {
     care_move_t q;
     schema_err_t se;
     if (care_move_queue_decode(req->body, &q, &se) != 0)
         return proto_fail(err, PROTO_INVALID_FIELD, se.field, se.message);
-    store_t *store = intake_store(in);
+    store_t *store = ctx->store;
     if (!store_ready(store))
-        return intake_unavailable(err);
+        return write_unavailable(err);
     const char *arg = q.township[0] ? q.township : NULL;
     PGresult *r = store_exec(store, "move_queue", 1, &arg);
     if (!r)
-        return intake_unavailable(err);
+        return write_unavailable(err);
     int n = PQntuples(r);
     msgpack_pack_map(pk, q.township[0] ? 2 : 1);
     if (q.township[0])
@@ -72,14 +72,14 @@ static int handle_queue(intake_t *in, const proto_request_t *req, msgpack_packer
     return 0;
 }
 
-static int handle_decide(intake_t *in, const proto_request_t *req, msgpack_packer *pk,
+static int handle_decide(opctx_t *ctx, const proto_request_t *req, msgpack_packer *pk,
                          proto_error_t *err)
 {
     care_move_t q;
     schema_err_t se;
     if (care_move_decide_decode(req->body, &q, &se) != 0)
         return proto_fail(err, PROTO_INVALID_FIELD, se.field, se.message);
-    if (intake_acts_for_township(in, q.township, "township", err) != 0)
+    if (acts_for_township(ctx->client, q.township, "township", err) != 0)
         return -1;
     char by[CARE_STR_MAX + 1], note[CARE_STR_MAX + 1], num[24];
     log_scrub(q.by, by, sizeof by);
@@ -87,9 +87,9 @@ static int handle_decide(intake_t *in, const proto_request_t *req, msgpack_packe
     snprintf(num, sizeof num, "%lld", q.move_num);
     const char *decision = care_move_decision_names[q.decision];
     const char *vals[6] = {req->id, num, decision, by, note, q.township[0] ? q.township : NULL};
-    PGresult *r = store_exec(intake_store(in), "move_decide", 6, vals);
+    PGresult *r = store_exec(ctx->store, "move_decide", 6, vals);
     if (!r)
-        return intake_unavailable(err);
+        return write_unavailable(err);
     const char *outcome = PQgetvalue(r, 0, 0);
     char msg[160];
     int rc = 0;
@@ -114,5 +114,5 @@ static int handle_decide(intake_t *in, const proto_request_t *req, msgpack_packe
     return rc;
 }
 
-INTAKE_OP(move_queue_op, {"move.queue", prepare, handle_queue})
-INTAKE_OP(move_decide_op, {"move.decide", NULL, handle_decide})
+OP_HANDLER(move_queue_op, {"move.queue", prepare, handle_queue})
+OP_HANDLER(move_decide_op, {"move.decide", NULL, handle_decide})

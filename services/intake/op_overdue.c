@@ -94,20 +94,20 @@ static void pack_row(msgpack_packer *pk, const overdue_t *o)
     }
 }
 
-static int handle(intake_t *in, const proto_request_t *req, msgpack_packer *pk,
+static int handle(opctx_t *ctx, const proto_request_t *req, msgpack_packer *pk,
                   proto_error_t *err)
 {
     care_overdue_t q;
     schema_err_t se;
     if (care_overdue_decode(req->body, date_today(), &q, &se) != 0)
         return proto_fail(err, PROTO_INVALID_FIELD, se.field, se.message);
-    store_t *store = intake_store(in);
+    store_t *store = ctx->store;
     if (!store_ready(store))
-        return intake_unavailable(err);
+        return write_unavailable(err);
     const char *arg = q.township[0] ? q.township : NULL;
     PGresult *r = store_exec(store, "care_overdue", 1, &arg);
     if (!r)
-        return intake_unavailable(err);
+        return write_unavailable(err);
     int n = PQntuples(r);
     overdue_t *list = calloc((size_t)n + 1, sizeof *list);
     if (!list) {
@@ -149,4 +149,4 @@ static int handle(intake_t *in, const proto_request_t *req, msgpack_packer *pk,
     return 0;
 }
 
-INTAKE_OP(referrals_overdue_op, {"referrals.overdue", prepare, handle})
+OP_HANDLER(referrals_overdue_op, {"referrals.overdue", prepare, handle})

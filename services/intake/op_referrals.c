@@ -134,18 +134,18 @@ static void pack_persons(msgpack_packer *pk, PGresult *ps, const char *report_id
     }
 }
 
-static int handle_pending(intake_t *in, const proto_request_t *req, msgpack_packer *pk,
+static int handle_pending(opctx_t *ctx, const proto_request_t *req, msgpack_packer *pk,
                           proto_error_t *err)
 {
     proto_pending_t q;
     schema_err_t se;
     if (proto_pending_decode(req->body, &q, &se) != 0)
         return proto_fail(err, PROTO_INVALID_FIELD, se.field, se.message);
-    store_t *store = intake_store(in);
+    store_t *store = ctx->store;
     if (!store_ready(store))
-        return intake_unavailable(err);
+        return write_unavailable(err);
     const char *dept = rules_departments[q.department];
-    if (intake_acts_for(in, dept, "department", err) != 0)
+    if (acts_for(ctx->client, dept, "department", err) != 0)
         return -1;
     char after[24], limit[24];
     snprintf(after, sizeof after, "%lld", (long long)q.after_seq);
@@ -160,7 +160,7 @@ static int handle_pending(intake_t *in, const proto_request_t *req, msgpack_pack
         pgarr_add_text(&ids, PQgetvalue(list, i, 3));
     const char *idv = pgarr_str(&ids);
     if (!list || !r || !idv || !(ps = store_exec(store, "pending_persons", 1, &idv))) {
-        intake_unavailable(err);
+        write_unavailable(err);
         goto out;
     }
     bool full_ids = proto_department_sees_ids(dept);
@@ -200,8 +200,8 @@ static int handle_pending(intake_t *in, const proto_request_t *req, msgpack_pack
     char action[64];
     snprintf(action, sizeof action, "referrals.pending %s", dept);
     rc = 0;
-    if (n > 0 && (!cv || intake_audit_read(in, action, cv, req->id) != 0))
-        rc = intake_unavailable(err);
+    if (n > 0 && (!cv || opctx_audit_read(ctx, action, cv, req->id) != 0))
+        rc = write_unavailable(err);
     pgarr_free(&cases);
 out:
     PQclear(list);
@@ -211,7 +211,7 @@ out:
     return rc;
 }
 
-INTAKE_OP(referrals_pending_op, {"referrals.pending", prepare, handle_pending})
+OP_HANDLER(referrals_pending_op, {"referrals.pending", prepare, handle_pending})
 
 /* ---- decision.submit ------------------------------------------------------------ */
 
@@ -295,7 +295,7 @@ out:
 
 /* case.updated for a decision recorded here, as the built-in departments
  * publish it; intake sends it only after the transaction commits. */
-static void announce(intake_t *in, long long case_id, long long referral_id, const char *dept)
+static void announce(opctx_t *ctx, long long case_id, long long referral_id, const char *dept)
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
@@ -306,21 +306,21 @@ static void announce(intake_t *in, long long case_id, long long referral_id, con
     mp_pack_kv_int(&pk, "case_id", case_id);
     mp_pack_kv_int(&pk, "referral_id", referral_id);
     mp_pack_kv_str(&pk, "department", dept);
-    intake_publish(in, "case.updated", sb.data, sb.size);
+    opctx_publish(ctx, "case.updated", sb.data, sb.size);
     msgpack_sbuffer_destroy(&sb);
 }
 
-static int handle_decision(intake_t *in, const proto_request_t *req, msgpack_packer *pk,
+static int handle_decision(opctx_t *ctx, const proto_request_t *req, msgpack_packer *pk,
                            proto_error_t *err)
 {
-    store_t *store = intake_store(in);
+    store_t *store = ctx->store;
     proto_decision_t *d = malloc(sizeof *d);
     report_t *r = malloc(sizeof *r);
     PGresult *ref = NULL;
     schema_err_t se;
     int rc = -1;
     if (!d || !r) {
-        intake_unavailable(err);
+        write_unavailable(err);
         goto out;
     }
     if (proto_decision_decode(req->body, d, &se) != 0) {
@@ -336,7 +336,7 @@ static int handle_decision(intake_t *in, const proto_request_t *req, msgpack_pac
     snprintf(rid, sizeof rid, "%lld", num);
     const char *arg = rid;
     if (!(ref = store_exec(store, "decision_referral", 1, &arg))) {
-        intake_unavailable(err);
+        write_unavailable(err);
         goto out;
     }
     if (PQntuples(ref) != 1) {
@@ -345,7 +345,7 @@ static int handle_decision(intake_t *in, const proto_request_t *req, msgpack_pac
     }
     char dept[32], by[64];
     snprintf(dept, sizeof dept, "%s", PQgetvalue(ref, 0, 0));
-    if (intake_acts_for(in, dept, "referral_id", err) != 0)
+    if (acts_for(ctx->client, dept, "referral_id", err) != 0)
         goto out;
     if (load_report(ref, 0, 2, r) != 0) {
         proto_fail(err, PROTO_UNAVAILABLE, NULL, "the referral's report could not be read");
@@ -358,14 +358,14 @@ static int handle_decision(intake_t *in, const proto_request_t *req, msgpack_pac
     snprintf(by, sizeof by, "external:%s", dept);
     int fresh = 0;
     if (strcmp(PQgetvalue(ref, 0, 1), "pending") == 0 && (fresh = record(store, rid, d, r, by)) < 0) {
-        intake_unavailable(err);
+        write_unavailable(err);
         goto out;
     }
     if (!fresh) {
         char decided_by[64] = "";
         int same = same_as_stored(store, rid, d, decided_by, sizeof decided_by);
         if (same < 0) {
-            intake_unavailable(err);
+            write_unavailable(err);
             goto out;
         }
         if (!same) {
@@ -377,14 +377,14 @@ static int handle_decision(intake_t *in, const proto_request_t *req, msgpack_pac
         }
     }
     if (fresh)
-        announce(in, atoll(PQgetvalue(ref, 0, 3)), num, dept);
+        announce(ctx, atoll(PQgetvalue(ref, 0, 3)), num, dept);
     msgpack_pack_map(pk, 4);
     mp_pack_kv_str(pk, "referral_id", d->referral_id);
     mp_pack_kv_str(pk, "department", dept);
     mp_pack_kv_str(pk, "status", proto_statuses[d->status]);
     mp_pack_kv_bool(pk, "duplicate", !fresh);
     log_info("decision.external", "referral_id", LOG_I(num), "department", LOG_S(dept), "client",
-             LOG_S(intake_client(in)), "status", LOG_S(proto_statuses[d->status]), "measures",
+             LOG_S(ctx->client), "status", LOG_S(proto_statuses[d->status]), "measures",
              LOG_I(d->n_measures), "duplicate", LOG_I(!fresh), NULL);
     rc = 0;
 out:
@@ -394,4 +394,4 @@ out:
     return rc;
 }
 
-INTAKE_OP(decision_submit_op, {"decision.submit", NULL, handle_decision})
+OP_HANDLER(decision_submit_op, {"decision.submit", NULL, handle_decision})

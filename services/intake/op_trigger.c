@@ -80,7 +80,7 @@ static int exec_ok(store_t *store, const char *stmt, int n, const char *const *v
     PGresult *r = lens ? store_exec_bin(store, stmt, n, vals, lens, fmts)
                        : store_exec(store, stmt, n, vals);
     if (!r)
-        return intake_unavailable(err);
+        return write_unavailable(err);
     if (out)
         *out = r;
     else
@@ -104,7 +104,7 @@ static int record(store_t *store, long long tid, const char *key, const proto_tr
     unsigned char *sealed = pii_seal_alloc(PII_AD_TRIGGER, sb.data, sb.size, &sl);
     msgpack_sbuffer_destroy(&sb);
     if (!sealed)
-        return intake_unavailable(err);
+        return write_unavailable(err);
     const char *vals[7] = {tids, key, report_trigger_kinds[t->kind], (const char *)sealed, casess,
                            done ? casess : "0", done ? "true" : "false"};
     int lens[7] = {0, 0, 0, (int)sl, 0, 0, 0}, fmts[7] = {0, 0, 0, 1, 0, 0, 0};
@@ -114,10 +114,10 @@ static int record(store_t *store, long long tid, const char *key, const proto_tr
 }
 
 /* A disaster over areas: the trigger and its targets; the worker files. */
-static int run_area(intake_t *in, long long tid, const char *key, const proto_trigger_t *t,
+static int run_area(opctx_t *ctx, long long tid, const char *key, const proto_trigger_t *t,
                     const msgpack_object *body, trigger_done_t *done, proto_error_t *err)
 {
-    store_t *store = intake_store(in);
+    store_t *store = ctx->store;
     if (record(store, tid, key, t, body, 0, false, err) != 0)
         return -1;
     pgarr_t areas;
@@ -129,7 +129,7 @@ static int run_area(intake_t *in, long long tid, const char *key, const proto_tr
     const char *vals[2] = {tids, pgarr_str(&areas)};
     PGresult *r = NULL;
     int rc = vals[1] ? exec_ok(store, "trigger_targets", 2, vals, NULL, NULL, &r, err)
-                     : intake_unavailable(err);
+                     : write_unavailable(err);
     if (rc == 0)
         done->cases = atoll(PQgetvalue(r, 0, 0));
     PQclear(r);
@@ -145,18 +145,18 @@ static int next_id(store_t *store, long long *tid, proto_error_t *err);
 
 /* case_hint: the person's case when the caller looked it up already (a
  * batch), 0 when not registered, -1 to look it up here. */
-static int run_person(intake_t *in, long long case_hint, const char *key, const char *prefix,
+static int run_person(opctx_t *ctx, long long case_hint, const char *key, const char *prefix,
                       const proto_trigger_t *t, const msgpack_object *body,
                       trigger_done_t *done, proto_error_t *err)
 {
-    store_t *store = intake_store(in);
+    store_t *store = ctx->store;
     char field[200];
     snprintf(field, sizeof field, "%s%sid_number", prefix, *prefix ? "." : "");
     if (case_hint == 0)
         return proto_fail(err, PROTO_NOT_FOUND, field, "no registered person with this ID number");
     if (case_hint > 0)
         done->case_id = case_hint;
-    else if (synth_case_of_person(in, t->id_number, field, &done->case_id, err) != 0)
+    else if (synth_case_of_person(ctx, t->id_number, field, &done->case_id, err) != 0)
         return -1;
     if (next_id(store, &done->trigger_id, err) != 0)
         return -1;
@@ -177,10 +177,10 @@ static int run_person(intake_t *in, long long case_hint, const char *key, const 
         char wire_id[40], report_key[PROTO_STR_MAX + 48];
         snprintf(wire_id, sizeof wire_id, "trigger-%lld", tid);
         snprintf(report_key, sizeof report_key, "%s#1", key);
-        apply_ctx_t ctx = {t, wire_id, prefix, 0};
-        if (synth_file_report(in, done->case_id, report_key, apply, &ctx, &done->report_id,
+        apply_ctx_t change = {t, wire_id, prefix, 0};
+        if (synth_file_report(ctx, done->case_id, report_key, apply, &change, &done->report_id,
                               err) != 0) {
-            if (!ctx.unchanged)
+            if (!change.unchanged)
                 return -1;
             done->report_id = 0;
         }
@@ -209,16 +209,16 @@ static int next_id(store_t *store, long long *tid, proto_error_t *err)
 /* Runs one decoded trigger under idempotency key key (the request id, or a
  * batch item's derived id); case_hint as run_person's. Nothing is written
  * when it fails. */
-static int run_one(intake_t *in, long long case_hint, const char *key, const char *prefix,
+static int run_one(opctx_t *ctx, long long case_hint, const char *key, const char *prefix,
                    const proto_trigger_t *t, const msgpack_object *body, trigger_done_t *done,
                    proto_error_t *err)
 {
     memset(done, 0, sizeof *done);
     if (!proto_trigger_is_area(t))
-        return run_person(in, case_hint, key, prefix, t, body, done, err);
-    if (next_id(intake_store(in), &done->trigger_id, err) != 0)
+        return run_person(ctx, case_hint, key, prefix, t, body, done, err);
+    if (next_id(ctx->store, &done->trigger_id, err) != 0)
         return -1;
-    return run_area(in, done->trigger_id, key, t, body, done, err);
+    return run_area(ctx, done->trigger_id, key, t, body, done, err);
 }
 
 static void pack_done(msgpack_packer *pk, const trigger_done_t *d, bool person)
@@ -240,18 +240,18 @@ static void pack_done(msgpack_packer *pk, const trigger_done_t *d, bool person)
 
 /* ---- trigger.submit ------------------------------------------------------------ */
 
-static int handle_submit(intake_t *in, const proto_request_t *req, msgpack_packer *pk,
+static int handle_submit(opctx_t *ctx, const proto_request_t *req, msgpack_packer *pk,
                          proto_error_t *err)
 {
     proto_trigger_t *t = malloc(sizeof *t);
     if (!t)
-        return intake_unavailable(err);
+        return write_unavailable(err);
     schema_err_t se;
     trigger_done_t done;
     int rc = -1;
     if (proto_trigger_decode(req->body, date_today(), "", t, &se) != 0)
         proto_fail(err, PROTO_INVALID_FIELD, se.field, se.message);
-    else if (run_one(in, -1, req->id, "", t, req->body, &done, err) == 0) {
+    else if (run_one(ctx, -1, req->id, "", t, req->body, &done, err) == 0) {
         pack_done(pk, &done, !proto_trigger_is_area(t));
         rc = 0;
     }
@@ -259,7 +259,7 @@ static int handle_submit(intake_t *in, const proto_request_t *req, msgpack_packe
     return rc;
 }
 
-INTAKE_OP(trigger_submit_op, {"trigger.submit", prepare, handle_submit})
+OP_HANDLER(trigger_submit_op, {"trigger.submit", prepare, handle_submit})
 
 /* ---- trigger.batch -------------------------------------------------------------- */
 
@@ -277,7 +277,7 @@ static long long case_of(PGresult *known, const char *id_number)
     return 0;
 }
 
-static int handle_batch(intake_t *in, const proto_request_t *req, msgpack_packer *pk,
+static int handle_batch(opctx_t *ctx, const proto_request_t *req, msgpack_packer *pk,
                         proto_error_t *err)
 {
     const msgpack_object *b = req->body;
@@ -297,7 +297,7 @@ static int handle_batch(intake_t *in, const proto_request_t *req, msgpack_packer
                           "must be an array of 1 to 500 triggers");
     proto_trigger_t *t = malloc(sizeof *t);
     if (!t)
-        return intake_unavailable(err);
+        return write_unavailable(err);
     uint32_t n = items->via.array.size;
     /* one lookup for every person of the batch: most rows of a department's
      * nightly list are nobody registered, and they cost nothing more */
@@ -314,10 +314,10 @@ static int handle_batch(intake_t *in, const proto_request_t *req, msgpack_packer
         }
     }
     const char *idv = pgarr_str(&ids);
-    if (!idv || !(known = store_exec(intake_store(in), "trigger_cases", 1, &idv))) {
+    if (!idv || !(known = store_exec(ctx->store, "trigger_cases", 1, &idv))) {
         pgarr_free(&ids);
         free(t);
-        return intake_unavailable(err);
+        return write_unavailable(err);
     }
     pgarr_free(&ids);
     long long counts[3] = {0, 0, 0}; /* accepted, matched, rejected */
@@ -342,7 +342,7 @@ static int handle_batch(intake_t *in, const proto_request_t *req, msgpack_packer
         else if (proto_trigger_is_area(t))
             proto_fail(&e, PROTO_INVALID_FIELD, prefix,
                        "a disaster over areas is sent alone, with trigger.submit");
-        else if (run_one(in, case_of(known, t->id_number), key, prefix, t, item, &done, &e) == 0)
+        else if (run_one(ctx, case_of(known, t->id_number), key, prefix, t, item, &done, &e) == 0)
             ok = 1;
         else if (e.code == PROTO_UNAVAILABLE)
             rc = proto_fail(err, e.code, NULL, e.message); /* the whole batch, retried */
@@ -376,4 +376,4 @@ static int handle_batch(intake_t *in, const proto_request_t *req, msgpack_packer
     return rc;
 }
 
-INTAKE_OP(trigger_batch_op, {"trigger.batch", NULL, handle_batch})
+OP_HANDLER(trigger_batch_op, {"trigger.batch", NULL, handle_batch})

@@ -204,7 +204,7 @@ static void pack_trigger(msgpack_packer *pk, const PGresult *r, int row, bool wi
 
 /* ---- triggers.list --------------------------------------------------------------- */
 
-static int handle_list(intake_t *in, const proto_request_t *req, msgpack_packer *pk,
+static int handle_list(opctx_t *ctx, const proto_request_t *req, msgpack_packer *pk,
                        proto_error_t *err)
 {
     list_q_t q;
@@ -226,16 +226,16 @@ static int handle_list(intake_t *in, const proto_request_t *req, msgpack_packer 
         return proto_fail(err, PROTO_INVALID_FIELD, "before", "must be trigger-<n>");
     if (q.limit == 0)
         q.limit = 50;
-    store_t *store = intake_store(in);
+    store_t *store = ctx->store;
     if (!store_ready(store))
-        return intake_unavailable(err);
+        return write_unavailable(err);
     char bs[24], ls[24];
     snprintf(bs, sizeof bs, "%lld", before);
     snprintf(ls, sizeof ls, "%lld", (long long)q.limit);
     const char *vals[3] = {q.kind, bs, ls};
     PGresult *r = store_exec(store, "trigger_list", 3, vals);
     if (!r)
-        return intake_unavailable(err);
+        return write_unavailable(err);
     int n = PQntuples(r);
     pgarr_t cases;
     pgarr_init(&cases);
@@ -260,14 +260,14 @@ static int handle_list(intake_t *in, const proto_request_t *req, msgpack_packer 
     PQclear(r);
     /* R-AUDIT: who looked at the triggers (and the cases of person triggers) */
     const char *cv = cases.count ? pgarr_str(&cases) : "{NULL}";
-    int rc = !cv || intake_audit_read(in, "triggers.list", cv, req->id) != 0
-                 ? intake_unavailable(err)
+    int rc = !cv || opctx_audit_read(ctx, "triggers.list", cv, req->id) != 0
+                 ? write_unavailable(err)
                  : 0;
     pgarr_free(&cases);
     return rc;
 }
 
-INTAKE_OP(triggers_list_op, {"triggers.list", prepare, handle_list})
+OP_HANDLER(triggers_list_op, {"triggers.list", prepare, handle_list})
 
 /* ---- trigger.get ------------------------------------------------------------------- */
 
@@ -344,7 +344,7 @@ static void pack_household(msgpack_packer *pk, const PGresult *hh, int i, const 
     }
 }
 
-static int handle_get(intake_t *in, const proto_request_t *req, msgpack_packer *pk,
+static int handle_get(opctx_t *ctx, const proto_request_t *req, msgpack_packer *pk,
                       proto_error_t *err)
 {
     get_q_t q;
@@ -361,9 +361,9 @@ static int handle_get(intake_t *in, const proto_request_t *req, msgpack_packer *
         return proto_fail(err, PROTO_INVALID_FIELD, "after_case", "must be case-<n>");
     if (q.limit == 0)
         q.limit = 200;
-    store_t *store = intake_store(in);
+    store_t *store = ctx->store;
     if (!store_ready(store))
-        return intake_unavailable(err);
+        return write_unavailable(err);
     char ts[24], as[24], ls[24];
     snprintf(ts, sizeof ts, "%lld", tid);
     snprintf(as, sizeof as, "%lld", after);
@@ -375,7 +375,7 @@ static int handle_get(intake_t *in, const proto_request_t *req, msgpack_packer *
     pgarr_init(&cases);
     pgarr_init(&reports);
     if (!t || !(hh = store_exec(store, "trigger_households", 3, hv))) {
-        intake_unavailable(err);
+        write_unavailable(err);
         goto out;
     }
     if (PQntuples(t) != 1) {
@@ -391,7 +391,7 @@ static int handle_get(intake_t *in, const proto_request_t *req, msgpack_packer *
     const char *cv = pgarr_str(&cases), *rv = pgarr_str(&reports);
     if (!cv || !rv || !(mem = store_exec(store, "trigger_members", 1, &cv)) ||
         !(refs = store_exec(store, "trigger_referrals", 1, &rv))) {
-        intake_unavailable(err);
+        write_unavailable(err);
         goto out;
     }
     msgpack_pack_map(pk, TRIGGER_KEYS + 1 + 2);
@@ -403,8 +403,8 @@ static int handle_get(intake_t *in, const proto_request_t *req, msgpack_packer *
     for (int i = 0; i < n; i++)
         pack_household(pk, hh, i, mem, &mi, refs, &ri);
     /* R-AUDIT: the cases whose members this read showed */
-    rc = intake_audit_read(in, "trigger.get", n ? cv : "{NULL}", req->id) != 0
-             ? intake_unavailable(err)
+    rc = opctx_audit_read(ctx, "trigger.get", n ? cv : "{NULL}", req->id) != 0
+             ? write_unavailable(err)
              : 0;
 out:
     PQclear(t);
@@ -416,4 +416,4 @@ out:
     return rc;
 }
 
-INTAKE_OP(trigger_get_op, {"trigger.get", NULL, handle_get})
+OP_HANDLER(trigger_get_op, {"trigger.get", NULL, handle_get})

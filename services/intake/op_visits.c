@@ -287,7 +287,7 @@ static void pack_due(msgpack_packer *pk, const care_visits_due_t *q, const due_l
     }
 }
 
-static int handle_due(intake_t *in, const proto_request_t *req, msgpack_packer *pk,
+static int handle_due(opctx_t *ctx, const proto_request_t *req, msgpack_packer *pk,
                       proto_error_t *err)
 {
     aid_date_t today = date_today();
@@ -295,17 +295,17 @@ static int handle_due(intake_t *in, const proto_request_t *req, msgpack_packer *
     schema_err_t se;
     if (care_visits_due_decode(req->body, today, &q, &se) != 0)
         return proto_fail(err, PROTO_INVALID_FIELD, se.field, se.message);
-    store_t *store = intake_store(in);
-    cache_t *cache = intake_cache(in);
+    store_t *store = ctx->store;
+    cache_t *cache = ctx->cache;
     char mark[128];
     if (!store_ready(store) || read_mark(store, q.township, mark, sizeof mark) != 0)
-        return intake_unavailable(err);
+        return write_unavailable(err);
     due_list_t l = {0};
     if (cache_fetch(cache, q.township, mark, q.before, &l) != 1) {
         l.n = 0;
         if (plans_load(store, q.township, &l) != 0) {
             free(l.rows);
-            return intake_unavailable(err);
+            return write_unavailable(err);
         }
         cache_store(cache, q.township, mark, &l);
     }
@@ -316,7 +316,7 @@ static int handle_due(intake_t *in, const proto_request_t *req, msgpack_packer *
     /* R-AUDIT: who read the township's visit list (masked; about no one case) */
     char action[64];
     snprintf(action, sizeof action, "visits.due %s", q.township);
-    return intake_audit_read(in, action, "{NULL}", req->id) != 0 ? intake_unavailable(err) : 0;
+    return opctx_audit_read(ctx, action, "{NULL}", req->id) != 0 ? write_unavailable(err) : 0;
 }
 
 /* ---- visit.record ------------------------------------------------------------------ */
@@ -350,7 +350,7 @@ static int visit_modify(report_t *r, void *arg, proto_error_t *err)
     return 0;
 }
 
-static int handle_record(intake_t *in, const proto_request_t *req, msgpack_packer *pk,
+static int handle_record(opctx_t *ctx, const proto_request_t *req, msgpack_packer *pk,
                          proto_error_t *err)
 {
     care_visit_t v;
@@ -358,12 +358,12 @@ static int handle_record(intake_t *in, const proto_request_t *req, msgpack_packe
     if (care_visit_decode(req->body, date_today(), &v, &se) != 0)
         return proto_fail(err, PROTO_INVALID_FIELD, se.field, se.message);
     long long case_id, report_id = 0;
-    if (synth_case_of_person(in, v.id_number, "id_number", &case_id, err) != 0)
+    if (synth_case_of_person(ctx, v.id_number, "id_number", &case_id, err) != 0)
         return -1;
     if (v.living == LIVING_CRITICAL || v.symptoms) {
         char rid[PROTO_STR_MAX + 16];
         snprintf(rid, sizeof rid, "%s#visit", req->id);
-        if (synth_file_report(in, case_id, rid, visit_modify, &v, &report_id, err) != 0)
+        if (synth_file_report(ctx, case_id, rid, visit_modify, &v, &report_id, err) != 0)
             return -1;
     }
     char cid[24], rep[24], on[11];
@@ -384,9 +384,9 @@ static int handle_record(intake_t *in, const proto_request_t *req, msgpack_packe
                             v.needs,
                             v.symptoms ? "true" : "false",
                             report_id ? rep : NULL};
-    PGresult *r = store_exec(intake_store(in), "care_visit_record", 12, vals);
+    PGresult *r = store_exec(ctx->store, "care_visit_record", 12, vals);
     if (!r)
-        return intake_unavailable(err);
+        return write_unavailable(err);
     char buf[48];
     const char *next = PQgetvalue(r, 0, 2);
     msgpack_pack_map(pk, report_id ? 4 : 3);
@@ -406,5 +406,5 @@ static int handle_record(intake_t *in, const proto_request_t *req, msgpack_packe
     return 0;
 }
 
-INTAKE_OP(visits_due_op, {"visits.due", prepare, handle_due})
-INTAKE_OP(visit_record_op, {"visit.record", NULL, handle_record})
+OP_HANDLER(visits_due_op, {"visits.due", prepare, handle_due})
+OP_HANDLER(visit_record_op, {"visit.record", NULL, handle_record})

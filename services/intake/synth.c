@@ -18,15 +18,15 @@ void synth_prepare(store_t *store)
                   "SELECT case_id FROM case_members WHERE id_hash = decode($1, 'hex')");
 }
 
-int synth_case_of_person(intake_t *in, const char *id_number, const char *field,
+int synth_case_of_person(opctx_t *ctx, const char *id_number, const char *field,
                          long long *case_id, proto_error_t *err)
 {
     char h[PII_HASH_HEX];
     pii_hash_hex(id_number, h);
     const char *arg = h;
-    PGresult *r = store_exec(intake_store(in), "synth_person", 1, &arg);
+    PGresult *r = store_exec(ctx->store, "synth_person", 1, &arg);
     if (!r)
-        return intake_unavailable(err);
+        return write_unavailable(err);
     int found = PQntuples(r) == 1;
     if (found)
         *case_id = atoll(PQgetvalue(r, 0, 0));
@@ -42,7 +42,7 @@ static int load_latest(store_t *store, long long case_id, report_t *r, proto_err
     const char *arg = cid;
     PGresult *res = store_exec(store, "synth_latest", 1, &arg);
     if (!res)
-        return intake_unavailable(err);
+        return write_unavailable(err);
     int rc = -1;
     size_t len = 0;
     unsigned char *body = PQntuples(res) == 1 ? store_sealed(res, 0, 0, PII_AD_REPORT, &len) : NULL;
@@ -64,14 +64,14 @@ static int load_latest(store_t *store, long long case_id, report_t *r, proto_err
     return rc;
 }
 
-int synth_file_report(intake_t *in, long long case_id, const char *request_id,
+int synth_file_report(opctx_t *ctx, long long case_id, const char *request_id,
                       synth_modify_fn modify, void *arg, long long *report_id,
                       proto_error_t *err)
 {
-    store_t *store = intake_store(in);
+    store_t *store = ctx->store;
     report_t *r = malloc(sizeof *r);
     if (!r)
-        return intake_unavailable(err);
+        return write_unavailable(err);
     int rc = -1;
     pgarr_t ids, names, encs;
     pgarr_init(&ids);
@@ -113,12 +113,12 @@ int synth_file_report(intake_t *in, long long case_id, const char *request_id,
     int lens[11] = {0, (int)body.size, 0, 0, 0, 0, 0, 0, 0, (int)sl, 0};
     int fmts[11] = {0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0};
     if (!vals[2] || !vals[3] || !vals[9] || !vals[10]) {
-        intake_unavailable(err);
+        write_unavailable(err);
         goto out;
     }
     res = store_exec_bin(store, "submit_report", 11, vals, lens, fmts);
     if (!res) {
-        intake_unavailable(err);
+        write_unavailable(err);
         goto out;
     }
     if (strcmp(PQgetvalue(res, 0, 2), "conflict") == 0) {

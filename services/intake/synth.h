@@ -16,13 +16,13 @@
 typedef int (*synth_modify_fn)(report_t *r, void *arg, proto_error_t *err);
 
 /* The case of a registered person; not_found (field names field) otherwise. */
-int synth_case_of_person(intake_t *in, const char *id_number, const char *field,
+int synth_case_of_person(opctx_t *ctx, const char *id_number, const char *field,
                          long long *case_id, proto_error_t *err);
 
 /* Files the modified report on case_id inside the caller's transaction,
  * under request_id (its own idempotency key: a retry files nothing new).
  * Sets *report_id. Eligibility picks it up after the caller commits. */
-int synth_file_report(intake_t *in, long long case_id, const char *request_id,
+int synth_file_report(opctx_t *ctx, long long case_id, const char *request_id,
                       synth_modify_fn modify, void *arg, long long *report_id,
                       proto_error_t *err);
 
