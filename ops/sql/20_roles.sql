@@ -1,5 +1,6 @@
 -- ops/sql/20_roles.sql — who the session is: the department of a department role, the
 -- row-level policies that use it, the PII key check every service makes on connecting.
+-- the grants of the services that own operations behind the front door (issue 15).
 -- Applied after every migration run, in name order (ops/sql/README.md):
 -- idempotent, every function in its one current form.
 
@@ -73,4 +74,42 @@ $$;
 REVOKE ALL ON FUNCTION aid_pii_key_matches(bytea) FROM PUBLIC;
 
 GRANT EXECUTE ON FUNCTION aid_pii_key_matches(bytea)
-    TO aid_intake, aid_eligibility, aid_triggers, aid_department, aid_operator;
+    TO aid_intake, aid_eligibility, aid_triggers, aid_department, aid_operator, aid_supervision;
+
+-- ---------------------------------------------------------------- owners (issue 15)
+-- Each service that owns operations behind the front door writes only its own
+-- records; the front door (aid_intake) keeps the report path and case reads.
+
+-- supervision (services/supervision/): ledger.*, disclosure.list, complaint.*, move.*.
+-- Reads what the ledger, the public list and the moves are made of; writes the
+-- ledger submissions, complaints, move decisions (and the case's township, the
+-- township's visit schedule version with it), its requests and R-AUDIT read rows.
+GRANT SELECT ON cases, case_members, requests, reports, assessments, assessed_persons,
+                referrals, decisions, measures, params, visits, visit_schedule_versions,
+                caregiver_scores, care_tasks, ledger_submissions, complaint_counters,
+                complaints, complaint_steps, case_moves, case_move_decisions
+    TO aid_supervision;
+GRANT INSERT ON requests, ledger_submissions, complaint_counters, complaints, complaint_steps,
+                case_move_decisions, visit_schedule_versions, audit_log
+    TO aid_supervision;
+GRANT UPDATE (result) ON requests TO aid_supervision;
+GRANT UPDATE (last) ON complaint_counters TO aid_supervision;
+GRANT UPDATE (township) ON cases TO aid_supervision;
+GRANT UPDATE (version) ON visit_schedule_versions TO aid_supervision;
+GRANT USAGE ON SEQUENCE audit_log_audit_id_seq TO aid_supervision;
+DROP POLICY IF EXISTS supervision ON reports;
+CREATE POLICY supervision ON reports FOR SELECT TO aid_supervision USING (true);
+DROP POLICY IF EXISTS supervision ON assessments;
+CREATE POLICY supervision ON assessments FOR SELECT TO aid_supervision USING (true);
+DROP POLICY IF EXISTS supervision ON referrals;
+CREATE POLICY supervision ON referrals FOR SELECT TO aid_supervision USING (true);
+DROP POLICY IF EXISTS supervision ON decisions;
+CREATE POLICY supervision ON decisions FOR SELECT TO aid_supervision USING (true);
+-- what the front door gave up to it (case_move_decisions stays readable: a report
+-- filed outside its case's township looks for an open move)
+REVOKE INSERT, UPDATE ON ledger_submissions, complaint_counters, complaints, complaint_steps,
+                        case_move_decisions
+    FROM aid_intake;
+REVOKE SELECT ON ledger_submissions, complaint_counters, complaints, complaint_steps
+    FROM aid_intake;
+REVOKE UPDATE (township) ON cases FROM aid_intake;

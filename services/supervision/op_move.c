@@ -19,7 +19,8 @@
 #include "care.h"
 #include "log.h"
 #include "mp.h"
-#include "ops.h"
+#include "opctx.h"
+#include "write.h"
 
 #define UTC_TIME(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 

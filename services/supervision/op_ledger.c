@@ -15,7 +15,8 @@
 #include "idcard.h"
 #include "mp.h"
 #include "pii.h"
-#include "ops.h"
+#include "opctx.h"
+#include "write.h"
 
 /* The cash measures the public list shows. civil.tekun_care (its amount
  * follows the person's self-care ability) and medical.retro_aid (medical

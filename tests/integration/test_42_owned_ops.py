@@ -1,0 +1,143 @@
+"""test_42_owned_ops.py — operations served by their owners behind the front
+door (issue 15): the supervision service (services/supervision/) serves the
+ledger, disclosure, complaints and moves.
+
+- health names the owners connected (`aidctl health` shows it);
+- each owner connects to Postgres as its own role, which can do its job, and
+  the front door's role can no longer write the owner's records;
+- an owner stopped: its operations answer `unavailable` at once (no waiting
+  for a timeout) while report.submit goes on as before;
+- a forwarded write whose owner is killed -9 after answering is, retried with
+  the same id and body after the restart, answered from the record
+  (duplicate: true, the same result), never done twice.
+"""
+import os
+import signal
+import time
+
+import pytest
+
+from test_96_roles import as_role, refused, value_as
+
+
+def ok(r):
+    assert r.get("ok") is True, r
+    return r["result"]
+
+
+def test_owners_connect_as_their_own_roles(h):
+    ok(h.call("ledger.monthly", {"month": "2026-01"}))
+    # health (and so `aidctl health`) names the owners connected
+    assert "supervision" in h.health()["owners"].split(), h.health()
+    rows = h.psql("SELECT application_name, usename FROM pg_stat_activity"
+                  " WHERE datname = 'aid' AND application_name LIKE 'supervision%'")
+    assert rows and {u for _, u in rows} == {"aid_supervision"}, rows
+
+
+def test_the_front_door_gave_the_owner_its_records(h):
+    # the front door's role may no longer write (nor read) supervision's records
+    refused(h, "aid_intake", "INSERT INTO complaint_counters (month, last) VALUES ('199901', 1)")
+    refused(h, "aid_intake", "INSERT INTO ledger_submissions (month, township, submitted_by,"
+            " request_id) VALUES ('1999-01-01', '520123101', 'x', 'x')")
+    refused(h, "aid_intake", "SELECT count(*) FROM complaints")
+    refused(h, "aid_intake", "UPDATE cases SET township = township WHERE false")
+    # nor the supervision role anything of the report path's or the departments'
+    refused(h, "aid_supervision", "INSERT INTO decisions (referral_id, status, reason, rules,"
+            " decided_by) VALUES (0, 'denied', 'x', '{}', 'x')",
+            why=r"permission denied|row-level security")
+    refused(h, "aid_supervision", "DELETE FROM complaints")
+    refused(h, "aid_supervision", "UPDATE reports SET report_id = report_id WHERE false")
+    # which can do its job: a complaint through the front door, stored by the owner
+    no = ok(h.call("complaint.submit", {"channel": "hotline", "text": "角色测试"},
+                   h.rid("role")))["tracking_no"]
+    assert value_as(h, "aid_supervision",
+                    "SELECT count(*) FROM complaint_steps WHERE tracking_no = '%s'" % no) == "1"
+
+
+def _gone(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except OSError:
+        return True
+
+
+def _stop(h, service):
+    """SIGTERM to every instance of service; waits until each has exited."""
+    pids = [p for i, p in h.status().items() if p and i.split(".")[0] == service]
+    assert pids, h.status()
+    for p in pids:
+        os.kill(p, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while not all(_gone(p) for p in pids):
+        assert time.monotonic() < deadline, "%s did not stop" % service
+        time.sleep(0.05)
+
+
+def _served_again(h, killed=False):
+    """Waits until the owner serves again; after a kill -9, also until intake
+    has dropped the dead instance (AID_OWNER_EXPIRY_MS, 3 s), which until then
+    may still be chosen (its requests then answer unavailable at the expiry)."""
+    if killed:
+        time.sleep(3.5)
+    deadline = time.monotonic() + 15
+    while True:
+        r = h.call("ledger.monthly", {"month": "2026-01"})
+        if r.get("ok") or time.monotonic() > deadline:
+            return ok(r)
+        time.sleep(0.2)
+
+
+def test_owner_stopped_answers_unavailable_at_once_report_path_unaffected(h):
+    _stop(h, "supervision")      # a clean stop says GONE: dropped at once
+    try:
+        assert "supervision" not in h.health()["owners"].split(), h.health()
+        for op, body, write in (("ledger.monthly", {"month": "2026-01"}, False),
+                                ("complaint.submit", {"channel": "hotline", "text": "停机"}, True)):
+            t0 = time.monotonic()
+            r = h.call(op, body, h.rid("gone"))
+            took = time.monotonic() - t0
+            e = h.error_of(r)
+            assert e["code"] == "unavailable", (op, r)
+            assert took < 1.0, (op, took)    # at once, not at the forwarding bound
+        # the report path does not go through the owner
+        res = h.submit_ok(h.report([h.member(birth="1951-05-05")], status={"dibao": "full"}))
+        h.wait_complete(res["case_id"])
+    finally:
+        h.stack("up")
+    _served_again(h)
+
+
+def test_owner_killed_is_dropped_at_its_expiry_then_unavailable_at_once(h):
+    h.stack("kill-service", "supervision")   # SIGKILL: no GONE, the heartbeats stop
+    try:
+        time.sleep(3.5)                       # past AID_OWNER_EXPIRY_MS (3 s)
+        t0 = time.monotonic()
+        e = h.error_of(h.call("disclosure.list", {"village": "520123101001", "month": "2026-01"}))
+        assert e["code"] == "unavailable" and time.monotonic() - t0 < 1.0, e
+    finally:
+        h.stack("up")
+    _served_again(h, killed=True)
+
+
+def test_forwarded_write_after_owner_kill9_is_answered_from_the_record(h):
+    rid = h.rid("kill9")
+    body = {"channel": "mailbox", "text": "重试只记一次 " + rid}
+    first = ok(h.call("complaint.submit", body, rid))
+    assert first["duplicate"] is False
+    h.stack("kill-service", "supervision")    # SIGKILL: nothing else of it runs
+    h.stack("up")
+    deadline = time.monotonic() + 15
+    while True:
+        r = h.call("complaint.submit", body, rid)
+        if r.get("ok") or time.monotonic() > deadline:
+            break
+        assert h.error_of(r)["code"] == "unavailable", r
+        time.sleep(0.2)
+    again = ok(r)
+    assert again["duplicate"] is True, again
+    assert again["tracking_no"] == first["tracking_no"], (first, again)
+    assert h.psql_value("SELECT count(*) FROM complaints WHERE text = '%s'"
+                        % body["text"]) == "1"
+    _served_again(h, killed=True)
+
