@@ -2,6 +2,7 @@
  * operations (serve.h). */
 #include "serve.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,8 @@
 #include "write.h"
 
 #define OUTBOX_MAX 64
+
+static volatile sig_atomic_t stop_asked; /* serve_stop */
 
 typedef struct {
     char topic[64];
@@ -172,7 +175,7 @@ int serve_run(const char *service)
     opctx_prepare_audit(s.store);
     op_prepare_all(s.store);
     store_ready(s.store); /* connect early; a request retries */
-    while (!svc_stopping()) {
+    while (!svc_stopping() && !stop_asked) {
         owner_request_t req;
         int got = owner_recv(owner, 500, &req);
         if (got < 0) {
@@ -219,4 +222,10 @@ int serve_start(const char *service, pthread_t *thread)
         return -1;
     }
     return 0;
+}
+
+void serve_stop(pthread_t thread)
+{
+    stop_asked = 1;
+    pthread_join(thread, NULL);
 }

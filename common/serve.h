@@ -21,5 +21,8 @@
 int serve_run(const char *service);
 /* serve_run(service) on a new thread into *thread: 0, or -1 (logged). */
 int serve_start(const char *service, pthread_t *thread);
+/* Ends the loop of serve_start (as SIGTERM would: GONE said to every intake)
+ * and joins its thread: for when the service's own loop ended. */
+void serve_stop(pthread_t thread);
 
 #endif

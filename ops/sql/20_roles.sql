@@ -105,7 +105,21 @@ DROP POLICY IF EXISTS supervision ON referrals;
 CREATE POLICY supervision ON referrals FOR SELECT TO aid_supervision USING (true);
 DROP POLICY IF EXISTS supervision ON decisions;
 CREATE POLICY supervision ON decisions FOR SELECT TO aid_supervision USING (true);
--- what the front door gave up to it (case_move_decisions stays readable: a report
+-- triggers (services/triggers/): trigger.submit, trigger.batch, triggers.list,
+-- trigger.get beside its disaster worker: records triggers and their targets, files
+-- the reports of person triggers (aid_submit_report, as the worker does), and reads
+-- what became of them; its requests and R-AUDIT read rows.
+GRANT SELECT ON assessed_persons, referrals, decisions, measures TO aid_triggers;
+GRANT INSERT ON triggers, trigger_targets, audit_log TO aid_triggers;
+GRANT UPDATE (cases, done_at) ON triggers TO aid_triggers;
+GRANT UPDATE (result) ON requests TO aid_triggers;
+GRANT USAGE ON SEQUENCE triggers_trigger_id_seq, audit_log_audit_id_seq TO aid_triggers;
+-- what the front door gave up to it
+REVOKE INSERT, UPDATE ON triggers, trigger_targets FROM aid_intake;
+REVOKE SELECT ON triggers, trigger_targets FROM aid_intake;
+REVOKE USAGE ON SEQUENCE triggers_trigger_id_seq FROM aid_intake;
+
+-- what the front door gave up to supervision (case_move_decisions stays readable: a report
 -- filed outside its case's township looks for an open move)
 REVOKE INSERT, UPDATE ON ledger_submissions, complaint_counters, complaints, complaint_steps,
                         case_move_decisions

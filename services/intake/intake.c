@@ -154,10 +154,7 @@ static void metrics_open(intake_t *self)
 
 static void prepare_statements(store_t *store)
 {
-    store_prepare(store, "submit_report",
-                  "SELECT report_id, case_id, outcome FROM aid_submit_report("
-                  "$1, $2::bytea, $3::text[], $4::text[], $5, $6::date, $7, $8, $9::boolean,"
-                  " $10::bytea, $11::text[])");
+    store_prepare(store, "submit_report", SYNTH_SUBMIT_REPORT_SQL);
     store_prepare(store, "submit_reports",
                   "SELECT o_ord, o_report_id, o_case_id, o_outcome FROM aid_submit_reports("
                   "$1::text[], $2::bytea[], $3::text[], $4::date[], $5::text[], $6::text[],"
@@ -173,7 +170,6 @@ static void prepare_statements(store_t *store)
                   "  JOIN requests r ON r.request_id = t.id");
     opctx_prepare_audit(store);
     write_prepare(store);
-    synth_prepare(store);
     op_prepare_all(store);
 }
 

@@ -50,6 +50,7 @@ typedef struct {
 
 static void prepare(store_t *store)
 {
+    synth_prepare(store);
     store_prepare(store, "care_visit_plans",
                   "SELECT village, id_enc, name, every, to_char(due_on, 'YYYYMMDD')"
                   "  FROM aid_visit_plans($1, NULL, aid_china_date(now()), 'infinity')");

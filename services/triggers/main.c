@@ -1,5 +1,6 @@
 /* triggers — the disaster trigger worker (PROTOCOL.md trigger.submit,
- * POLICY.md R-TRIGGER-DISASTER).
+ * POLICY.md R-TRIGGER-DISASTER), and the owner of the trigger operations
+ * behind the front door (op_trigger.c, op_trigger_read.c; common/serve.h).
  *
  * trigger.submit commits a disaster and the list of cases it reaches
  * (trigger_targets, migration 004). This worker files, for each target, a
@@ -30,6 +31,7 @@
 #include "pgarr.h"
 #include "pii.h"
 #include "proto.h"
+#include "serve.h"
 #include "svc.h"
 #include "trigger.h"
 #include "worker.h"
@@ -323,7 +325,13 @@ int main(void)
         pgarr_init(arr(c, k));
     worker_config_t cfg = {.name = "triggers", .topic = "report.committed", .batch = (int)c->chunk,
                            .step = step, .arg = c, .prepare = prepare};
+    /* trigger.submit, trigger.batch, triggers.list, trigger.get (op_trigger*.c),
+     * forwarded by intake, on a thread of their own with their own connections */
+    pthread_t owner;
+    bool serving = serve_start("triggers", &owner) == 0;
     int rc = worker_run(&cfg);
+    if (serving)
+        serve_stop(owner);
     for (int k = 0; arr(c, k); k++)
         pgarr_free(arr(c, k));
     free(c);

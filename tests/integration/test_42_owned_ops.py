@@ -1,6 +1,7 @@
 """test_42_owned_ops.py — operations served by their owners behind the front
 door (issue 15): the supervision service (services/supervision/) serves the
-ledger, disclosure, complaints and moves.
+ledger, disclosure, complaints and moves; the triggers service the trigger
+operations beside its disaster worker.
 
 - health names the owners connected (`aidctl health` shows it);
 - each owner connects to Postgres as its own role, which can do its job, and
@@ -141,3 +142,47 @@ def test_forwarded_write_after_owner_kill9_is_answered_from_the_record(h):
                         % body["text"]) == "1"
     _served_again(h, killed=True)
 
+
+# ------------------------------------------------------------------ triggers
+
+def test_triggers_serves_its_operations_as_its_own_role(h):
+    assert "triggers" in h.health()["owners"].split(), h.health()
+    ok(h.call("triggers.list", {}))
+    rows = h.psql("SELECT usename FROM pg_stat_activity WHERE datname = 'aid'"
+                  " AND application_name LIKE 'triggers%'")
+    assert rows and {r[0] for r in rows} == {"aid_triggers"}, rows
+    # the front door's role may no longer record triggers; the triggers role may
+    refused(h, "aid_intake", "INSERT INTO triggers (kind, body, request_id)"
+            " VALUES ('death', '\\x00', 'x')")
+    refused(h, "aid_intake", "SELECT count(*) FROM trigger_targets")
+    ms = [h.member(birth="1949-02-02")]
+    res = h.submit_ok(h.report(ms, status={"dibao": "full"}))
+    h.wait_complete(res["case_id"])
+    r = ok(h.call("trigger.submit", {"kind": "medical_expense", "id_number": ms[0]["id_number"],
+                                     "expense_fen": 5000000, "months": 12}, h.rid("trg")))
+    assert r["case_id"] == res["case_id"] and r["report_id"], r
+    # the report it filed goes through the pipeline (eligibility woken by the owner)
+    n = r["report_id"].split("-")[1]
+    deadline = time.monotonic() + 30
+    while h.psql_value("SELECT assessed_at IS NOT NULL FROM reports WHERE report_id = %s"
+                       % n) != "t":
+        assert time.monotonic() < deadline, "the trigger's report was not assessed"
+        time.sleep(0.1)
+    got = ok(h.call("trigger.get", {"trigger_id": r["trigger_id"]}))
+    assert got["trigger_id"] == r["trigger_id"], got
+
+
+def test_triggers_stopped_its_operations_unavailable_report_path_unaffected(h):
+    _stop(h, "triggers")
+    try:
+        t0 = time.monotonic()
+        e = h.error_of(h.call("triggers.list", {}))
+        assert e["code"] == "unavailable" and time.monotonic() - t0 < 1.0, e
+        res = h.submit_ok(h.report([h.member(birth="1952-06-06")], status={"dibao": "full"}))
+        h.wait_complete(res["case_id"])
+    finally:
+        h.stack("up")
+    deadline = time.monotonic() + 15
+    while not h.call("triggers.list", {}).get("ok"):
+        assert time.monotonic() < deadline, "triggers did not come back"
+        time.sleep(0.2)

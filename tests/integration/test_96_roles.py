@@ -183,8 +183,8 @@ def test_nobody_changes_the_trail(h, case):
 def test_service_roles_read_only_what_they_need(h, case):
     for role, table in [("aid_gateway", "reports"), ("aid_gateway", "case_members"),
                         ("aid_gateway", "decisions"), ("aid_eligibility", "case_members"),
-                        ("aid_eligibility", "decisions"), ("aid_triggers", "decisions"),
-                        ("aid_triggers", "assessed_persons"), ("aid_supervision", "gateway_users"),
+                        ("aid_eligibility", "decisions"), ("aid_triggers", "complaints"),
+                        ("aid_triggers", "audit_log"), ("aid_supervision", "gateway_users"),
                         ("aid_supervision", "audit_log"), ("aid_civil", "case_members"),
                         ("aid_civil", "assessed_persons"), ("aid_civil", "gateway_users"),
                         ("aid_civil", "audit_log"), ("aid_intake", "gateway_sessions"),

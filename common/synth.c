@@ -14,6 +14,7 @@ void synth_prepare(store_t *store)
     store_prepare(store, "synth_latest",
                   "SELECT body FROM reports WHERE case_id = $1::bigint"
                   " ORDER BY report_id DESC LIMIT 1");
+    store_prepare(store, "synth_submit_report", SYNTH_SUBMIT_REPORT_SQL);
     store_prepare(store, "synth_person",
                   "SELECT case_id FROM case_members WHERE id_hash = decode($1, 'hex')");
 }
@@ -116,7 +117,7 @@ int synth_file_report(opctx_t *ctx, long long case_id, const char *request_id,
         write_unavailable(err);
         goto out;
     }
-    res = store_exec_bin(store, "submit_report", 11, vals, lens, fmts);
+    res = store_exec_bin(store, "synth_submit_report", 11, vals, lens, fmts);
     if (!res) {
         write_unavailable(err);
         goto out;

@@ -21,7 +21,8 @@
 
 #include "idcard.h"
 #include "mp.h"
-#include "ops.h"
+#include "opctx.h"
+#include "write.h"
 #include "pgarr.h"
 #include "pii.h"
 #include "report.h"

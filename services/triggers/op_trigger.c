@@ -20,7 +20,8 @@
 
 #include "log.h"
 #include "mp.h"
-#include "ops.h"
+#include "opctx.h"
+#include "write.h"
 #include "pgarr.h"
 #include "pii.h"
 #include "synth.h"
@@ -38,6 +39,7 @@ typedef struct {
 
 static void prepare(store_t *store)
 {
+    synth_prepare(store);
     store_prepare(store, "trigger_next_id", "SELECT nextval('triggers_trigger_id_seq')");
     store_prepare(store, "trigger_insert",
                   "INSERT INTO triggers (trigger_id, request_id, kind, body, cases, reached,"
@@ -238,6 +240,21 @@ static void pack_done(msgpack_packer *pk, const trigger_done_t *d, bool person)
     }
 }
 
+/* Wakes eligibility (and the disaster worker) after COMMIT: a trigger filed
+ * reports, or committed the targets of a disaster (the body's seq is this
+ * service's stream, proto/README.md §10). Dropped when the write rolls back. */
+static void wake(opctx_t *ctx)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 1);
+    mp_pack_kv_int(&pk, "seq", 0);
+    opctx_publish(ctx, "report.committed", sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+}
+
 /* ---- trigger.submit ------------------------------------------------------------ */
 
 static int handle_submit(opctx_t *ctx, const proto_request_t *req, msgpack_packer *pk,
@@ -253,6 +270,7 @@ static int handle_submit(opctx_t *ctx, const proto_request_t *req, msgpack_packe
         proto_fail(err, PROTO_INVALID_FIELD, se.field, se.message);
     else if (run_one(ctx, -1, req->id, "", t, req->body, &done, err) == 0) {
         pack_done(pk, &done, !proto_trigger_is_area(t));
+        wake(ctx);
         rc = 0;
     }
     free(t);
@@ -369,6 +387,7 @@ static int handle_batch(opctx_t *ctx, const proto_request_t *req, msgpack_packer
         pk->callback(pk->data, sb.data, sb.size); /* the packed results array */
         log_info("trigger.batch", "items", LOG_I(n), "accepted", LOG_I(counts[0]), "matched",
                  LOG_I(counts[1]), "rejected", LOG_I(counts[2]), NULL);
+        wake(ctx);
     }
     msgpack_sbuffer_destroy(&sb);
     PQclear(known);

@@ -5,10 +5,11 @@
  * the case's latest report with the change applied, and then goes through
  * the normal pipeline (eligibility → every responsible department), so every
  * rule applies exactly as for a report a person filed. */
-#ifndef AID_INTAKE_SYNTH_H
-#define AID_INTAKE_SYNTH_H
+#ifndef AID_COMMON_SYNTH_H
+#define AID_COMMON_SYNTH_H
 
-#include "ops.h"
+#include "opctx.h"
+#include "write.h"
 
 /* Applies a change to the household's latest report (already reset to:
  * as_of today, source department, urgency normal, no circumstances, no
@@ -26,7 +27,16 @@ int synth_file_report(opctx_t *ctx, long long case_id, const char *request_id,
                       synth_modify_fn modify, void *arg, long long *report_id,
                       proto_error_t *err);
 
-/* Registers the statements; called by intake at start. */
+/* The one statement that files a report (aid_submit_report, ops/sql/30_report.sql):
+ * $1 request id, $2 body, $3 id hashes, $4 names, $5 source, $6 as_of, $7
+ * township, $8 village, $9 urgent, $10 sealed body, $11 encrypted ids. */
+#define SYNTH_SUBMIT_REPORT_SQL                                                        \
+    "SELECT report_id, case_id, outcome FROM aid_submit_report("                       \
+    "$1, $2::bytea, $3::text[], $4::text[], $5, $6::date, $7, $8, $9::boolean,"        \
+    " $10::bytea, $11::text[])"
+
+/* Registers the statements: from the prepare of the one operation of a
+ * program that files reports this way (a store gets each name once). */
 void synth_prepare(store_t *store);
 
 #endif
