@@ -23,7 +23,6 @@ typedef struct {
     unsigned char identity[IDENTITY_MAX]; /* its ROUTER routing id */
     size_t identity_len;
     char name[CURVE_NAME_MAX + 1];        /* its key's name, or the service it named */
-    char service[CURVE_NAME_MAX + 1];     /* the service it named (health's owners) */
     uint64_t ops;                         /* bit i: serves proto_ops[i] */
     int64_t seen_ms;                      /* last READY */
     int inflight;
@@ -219,7 +218,6 @@ static void peer_ready(forward_t *self, const char *client, zmq_msg_t *frames, i
         memcpy(svc, zmq_msg_data(&frames[delim + 3]), sn);
         svc[sn] = 0;
         snprintf(o->name, sizeof o->name, "%s", client[0] ? client : svc);
-        snprintf(o->service, sizeof o->service, "%s", svc);
         log_info("forward.owner_ready", "owner", LOG_S(o->name), "ops", LOG_S(logged), NULL);
     }
     self->owners[k].ops = ops;
@@ -368,21 +366,4 @@ int forward_tick(forward_t *self, int64_t now_ms)
             next = w->deadline_ms;
     }
     return (int)(next - now_ms);
-}
-
-void forward_owners(const forward_t *self, char *buf, size_t size)
-{
-    size_t n = 0;
-    if (size)
-        buf[0] = '\0';
-    for (int i = 0; i < OWNERS_MAX && n < size; i++) {
-        if (!self->owners[i].live)
-            continue;
-        bool seen = false;
-        for (int j = 0; j < i && !seen; j++)
-            seen = self->owners[j].live &&
-                   strcmp(self->owners[j].service, self->owners[i].service) == 0;
-        if (!seen)
-            n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? " " : "", self->owners[i].service);
-    }
 }

@@ -50,9 +50,6 @@ bool forward_is_owner(const zmq_msg_t *frames, int n, int delim);
 void forward_owner_msg(forward_t *self, const char *client, zmq_msg_t *frames, int n,
                        int delim, int64_t now_ms);
 
-/* The services connected as owners (the names they said in READY), each
- * once, space-separated, into buf ("" when none). */
-void forward_owners(const forward_t *self, char *buf, size_t size);
 /* Is an instance of op's owner connected? */
 bool forward_has(const forward_t *self, const char *op);
 /* Forwards the request body[0..len) with id id for op (index into

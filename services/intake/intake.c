@@ -447,8 +447,6 @@ static void outbox_flush(intake_t *in, bool send)
     in->in_write = false;
 }
 
-void intake_owners(intake_t *in, char *buf, size_t size) { forward_owners(in->fw, buf, size); }
-
 bool intake_bus_connected(intake_t *in)
 {
     /* drain the monitor: event frames are a 16-bit id + 32-bit value, then an address */

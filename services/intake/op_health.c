@@ -27,9 +27,7 @@ static int handle(opctx_t *ctx, const proto_request_t *req, msgpack_packer *pk, 
     const char *redis = cache_status(ctx->cache);
     bool bus = intake_bus_connected(intake_of(ctx));
     bool redis_ok = strcmp(redis, "ok") == 0;
-    char owners[256];
-    intake_owners(intake_of(ctx), owners, sizeof owners);
-    msgpack_pack_map(pk, 6);
+    msgpack_pack_map(pk, 5);
     /* down: nothing can be accepted; degraded: accepting, without a fast path
      * (Redis) or without the bus (consumers then work from their sweeps) */
     mp_pack_kv_str(pk, "status", !db ? "down" : redis_ok && bus ? "ok" : "degraded");
@@ -37,8 +35,6 @@ static int handle(opctx_t *ctx, const proto_request_t *req, msgpack_packer *pk, 
     mp_pack_kv_str(pk, "redis", redis);
     mp_pack_kv_str(pk, "bus", bus ? "ok" : "not connected to the broker");
     mp_pack_kv_str(pk, "version", VERSION);
-    /* who serves the forwarded operations now (proto/README.md §11) */
-    mp_pack_kv_str(pk, "owners", owners[0] ? owners : "none");
     return 0;
 }
 

@@ -16,7 +16,5 @@ typedef struct intake intake_t;
 static inline intake_t *intake_of(opctx_t *c) { return (intake_t *)c->host; }
 /* True while the bus publisher is connected to the broker. */
 bool intake_bus_connected(intake_t *in);
-/* The services connected as owners, space-separated (forward_owners). */
-void intake_owners(intake_t *in, char *buf, size_t size);
 
 #endif

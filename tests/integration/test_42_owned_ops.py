@@ -3,7 +3,6 @@ door (issue 15): the supervision service (services/supervision/) serves the
 ledger, disclosure, complaints and moves; the triggers service the trigger
 operations beside its disaster worker.
 
-- health names the owners connected (`aidctl health` shows it);
 - each owner connects to Postgres as its own role, which can do its job, and
   the front door's role can no longer write the owner's records;
 - an owner stopped: its operations answer `unavailable` at once (no waiting
@@ -28,8 +27,6 @@ def ok(r):
 
 def test_owners_connect_as_their_own_roles(h):
     ok(h.call("ledger.monthly", {"month": "2026-01"}))
-    # health (and so `aidctl health`) names the owners connected
-    assert "supervision" in h.health()["owners"].split(), h.health()
     rows = h.psql("SELECT application_name, usename FROM pg_stat_activity"
                   " WHERE datname = 'aid' AND application_name LIKE 'supervision%'")
     assert rows and {u for _, u in rows} == {"aid_supervision"}, rows
@@ -92,7 +89,6 @@ def _served_again(h, killed=False):
 def test_owner_stopped_answers_unavailable_at_once_report_path_unaffected(h):
     _stop(h, "supervision")      # a clean stop says GONE: dropped at once
     try:
-        assert "supervision" not in h.health()["owners"].split(), h.health()
         for op, body, write in (("ledger.monthly", {"month": "2026-01"}, False),
                                 ("complaint.submit", {"channel": "hotline", "text": "停机"}, True)):
             t0 = time.monotonic()
@@ -146,7 +142,6 @@ def test_forwarded_write_after_owner_kill9_is_answered_from_the_record(h):
 # ------------------------------------------------------------------ triggers
 
 def test_triggers_serves_its_operations_as_its_own_role(h):
-    assert "triggers" in h.health()["owners"].split(), h.health()
     ok(h.call("triggers.list", {}))
     rows = h.psql("SELECT usename FROM pg_stat_activity WHERE datname = 'aid'"
                   " AND application_name LIKE 'triggers%'")
