@@ -119,6 +119,32 @@ REVOKE INSERT, UPDATE ON triggers, trigger_targets FROM aid_intake;
 REVOKE SELECT ON triggers, trigger_targets FROM aid_intake;
 REVOKE USAGE ON SEQUENCE triggers_trigger_id_seq FROM aid_intake;
 
+-- care (services/care/, beside its department worker): visits.due, visit.record,
+-- caregiver.score. A visit may be to any registered person and files its report
+-- on the household's case (aid_submit_report), so the care role reads every
+-- household's reports and may file one; a failed caregiver score records a care
+-- referral, its decision and a task (aid_caregiver_score). Its requests and R-AUDIT
+-- read rows.
+GRANT SELECT ON cases, case_members, requests, assessed_persons, visits,
+                visit_schedule_versions, caregiver_scores, care_tasks, dept_streams,
+                case_moves, case_move_decisions
+    TO aid_care;
+GRANT INSERT ON requests, cases, case_members, reports, report_queue, case_moves, referrals,
+                visits, visit_schedule_versions, caregiver_scores, care_tasks, audit_log
+    TO aid_care;
+GRANT UPDATE (report_id, case_id, result) ON requests TO aid_care;
+GRANT UPDATE (version) ON visit_schedule_versions TO aid_care;
+GRANT UPDATE (last_seq) ON dept_streams TO aid_care;
+GRANT USAGE ON SEQUENCE cases_case_id_seq, reports_report_id_seq, referrals_referral_id_seq,
+                        visits_visit_id_seq, care_tasks_task_id_seq, case_moves_move_id_seq,
+                        audit_log_audit_id_seq
+    TO aid_care;
+DROP POLICY IF EXISTS care_visits ON reports;
+CREATE POLICY care_visits ON reports TO aid_care USING (true) WITH CHECK (true);
+-- what the front door gave up to care
+REVOKE INSERT ON visits, caregiver_scores, care_tasks FROM aid_intake;
+REVOKE USAGE ON SEQUENCE visits_visit_id_seq, care_tasks_task_id_seq FROM aid_intake;
+
 -- what the front door gave up to supervision (case_move_decisions stays readable: a report
 -- filed outside its case's township looks for an open move)
 REVOKE INSERT, UPDATE ON ledger_submissions, complaint_counters, complaints, complaint_steps,

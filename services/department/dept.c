@@ -213,19 +213,26 @@ static int64_t depth(worker_t *w, void *arg)
     return d;
 }
 
-int dept_main(dept_t dept)
+static int dept_run(dept_t dept, const dept_owner_t *own)
 {
     const char *name = policy_dept_names[dept];
     svc_init(name);
     svc_require_pii();
+    pthread_t owner;
+    bool serving = own && own->start(name, &owner) == 0;
     /* a department that runs its own handler (decision.submit): not started */
     if (config_list_has("AID_EXTERNAL_DEPARTMENTS", name)) {
         log_info("dept.external", "department", LOG_S(name), NULL);
+        if (serving)
+            pthread_join(owner, NULL); /* its operations, until SIGTERM */
         return 0;
     }
     dept_ctx_t *c = calloc(1, sizeof *c); /* large: reports and decisions */
-    if (!c)
+    if (!c) {
+        if (serving)
+            own->stop(owner);
         return 1;
+    }
     c->dept = dept;
     c->name = name;
     c->seq = svc_wall_us();
@@ -237,8 +244,14 @@ int dept_main(dept_t dept)
         pgarr_init(&c->arr[k]);
     worker_config_t cfg = {name, c->topic, DEPT_BATCH, step, c, prepare};
     int rc = worker_run_depth(&cfg, depth);
+    if (serving)
+        own->stop(owner);
     for (int k = 0; k < A_COUNT; k++)
         pgarr_free(&c->arr[k]);
     free(c);
     return rc;
 }
+
+int dept_main(dept_t dept) { return dept_run(dept, NULL); }
+
+int dept_main_owning(dept_t dept, const dept_owner_t *owner) { return dept_run(dept, owner); }

@@ -7,8 +7,20 @@
 #ifndef AID_DEPT_H
 #define AID_DEPT_H
 
+#include <pthread.h>
+
 #include "policy.h"
 
 int dept_main(dept_t dept);
+/* The same for a department that also owns operations behind the front door
+ * (care): after start-up, start(name, &thread) serves them on a thread of its
+ * own (common/serve.h serve_start: 0 when started), also while its decisions
+ * are made by an external handler (AID_EXTERNAL_DEPARTMENTS); stop(thread)
+ * ends it when the worker loop ends (serve_stop). */
+typedef struct {
+    int (*start)(const char *service, pthread_t *thread);
+    void (*stop)(pthread_t thread);
+} dept_owner_t;
+int dept_main_owning(dept_t dept, const dept_owner_t *owner);
 
 #endif

@@ -6,8 +6,8 @@ heartbeats stop (AID_OWNER_EXPIRY_MS, 3 s), never a hang; an owner that says
 GONE is dropped at once and the operation is served as before.
 
 The owner here is a bare DEALER speaking services/intake/forward.h's frames,
-registered for operations intake still serves itself (visits.due, visit.record:
-an owner, when one is connected, takes them over) — not those a real owner of
+registered for operations intake still serves itself (referrals.overdue,
+decision.submit: an owner, when one is connected, takes them over) — not those a real owner of
 the stack serves, which would share the requests with it. Plaintext stacks only: in secure mode only keys
 named service.<name> may register.
 """
@@ -54,14 +54,14 @@ class FakeOwner:
 
 
 def test_forwarded_with_identity_and_answered(h):
-    owner = FakeOwner(h, "visits.due")
+    owner = FakeOwner(h, "referrals.overdue")
     try:
         c = h.Client(timeout=10)
-        c.sock.send_multipart([b"", msgpack.packb({"v": 1, "op": "visits.due", "id": "fw1",
+        c.sock.send_multipart([b"", msgpack.packb({"v": 1, "op": "referrals.overdue", "id": "fw1",
                                                    "body": {}})])
         token, client, env = owner.take()
         assert client == "local"          # the caller's identity travels with it
-        assert env["op"] == "visits.due" and env["id"] == "fw1"
+        assert env["op"] == "referrals.overdue" and env["id"] == "fw1"
         owner.reply(token, {"v": 1, "id": "fw1", "ok": True, "result": {"by": "owner"}})
         assert c.sock.poll(10000, zmq.POLLIN)
         f = c.sock.recv_multipart()
@@ -71,18 +71,18 @@ def test_forwarded_with_identity_and_answered(h):
     finally:
         owner.gone()
     # dropped at once: intake serves it again
-    r = h.call("visits.due", {"township": "520123101"})
+    r = h.call("referrals.overdue", {})
     assert r["ok"] and "by" not in r["result"], r
 
 
 def test_owner_killed_mid_write_answers_outcome_unknown(h):
-    owner = FakeOwner(h, "visit.record")
+    owner = FakeOwner(h, "decision.submit")
     c = h.Client(timeout=15)
     rid = h.rid("fwk")
     t0 = time.monotonic()
     c.sock.send_multipart([b"", msgpack.packb(
-        {"v": 1, "op": "visit.record", "id": rid,
-         "body": {"id_number": h.new_id(), "visited_on": "2026-01-05", "visitor": "x"}})])
+        {"v": 1, "op": "decision.submit", "id": rid,
+         "body": {"referral_id": "referral-1", "status": "denied", "reason": "x"}})])
     owner.take()
     owner.sock.close(linger=0)            # killed: no reply, no GONE, no heartbeat
     assert c.sock.poll(10000, zmq.POLLIN), "no answer: a hang"
@@ -91,5 +91,5 @@ def test_owner_killed_mid_write_answers_outcome_unknown(h):
     c.close()
     assert rep["ok"] is False and rep["id"] == rid, rep
     assert rep["error"]["code"] == "unavailable"
-    assert rep["error"]["message"].startswith("outcome unknown: the owner of visit.record"), rep
+    assert rep["error"]["message"].startswith("outcome unknown: the owner of decision.submit"), rep
     assert 2.0 <= took < 8.0, took      # at the owner's expiry (3 s), before the 5 s bound

@@ -1,7 +1,8 @@
 """test_42_owned_ops.py — operations served by their owners behind the front
 door (issue 15): the supervision service (services/supervision/) serves the
 ledger, disclosure, complaints and moves; the triggers service the trigger
-operations beside its disaster worker.
+operations beside its disaster worker; the care service visits and caregiver
+scores beside its department worker.
 
 - each owner connects to Postgres as its own role, which can do its job, and
   the front door's role can no longer write the owner's records;
@@ -27,9 +28,7 @@ def ok(r):
 
 def test_owners_connect_as_their_own_roles(h):
     ok(h.call("ledger.monthly", {"month": "2026-01"}))
-    rows = h.psql("SELECT application_name, usename FROM pg_stat_activity"
-                  " WHERE datname = 'aid' AND application_name LIKE 'supervision%'")
-    assert rows and {u for _, u in rows} == {"aid_supervision"}, rows
+    _connects_as(h, "supervision", "aid_supervision")
 
 
 def test_the_front_door_gave_the_owner_its_records(h):
@@ -70,6 +69,31 @@ def _stop(h, service):
     while not all(_gone(p) for p in pids):
         assert time.monotonic() < deadline, "%s did not stop" % service
         time.sleep(0.05)
+
+
+def _connects_as(h, service, role):
+    rows = h.psql("SELECT usename FROM pg_stat_activity WHERE datname = 'aid'"
+                  " AND application_name LIKE '%s%%'" % service)
+    assert rows and {r[0] for r in rows} == {role}, rows
+
+
+def _stopped_unavailable_report_path_unaffected(h, service, op, body, report_done=True):
+    """service stopped: op answers unavailable at once, a report is still
+    accepted (and decided when report_done); then it serves op again."""
+    _stop(h, service)
+    try:
+        t0 = time.monotonic()
+        e = h.error_of(h.call(op, body))
+        assert e["code"] == "unavailable" and time.monotonic() - t0 < 1.0, e
+        res = h.submit_ok(h.report([h.member(birth="1952-06-06")], status={"dibao": "full"}))
+        if report_done:
+            h.wait_complete(res["case_id"])
+    finally:
+        h.stack("up")
+    deadline = time.monotonic() + 15
+    while not h.call(op, body).get("ok"):
+        assert time.monotonic() < deadline, "%s did not come back" % service
+        time.sleep(0.2)
 
 
 def _served_again(h, killed=False):
@@ -143,9 +167,7 @@ def test_forwarded_write_after_owner_kill9_is_answered_from_the_record(h):
 
 def test_triggers_serves_its_operations_as_its_own_role(h):
     ok(h.call("triggers.list", {}))
-    rows = h.psql("SELECT usename FROM pg_stat_activity WHERE datname = 'aid'"
-                  " AND application_name LIKE 'triggers%'")
-    assert rows and {r[0] for r in rows} == {"aid_triggers"}, rows
+    _connects_as(h, "triggers", "aid_triggers")
     # the front door's role may no longer record triggers; the triggers role may
     refused(h, "aid_intake", "INSERT INTO triggers (kind, body, request_id)"
             " VALUES ('death', '\\x00', 'x')")
@@ -168,16 +190,23 @@ def test_triggers_serves_its_operations_as_its_own_role(h):
 
 
 def test_triggers_stopped_its_operations_unavailable_report_path_unaffected(h):
-    _stop(h, "triggers")
-    try:
-        t0 = time.monotonic()
-        e = h.error_of(h.call("triggers.list", {}))
-        assert e["code"] == "unavailable" and time.monotonic() - t0 < 1.0, e
-        res = h.submit_ok(h.report([h.member(birth="1952-06-06")], status={"dibao": "full"}))
-        h.wait_complete(res["case_id"])
-    finally:
-        h.stack("up")
-    deadline = time.monotonic() + 15
-    while not h.call("triggers.list", {}).get("ok"):
-        assert time.monotonic() < deadline, "triggers did not come back"
-        time.sleep(0.2)
+    _stopped_unavailable_report_path_unaffected(h, "triggers", "triggers.list", {})
+
+
+# ------------------------------------------------------------------ care
+
+def test_care_serves_visits_and_scores_as_its_own_role(h):
+    ok(h.call("visits.due", {"township": "520123101"}))
+    _connects_as(h, "care", "aid_care")
+    # the front door's role may no longer record visits, scores or care tasks
+    refused(h, "aid_intake", "INSERT INTO care_tasks (kind, case_id, id_hash, note)"
+            " VALUES ('x', 0, '\\x00', 'x')")
+    refused(h, "aid_intake", "SELECT nextval('visits_visit_id_seq')")
+    # and the care role still sees only care's referrals (its department worker's view)
+    assert value_as(h, "aid_care", "SELECT count(*) FROM referrals WHERE department <> 'care'") == "0"
+
+
+def test_care_stopped_its_operations_unavailable_report_path_unaffected(h):
+    # the care department is stopped too: the report is accepted, not decided
+    _stopped_unavailable_report_path_unaffected(h, "care", "visits.due",
+                                                {"township": "520123101"}, report_done=False)

@@ -16,7 +16,8 @@
 #include "idcard.h"
 #include "mp.h"
 #include "pii.h"
-#include "ops.h"
+#include "opctx.h"
+#include "write.h"
 
 static void prepare(store_t *store)
 {

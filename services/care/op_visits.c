@@ -25,7 +25,8 @@
 #include "idcard.h"
 #include "mp.h"
 #include "pii.h"
-#include "ops.h"
+#include "opctx.h"
+#include "write.h"
 #include "synth.h"
 
 #define KEY_DUE "visits:due:"
