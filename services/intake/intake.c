@@ -1379,7 +1379,7 @@ int intake_run(intake_t *self)
 {
     zmq_pollitem_t items[] = {{self->router, 0, ZMQ_POLLIN, 0}};
     store_ready(self->store); /* connect early; failures are retried per batch */
-    while (!svc_stopping()) {
+    while (!svc_stopping() && !store_refused(self->store)) {
         int wait_ms = forward_tick(self->fw, svc_now_ms());
         if (zmq_poll(items, 1, wait_ms < 500 ? (wait_ms > 0 ? wait_ms : 0) : 500) <= 0) {
             metric_set(self->m_depth, 0); /* idle */
@@ -1413,5 +1413,6 @@ int intake_run(intake_t *self)
         flush_held(self); /* reads answered after their audit rows commit */
     }
     log_info("intake.stopped", NULL);
-    return 0;
+    /* a database the store refused (another PII key: logged by the check) */
+    return store_refused(self->store) ? 1 : 0;
 }

@@ -502,6 +502,84 @@ static void a_failing_session_statement_keeps_the_store_not_ready(void **state)
     store_destroy(&s);
 }
 
+/* Connect checks of these tests: each counts its calls; "refuse" refuses the
+ * database, "later" cannot decide on its first call, then accepts. */
+static int check_calls;
+
+static int check_refuse(PGconn *conn, char *why, size_t whysz)
+{
+    (void)conn;
+    check_calls++;
+    snprintf(why, whysz, "test: this database must not be used");
+    return 1;
+}
+
+static int check_later(PGconn *conn, char *why, size_t whysz)
+{
+    check_calls++;
+    PGresult *r = PQexec(conn, "SELECT 1"); /* the connection is there and usable */
+    int ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+    PQclear(r);
+    if (!ok || check_calls == 1) {
+        snprintf(why, whysz, "test: not now");
+        return -1;
+    }
+    return 0;
+}
+
+/* A refused database (e.g. one sealed with another PII key, common/pii_pg.c)
+ * is an error the store returns, never an exit: store_ready stays false,
+ * store_refused says why, nothing runs and the store never reconnects. */
+static void a_refusing_connect_check_is_an_error_not_an_exit(void **state)
+{
+    (void)state;
+    check_calls = 0;
+    store_check_all(check_refuse);
+    store_t *s = store_new(need_dsn());
+    assert_non_null(s);
+    store_prepare(s, "ut_add", "SELECT 1");
+    assert_false(store_ready(s)); /* still running: it returned */
+    assert_true(store_refused(s));
+    assert_int_equal(check_calls, 1);
+    assert_non_null(strstr(store_errmsg(s), "must not be used"));
+    assert_null(store_conn(s));
+    assert_null(store_exec(s, "ut_add", 0, NULL));
+    struct timespec pause = {0, 50 * 1000000}; /* beyond AID_PG_RETRY_MS */
+    nanosleep(&pause, NULL);
+    assert_false(store_ready(s));
+    assert_int_equal(check_calls, 1); /* refused for good: no reconnect */
+    store_check_all(NULL);
+    store_destroy(&s);
+    /* without the check, the same database is fine */
+    s = open_store();
+    assert_false(store_refused(s));
+    store_destroy(&s);
+}
+
+/* A check that cannot decide keeps the store not ready, and the next
+ * connect asks again. */
+static void a_check_that_cannot_decide_is_asked_again(void **state)
+{
+    (void)state;
+    check_calls = 0;
+    store_check_all(check_later);
+    store_t *s = store_new(need_dsn());
+    assert_non_null(s);
+    assert_false(store_ready(s));
+    assert_false(store_refused(s));
+    assert_non_null(strstr(store_errmsg(s), "not now"));
+    bool ready = false;
+    for (int i = 0; i < 100 && !ready; i++) { /* at most ~1 s */
+        struct timespec pause = {0, 10 * 1000000};
+        nanosleep(&pause, NULL);
+        ready = store_ready(s);
+    }
+    store_check_all(NULL);
+    assert_true(ready);
+    assert_int_equal(check_calls, 2);
+    store_destroy(&s);
+}
+
 static void bad_dsn_leaves_the_store_not_ready(void **state)
 {
     (void)state;
@@ -568,6 +646,8 @@ int main(void)
         cmocka_unit_test(session_settings_hold_on_every_connection),
         cmocka_unit_test(a_failing_session_statement_keeps_the_store_not_ready),
         cmocka_unit_test(bad_dsn_leaves_the_store_not_ready),
+        cmocka_unit_test(a_refusing_connect_check_is_an_error_not_an_exit),
+        cmocka_unit_test(a_check_that_cannot_decide_is_asked_again),
         cmocka_unit_test(a_statement_that_fails_to_prepare_keeps_the_store_not_ready),
     };
     return cmocka_run_group_tests_name("store (live)", tests, setup_env, NULL);
