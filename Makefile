@@ -38,7 +38,7 @@ VARIANT := $(if $(SANITIZE),san-$(subst $(comma),-,$(SANITIZE)),rel)
 BUILD := build/$(VARIANT)
 
 CFLAGS_BASE := -std=c11 -Wall -Wextra -Werror -Wno-format-truncation -g -O2 -D_GNU_SOURCE -MMD -MP \
-	-Icommon -Iproto -Iservices/policy -Iservices/department -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
+	-Icommon -Iproto -Iservices/policy -Iservices/department -Iservices/report -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
 ifneq ($(SANITIZE),)
 CFLAGS_BASE += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all -O1
 LDFLAGS += -fsanitize=$(SANITIZE)
@@ -111,11 +111,15 @@ endef
 
 bin/bus: $(call obj,$(wildcard services/bus/*.c)) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS))
-bin/intake: $(call obj,$(wildcard services/intake/*.c)) $(CORE_LIBS) $(VARIANT_STAMP)
+# services/report: the report path (report.submit's group commit, the filer,
+# case reads, the system's own reports), linked into intake; the trigger
+# worker files its reports with the same filer.
+REPORT_FILER := $(call obj,services/report/report_store.c)
+bin/intake: $(call obj,$(wildcard services/intake/*.c services/report/*.c)) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS))
 bin/eligibility: $(call obj,$(wildcard services/eligibility/*.c)) $(LIB_DEPT) $(LIB_POLICY) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS))
-bin/triggers: $(call obj,$(wildcard services/triggers/*.c)) $(LIB_DEPT) $(LIB_POLICY) $(CORE_LIBS) $(VARIANT_STAMP)
+bin/triggers: $(call obj,$(wildcard services/triggers/*.c)) $(REPORT_FILER) $(LIB_DEPT) $(LIB_POLICY) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS))
 $(addprefix bin/,$(DEPARTMENTS)): bin/%: $(BUILD)/services/%/main.o $(LIB_DEPT) $(LIB_POLICY) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS))

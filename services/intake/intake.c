@@ -17,12 +17,12 @@
 #include "intake.h"
 #include "forward.h"
 #include "ops.h"
+#include "report_store.h"
 #include "synth.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <arpa/inet.h>
 #include <string.h>
 #include <time.h>
 #include <zmq.h>
@@ -107,7 +107,9 @@ struct intake {
     int64_t seq;              /* report.committed stream sequence */
     inbound_t *inbound;       /* BATCH_MAX slots */
     pending_t *pending;       /* BATCH_MAX slots */
-    pgarr_t ids, names, encs; /* statement parameters, reused */
+    report_store_t *filer;    /* the report filer's parameters, reused */
+    pgarr_t ids;              /* lookup_committed's parameters, reused */
+    pgbin_t raws;
     bool in_write;            /* a write's transaction is open: events wait */
     const char *cur_client;   /* the request being handled: its sender's name, or "" */
     bool audit_added;         /* the read being handled added audit rows */
@@ -117,12 +119,9 @@ struct intake {
     int n_held;
     int n_outbox;
     outbox_t outbox[OUTBOX_MAX];
-    struct batch_params *batch; /* aid_submit_reports parameters, reused; lazily made */
     metrics_t *metrics;       /* served on AID_METRICS_PORT */
     metric_t *m_requests, *m_received, *m_decided, *m_errors, *m_depth, *m_batches, *m_latency;
 };
-
-static void batch_params_free(struct batch_params **b_p);
 
 static int64_t now_us(void)
 {
@@ -155,14 +154,7 @@ static void ops_prepare_all(store_t *store);
 
 static void prepare_statements(store_t *store)
 {
-    store_prepare(store, "submit_report",
-                  "SELECT report_id, case_id, outcome FROM aid_submit_report("
-                  "$1, $2::bytea, $3::text[], $4::text[], $5, $6::date, $7, $8, $9::boolean,"
-                  " $10::bytea, $11::text[])");
-    store_prepare(store, "submit_reports",
-                  "SELECT o_ord, o_report_id, o_case_id, o_outcome FROM aid_submit_reports("
-                  "$1::text[], $2::bytea[], $3::text[], $4::date[], $5::text[], $6::text[],"
-                  " $7::boolean[], $8::bytea[], $9::int[], $10::text[], $11::text[], $12::text[])");
+    report_store_prepare(store);
     /* the batch's entries after a COMMIT whose answer was lost: $3 is the
      * low 32 bits of the batch's transaction id, the xmin of the rows it made */
     store_prepare(store, "committed_reports",
@@ -193,6 +185,7 @@ intake_t *intake_new(void)
     self->inbound = calloc(BATCH_MAX, sizeof *self->inbound);
     self->pending = calloc(BATCH_MAX, sizeof *self->pending);
     self->held = calloc(BATCH_MAX, sizeof *self->held);
+    self->filer = report_store_new();
     self->zctx = zmq_ctx_new();
     self->store = store_new(config_str("AID_PG_DSN", "host=127.0.0.1 dbname=aid"));
     self->cache = cache_new(config_str("AID_REDIS_URL", "redis://127.0.0.1:6379"));
@@ -205,8 +198,8 @@ intake_t *intake_new(void)
      * statements.) */
     if (self->store)
         store_session(self->store, "SET enable_seqscan = off");
-    if (!self->inbound || !self->pending || !self->held || !self->zctx || !self->store ||
-        !self->cache)
+    if (!self->inbound || !self->pending || !self->held || !self->filer || !self->zctx ||
+        !self->store || !self->cache)
         goto fail;
     prepare_statements(self->store);
     metrics_open(self);
@@ -270,9 +263,8 @@ void intake_destroy(intake_t **self_p)
     pgarr_free(&self->a_cases);
     pgarr_free(&self->a_detail);
     pgarr_free(&self->ids);
-    pgarr_free(&self->encs);
-    pgarr_free(&self->names);
-    batch_params_free(&self->batch);
+    pgbin_free(&self->raws);
+    report_store_destroy(&self->filer);
     ratelimit_destroy(&self->rl);
     free(self);
     *self_p = NULL;
@@ -835,65 +827,6 @@ static void remember_cached(intake_t *self, pending_t *ps, int n)
 
 /* ---- the batch's statements: one pipelined round trip ------------------- */
 
-/* The parameters of one aid_submit_reports call (migration 021), reused. */
-enum { B_REQ, B_SOURCE, B_ASOF, B_TOWN, B_VILLAGE, B_URGENT, B_PORD, B_PIDS, B_PNAMES, B_PENCS,
-       B_TEXT };
-typedef struct batch_params {
-    pgarr_t text[B_TEXT];
-    char *raw, *body;            /* bytea[] in PostgreSQL's binary array format */
-    size_t raw_len, raw_cap, body_len, body_cap;
-} batch_params_t;
-
-static void batch_params_free(struct batch_params **b_p)
-{
-    batch_params_t *b = *b_p;
-    if (!b)
-        return;
-    for (int k = 0; k < B_TEXT; k++)
-        pgarr_free(&b->text[k]);
-    free(b->raw);
-    free(b->body);
-    free(b);
-    *b_p = NULL;
-}
-
-static int bin_put(char **buf, size_t *len, size_t *cap, const void *p, size_t n)
-{
-    if (*len + n > *cap) {
-        size_t c = *cap ? *cap : 4096;
-        while (c < *len + n)
-            c *= 2;
-        char *b = realloc(*buf, c);
-        if (!b)
-            return -1;
-        *buf = b;
-        *cap = c;
-    }
-    memcpy(*buf + *len, p, n);
-    *len += n;
-    return 0;
-}
-
-static int bin_put_i32(char **buf, size_t *len, size_t *cap, int32_t v)
-{
-    uint32_t be = htonl((uint32_t)v);
-    return bin_put(buf, len, cap, &be, 4);
-}
-
-/* Starts a one-dimensional bytea[] of n elements (n ≥ 1). */
-static int bin_array_begin(char **buf, size_t *len, size_t *cap, int n)
-{
-    *len = 0;
-    return bin_put_i32(buf, len, cap, 1) | bin_put_i32(buf, len, cap, 0) |
-           bin_put_i32(buf, len, cap, 17 /* bytea */) | bin_put_i32(buf, len, cap, n) |
-           bin_put_i32(buf, len, cap, 1);
-}
-
-static int bin_array_add(char **buf, size_t *len, size_t *cap, const char *p, size_t n)
-{
-    return bin_put_i32(buf, len, cap, (int32_t)n) | bin_put(buf, len, cap, p, n);
-}
-
 typedef struct {
     const char *key;
     int entry;
@@ -934,103 +867,42 @@ static void mark_linked(const pending_t *ps, const int *unsettled, int nq, bool 
     free(keys);
 }
 
+/* The filing of a pending report (report_store.h). */
+static report_filing_t filing_of(const pending_t *p)
+{
+    return (report_filing_t){.request_id = p->id, .report = p->report, .raw = p->raw.data,
+                             .raw_len = p->raw.size, .body = p->canon.data,
+                             .body_len = p->canon.size};
+}
+
 /* Sends the aid_submit_reports call for the independent entries. */
 static int send_batch(intake_t *self, PGconn *conn, pending_t *ps, const int *unsettled,
-                      const bool *linked, int nq, int nb)
+                      const bool *linked, int nq)
 {
-    static const char *const sources[] = {"visit", "hotline", "wechat", "department", "self"};
-    if (!self->batch && !(self->batch = calloc(1, sizeof *self->batch)))
-        return 0;
-    batch_params_t *b = self->batch;
-    for (int k = 0; k < B_TEXT; k++)
-        pgarr_reset(&b->text[k]);
-    int bad = bin_array_begin(&b->raw, &b->raw_len, &b->raw_cap, nb) |
-              bin_array_begin(&b->body, &b->body_len, &b->body_cap, nb);
-    for (int q = 0, k = 0; q < nq; q++) {
+    report_store_batch_begin(self->filer);
+    for (int q = 0; q < nq; q++) {
         if (linked[q])
             continue;
-        const pending_t *p = &ps[unsettled[q]];
-        const report_t *r = p->report;
-        char as_of[11];
-        date_format(r->as_of, as_of);
-        k++;
-        pgarr_add_text(&b->text[B_REQ], p->id);
-        pgarr_add_text(&b->text[B_SOURCE], sources[r->source]);
-        pgarr_add_text(&b->text[B_ASOF], as_of);
-        pgarr_add_text(&b->text[B_TOWN], r->township);
-        pgarr_add_text(&b->text[B_VILLAGE], r->village);
-        pgarr_add_text(&b->text[B_URGENT], r->urgency == URGENCY_URGENT ? "true" : "false");
-        for (int m = 0; m < r->n_members; m++) {
-            pgarr_add_int(&b->text[B_PORD], k);
-            char h[PII_HASH_HEX], e[PII_ID_ENC_HEX];
-            pii_hash_hex(r->members[m].id_number, h);
-            pii_id_enc_hex(r->members[m].id_number, e);
-            pgarr_add_text(&b->text[B_PIDS], h);
-            pgarr_add_text(&b->text[B_PNAMES], r->members[m].name);
-            pgarr_add_text(&b->text[B_PENCS], e);
-        }
-        size_t sl = 0;
-        unsigned char *sealed = pii_seal_alloc(PII_AD_REPORT, p->canon.data, p->canon.size, &sl);
-        bad |= sealed == NULL;
-        bad |= bin_array_add(&b->raw, &b->raw_len, &b->raw_cap, p->raw.data, p->raw.size) |
-               (sealed ? bin_array_add(&b->body, &b->body_len, &b->body_cap, (const char *)sealed, sl)
-                       : 0);
-        free(sealed);
+        report_filing_t f = filing_of(&ps[unsettled[q]]);
+        report_store_batch_add(self->filer, &f);
     }
-    const char *vals[12] = {pgarr_str(&b->text[B_REQ]),    b->raw,
-                            pgarr_str(&b->text[B_SOURCE]), pgarr_str(&b->text[B_ASOF]),
-                            pgarr_str(&b->text[B_TOWN]),   pgarr_str(&b->text[B_VILLAGE]),
-                            pgarr_str(&b->text[B_URGENT]), b->body,
-                            pgarr_str(&b->text[B_PORD]),   pgarr_str(&b->text[B_PIDS]),
-                            pgarr_str(&b->text[B_PNAMES]), pgarr_str(&b->text[B_PENCS])};
-    int lens[12] = {0, (int)b->raw_len, 0, 0, 0, 0, 0, (int)b->body_len, 0, 0, 0, 0};
-    int fmts[12] = {0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0};
-    for (int k = 0; k < 12; k++)
-        bad |= vals[k] == NULL;
-    return !bad && PQsendQueryPrepared(conn, "submit_reports", 12, vals, lens, fmts, 0) == 1;
+    return report_store_batch_send(self->filer, conn) == 0;
 }
 
 /* Sends one aid_submit_report call (a linked entry). */
 static int send_one(intake_t *self, PGconn *conn, const pending_t *p)
 {
-    static const char *const sources[] = {"visit", "hotline", "wechat", "department", "self"};
-    const report_t *r = p->report;
-    pgarr_reset(&self->ids);
-    pgarr_reset(&self->names);
-    pgarr_reset(&self->encs);
-    for (int m = 0; m < r->n_members; m++) {
-        char h[PII_HASH_HEX], e[PII_ID_ENC_HEX];
-        pii_hash_hex(r->members[m].id_number, h);
-        pii_id_enc_hex(r->members[m].id_number, e);
-        pgarr_add_text(&self->ids, h);
-        pgarr_add_text(&self->names, r->members[m].name);
-        pgarr_add_text(&self->encs, e);
-    }
-    const char *ids = pgarr_str(&self->ids), *names = pgarr_str(&self->names);
-    const char *encs = pgarr_str(&self->encs);
-    char as_of[11];
-    date_format(r->as_of, as_of);
-    size_t sl = 0;
-    unsigned char *sealed = pii_seal_alloc(PII_AD_REPORT, p->canon.data, p->canon.size, &sl);
-    const char *vals[11] = {p->id,      p->raw.data, ids,         names,
-                            sources[r->source], as_of, r->township, r->village,
-                            r->urgency == URGENCY_URGENT ? "true" : "false",
-                            (const char *)sealed, encs};
-    int lens[11] = {0, (int)p->raw.size, 0, 0, 0, 0, 0, 0, 0, (int)sl, 0};
-    int fmts[11] = {0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0};
-    /* libpq copies the parameters into its buffer: the arrays can be reused */
-    int ok = ids && names && encs && sealed &&
-             PQsendQueryPrepared(conn, "submit_report", 11, vals, lens, fmts, 0) == 1;
-    free(sealed);
-    return ok;
+    report_filing_t f = filing_of(p);
+    return report_store_send(self->filer, conn, &f) == 0;
 }
 
 static void set_outcome(pending_t *p, PGresult *res, int row, int col)
 {
-    p->report_id = atoll(PQgetvalue(res, row, col));
-    p->case_id = atoll(PQgetvalue(res, row, col + 1));
-    const char *oc = PQgetvalue(res, row, col + 2);
-    p->outcome = !strcmp(oc, "new") ? 0 : !strcmp(oc, "duplicate") ? 1 : 2;
+    report_filed_t out;
+    report_store_result(res, row, col, &out);
+    p->report_id = out.report_id;
+    p->case_id = out.case_id;
+    p->outcome = (int)out.outcome;
 }
 
 /* After the batch's transaction committed: the entries whose results were
@@ -1042,27 +914,26 @@ static void set_outcome(pending_t *p, PGresult *res, int row, int col)
 static int lookup_committed(intake_t *self, pending_t *ps, const int *unsettled, int nq,
                             uint64_t xid)
 {
-    char *raw = NULL;
-    size_t len = 0, cap = 0;
     int n = 0;
     pgarr_reset(&self->ids);
+    pgbin_reset(&self->raws);
     for (int q = 0; q < nq; q++)
         n += ps[unsettled[q]].report_id == 0 && ps[unsettled[q]].outcome == 0;
     if (!n)
         return 0;
-    int bad = bin_array_begin(&raw, &len, &cap, n);
     for (int q = 0; q < nq; q++) {
         const pending_t *p = &ps[unsettled[q]];
         if (p->report_id || p->outcome)
             continue;
         pgarr_add_text(&self->ids, p->id);
-        bad |= bin_array_add(&raw, &len, &cap, p->raw.data, p->raw.size);
+        pgbin_add(&self->raws, p->raw.data, p->raw.size);
     }
     char x32[24];
     snprintf(x32, sizeof x32, "%llu", (unsigned long long)(xid & 0xffffffffu));
-    const char *vals[3] = {pgarr_str(&self->ids), raw, x32};
-    int lens[3] = {0, (int)len, 0}, fmts[3] = {0, 1, 0};
-    PGresult *r = !bad && vals[0] && store_ready(self->store)
+    int len = 0;
+    const char *vals[3] = {pgarr_str(&self->ids), pgbin_data(&self->raws, &len), x32};
+    int lens[3] = {0, len, 0}, fmts[3] = {0, 1, 0};
+    PGresult *r = vals[0] && vals[1] && store_ready(self->store)
                       ? store_exec_bin(self->store, "committed_reports", 3, vals, lens, fmts)
                       : NULL;
     for (int row = 0; r && row < PQntuples(r); row++) {
@@ -1080,7 +951,6 @@ static int lookup_committed(intake_t *self, pending_t *ps, const int *unsettled,
                  LOG_S(store_errmsg(self->store)), NULL);
     int rc = r ? 0 : -1;
     PQclear(r);
-    free(raw);
     return rc;
 }
 
@@ -1146,7 +1016,7 @@ static store_outcome_t submit_all(intake_t *self, pending_t *ps, int n)
         nb += !linked[q];
     bool sent = store_pipe_begin(self->store), commit_sent = false, committed = false;
     if (sent && nb)
-        sent = send_batch(self, conn, ps, unsettled, linked, nq, nb);
+        sent = send_batch(self, conn, ps, unsettled, linked, nq);
     for (int q = 0; sent && q < nq; q++)
         if (linked[q])
             sent = send_one(self, conn, &ps[unsettled[q]]);

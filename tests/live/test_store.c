@@ -45,6 +45,10 @@ static store_t *open_store(void)
     store_prepare(s, "ut_i64", "SELECT $1::bigint, 7::int, NULL::bigint");
     store_prepare(s, "ut_unnest",
                   "SELECT x, x IS NULL FROM unnest($1::text[]) WITH ORDINALITY AS t(x, n) ORDER BY n");
+    store_prepare(s, "ut_unnest_bytea",
+                  "SELECT encode(x, 'hex'), cardinality($1::bytea[])"
+                  "  FROM unnest($1::bytea[]) WITH ORDINALITY AS t(x, n) ORDER BY n");
+    store_prepare(s, "ut_bytea_card", "SELECT cardinality($1::bytea[])");
     store_prepare(s, "ut_unnest_int", "SELECT sum(x)::text, count(x) FROM unnest($1::bigint[]) AS t(x)");
     if (!store_ready(s)) {
         char msg[600];
@@ -178,6 +182,53 @@ static void pgarr_literals_unnest_back_to_the_same_values(void **state)
 }
 
 /* ---- errors --------------------------------------------------------------------- */
+
+/* common/pgarr.c's bytea[] in the binary format: the server reads back the
+ * same bytes (NUL bytes, empty elements, a large one), and the empty array. */
+static void pgbin_arrays_unnest_back_to_the_same_bytes(void **state)
+{
+    (void)state;
+    store_t *s = open_store();
+    static char big[70000];
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (char)(i * 7);
+    const struct { const char *p; size_t n; } el[] = {{"a\0b", 3}, {"", 0}, {"\xff\x00", 2},
+                                                       {big, sizeof big}};
+    pgbin_t b;
+    pgbin_init(&b);
+    for (int round = 0; round < 2; round++) { /* the second time after a reset */
+        pgbin_reset(&b);
+        for (int i = 0; i < 4; i++)
+            pgbin_add(&b, el[i].p, el[i].n);
+        int len = 0;
+        const char *v[1] = {pgbin_data(&b, &len)};
+        int lens[1] = {len}, fmts[1] = {1};
+        assert_non_null(v[0]);
+        PGresult *r = store_exec_bin(s, "ut_unnest_bytea", 1, v, lens, fmts);
+        if (!r)
+            fail_msg("unnest of a bytea[] failed: %s", store_errmsg(s));
+        assert_int_equal(PQntuples(r), 4);
+        for (int i = 0; i < 4; i++) {
+            assert_int_equal(PQgetlength(r, i, 0), (int)el[i].n * 2);
+            for (size_t k = 0; k < el[i].n; k++) {
+                char hex[3];
+                snprintf(hex, sizeof hex, "%02x", (unsigned char)el[i].p[k]);
+                assert_memory_equal(PQgetvalue(r, i, 0) + 2 * k, hex, 2);
+            }
+        }
+        PQclear(r);
+    }
+    pgbin_reset(&b);
+    int len = 0;
+    const char *v[1] = {pgbin_data(&b, &len)};
+    int lens[1] = {len}, fmts[1] = {1};
+    PGresult *r = store_exec_bin(s, "ut_bytea_card", 1, v, lens, fmts);
+    assert_non_null(r);
+    assert_string_equal(PQgetvalue(r, 0, 0), "0");
+    PQclear(r);
+    pgbin_free(&b);
+    store_destroy(&s);
+}
 
 static void duplicate_key_gives_sqlstate_23505(void **state)
 {
@@ -634,6 +685,7 @@ int main(void)
         cmocka_unit_test(exec_runs_prepared_statements_with_text_params),
         cmocka_unit_test(exec_bin_passes_bytea_with_nul_bytes),
         cmocka_unit_test(pgarr_literals_unnest_back_to_the_same_values),
+        cmocka_unit_test(pgbin_arrays_unnest_back_to_the_same_bytes),
         cmocka_unit_test(duplicate_key_gives_sqlstate_23505),
         cmocka_unit_test(other_errors_give_their_sqlstate),
         cmocka_unit_test(error_messages_are_scrubbed_of_id_numbers),
