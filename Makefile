@@ -115,6 +115,8 @@ bin/bus: $(call obj,$(wildcard services/bus/*.c)) $(CORE_LIBS) $(VARIANT_STAMP)
 # case reads, the system's own reports), linked into intake; the trigger
 # worker files its reports with the same filer.
 REPORT_FILER := $(call obj,services/report/report_store.c)
+# submit.c and synth.c plug into the front door (services/intake/door.h, ops.h)
+$(BUILD)/services/intake/%.o $(BUILD)/services/report/%.o: CFLAGS_ALL += -Iservices/intake
 bin/intake: $(call obj,$(wildcard services/intake/*.c services/report/*.c)) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS))
 bin/eligibility: $(call obj,$(wildcard services/eligibility/*.c)) $(LIB_DEPT) $(LIB_POLICY) $(CORE_LIBS) $(VARIANT_STAMP)

@@ -1,0 +1,140 @@
+/* audit.c — reads of cases answered only once their audit rows are
+ * committed (R-AUDIT): a read op's handler adds its rows (intake_audit_read),
+ * its answer is held, and the held reads of one pass of the loop share one
+ * INSERT in one transaction; when the rows cannot be written every held read
+ * is answered unavailable instead. */
+#include "door.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+void intake_audit_prepare(store_t *store)
+{
+    /* R-AUDIT: reads of cases by clients, one row per read case (040_roles.sql);
+     * $3 holds each read's cases as an array literal */
+    store_prepare(store, "audit_reads",
+                  "INSERT INTO audit_log (who, action, case_id, detail)"
+                  " SELECT t.who, t.action, c, t.detail"
+                  "   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])"
+                  "        AS t(who, action, cases, detail)"
+                  "  CROSS JOIN LATERAL unnest(t.cases::bigint[]) AS c");
+}
+
+int intake_audit_read(intake_t *in, const char *action, const char *case_ids,
+                      const char *request_id)
+{
+    char detail[PROTO_STR_MAX + 16];
+    snprintf(detail, sizeof detail, "request %s", request_id && *request_id ? request_id : "-");
+    pgarr_add_text(&in->a_who, intake_client(in));
+    pgarr_add_text(&in->a_action, action);
+    pgarr_add_text(&in->a_cases, case_ids);
+    pgarr_add_text(&in->a_detail, detail);
+    in->a_rows++;
+    in->audit_added = true; /* the answer waits for the rows (intake_flush_held) */
+    return 0;
+}
+
+/* Keeps the answer to in (request id, result) until intake_flush_held: 0, or -1
+ * when it cannot be kept (no memory), and then it is not answered yet. */
+static int hold_reply(intake_t *self, inbound_t *in, const char *id,
+                      const msgpack_sbuffer *result)
+{
+    held_t *h = &self->held[self->n_held];
+    h->id = strdup(id ? id : "");
+    if (!h->id)
+        return -1;
+    msgpack_sbuffer_init(&h->reply);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &h->reply, msgpack_sbuffer_write);
+    proto_reply_ok_begin(&pk, id);
+    msgpack_sbuffer_write(&h->reply, result->data, result->size);
+    for (int i = 0; i < in->nroute; i++) {
+        zmq_msg_init(&h->route[i]);
+        zmq_msg_move(&h->route[i], &in->route[i]);
+    }
+    h->nroute = in->nroute;
+    in->nroute = 0;
+    zmq_msg_close(&in->body);
+    self->n_held++;
+    return 0;
+}
+
+/* Commits the audit rows of the held reads (one statement, one commit), then
+ * answers them; when the rows cannot be written, every held read is answered
+ * unavailable instead (R-AUDIT: no answer without its audit row). */
+void intake_flush_held(intake_t *self)
+{
+    if (self->n_held == 0 && self->a_rows == 0)
+        return;
+    const char *vals[4] = {pgarr_str(&self->a_who), pgarr_str(&self->a_action),
+                           pgarr_str(&self->a_cases), pgarr_str(&self->a_detail)};
+    /* in a transaction of its own with its id: rows committed although the
+     * answer was lost still answer the reads (store_exec_once) */
+    store_outcome_t truth = STORE_ABORTED;
+    if (vals[0] && vals[1] && vals[2] && vals[3] && store_ready(self->store))
+        PQclear(store_exec_once(self->store, "audit_reads", 4, vals, &truth));
+    if (truth != STORE_COMMITTED)
+        log_error("intake.audit_failed", "reads", LOG_I(self->n_held), "error",
+                  LOG_S(store_errmsg(self->store)), NULL);
+    for (int k = 0; k < self->n_held; k++) {
+        held_t *h = &self->held[k];
+        if (truth == STORE_COMMITTED) {
+            for (int i = 0; i < h->nroute; i++)
+                zmq_msg_send(&h->route[i], self->router, ZMQ_SNDMORE);
+            zmq_send(self->router, h->reply.data, h->reply.size, 0);
+        } else {
+            inbound_t in = {.nroute = h->nroute};
+            for (int i = 0; i < h->nroute; i++) {
+                zmq_msg_init(&in.route[i]);
+                zmq_msg_move(&in.route[i], &h->route[i]);
+            }
+            zmq_msg_init(&in.body);
+            proto_error_t e;
+            if (truth == STORE_ABORTED)
+                intake_unavailable(&e);
+            else
+                intake_outcome_unknown(&e);
+            intake_reply_error(self, &in, h->id, &e);
+        }
+        for (int i = 0; i < h->nroute; i++)
+            zmq_msg_close(&h->route[i]);
+        msgpack_sbuffer_destroy(&h->reply);
+        free(h->id);
+    }
+    self->n_held = self->a_rows = 0;
+    pgarr_reset(&self->a_who);
+    pgarr_reset(&self->a_action);
+    pgarr_reset(&self->a_cases);
+    pgarr_reset(&self->a_detail);
+}
+
+void intake_run_read(intake_t *self, inbound_t *in, const intake_op_t *op,
+                     const proto_request_t *req)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    proto_error_t e;
+    self->audit_added = false;
+    if (op->handle(self, req, &pk, &e) != 0)
+        intake_reply_error(self, in, req->id, &e);
+    else if (!self->audit_added)
+        intake_reply_ok(self, in, req->id, &sb);
+    else if (hold_reply(self, in, req->id, &sb) != 0) {
+        intake_unavailable(&e);
+        intake_reply_error(self, in, req->id, &e);
+    }
+    msgpack_sbuffer_destroy(&sb);
+}
+
+void intake_audit_free(intake_t *self)
+{
+    pgarr_free(&self->a_who);
+    pgarr_free(&self->a_action);
+    pgarr_free(&self->a_cases);
+    pgarr_free(&self->a_detail);
+}

@@ -1,0 +1,156 @@
+/* write.c — the front door's writes: an operation's handler runs in its own
+ * transaction, exactly once by its request id (common/write.h: the id, the
+ * body's hash and the answer are recorded in the same transaction), and the
+ * events it publishes wait in an outbox until that transaction commits
+ * (dropped when it rolls back). Also the bus publisher's connection state. */
+#include "door.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus.h"
+#include "log.h"
+#include "mp.h"
+#include "write.h"
+
+/* Sends one event, giving its "seq" key the next number of intake's stream. */
+static void send_event(intake_t *in, const char *topic, const void *body, size_t len)
+{
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    if (mp_unpack(body, len, &u) == MP_OK && u.data.type == MSGPACK_OBJECT_MAP) {
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        const msgpack_object_map *m = &u.data.via.map;
+        msgpack_pack_map(&pk, m->size);
+        for (uint32_t i = 0; i < m->size; i++) {
+            msgpack_pack_object(&pk, m->ptr[i].key);
+            if (mp_str_is(&m->ptr[i].key, "seq"))
+                msgpack_pack_int64(&pk, ++in->seq);
+            else
+                msgpack_pack_object(&pk, m->ptr[i].val);
+        }
+        body = sb.data;
+        len = sb.size;
+    }
+    if (bus_publish(in->pub, topic, body, len) != 0)
+        log_debug("bus.publish_dropped", "topic", LOG_S(topic), NULL);
+    msgpack_sbuffer_destroy(&sb);
+    msgpack_unpacked_destroy(&u);
+}
+
+void intake_publish(intake_t *in, const char *topic, const void *body, size_t len)
+{
+    if (!in->in_write) {
+        send_event(in, topic, body, len);
+        return;
+    }
+    if (in->n_outbox == OUTBOX_MAX) {
+        /* only a delay: consumers catch up from Postgres */
+        log_warn("bus.outbox_full", "topic", LOG_S(topic), NULL);
+        return;
+    }
+    outbox_t *o = &in->outbox[in->n_outbox];
+    o->body = malloc(len ? len : 1);
+    if (!o->body)
+        return;
+    memcpy(o->body, body, len);
+    o->len = len;
+    snprintf(o->topic, sizeof o->topic, "%s", topic);
+    in->n_outbox++;
+}
+
+/* After a write's COMMIT (send) or rollback (drop): empties the outbox. */
+static void outbox_flush(intake_t *in, bool send)
+{
+    for (int i = 0; i < in->n_outbox; i++) {
+        if (send)
+            send_event(in, in->outbox[i].topic, in->outbox[i].body, in->outbox[i].len);
+        free(in->outbox[i].body);
+    }
+    in->n_outbox = 0;
+    in->in_write = false;
+}
+
+bool intake_bus_connected(intake_t *in)
+{
+    /* drain the monitor: event frames are a 16-bit id + 32-bit value, then an address */
+    for (int i = 0; i < 1000; i++) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, in->pub_monitor, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            break;
+        }
+        if (zmq_msg_size(&m) >= 2) {
+            uint16_t ev;
+            memcpy(&ev, zmq_msg_data(&m), 2);
+            in->bus_up = ev == ZMQ_EVENT_CONNECTED;
+        }
+        int more = zmq_msg_more(&m);
+        zmq_msg_close(&m);
+        if (more) {
+            zmq_msg_init(&m);
+            zmq_msg_recv(&m, in->pub_monitor, 0);
+            zmq_msg_close(&m);
+        }
+    }
+    return in->bus_up;
+}
+
+int intake_unavailable(proto_error_t *err) { return write_unavailable(err); }
+
+int intake_outcome_unknown(proto_error_t *err) { return write_outcome_unknown(err); }
+
+/* Wakes eligibility after a write that may have filed a report. */
+static void publish_wakeup(intake_t *self)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 1);
+    mp_pack_kv_int(&pk, "seq", ++self->seq);
+    bus_publish(self->pub, "report.committed", sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+typedef struct {
+    intake_t *self;
+    const intake_op_t *op;
+    const proto_request_t *req;
+} write_ctx_t;
+
+/* write_fn of an op's handler: the events it publishes wait for COMMIT. */
+static int write_handler(void *arg, msgpack_packer *pk, proto_error_t *err)
+{
+    write_ctx_t *c = arg;
+    c->self->in_write = true;
+    return c->op->handle(c->self, c->req, pk, err);
+}
+
+/* A write in its own transaction, exactly once by its id (common/write.h). */
+void intake_run_write(intake_t *self, inbound_t *in, const intake_op_t *op,
+                      const proto_request_t *req)
+{
+    proto_error_t e;
+    msgpack_sbuffer reply;
+    msgpack_sbuffer_init(&reply);
+    write_ctx_t c = {self, op, req};
+    bool fresh = false;
+    if (write_once(self->store, req->id, op->name, req->body, write_handler, &c, &reply, &fresh,
+                   &e) == 0) {
+        intake_reply_ok(self, in, req->id, &reply);
+        if (fresh) {
+            outbox_flush(self, true);
+            publish_wakeup(self);
+        }
+    } else {
+        outbox_flush(self, false);
+        intake_reply_error(self, in, req->id, &e);
+    }
+    msgpack_sbuffer_destroy(&reply);
+}
