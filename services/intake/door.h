@@ -97,6 +97,9 @@ int64_t intake_now_us(void);
 void intake_reply_error(intake_t *self, inbound_t *in, const char *id, const proto_error_t *e);
 void intake_reply_ok(intake_t *self, inbound_t *in, const char *id, const msgpack_sbuffer *result);
 
+/* write.c: sends an event at once, outside any write's outbox, its "seq"
+ * key numbered in intake's stream (the report path's wake-up). */
+void intake_publish_now(intake_t *self, const char *topic, const void *body, size_t len);
 /* write.c: runs a write op in its own transaction, exactly once by its id
  * (common/write.h); its events are sent after COMMIT. */
 void intake_run_write(intake_t *self, inbound_t *in, const intake_op_t *op,

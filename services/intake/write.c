@@ -42,6 +42,11 @@ static void send_event(intake_t *in, const char *topic, const void *body, size_t
     msgpack_unpacked_destroy(&u);
 }
 
+void intake_publish_now(intake_t *in, const char *topic, const void *body, size_t len)
+{
+    send_event(in, topic, body, len);
+}
+
 void intake_publish(intake_t *in, const char *topic, const void *body, size_t len)
 {
     if (!in->in_write) {

@@ -496,7 +496,7 @@ static void answer_report(submit_t *self, pending_t *p)
 }
 
 /* Tells eligibility that reports were committed (a wake-up; it reads the
- * reports themselves from Postgres). intake_publish numbers "seq". */
+ * reports themselves from Postgres). The front door numbers "seq". */
 static void publish_committed(submit_t *self, pending_t *ps, int n)
 {
     long long last = 0;
@@ -517,7 +517,7 @@ static void publish_committed(submit_t *self, pending_t *ps, int n)
     mp_pack_kv_int(&pk, "seq", 0);
     mp_pack_kv_int(&pk, "count", fresh);
     mp_pack_kv_int(&pk, "last_report", last);
-    intake_publish(self->door, "report.committed", sb.data, sb.size);
+    intake_publish_now(self->door, "report.committed", sb.data, sb.size);
     msgpack_sbuffer_destroy(&sb);
 }
 
