@@ -28,12 +28,12 @@ int intake_audit_read(intake_t *in, const char *action, const char *case_ids,
 {
     char detail[PROTO_STR_MAX + 16];
     snprintf(detail, sizeof detail, "request %s", request_id && *request_id ? request_id : "-");
-    pgarr_add_text(&in->a_who, intake_client(in));
-    pgarr_add_text(&in->a_action, action);
-    pgarr_add_text(&in->a_cases, case_ids);
-    pgarr_add_text(&in->a_detail, detail);
-    in->a_rows++;
-    in->audit_added = true; /* the answer waits for the rows (intake_flush_held) */
+    pgarr_add_text(&in->audit.who, intake_client(in));
+    pgarr_add_text(&in->audit.action, action);
+    pgarr_add_text(&in->audit.cases, case_ids);
+    pgarr_add_text(&in->audit.detail, detail);
+    in->audit.rows++;
+    in->audit.added = true; /* the answer waits for the rows (intake_flush_held) */
     return 0;
 }
 
@@ -42,7 +42,7 @@ int intake_audit_read(intake_t *in, const char *action, const char *case_ids,
 static int hold_reply(intake_t *self, inbound_t *in, const char *id,
                       const msgpack_sbuffer *result)
 {
-    held_t *h = &self->held[self->n_held];
+    held_t *h = &self->audit.held[self->audit.n_held];
     h->id = strdup(id ? id : "");
     if (!h->id)
         return -1;
@@ -58,7 +58,7 @@ static int hold_reply(intake_t *self, inbound_t *in, const char *id,
     h->nroute = in->nroute;
     in->nroute = 0;
     zmq_msg_close(&in->body);
-    self->n_held++;
+    self->audit.n_held++;
     return 0;
 }
 
@@ -67,20 +67,20 @@ static int hold_reply(intake_t *self, inbound_t *in, const char *id,
  * unavailable instead (R-AUDIT: no answer without its audit row). */
 void intake_flush_held(intake_t *self)
 {
-    if (self->n_held == 0 && self->a_rows == 0)
+    if (self->audit.n_held == 0 && self->audit.rows == 0)
         return;
-    const char *vals[4] = {pgarr_str(&self->a_who), pgarr_str(&self->a_action),
-                           pgarr_str(&self->a_cases), pgarr_str(&self->a_detail)};
+    const char *vals[4] = {pgarr_str(&self->audit.who), pgarr_str(&self->audit.action),
+                           pgarr_str(&self->audit.cases), pgarr_str(&self->audit.detail)};
     /* in a transaction of its own with its id: rows committed although the
      * answer was lost still answer the reads (store_exec_once) */
     store_outcome_t truth = STORE_ABORTED;
     if (vals[0] && vals[1] && vals[2] && vals[3] && store_ready(self->store))
         PQclear(store_exec_once(self->store, "audit_reads", 4, vals, &truth));
     if (truth != STORE_COMMITTED)
-        log_error("intake.audit_failed", "reads", LOG_I(self->n_held), "error",
+        log_error("intake.audit_failed", "reads", LOG_I(self->audit.n_held), "error",
                   LOG_S(store_errmsg(self->store)), NULL);
-    for (int k = 0; k < self->n_held; k++) {
-        held_t *h = &self->held[k];
+    for (int k = 0; k < self->audit.n_held; k++) {
+        held_t *h = &self->audit.held[k];
         if (truth == STORE_COMMITTED) {
             for (int i = 0; i < h->nroute; i++)
                 zmq_msg_send(&h->route[i], self->router, ZMQ_SNDMORE);
@@ -104,11 +104,11 @@ void intake_flush_held(intake_t *self)
         msgpack_sbuffer_destroy(&h->reply);
         free(h->id);
     }
-    self->n_held = self->a_rows = 0;
-    pgarr_reset(&self->a_who);
-    pgarr_reset(&self->a_action);
-    pgarr_reset(&self->a_cases);
-    pgarr_reset(&self->a_detail);
+    self->audit.n_held = self->audit.rows = 0;
+    pgarr_reset(&self->audit.who);
+    pgarr_reset(&self->audit.action);
+    pgarr_reset(&self->audit.cases);
+    pgarr_reset(&self->audit.detail);
 }
 
 void intake_run_read(intake_t *self, inbound_t *in, const intake_op_t *op,
@@ -119,10 +119,10 @@ void intake_run_read(intake_t *self, inbound_t *in, const intake_op_t *op,
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     proto_error_t e;
-    self->audit_added = false;
+    self->audit.added = false;
     if (op->handle(self, req, &pk, &e) != 0)
         intake_reply_error(self, in, req->id, &e);
-    else if (!self->audit_added)
+    else if (!self->audit.added)
         intake_reply_ok(self, in, req->id, &sb);
     else if (hold_reply(self, in, req->id, &sb) != 0) {
         intake_unavailable(&e);
@@ -133,8 +133,8 @@ void intake_run_read(intake_t *self, inbound_t *in, const intake_op_t *op,
 
 void intake_audit_free(intake_t *self)
 {
-    pgarr_free(&self->a_who);
-    pgarr_free(&self->a_action);
-    pgarr_free(&self->a_cases);
-    pgarr_free(&self->a_detail);
+    pgarr_free(&self->audit.who);
+    pgarr_free(&self->audit.action);
+    pgarr_free(&self->audit.cases);
+    pgarr_free(&self->audit.detail);
 }

@@ -74,15 +74,19 @@ struct intake {
     void *pub_monitor;        /* connection events of pub */
     bool bus_up;              /* pub connected to the broker, per the monitor */
     int64_t seq;              /* report.committed stream sequence */
-    bool in_write;            /* a write's transaction is open: events wait */
-    int n_outbox;
-    outbox_t outbox[OUTBOX_MAX];
+    struct {
+        bool open;            /* a write's transaction is open: events wait */
+        int n;
+        outbox_t ev[OUTBOX_MAX];
+    } outbox;
     /* audit.c: held reads */
-    bool audit_added;         /* the read being handled added audit rows */
-    pgarr_t a_who, a_action, a_cases, a_detail; /* audit rows of held reads, per read */
-    int a_rows;               /* reads in the a_* arrays */
-    held_t *held;             /* BATCH_MAX slots */
-    int n_held;
+    struct {
+        bool added;           /* the read being handled added audit rows */
+        pgarr_t who, action, cases, detail; /* the rows of the held reads, one per read */
+        int rows;             /* reads in the arrays */
+        held_t *held;         /* BATCH_MAX slots */
+        int n_held;
+    } audit;
     /* metrics, served on AID_METRICS_PORT */
     metrics_t *metrics;
     metric_t *m_requests, *m_received, *m_decided, *m_errors, *m_depth, *m_batches, *m_latency;

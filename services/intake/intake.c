@@ -84,7 +84,7 @@ intake_t *intake_new(void)
     if (!self)
         return NULL;
     self->inbound = calloc(BATCH_MAX, sizeof *self->inbound);
-    self->held = calloc(BATCH_MAX, sizeof *self->held);
+    self->audit.held = calloc(BATCH_MAX, sizeof *self->audit.held);
     self->zctx = zmq_ctx_new();
     self->store = store_new(config_str("AID_PG_DSN", "host=127.0.0.1 dbname=aid"));
     self->cache = cache_new(config_str("AID_REDIS_URL", "redis://127.0.0.1:6379"));
@@ -97,7 +97,7 @@ intake_t *intake_new(void)
      * statements.) */
     if (self->store)
         store_session(self->store, "SET enable_seqscan = off");
-    if (!self->inbound || !self->held || !self->zctx || !self->store || !self->cache)
+    if (!self->inbound || !self->audit.held || !self->zctx || !self->store || !self->cache)
         goto fail;
     prepare_statements(self->store);
     metrics_open(self);
@@ -157,7 +157,7 @@ void intake_destroy(intake_t **self_p)
     cache_destroy(&self->cache);
     metrics_destroy(&self->metrics);
     free(self->inbound);
-    free(self->held); /* empty: intake_run answers every held read before it returns */
+    free(self->audit.held); /* empty: intake_run answers every held read before it returns */
     intake_audit_free(self);
     submit_destroy(&self->submit);
     ratelimit_destroy(&self->rl);

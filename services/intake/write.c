@@ -49,35 +49,35 @@ void intake_publish_now(intake_t *in, const char *topic, const void *body, size_
 
 void intake_publish(intake_t *in, const char *topic, const void *body, size_t len)
 {
-    if (!in->in_write) {
+    if (!in->outbox.open) {
         send_event(in, topic, body, len);
         return;
     }
-    if (in->n_outbox == OUTBOX_MAX) {
+    if (in->outbox.n == OUTBOX_MAX) {
         /* only a delay: consumers catch up from Postgres */
         log_warn("bus.outbox_full", "topic", LOG_S(topic), NULL);
         return;
     }
-    outbox_t *o = &in->outbox[in->n_outbox];
+    outbox_t *o = &in->outbox.ev[in->outbox.n];
     o->body = malloc(len ? len : 1);
     if (!o->body)
         return;
     memcpy(o->body, body, len);
     o->len = len;
     snprintf(o->topic, sizeof o->topic, "%s", topic);
-    in->n_outbox++;
+    in->outbox.n++;
 }
 
 /* After a write's COMMIT (send) or rollback (drop): empties the outbox. */
 static void outbox_flush(intake_t *in, bool send)
 {
-    for (int i = 0; i < in->n_outbox; i++) {
+    for (int i = 0; i < in->outbox.n; i++) {
         if (send)
-            send_event(in, in->outbox[i].topic, in->outbox[i].body, in->outbox[i].len);
-        free(in->outbox[i].body);
+            send_event(in, in->outbox.ev[i].topic, in->outbox.ev[i].body, in->outbox.ev[i].len);
+        free(in->outbox.ev[i].body);
     }
-    in->n_outbox = 0;
-    in->in_write = false;
+    in->outbox.n = 0;
+    in->outbox.open = false;
 }
 
 bool intake_bus_connected(intake_t *in)
@@ -133,7 +133,7 @@ typedef struct {
 static int write_handler(void *arg, msgpack_packer *pk, proto_error_t *err)
 {
     write_ctx_t *c = arg;
-    c->self->in_write = true;
+    c->self->outbox.open = true;
     return c->op->handle(c->self, c->req, pk, err);
 }
 
