@@ -38,7 +38,7 @@ VARIANT := $(if $(SANITIZE),san-$(subst $(comma),-,$(SANITIZE)),rel)
 BUILD := build/$(VARIANT)
 
 CFLAGS_BASE := -std=c11 -Wall -Wextra -Werror -Wno-format-truncation -g -O2 -D_GNU_SOURCE -MMD -MP \
-	-Icommon -Iproto -Iservices/policy -Iservices/department -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
+	-Icommon -Iproto -Iservices/policy -Iservices/department -Iservices/report -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
 ifneq ($(SANITIZE),)
 CFLAGS_BASE += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all -O1
 LDFLAGS += -fsanitize=$(SANITIZE)
@@ -111,18 +111,24 @@ endef
 
 bin/bus: $(call obj,$(wildcard services/bus/*.c)) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS))
-bin/intake: $(call obj,$(wildcard services/intake/*.c)) $(CORE_LIBS) $(VARIANT_STAMP)
+# services/report: the report path (report.submit's group commit, the filer,
+# case reads, the system's own reports), linked into intake; the trigger
+# worker, trigger.* and visit.record file theirs with the same filer (synth.c).
+REPORT_FILER := $(call obj,services/report/report_store.c services/report/synth.c)
+# submit.c and synth.c plug into the front door (services/intake/door.h, ops.h)
+$(BUILD)/services/intake/%.o $(BUILD)/services/report/%.o: CFLAGS_ALL += -Iservices/intake
+bin/intake: $(call obj,$(wildcard services/intake/*.c services/report/*.c)) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS))
 bin/supervision: $(call obj,$(wildcard services/supervision/*.c)) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS))
 bin/eligibility: $(call obj,$(wildcard services/eligibility/*.c)) $(LIB_DEPT) $(LIB_POLICY) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS))
-bin/triggers: $(call obj,$(wildcard services/triggers/*.c)) $(LIB_DEPT) $(LIB_POLICY) $(CORE_LIBS) $(VARIANT_STAMP)
+bin/triggers: $(call obj,$(wildcard services/triggers/*.c)) $(REPORT_FILER) $(LIB_DEPT) $(LIB_POLICY) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS))
 $(addprefix bin/,$(filter-out care,$(DEPARTMENTS))): bin/%: $(BUILD)/services/%/main.o $(LIB_DEPT) $(LIB_POLICY) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS))
 # care also owns operations behind the front door (op_*.c)
-bin/care: $(call obj,$(wildcard services/care/*.c)) $(LIB_DEPT) $(LIB_POLICY) $(CORE_LIBS) $(VARIANT_STAMP)
+bin/care: $(call obj,$(wildcard services/care/*.c)) $(REPORT_FILER) $(LIB_DEPT) $(LIB_POLICY) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS))
 bin/aidctl: $(call obj,$(wildcard ops/aidctl/*.c)) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS) -ljansson -lsodium)

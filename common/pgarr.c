@@ -1,6 +1,7 @@
-/* pgarr.c — PostgreSQL array literal builder. */
+/* pgarr.c — PostgreSQL array literal builder, and bytea[] in the binary format. */
 #include "pgarr.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,4 +98,87 @@ const char *pgarr_str(pgarr_t *a)
     if (a->count == 0)
         a->len--; /* keep the builder appendable */
     return a->buf;
+}
+
+/* ---- bytea[] in the binary array format ---------------------------------
+ * Header: ndim, has-nulls flag, element type oid (17, bytea), then per
+ * dimension its size and lower bound; each element: its length, its bytes.
+ * All integers 32-bit big-endian. The size is written by pgbin_data. */
+#define PGBIN_HEADER 20
+
+void pgbin_init(pgbin_t *b) { memset(b, 0, sizeof *b); }
+
+void pgbin_reset(pgbin_t *b)
+{
+    b->len = 0;
+    b->count = 0;
+    b->failed = 0;
+}
+
+void pgbin_free(pgbin_t *b)
+{
+    free(b->buf);
+    pgbin_init(b);
+}
+
+static int bin_reserve(pgbin_t *b, size_t more)
+{
+    if (b->failed)
+        return -1;
+    if (b->len + more <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + more)
+        cap *= 2;
+    char *p = realloc(b->buf, cap);
+    if (!p) {
+        b->failed = 1;
+        return -1;
+    }
+    b->buf = p;
+    b->cap = cap;
+    return 0;
+}
+
+static void bin_i32(char *at, int32_t v)
+{
+    uint32_t be = htonl((uint32_t)v);
+    memcpy(at, &be, 4);
+}
+
+void pgbin_add(pgbin_t *b, const void *p, size_t n)
+{
+    if (b->len == 0)
+        b->len = PGBIN_HEADER; /* written by pgbin_data */
+    if (n > INT32_MAX || bin_reserve(b, 4 + n) != 0) {
+        b->failed = 1;
+        return;
+    }
+    bin_i32(b->buf + b->len, (int32_t)n);
+    memcpy(b->buf + b->len + 4, p, n);
+    b->len += 4 + n;
+    b->count++;
+}
+
+const char *pgbin_data(pgbin_t *b, int *len)
+{
+    *len = 0;
+    if (b->failed || bin_reserve(b, PGBIN_HEADER) != 0 || b->len > INT32_MAX)
+        return NULL;
+    if (b->count == 0) {
+        /* the empty array: no dimensions */
+        bin_i32(b->buf, 0);
+        bin_i32(b->buf + 4, 0);
+        bin_i32(b->buf + 8, 17);
+        b->len = 0;
+        *len = 12;
+        return b->buf;
+    }
+    bin_i32(b->buf, 1);
+    bin_i32(b->buf + 4, 0);
+    bin_i32(b->buf + 8, 17 /* bytea */);
+    bin_i32(b->buf + 12, b->count);
+    bin_i32(b->buf + 16, 1);
+    *len = (int)b->len;
+    return b->buf;
 }

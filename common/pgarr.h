@@ -25,4 +25,22 @@ void pgarr_add_null(pgarr_t *a);
 /* The literal "{…}", or NULL after an allocation failure. */
 const char *pgarr_str(pgarr_t *a);
 
+/* A one-dimensional bytea[] in PostgreSQL's binary array format, for a
+ * parameter sent with format 1 (binary): any bytes, no escaping. The buffer
+ * grows as needed and is reused after pgbin_reset. */
+typedef struct {
+    char *buf;
+    size_t len, cap;
+    int count;
+    int failed;   /* set when an allocation failed; pgbin_data returns NULL */
+} pgbin_t;
+
+void pgbin_init(pgbin_t *b);
+void pgbin_reset(pgbin_t *b);
+void pgbin_free(pgbin_t *b);
+void pgbin_add(pgbin_t *b, const void *p, size_t n);
+/* The array (header with the element count, then the elements) and its
+ * size in *len; NULL after an allocation failure. Valid until the next add. */
+const char *pgbin_data(pgbin_t *b, int *len);
+
 #endif

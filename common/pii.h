@@ -24,6 +24,7 @@
 #ifndef AID_COMMON_PII_H
 #define AID_COMMON_PII_H
 
+#include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -79,5 +80,21 @@ void pii_id_enc_hex(const char *id, char out[PII_ID_ENC_HEX]);
 /* The ID number of an id_enc (raw bytes, as store_bytea gives them) into
  * out (19 bytes). 0, or -1 when it does not open. */
 int pii_id_open(const unsigned char *enc, size_t n, char out[19]);
+
+/* ---- in Postgres (common/pii_pg.c) ------------------------------------- */
+
+/* The sealed bytea at (row, col) of a text-format result, opened with
+ * associated data ad into a new buffer (free()), NUL-terminated; NULL when
+ * it is NULL, does not unescape or does not open. *len gets its size. */
+unsigned char *store_sealed(const PGresult *r, int row, int col, const char *ad, size_t *len);
+/* The ID number of the id_enc bytea at (row, col) of a text-format result
+ * into out. 0, or -1 (out empty). */
+int store_pii_id(const PGresult *r, int row, int col, char out[19]);
+/* The connect check (common/store.h, store_check_fn) of a process holding
+ * the key: the database's data must be sealed with the same key
+ * (044_pii_key_check.sql; the first process on a new database records it).
+ * 0 when it matches or no key is held; -1 when the check could not be made;
+ * 1 with pii.key_mismatch logged when the key is another. */
+int pii_pg_key_check(PGconn *conn, char *why, size_t whysz);
 
 #endif

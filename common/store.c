@@ -1,8 +1,6 @@
 /* store.c — libpq connection with prepared statements and reconnects. */
 #include "store.h"
 
-#include "pii.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +26,7 @@ struct store {
     char started[64];                  /* pg_postmaster_start_time() of the server */
     char err[512];                     /* last error, scrubbed */
     char sqlstate[6];
+    bool refused;                      /* the connect check refused the database */
 };
 
 static int64_t now_ms(void)
@@ -71,6 +70,14 @@ void store_session(store_t *self, const char *sql)
 
 void store_prepare(store_t *self, const char *name, const char *sql)
 {
+    for (int i = 0; i < self->nstmts; i++)
+        if (strcmp(self->names[i], name) == 0) {
+            if (strcmp(self->sqls[i], sql) != 0) {
+                log_error("store.statement_redefined", "name", LOG_S(name), NULL);
+                abort(); /* a programming error, found by the first test run */
+            }
+            return; /* registered already, by another user of the same module */
+        }
     if (self->nstmts == STORE_MAX_STMTS) {
         log_error("store.too_many_statements", "name", LOG_S(name), NULL);
         abort(); /* a programming error, found by the first test run */
@@ -104,38 +111,30 @@ void store_mark_broken(store_t *self)
     self->ready = false;
 }
 
-/* A process that holds the PII key checks on every connection that the
- * database's data was sealed with the same key (044_pii_key_check.sql); the
- * first one on a new database records it. With another key it must not read
- * or write anything: it stops (exit 1, pii.key_mismatch), as it does when it
- * has no key at all (svc_require_pii). 0 when it matches or no key is held;
- * -1 when the check could not be made (reconnect later). */
-static int pii_key_matches(store_t *self)
+/* The check every new connection of this process passes (store_check_all). */
+static store_check_fn connect_check;
+
+void store_check_all(store_check_fn fn) { connect_check = fn; }
+
+bool store_refused(const store_t *self) { return self->refused; }
+
+/* Runs the process's connect check: 0 go on, -1 not now (reconnect later),
+ * and a refusal marks the store refused for good (the caller stops). */
+static int run_check(store_t *self)
 {
-    if (!pii_ready())
+    if (!connect_check)
         return 0;
-    unsigned char check[PII_HASH_BYTES];
-    pii_key_check(check);
-    const char *vals[1] = {(const char *)check};
-    const int lens[1] = {PII_HASH_BYTES}, fmts[1] = {1};
-    PGresult *r = PQexecParams(self->conn, "SELECT aid_pii_key_matches($1::bytea)", 1, NULL,
-                               vals, lens, fmts, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
-        set_err(self, PQresultErrorMessage(r), r);
-        log_error("store.pii_key_check_failed", "error", LOG_S(self->err), NULL);
-        PQclear(r);
-        return -1;
+    char why[512] = "";
+    int rc = connect_check(self->conn, why, sizeof why);
+    if (rc == 0)
+        return 0;
+    set_err(self, why[0] ? why : "the connection check failed", NULL);
+    if (rc > 0) {
+        self->refused = true;
+        PQfinish(self->conn);
+        self->conn = NULL;
     }
-    bool same = PQgetvalue(r, 0, 0)[0] == 't';
-    PQclear(r);
-    if (!same) {
-        log_error("pii.key_mismatch", "error",
-                  LOG_S("this process's PII key is not the one the database's ID numbers "
-                        "and reports are sealed with (ops/SECURITY.md): stopping"),
-                  NULL);
-        exit(1);
-    }
-    return 0;
+    return -1;
 }
 
 /* Notices and warnings of the server (e.g. the FATAL a restart sends an idle
@@ -180,6 +179,8 @@ bool store_ready(store_t *self)
 {
     if (self->ready && PQstatus(self->conn) == CONNECTION_OK && link_alive(self))
         return true;
+    if (self->refused)
+        return false; /* never again: store_refused */
     int64_t now = now_ms();
     if (now < self->next_try_ms)
         return false;
@@ -214,7 +215,7 @@ bool store_ready(store_t *self)
         }
         PQclear(r);
     }
-    if (pii_key_matches(self) != 0)
+    if (run_check(self) != 0)
         return false;
     /* which run of the server this is: transaction ids are unique within one
      * run only (store_outcome). A crash restarts the backends, not the
@@ -554,28 +555,4 @@ unsigned char *store_bytea(const PGresult *r, int row, int col, size_t *len)
 {
     *len = 0;
     return PQunescapeBytea((const unsigned char *)PQgetvalue(r, row, col), len);
-}
-
-unsigned char *store_sealed(const PGresult *r, int row, int col, const char *ad, size_t *len)
-{
-    size_t n = 0;
-    *len = 0;
-    if (PQgetisnull(r, row, col))
-        return NULL;
-    unsigned char *raw = store_bytea(r, row, col, &n);
-    unsigned char *plain = raw ? pii_open_alloc(ad, raw, n, len) : NULL;
-    PQfreemem(raw);
-    return plain;
-}
-
-int store_pii_id(const PGresult *r, int row, int col, char out[19])
-{
-    size_t n = 0;
-    out[0] = '\0';
-    if (PQgetisnull(r, row, col))
-        return -1;
-    unsigned char *raw = store_bytea(r, row, col, &n);
-    int rc = raw ? pii_id_open(raw, n, out) : -1;
-    PQfreemem(raw);
-    return rc;
 }

@@ -9,6 +9,7 @@
 
 #include <libpq-fe.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct store store_t;
@@ -18,13 +19,29 @@ store_t *store_new(const char *dsn);
 void store_destroy(store_t **self_p);
 
 /* Registers a statement to prepare on every connection. Call before the
- * first store_ready. name and sql must outlive the store (string literals). */
+ * first store_ready. name and sql must outlive the store (string literals).
+ * The same name again with the same sql is a no-op (modules shared by
+ * several operations register their statements each time). */
 void store_prepare(store_t *self, const char *name, const char *sql);
 
 /* Sets the session up after every connect, before the statements are
  * prepared: sql (a literal, e.g. "SET enable_seqscan = off") is run as is.
  * Services use it to choose how their statements are planned. */
 void store_session(store_t *self, const char *sql);
+
+/* A check every new connection of the process passes after its statements
+ * are prepared (e.g. common/pii_pg.c: the database is sealed with this
+ * process's key): 0 to go on; -1 when it could not be made (the connect is
+ * tried again later); 1 when this database must not be used at all. why
+ * gets the reason (the store's error, store_errmsg). The check logs what it
+ * found itself. */
+typedef int (*store_check_fn)(PGconn *conn, char *why, size_t whysz);
+/* Sets the check of every store of this process (NULL: none). */
+void store_check_all(store_check_fn fn);
+/* True once the check refused the database: the store never connects again
+ * (store_ready stays false, the reason in store_errmsg). The service's loop
+ * sees it and stops with exit code 1; store.c itself never exits. */
+bool store_refused(const store_t *self);
 
 /* True when connected and prepared; reconnects at most every retry_ms
  * (AID_PG_RETRY_MS, default 500) otherwise. Between transactions it first
@@ -123,14 +140,6 @@ int64_t store_i64(const PGresult *r, int row, int col);
 /* The bytea value at (row, col) of a text-format result, unescaped into a
  * new buffer (free with PQfreemem); NULL on failure. *len gets its size. */
 unsigned char *store_bytea(const PGresult *r, int row, int col, size_t *len);
-
-/* The sealed bytea (common/pii.h) at (row, col) of a text-format result,
- * opened with associated data ad into a new buffer (free()), NUL-terminated;
- * NULL when it is NULL, does not unescape or does not open. */
-unsigned char *store_sealed(const PGresult *r, int row, int col, const char *ad, size_t *len);
-/* The ID number of the id_enc bytea at (row, col) of a text-format result
- * into out. 0, or -1 (out empty). */
-int store_pii_id(const PGresult *r, int row, int col, char out[19]);
 
 /* The last error (scrubbed of ID numbers). */
 const char *store_errmsg(const store_t *self);

@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "pii.h"
+#include "store.h"
 
 /* The one piece of process-wide mutable state: a signal handler must reach it. */
 static volatile sig_atomic_t stop_requested;
@@ -54,4 +55,5 @@ void svc_require_pii(void)
         log_error("pii.key_missing", "error", LOG_S(err), NULL);
         exit(1);
     }
+    store_check_all(pii_pg_key_check); /* every connection: the same key as the data */
 }

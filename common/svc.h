@@ -11,7 +11,10 @@
 /* Sets up logging for service name and SIGINT/SIGTERM handling; ignores SIGPIPE. */
 void svc_init(const char *name);
 /* Loads the PII key (common/pii.h) or logs why not and exits 1: a service
- * that stores or reads personal data refuses to run without it. */
+ * that stores or reads personal data refuses to run without it. Every store
+ * of the process then checks on each connection that the database is sealed
+ * with this key (pii_pg_key_check); one that is not is refused
+ * (store_refused) and the service's loop stops with exit code 1. */
 void svc_require_pii(void);
 /* True once SIGINT or SIGTERM arrived. */
 bool svc_stopping(void);

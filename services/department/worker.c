@@ -181,7 +181,7 @@ int worker_run_depth(const worker_config_t *cfg, worker_depth_fn depth)
     drain(&w); /* catch up with whatever waited while we were down */
     int64_t next_sweep = svc_now_ms() + sweep_ms;
     zmq_pollitem_t items[] = {{w.sub, 0, ZMQ_POLLIN, 0}, {w.monitor, 0, ZMQ_POLLIN, 0}};
-    while (!svc_stopping()) {
+    while (!svc_stopping() && !store_refused(w.store)) {
         int64_t wait = next_sweep - svc_now_ms();
         if (wait < 0)
             wait = 0;
@@ -201,7 +201,8 @@ int worker_run_depth(const worker_config_t *cfg, worker_depth_fn depth)
         if (wake)
             drain(&w);
     }
-    rc = 0;
+    /* a database the store refused (another PII key: logged by the check) */
+    rc = store_refused(w.store) ? 1 : 0;
     log_info("worker.stopped", NULL);
 out:
     if (w.monitor)

@@ -1,28 +1,21 @@
-/* intake.c — the ROUTER front door with group commit.
+/* intake.c — the front door: the ROUTER socket (and ZAP in secure mode), the
+ * envelope, limits per client key, authentication, the operation registry
+ * and forwarding to the owners of other operations (forward.h), and the
+ * loop that serves them.
  *
  * One pass of the loop: wait for a request, drain up to BATCH_MAX more,
- * answer what needs no write at once (errors, health, case.get), then commit
- * every report of the pass in one transaction and answer them all. `ok` is
- * sent only for what committed; a batch that failed is answered `unavailable`
- * and nothing of it is acknowledged (a retry with the same id is safe). When
- * the link breaks after COMMIT was sent, the truth is learned from the
- * transaction id taken with BEGIN (store_outcome: pg_xact_status, and a
- * `committed` checked in the rows, whose xmin is that id, since a crash
- * restart may hand the id out again): what committed is answered `ok`, and
- * what cannot be learned in time `unavailable` saying the outcome is unknown
- * — never "nothing was accepted".
- *
- * Redis is the fast path for idempotency (a retried id is answered without
- * touching Postgres); the requests table's primary key is the truth. */
+ * answer what needs no write at once (errors, reads: audit.c holds those
+ * whose audit rows must commit first), run each write exactly once
+ * (write.c), hand every report.submit to the report path's group commit
+ * (services/report/submit.c), which commits them in one transaction and
+ * answers them, then answer the held reads. */
 #include "intake.h"
-#include "forward.h"
-#include "ops.h"
-#include "synth.h"
+#include "door.h"
+#include "submit.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <arpa/inet.h>
 #include <string.h>
 #include <time.h>
 #include <zmq.h>
@@ -30,18 +23,12 @@
 #include "bus.h"
 #include "config.h"
 #include "curve.h"
-#include "idcard.h"
 #include "log.h"
 #include "metrics.h"
-#include "mp.h"
-#include "pgarr.h"
-#include "pii.h"
 #include "ratelimit.h"
 #include "svc.h"
 #include "write.h"
 
-#define BATCH_MAX 256
-#define MAX_ROUTE_FRAMES 8
 /* Larger than the 64 KiB request limit, so an oversized request is still
  * read and answered too_large; beyond this libzmq drops the connection. */
 /* In secure mode each frame also carries CURVE's 33 bytes (command name,
@@ -52,79 +39,7 @@
  * longest is forgotten first, with a bucket that had refilled anyway). */
 #define RATE_KEYS 4096
 
-/* One request waiting for its reply: the ROUTER route frames and the body. */
-typedef struct {
-    zmq_msg_t route[MAX_ROUTE_FRAMES];
-    int nroute;
-    zmq_msg_t body;
-    int64_t t_us;             /* when it was read (monotonic), for the latency histogram */
-    char client[CURVE_NAME_MAX + 1]; /* the sender: its ZAP User-Id (secure mode), else "" */
-} inbound_t;
-
-/* A read's answer held until its audit rows are committed (R-AUDIT): the
- * reads of one loop iteration share one INSERT and one commit. */
-typedef struct {
-    zmq_msg_t route[MAX_ROUTE_FRAMES];
-    int nroute;
-    char *id;                 /* the request id, for an error answer */
-    msgpack_sbuffer reply;    /* the whole answer, ready to send */
-} held_t;
-
-/* A report.submit that passed validation and waits for the batch commit. */
-typedef struct {
-    inbound_t *in;
-    char id[PROTO_STR_MAX + 1];
-    msgpack_sbuffer raw;      /* the body as received, keys sorted: idempotency hash */
-    msgpack_sbuffer canon;    /* the canonical report, as_of filled in */
-    uint64_t fingerprint;     /* FNV-1a of raw, for the Redis fast path */
-    report_t *report;
-    long long report_id, case_id;
-    int outcome;              /* 0 new, 1 duplicate, 2 conflict */
-} pending_t;
-
-/* An event a write's handler published: sent once the write commits. */
-#define OUTBOX_MAX 64
-typedef struct {
-    char topic[48];
-    void *body;
-    size_t len;
-} outbox_t;
-
-struct intake {
-    void *zctx;
-    void *router;             /* the API socket */
-    void *pub;                /* bus publisher */
-    void *pub_monitor;        /* connection events of pub */
-    bool bus_up;              /* pub connected to the broker, per the monitor */
-    curve_zap_t *zap;         /* the ZAP handler (secure mode), else NULL */
-    forward_t *fw;            /* the owners of the operations intake forwards */
-    ratelimit_t *rl;          /* token buckets per client key; NULL: no limits */
-    int64_t rl_logged_us;     /* when rate limiting was last logged */
-    int64_t rl_refused;       /* requests refused rate_limited since then */
-    metric_t *m_limited;      /* requests refused rate_limited */
-    store_t *store;
-    cache_t *cache;
-    int64_t seq;              /* report.committed stream sequence */
-    inbound_t *inbound;       /* BATCH_MAX slots */
-    pending_t *pending;       /* BATCH_MAX slots */
-    pgarr_t ids, names, encs; /* statement parameters, reused */
-    bool in_write;            /* a write's transaction is open: events wait */
-    const char *cur_client;   /* the request being handled: its sender's name, or "" */
-    bool audit_added;         /* the read being handled added audit rows */
-    pgarr_t a_who, a_action, a_cases, a_detail; /* audit rows of held reads, per read */
-    int a_rows;               /* reads in the a_* arrays */
-    held_t *held;             /* BATCH_MAX slots */
-    int n_held;
-    int n_outbox;
-    outbox_t outbox[OUTBOX_MAX];
-    struct batch_params *batch; /* aid_submit_reports parameters, reused; lazily made */
-    metrics_t *metrics;       /* served on AID_METRICS_PORT */
-    metric_t *m_requests, *m_received, *m_decided, *m_errors, *m_depth, *m_batches, *m_latency;
-};
-
-static void batch_params_free(struct batch_params **b_p);
-
-static int64_t now_us(void)
+int64_t intake_now_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -151,24 +66,10 @@ static void metrics_open(intake_t *self)
     metrics_listen(m);
 }
 
-
 static void prepare_statements(store_t *store)
 {
-    store_prepare(store, "submit_report", SYNTH_SUBMIT_REPORT_SQL);
-    store_prepare(store, "submit_reports",
-                  "SELECT o_ord, o_report_id, o_case_id, o_outcome FROM aid_submit_reports("
-                  "$1::text[], $2::bytea[], $3::text[], $4::date[], $5::text[], $6::text[],"
-                  " $7::boolean[], $8::bytea[], $9::int[], $10::text[], $11::text[], $12::text[])");
-    /* the batch's entries after a COMMIT whose answer was lost: $3 is the
-     * low 32 bits of the batch's transaction id, the xmin of the rows it made */
-    store_prepare(store, "committed_reports",
-                  "SELECT r.request_id, r.report_id, r.case_id,"
-                  "       CASE WHEN r.op <> 'report.submit' OR r.body_hash <> sha256(t.raw)"
-                  "            THEN 'conflict'"
-                  "            WHEN r.xmin::text = $3 THEN 'new' ELSE 'duplicate' END"
-                  "  FROM unnest($1::text[], $2::bytea[]) AS t(id, raw)"
-                  "  JOIN requests r ON r.request_id = t.id");
-    opctx_prepare_audit(store);
+    submit_prepare(store);
+    intake_audit_prepare(store);
     write_prepare(store);
     op_prepare_all(store);
 }
@@ -179,8 +80,7 @@ intake_t *intake_new(void)
     if (!self)
         return NULL;
     self->inbound = calloc(BATCH_MAX, sizeof *self->inbound);
-    self->pending = calloc(BATCH_MAX, sizeof *self->pending);
-    self->held = calloc(BATCH_MAX, sizeof *self->held);
+    self->audit.held = calloc(BATCH_MAX, sizeof *self->audit.held);
     self->zctx = zmq_ctx_new();
     self->store = store_new(config_str("AID_PG_DSN", "host=127.0.0.1 dbname=aid"));
     self->cache = cache_new(config_str("AID_REDIS_URL", "redis://127.0.0.1:6379"));
@@ -193,11 +93,13 @@ intake_t *intake_new(void)
      * statements.) */
     if (self->store)
         store_session(self->store, "SET enable_seqscan = off");
-    if (!self->inbound || !self->pending || !self->held || !self->zctx || !self->store ||
-        !self->cache)
+    if (!self->inbound || !self->audit.held || !self->zctx || !self->store || !self->cache)
         goto fail;
     prepare_statements(self->store);
     metrics_open(self);
+    if (!(self->submit = submit_new(self, self->store, self->cache, self->m_decided,
+                                    self->m_batches, self->m_latency)))
+        goto fail;
     const char *api = config_str("AID_INTAKE_BIND", config_str("AID_INTAKE_API", "tcp://127.0.0.1:5601"));
     self->router = zmq_socket(self->zctx, ZMQ_ROUTER);
     int64_t maxsz = SOCKET_MAX_MSG;
@@ -251,16 +153,9 @@ void intake_destroy(intake_t **self_p)
     cache_destroy(&self->cache);
     metrics_destroy(&self->metrics);
     free(self->inbound);
-    free(self->pending);
-    free(self->held); /* empty: intake_run answers every held read before it returns */
-    pgarr_free(&self->a_who);
-    pgarr_free(&self->a_action);
-    pgarr_free(&self->a_cases);
-    pgarr_free(&self->a_detail);
-    pgarr_free(&self->ids);
-    pgarr_free(&self->encs);
-    pgarr_free(&self->names);
-    batch_params_free(&self->batch);
+    free(self->audit.held); /* empty: intake_run answers every held read before it returns */
+    intake_audit_free(self);
+    submit_destroy(&self->submit);
     ratelimit_destroy(&self->rl);
     free(self);
     *self_p = NULL;
@@ -353,7 +248,7 @@ static void send_reply(intake_t *self, inbound_t *in, const msgpack_sbuffer *buf
     zmq_msg_close(&in->body);
 }
 
-static void reply_error(intake_t *self, inbound_t *in, const char *id, const proto_error_t *e)
+void intake_reply_error(intake_t *self, inbound_t *in, const char *id, const proto_error_t *e)
 {
     metric_add(self->m_errors, 1);
     msgpack_sbuffer sb;
@@ -369,7 +264,7 @@ static void reply_error(intake_t *self, inbound_t *in, const char *id, const pro
 }
 
 /* Sends {ok:true, result: <bytes of result>}. */
-static void reply_ok(intake_t *self, inbound_t *in, const char *id, const msgpack_sbuffer *result)
+void intake_reply_ok(intake_t *self, inbound_t *in, const char *id, const msgpack_sbuffer *result)
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
@@ -383,846 +278,15 @@ static void reply_ok(intake_t *self, inbound_t *in, const char *id, const msgpac
 
 /* ---- what intake's own handlers see (common/opctx.h) ------------------ */
 
-static const char *intake_client(intake_t *in)
+const char *intake_client(intake_t *in)
 {
     return in->cur_client && in->cur_client[0] ? in->cur_client : "local";
 }
 
-/* opctx audit of intake's reads: the rows of one loop iteration's reads are
- * written together after them (flush_held), each read's answer held till then */
-static int audit_read(opctx_t *c, const char *action, const char *case_ids,
-                      const char *request_id)
-{
-    intake_t *in = c->host;
-    char detail[PROTO_STR_MAX + 16];
-    snprintf(detail, sizeof detail, "request %s", request_id && *request_id ? request_id : "-");
-    pgarr_add_text(&in->a_who, intake_client(in));
-    pgarr_add_text(&in->a_action, action);
-    pgarr_add_text(&in->a_cases, case_ids);
-    pgarr_add_text(&in->a_detail, detail);
-    in->a_rows++;
-    in->audit_added = true; /* the answer waits for the rows (flush_held) */
-    return 0;
-}
-
-/* Sends one event, giving its "seq" key the next number of intake's stream. */
-static void send_event(intake_t *in, const char *topic, const void *body, size_t len)
-{
-    if (bus_publish_seq(in->pub, topic, body, len, &in->seq) != 0)
-        log_debug("bus.publish_dropped", "topic", LOG_S(topic), NULL);
-}
-
-/* opctx publish: inside a write only queued, sent after COMMIT */
-static void publish(opctx_t *c, const char *topic, const void *body, size_t len)
-{
-    intake_t *in = c->host;
-    if (!in->in_write) {
-        send_event(in, topic, body, len);
-        return;
-    }
-    if (in->n_outbox == OUTBOX_MAX) {
-        /* only a delay: consumers catch up from Postgres */
-        log_warn("bus.outbox_full", "topic", LOG_S(topic), NULL);
-        return;
-    }
-    outbox_t *o = &in->outbox[in->n_outbox];
-    o->body = malloc(len ? len : 1);
-    if (!o->body)
-        return;
-    memcpy(o->body, body, len);
-    o->len = len;
-    snprintf(o->topic, sizeof o->topic, "%s", topic);
-    in->n_outbox++;
-}
-
-/* After a write's COMMIT (send) or rollback (drop): empties the outbox. */
-static void outbox_flush(intake_t *in, bool send)
-{
-    for (int i = 0; i < in->n_outbox; i++) {
-        if (send)
-            send_event(in, in->outbox[i].topic, in->outbox[i].body, in->outbox[i].len);
-        free(in->outbox[i].body);
-    }
-    in->n_outbox = 0;
-    in->in_write = false;
-}
-
-bool intake_bus_connected(intake_t *in)
-{
-    /* drain the monitor: event frames are a 16-bit id + 32-bit value, then an address */
-    for (int i = 0; i < 1000; i++) {
-        zmq_msg_t m;
-        zmq_msg_init(&m);
-        if (zmq_msg_recv(&m, in->pub_monitor, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&m);
-            break;
-        }
-        if (zmq_msg_size(&m) >= 2) {
-            uint16_t ev;
-            memcpy(&ev, zmq_msg_data(&m), 2);
-            in->bus_up = ev == ZMQ_EVENT_CONNECTED;
-        }
-        int more = zmq_msg_more(&m);
-        zmq_msg_close(&m);
-        if (more) {
-            zmq_msg_init(&m);
-            zmq_msg_recv(&m, in->pub_monitor, 0);
-            zmq_msg_close(&m);
-        }
-    }
-    return in->bus_up;
-}
-
-/* Wakes eligibility after a write that may have filed a report. */
-static void publish_wakeup(intake_t *self)
-{
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 1);
-    mp_pack_kv_int(&pk, "seq", ++self->seq);
-    bus_publish(self->pub, "report.committed", sb.data, sb.size);
-    msgpack_sbuffer_destroy(&sb);
-}
-
-/* Keeps the answer to in (request id, result) until flush_held: 0, or -1
- * when it cannot be kept (no memory), and then it is not answered yet. */
-static int hold_reply(intake_t *self, inbound_t *in, const char *id,
-                      const msgpack_sbuffer *result)
-{
-    held_t *h = &self->held[self->n_held];
-    h->id = strdup(id ? id : "");
-    if (!h->id)
-        return -1;
-    msgpack_sbuffer_init(&h->reply);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &h->reply, msgpack_sbuffer_write);
-    proto_reply_ok_begin(&pk, id);
-    msgpack_sbuffer_write(&h->reply, result->data, result->size);
-    for (int i = 0; i < in->nroute; i++) {
-        zmq_msg_init(&h->route[i]);
-        zmq_msg_move(&h->route[i], &in->route[i]);
-    }
-    h->nroute = in->nroute;
-    in->nroute = 0;
-    zmq_msg_close(&in->body);
-    self->n_held++;
-    return 0;
-}
-
-/* Commits the audit rows of the held reads (one statement, one commit), then
- * answers them; when the rows cannot be written, every held read is answered
- * unavailable instead (R-AUDIT: no answer without its audit row). */
-static void flush_held(intake_t *self)
-{
-    if (self->n_held == 0 && self->a_rows == 0)
-        return;
-    const char *vals[4] = {pgarr_str(&self->a_who), pgarr_str(&self->a_action),
-                           pgarr_str(&self->a_cases), pgarr_str(&self->a_detail)};
-    /* in a transaction of its own with its id: rows committed although the
-     * answer was lost still answer the reads (store_exec_once) */
-    store_outcome_t truth = STORE_ABORTED;
-    if (vals[0] && vals[1] && vals[2] && vals[3] && store_ready(self->store))
-        PQclear(store_exec_once(self->store, "audit_reads", 4, vals, &truth));
-    if (truth != STORE_COMMITTED)
-        log_error("intake.audit_failed", "reads", LOG_I(self->n_held), "error",
-                  LOG_S(store_errmsg(self->store)), NULL);
-    for (int k = 0; k < self->n_held; k++) {
-        held_t *h = &self->held[k];
-        if (truth == STORE_COMMITTED) {
-            for (int i = 0; i < h->nroute; i++)
-                zmq_msg_send(&h->route[i], self->router, ZMQ_SNDMORE);
-            zmq_send(self->router, h->reply.data, h->reply.size, 0);
-        } else {
-            inbound_t in = {.nroute = h->nroute};
-            for (int i = 0; i < h->nroute; i++) {
-                zmq_msg_init(&in.route[i]);
-                zmq_msg_move(&in.route[i], &h->route[i]);
-            }
-            zmq_msg_init(&in.body);
-            proto_error_t e;
-            if (truth == STORE_ABORTED)
-                write_unavailable(&e);
-            else
-                write_outcome_unknown(&e);
-            reply_error(self, &in, h->id, &e);
-        }
-        for (int i = 0; i < h->nroute; i++)
-            zmq_msg_close(&h->route[i]);
-        msgpack_sbuffer_destroy(&h->reply);
-        free(h->id);
-    }
-    self->n_held = self->a_rows = 0;
-    pgarr_reset(&self->a_who);
-    pgarr_reset(&self->a_action);
-    pgarr_reset(&self->a_cases);
-    pgarr_reset(&self->a_detail);
-}
-
-/* What intake's own handlers see (common/opctx.h). */
-static opctx_t ctx_of(intake_t *self)
+opctx_t intake_ctx(intake_t *self)
 {
     return (opctx_t){.store = self->store, .cache = self->cache, .client = intake_client(self),
-                     .audit = audit_read, .publish = publish, .host = self};
-}
-
-static void run_read(intake_t *self, inbound_t *in, const op_handler_t *op,
-                     const proto_request_t *req)
-{
-    opctx_t c = ctx_of(self);
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    proto_error_t e;
-    self->audit_added = false;
-    if (op->handle(&c, req, &pk, &e) != 0)
-        reply_error(self, in, req->id, &e);
-    else if (!self->audit_added)
-        reply_ok(self, in, req->id, &sb);
-    else if (hold_reply(self, in, req->id, &sb) != 0) {
-        write_unavailable(&e);
-        reply_error(self, in, req->id, &e);
-    }
-    msgpack_sbuffer_destroy(&sb);
-}
-
-typedef struct {
-    intake_t *self;
-    const op_handler_t *op;
-    const proto_request_t *req;
-} write_ctx_t;
-
-/* write_fn of an op's handler: the events it publishes wait for COMMIT. */
-static int write_handler(void *arg, msgpack_packer *pk, proto_error_t *err)
-{
-    write_ctx_t *c = arg;
-    c->self->in_write = true;
-    opctx_t ctx = ctx_of(c->self);
-    return c->op->handle(&ctx, c->req, pk, err);
-}
-
-/* A write in its own transaction, exactly once by its id (common/write.h). */
-static void run_write(intake_t *self, inbound_t *in, const op_handler_t *op,
-                      const proto_request_t *req)
-{
-    proto_error_t e;
-    msgpack_sbuffer reply;
-    msgpack_sbuffer_init(&reply);
-    write_ctx_t c = {self, op, req};
-    bool fresh = false;
-    if (write_once(self->store, req->id, op->name, req->body, write_handler, &c, &reply, &fresh,
-                   &e) == 0) {
-        reply_ok(self, in, req->id, &reply);
-        if (fresh) {
-            outbox_flush(self, true);
-            publish_wakeup(self);
-        }
-    } else {
-        outbox_flush(self, false);
-        reply_error(self, in, req->id, &e);
-    }
-    msgpack_sbuffer_destroy(&reply);
-}
-
-/* ---- report.submit with group commit ----------------------------------- */
-
-static uint64_t fnv1a(const char *p, size_t n)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
-    return h;
-}
-
-/* Validates a report and queues it; answers at once when invalid. */
-static int queue_report(intake_t *self, inbound_t *in, const proto_request_t *req, int slot)
-{
-    proto_error_t e;
-    schema_err_t se;
-    if (!req->body) {
-        proto_fail(&e, PROTO_INVALID_FIELD, "body", "report.submit needs a body");
-        reply_error(self, in, req->id, &e);
-        return 0;
-    }
-    pending_t *p = &self->pending[slot];
-    memset(p, 0, sizeof *p);
-    p->report = malloc(sizeof *p->report);
-    if (!p->report) {
-        proto_fail(&e, PROTO_UNAVAILABLE, NULL, "out of memory, retry later");
-        reply_error(self, in, req->id, &e);
-        return 0;
-    }
-    if (proto_report_decode(req->body, date_today(), p->report, &se) != 0) {
-        proto_fail(&e, PROTO_INVALID_FIELD, se.field, se.message);
-        reply_error(self, in, req->id, &e);
-        free(p->report);
-        return 0;
-    }
-    p->in = in;
-    snprintf(p->id, sizeof p->id, "%s", req->id);
-    msgpack_packer pk;
-    msgpack_sbuffer_init(&p->raw);
-    msgpack_packer_init(&pk, &p->raw, msgpack_sbuffer_write);
-    mp_pack_sorted(&pk, req->body);
-    msgpack_sbuffer_init(&p->canon);
-    msgpack_packer_init(&pk, &p->canon, msgpack_sbuffer_write);
-    proto_report_encode(p->report, &pk);
-    p->fingerprint = fnv1a(p->raw.data, p->raw.size);
-    return 1;
-}
-
-static void pending_free(pending_t *p)
-{
-    msgpack_sbuffer_destroy(&p->raw);
-    msgpack_sbuffer_destroy(&p->canon);
-    free(p->report);
-    p->report = NULL;
-}
-
-/* Redis fast path: a retried id answered without Postgres. Marks the
- * entries it settles (outcome set, report/case ids known). One MGET per
- * MGET_CHUNK entries (a fixed arity, padded by repeating the last id). */
-#define MGET_CHUNK 16
-#define K8 "idem:%s idem:%s idem:%s idem:%s idem:%s idem:%s idem:%s idem:%s"
-static void lookup_cached(intake_t *self, pending_t *ps, int n)
-{
-    if (!cache_ready(self->cache))
-        return;
-    for (int lo = 0; lo < n; lo += MGET_CHUNK) {
-        const char *k[MGET_CHUNK];
-        for (int j = 0; j < MGET_CHUNK; j++)
-            k[j] = ps[lo + j < n ? lo + j : n - 1].id;
-        redisReply *r = cache_cmd(self->cache, "MGET " K8 " " K8, k[0], k[1], k[2], k[3], k[4],
-                                  k[5], k[6], k[7], k[8], k[9], k[10], k[11], k[12], k[13],
-                                  k[14], k[15]);
-        if (!r)
-            return;
-        for (int j = 0; r->type == REDIS_REPLY_ARRAY && j < MGET_CHUNK && lo + j < n; j++) {
-            const redisReply *e = j < (int)r->elements ? r->element[j] : NULL;
-            unsigned long long fp;
-            long long rid, cid;
-            if (e && e->type == REDIS_REPLY_STRING &&
-                sscanf(e->str, "%llx %lld %lld", &fp, &rid, &cid) == 3) {
-                pending_t *p = &ps[lo + j];
-                p->outcome = fp == p->fingerprint ? 1 : 2;
-                p->report_id = rid;
-                p->case_id = cid;
-            }
-        }
-        freeReplyObject(r);
-    }
-}
-#undef K8
-
-/* Remembers the batch's new ids in Redis: one pipelined round trip. */
-static void remember_cached(intake_t *self, pending_t *ps, int n)
-{
-    if (!cache_ready(self->cache))
-        return;
-    enum { KEY = PROTO_STR_MAX + 8, VAL = 64 };
-    char *buf = malloc((size_t)n * (KEY + VAL));
-    const char **argv = malloc((size_t)n * 5 * sizeof *argv);
-    const char *const **argvs = malloc((size_t)n * sizeof *argvs);
-    const size_t **lens = calloc((size_t)n, sizeof *lens);
-    int *argcs = malloc((size_t)n * sizeof *argcs);
-    int m = 0;
-    for (int i = 0; buf && argv && argvs && lens && argcs && i < n; i++) {
-        if (ps[i].outcome != 0 || ps[i].report_id == 0)
-            continue;
-        char *key = buf + (size_t)m * (KEY + VAL), *val = key + KEY;
-        snprintf(key, KEY, "idem:%s", ps[i].id);
-        snprintf(val, VAL, "%llx %lld %lld", (unsigned long long)ps[i].fingerprint,
-                 ps[i].report_id, ps[i].case_id);
-        const char **a = argv + (size_t)m * 5;
-        a[0] = "SET", a[1] = key, a[2] = val, a[3] = "EX", a[4] = "86400";
-        argvs[m] = a;
-        argcs[m] = 5;
-        m++;
-    }
-    if (m)
-        cache_pipeline(self->cache, m, argcs, argvs, lens); /* a miss only costs a lookup */
-    free(buf);
-    free(argv);
-    free(argvs);
-    free(lens);
-    free(argcs);
-}
-
-/* ---- the batch's statements: one pipelined round trip ------------------- */
-
-/* The parameters of one aid_submit_reports call (migration 021), reused. */
-enum { B_REQ, B_SOURCE, B_ASOF, B_TOWN, B_VILLAGE, B_URGENT, B_PORD, B_PIDS, B_PNAMES, B_PENCS,
-       B_TEXT };
-typedef struct batch_params {
-    pgarr_t text[B_TEXT];
-    char *raw, *body;            /* bytea[] in PostgreSQL's binary array format */
-    size_t raw_len, raw_cap, body_len, body_cap;
-} batch_params_t;
-
-static void batch_params_free(struct batch_params **b_p)
-{
-    batch_params_t *b = *b_p;
-    if (!b)
-        return;
-    for (int k = 0; k < B_TEXT; k++)
-        pgarr_free(&b->text[k]);
-    free(b->raw);
-    free(b->body);
-    free(b);
-    *b_p = NULL;
-}
-
-static int bin_put(char **buf, size_t *len, size_t *cap, const void *p, size_t n)
-{
-    if (*len + n > *cap) {
-        size_t c = *cap ? *cap : 4096;
-        while (c < *len + n)
-            c *= 2;
-        char *b = realloc(*buf, c);
-        if (!b)
-            return -1;
-        *buf = b;
-        *cap = c;
-    }
-    memcpy(*buf + *len, p, n);
-    *len += n;
-    return 0;
-}
-
-static int bin_put_i32(char **buf, size_t *len, size_t *cap, int32_t v)
-{
-    uint32_t be = htonl((uint32_t)v);
-    return bin_put(buf, len, cap, &be, 4);
-}
-
-/* Starts a one-dimensional bytea[] of n elements (n ≥ 1). */
-static int bin_array_begin(char **buf, size_t *len, size_t *cap, int n)
-{
-    *len = 0;
-    return bin_put_i32(buf, len, cap, 1) | bin_put_i32(buf, len, cap, 0) |
-           bin_put_i32(buf, len, cap, 17 /* bytea */) | bin_put_i32(buf, len, cap, n) |
-           bin_put_i32(buf, len, cap, 1);
-}
-
-static int bin_array_add(char **buf, size_t *len, size_t *cap, const char *p, size_t n)
-{
-    return bin_put_i32(buf, len, cap, (int32_t)n) | bin_put(buf, len, cap, p, n);
-}
-
-typedef struct {
-    const char *key;
-    int entry;
-} keyref_t;
-
-static int keyref_cmp(const void *a, const void *b)
-{
-    return strcmp(((const keyref_t *)a)->key, ((const keyref_t *)b)->key);
-}
-
-/* Marks linked[q] for every unsettled entry that shares its request id or one of
- * its members' ID numbers with another entry of the batch: those go through
- * aid_submit_report one by one, in order, so a household reported twice in
- * one batch joins its case exactly as it would in two batches. */
-static void mark_linked(const pending_t *ps, const int *unsettled, int nq, bool *linked)
-{
-    int cap = nq * (REPORT_MAX_MEMBERS + 1), nk = 0;
-    keyref_t *keys = malloc((size_t)(cap ? cap : 1) * sizeof *keys);
-    for (int q = 0; q < nq; q++)
-        linked[q] = keys == NULL; /* no memory: all one by one, still correct */
-    if (!keys)
-        return;
-    for (int pass = 0; pass < 2; pass++) { /* request ids, then ID numbers */
-        nk = 0;
-        for (int q = 0; q < nq; q++) {
-            const pending_t *p = &ps[unsettled[q]];
-            if (pass == 0)
-                keys[nk++] = (keyref_t){p->id, q};
-            else
-                for (int m = 0; m < p->report->n_members; m++)
-                    keys[nk++] = (keyref_t){p->report->members[m].id_number, q};
-        }
-        qsort(keys, (size_t)nk, sizeof *keys, keyref_cmp);
-        for (int k = 1; k < nk; k++)
-            if (!strcmp(keys[k].key, keys[k - 1].key) && keys[k].entry != keys[k - 1].entry)
-                linked[keys[k].entry] = linked[keys[k - 1].entry] = true;
-    }
-    free(keys);
-}
-
-/* Sends the aid_submit_reports call for the independent entries. */
-static int send_batch(intake_t *self, PGconn *conn, pending_t *ps, const int *unsettled,
-                      const bool *linked, int nq, int nb)
-{
-    static const char *const sources[] = {"visit", "hotline", "wechat", "department", "self"};
-    if (!self->batch && !(self->batch = calloc(1, sizeof *self->batch)))
-        return 0;
-    batch_params_t *b = self->batch;
-    for (int k = 0; k < B_TEXT; k++)
-        pgarr_reset(&b->text[k]);
-    int bad = bin_array_begin(&b->raw, &b->raw_len, &b->raw_cap, nb) |
-              bin_array_begin(&b->body, &b->body_len, &b->body_cap, nb);
-    for (int q = 0, k = 0; q < nq; q++) {
-        if (linked[q])
-            continue;
-        const pending_t *p = &ps[unsettled[q]];
-        const report_t *r = p->report;
-        char as_of[11];
-        date_format(r->as_of, as_of);
-        k++;
-        pgarr_add_text(&b->text[B_REQ], p->id);
-        pgarr_add_text(&b->text[B_SOURCE], sources[r->source]);
-        pgarr_add_text(&b->text[B_ASOF], as_of);
-        pgarr_add_text(&b->text[B_TOWN], r->township);
-        pgarr_add_text(&b->text[B_VILLAGE], r->village);
-        pgarr_add_text(&b->text[B_URGENT], r->urgency == URGENCY_URGENT ? "true" : "false");
-        for (int m = 0; m < r->n_members; m++) {
-            pgarr_add_int(&b->text[B_PORD], k);
-            char h[PII_HASH_HEX], e[PII_ID_ENC_HEX];
-            pii_hash_hex(r->members[m].id_number, h);
-            pii_id_enc_hex(r->members[m].id_number, e);
-            pgarr_add_text(&b->text[B_PIDS], h);
-            pgarr_add_text(&b->text[B_PNAMES], r->members[m].name);
-            pgarr_add_text(&b->text[B_PENCS], e);
-        }
-        size_t sl = 0;
-        unsigned char *sealed = pii_seal_alloc(PII_AD_REPORT, p->canon.data, p->canon.size, &sl);
-        bad |= sealed == NULL;
-        bad |= bin_array_add(&b->raw, &b->raw_len, &b->raw_cap, p->raw.data, p->raw.size) |
-               (sealed ? bin_array_add(&b->body, &b->body_len, &b->body_cap, (const char *)sealed, sl)
-                       : 0);
-        free(sealed);
-    }
-    const char *vals[12] = {pgarr_str(&b->text[B_REQ]),    b->raw,
-                            pgarr_str(&b->text[B_SOURCE]), pgarr_str(&b->text[B_ASOF]),
-                            pgarr_str(&b->text[B_TOWN]),   pgarr_str(&b->text[B_VILLAGE]),
-                            pgarr_str(&b->text[B_URGENT]), b->body,
-                            pgarr_str(&b->text[B_PORD]),   pgarr_str(&b->text[B_PIDS]),
-                            pgarr_str(&b->text[B_PNAMES]), pgarr_str(&b->text[B_PENCS])};
-    int lens[12] = {0, (int)b->raw_len, 0, 0, 0, 0, 0, (int)b->body_len, 0, 0, 0, 0};
-    int fmts[12] = {0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0};
-    for (int k = 0; k < 12; k++)
-        bad |= vals[k] == NULL;
-    return !bad && PQsendQueryPrepared(conn, "submit_reports", 12, vals, lens, fmts, 0) == 1;
-}
-
-/* Sends one aid_submit_report call (a linked entry). */
-static int send_one(intake_t *self, PGconn *conn, const pending_t *p)
-{
-    static const char *const sources[] = {"visit", "hotline", "wechat", "department", "self"};
-    const report_t *r = p->report;
-    pgarr_reset(&self->ids);
-    pgarr_reset(&self->names);
-    pgarr_reset(&self->encs);
-    for (int m = 0; m < r->n_members; m++) {
-        char h[PII_HASH_HEX], e[PII_ID_ENC_HEX];
-        pii_hash_hex(r->members[m].id_number, h);
-        pii_id_enc_hex(r->members[m].id_number, e);
-        pgarr_add_text(&self->ids, h);
-        pgarr_add_text(&self->names, r->members[m].name);
-        pgarr_add_text(&self->encs, e);
-    }
-    const char *ids = pgarr_str(&self->ids), *names = pgarr_str(&self->names);
-    const char *encs = pgarr_str(&self->encs);
-    char as_of[11];
-    date_format(r->as_of, as_of);
-    size_t sl = 0;
-    unsigned char *sealed = pii_seal_alloc(PII_AD_REPORT, p->canon.data, p->canon.size, &sl);
-    const char *vals[11] = {p->id,      p->raw.data, ids,         names,
-                            sources[r->source], as_of, r->township, r->village,
-                            r->urgency == URGENCY_URGENT ? "true" : "false",
-                            (const char *)sealed, encs};
-    int lens[11] = {0, (int)p->raw.size, 0, 0, 0, 0, 0, 0, 0, (int)sl, 0};
-    int fmts[11] = {0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0};
-    /* libpq copies the parameters into its buffer: the arrays can be reused */
-    int ok = ids && names && encs && sealed &&
-             PQsendQueryPrepared(conn, "submit_report", 11, vals, lens, fmts, 0) == 1;
-    free(sealed);
-    return ok;
-}
-
-static void set_outcome(pending_t *p, PGresult *res, int row, int col)
-{
-    p->report_id = atoll(PQgetvalue(res, row, col));
-    p->case_id = atoll(PQgetvalue(res, row, col + 1));
-    const char *oc = PQgetvalue(res, row, col + 2);
-    p->outcome = !strcmp(oc, "new") ? 0 : !strcmp(oc, "duplicate") ? 1 : 2;
-}
-
-/* After the batch's transaction committed: the entries whose results were
- * lost with the link (report_id still 0) are looked up by request id — the
- * row this transaction inserted (its xmin is the batch's transaction id) is
- * `new`, one that was there before is `duplicate` or `conflict`, as
- * aid_submit_reports would have answered. Entries it cannot settle stay
- * unsettled (answered outcome unknown). */
-static int lookup_committed(intake_t *self, pending_t *ps, const int *unsettled, int nq,
-                            uint64_t xid)
-{
-    char *raw = NULL;
-    size_t len = 0, cap = 0;
-    int n = 0;
-    pgarr_reset(&self->ids);
-    for (int q = 0; q < nq; q++)
-        n += ps[unsettled[q]].report_id == 0 && ps[unsettled[q]].outcome == 0;
-    if (!n)
-        return 0;
-    int bad = bin_array_begin(&raw, &len, &cap, n);
-    for (int q = 0; q < nq; q++) {
-        const pending_t *p = &ps[unsettled[q]];
-        if (p->report_id || p->outcome)
-            continue;
-        pgarr_add_text(&self->ids, p->id);
-        bad |= bin_array_add(&raw, &len, &cap, p->raw.data, p->raw.size);
-    }
-    char x32[24];
-    snprintf(x32, sizeof x32, "%llu", (unsigned long long)(xid & 0xffffffffu));
-    const char *vals[3] = {pgarr_str(&self->ids), raw, x32};
-    int lens[3] = {0, (int)len, 0}, fmts[3] = {0, 1, 0};
-    PGresult *r = !bad && vals[0] && store_ready(self->store)
-                      ? store_exec_bin(self->store, "committed_reports", 3, vals, lens, fmts)
-                      : NULL;
-    for (int row = 0; r && row < PQntuples(r); row++) {
-        const char *id = PQgetvalue(r, row, 0);
-        for (int q = 0; q < nq; q++) {
-            pending_t *p = &ps[unsettled[q]];
-            if (!p->report_id && !p->outcome && !strcmp(p->id, id)) {
-                set_outcome(p, r, row, 1);
-                break;
-            }
-        }
-    }
-    if (!r)
-        log_warn("intake.lookup_failed", "reports", LOG_I(n), "error",
-                 LOG_S(store_errmsg(self->store)), NULL);
-    int rc = r ? 0 : -1;
-    PQclear(r);
-    free(raw);
-    return rc;
-}
-
-/* The batch being resolved, for verify_batch. */
-typedef struct {
-    intake_t *self;
-    pending_t *ps;
-    const int *unsettled;
-    int nq;
-} batch_ref_t;
-
-static void unsettle(pending_t *ps, const int *unsettled, int nq)
-{
-    for (int q = 0; q < nq; q++) {
-        ps[unsettled[q]].outcome = 0;
-        ps[unsettled[q]].report_id = ps[unsettled[q]].case_id = 0;
-    }
-}
-
-/* store_verify_fn of a batch whose transaction is over (pg_xact_status said
- * committed, which after a crash restart may be another transaction's): it
- * committed when one of its entries' rows was made by it (xmin = xid). The
- * lookup also gives every entry its answer; when every entry has a row made
- * before (duplicates, conflicts), those rows are the answer either way. */
-static int verify_batch(store_t *store, uint64_t xid, void *arg)
-{
-    (void)store;
-    batch_ref_t *b = arg;
-    unsettle(b->ps, b->unsettled, b->nq);
-    if (lookup_committed(b->self, b->ps, b->unsettled, b->nq, xid) != 0)
-        return -1;
-    int found = 0;
-    for (int q = 0; q < b->nq; q++) {
-        const pending_t *p = &b->ps[b->unsettled[q]];
-        if (p->outcome == 0 && p->report_id)
-            return 1; /* a row this transaction made */
-        found += p->outcome != 0;
-    }
-    return found == b->nq;
-}
-
-/* Commits every unsettled entry in ONE round trip. In pipeline mode it
- * sends BEGIN with the transaction id (store_pipe_begin), one
- * aid_submit_reports for the entries independent of each other, one
- * aid_submit_report per linked entry (see mark_linked), a flush request (the
- * results are sent before COMMIT runs), COMMIT and a sync, then reads every
- * result. Returns the truth: STORE_COMMITTED (the entries' outcomes set; an
- * entry whose result is lost is looked up), STORE_ABORTED (nothing was kept:
- * rolled back) or STORE_UNKNOWN (the link broke after COMMIT was sent and
- * the outcome could not be learned, store_outcome). */
-static store_outcome_t submit_all(intake_t *self, pending_t *ps, int n)
-{
-    PGconn *conn = store_conn(self->store);
-    if (!conn || PQenterPipelineMode(conn) != 1)
-        return STORE_ABORTED;
-    int unsettled[BATCH_MAX], nq = 0, nb = 0;
-    bool linked[BATCH_MAX];
-    for (int i = 0; i < n; i++)
-        if (ps[i].outcome == 0 && ps[i].report)
-            unsettled[nq++] = i;
-    mark_linked(ps, unsettled, nq, linked);
-    for (int q = 0; q < nq; q++)
-        nb += !linked[q];
-    bool sent = store_pipe_begin(self->store), commit_sent = false, committed = false;
-    if (sent && nb)
-        sent = send_batch(self, conn, ps, unsettled, linked, nq, nb);
-    for (int q = 0; sent && q < nq; q++)
-        if (linked[q])
-            sent = send_one(self, conn, &ps[unsettled[q]]);
-    sent = sent && PQsendFlushRequest(conn) == 1 &&
-           (commit_sent = PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) == 1) &&
-           PQpipelineSync(conn) == 1;
-    bool ok = sent, piped = true; /* piped: every statement succeeded */
-    uint64_t xid = 0;
-    if (sent) {
-        xid = store_pipe_xid(self->store, &piped); /* BEGIN, the transaction id */
-        PGresult *r;
-        if (nb) {
-            /* one row per independent entry: its k (1-based, in unsettled order) */
-            int map[BATCH_MAX], k = 0;
-            for (int q = 0; q < nq; q++)
-                if (!linked[q])
-                    map[k++] = unsettled[q];
-            r = store_pipe_next(self->store, &piped);
-            if (!r || PQntuples(r) != nb)
-                ok = false;
-            for (int row = 0; ok && row < PQntuples(r); row++) {
-                int ord = atoi(PQgetvalue(r, row, 0));
-                if (ord < 1 || ord > nb)
-                    ok = false;
-                else
-                    set_outcome(&ps[map[ord - 1]], r, row, 1);
-            }
-            PQclear(r);
-        }
-        for (int q = 0; q < nq; q++) {
-            if (!linked[q])
-                continue;
-            PGresult *res = store_pipe_next(self->store, &piped);
-            if (res && PQntuples(res) == 1)
-                set_outcome(&ps[unsettled[q]], res, 0, 0);
-            else
-                ok = false;
-            PQclear(res);
-        }
-        r = store_pipe_next(self->store, &piped); /* COMMIT */
-        committed = piped && r && !strcmp(PQcmdStatus(r), "COMMIT");
-        ok = ok && committed;
-        PQclear(r);
-    }
-    if (store_pipe_end(self->store, sent, ok))
-        return STORE_COMMITTED;
-    /* Failed: rolled back, or the link broke; a COMMIT that answered COMMIT
-     * holds whatever failed after it (the sync: the link lost just then) */
-    log_warn("intake.pipeline_failed", "error",
-             LOG_S(!piped ? store_errmsg(self->store) : PQerrorMessage(conn)), NULL);
-    batch_ref_t ref = {self, ps, unsettled, nq};
-    store_outcome_t truth = committed ? STORE_COMMITTED
-                                      : store_outcome(self->store, xid, commit_sent,
-                                                      verify_batch, &ref);
-    if (truth == STORE_COMMITTED) {
-        lookup_committed(self, ps, unsettled, nq, xid);
-        return truth;
-    }
-    unsettle(ps, unsettled, nq); /* nothing of it is known to have happened */
-    return truth;
-}
-
-static void answer_report(intake_t *self, pending_t *p)
-{
-    if (p->outcome == 2) {
-        proto_error_t e;
-        proto_fail(&e, PROTO_CONFLICT, "id",
-                   "this request id was already used with a different body");
-        reply_error(self, p->in, p->id, &e);
-        return;
-    }
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    char buf[48];
-    msgpack_pack_map(&pk, 3);
-    snprintf(buf, sizeof buf, "report-%lld", p->report_id);
-    mp_pack_kv_str(&pk, "report_id", buf);
-    snprintf(buf, sizeof buf, "case-%lld", p->case_id);
-    mp_pack_kv_str(&pk, "case_id", buf);
-    mp_pack_kv_bool(&pk, "duplicate", p->outcome == 1);
-    reply_ok(self, p->in, p->id, &sb);
-    msgpack_sbuffer_destroy(&sb);
-    if (p->outcome == 0)
-        log_info("report.accepted", "report_id", LOG_I(p->report_id),
-                 "case_id", LOG_I(p->case_id), "members", LOG_I(p->report->n_members),
-                 "head", LOG_ID(p->report->members[0].id_number), NULL);
-}
-
-/* Tells eligibility that reports were committed (a wake-up; it reads the
- * reports themselves from Postgres). */
-static void publish_committed(intake_t *self, pending_t *ps, int n)
-{
-    long long last = 0;
-    int fresh = 0;
-    for (int i = 0; i < n; i++)
-        if (ps[i].outcome == 0 && ps[i].report_id) {
-            fresh++;
-            if (ps[i].report_id > last)
-                last = ps[i].report_id;
-        }
-    if (!fresh)
-        return;
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 3);
-    mp_pack_kv_int(&pk, "seq", ++self->seq);
-    mp_pack_kv_int(&pk, "count", fresh);
-    mp_pack_kv_int(&pk, "last_report", last);
-    bus_publish(self->pub, "report.committed", sb.data, sb.size);
-    msgpack_sbuffer_destroy(&sb);
-}
-
-static void commit_batch(intake_t *self, int n)
-{
-    pending_t *ps = self->pending;
-    lookup_cached(self, ps, n);
-    int unsettled = 0;
-    for (int i = 0; i < n; i++)
-        unsettled += ps[i].outcome == 0;
-    store_outcome_t truth = STORE_COMMITTED;
-    if (unsettled) {
-        /* BEGIN … COMMIT in one pipelined round trip (submit_all) */
-        truth = store_ready(self->store) ? submit_all(self, ps, n) : STORE_ABORTED;
-        if (truth != STORE_COMMITTED) {
-            log_warn("intake.batch_failed", "reports", LOG_I(unsettled), "outcome",
-                     LOG_S(truth == STORE_UNKNOWN ? "unknown" : "aborted"), "error",
-                     LOG_S(store_errmsg(self->store)), NULL);
-        }
-    }
-    int64_t now = now_us();
-    for (int i = 0; i < n; i++) {
-        metric_observe_us(self->m_latency, now - ps[i].in->t_us);
-        /* settled: from the cache, or by the committed transaction (its own
-         * result, or looked up when the link broke after COMMIT) */
-        if (ps[i].outcome != 0 || (truth == STORE_COMMITTED && ps[i].report_id)) {
-            if (ps[i].outcome == 0)
-                metric_add(self->m_decided, 1);
-            answer_report(self, &ps[i]);
-        } else {
-            proto_error_t e;
-            if (truth == STORE_ABORTED)
-                proto_fail(&e, PROTO_UNAVAILABLE, NULL,
-                           "database unavailable: nothing was accepted, retry with the same id");
-            else
-                write_outcome_unknown(&e);
-            reply_error(self, ps[i].in, ps[i].id, &e);
-        }
-    }
-    if (truth == STORE_COMMITTED && unsettled) {
-        metric_add(self->m_batches, 1);
-        publish_committed(self, ps, n);
-        remember_cached(self, ps, n);
-    }
-    for (int i = 0; i < n; i++)
-        pending_free(&ps[i]);
+                     .audit = intake_audit_read, .publish = intake_publish, .host = self};
 }
 
 /* Takes one token from the sender's bucket: true when it may go on; false
@@ -1233,7 +297,7 @@ static bool rate_allow(intake_t *self, inbound_t *in, proto_error_t *e)
 {
     if (!self->rl || !in->client[0] || config_list_has("AID_RATE_EXEMPT", in->client))
         return true;
-    int64_t now = now_us(), retry_us;
+    int64_t now = intake_now_us(), retry_us;
     if (ratelimit_allow(self->rl, in->client, now, &retry_us))
         return true;
     metric_add(self->m_limited, 1);
@@ -1263,11 +327,11 @@ static int dispatch(intake_t *self, inbound_t *in, int slot)
     int bad = proto_request_parse(zmq_msg_data(&in->body), zmq_msg_size(&in->body), &u, &req, &e);
     self->cur_client = in->client;
     if (!rate_allow(self, in, &limited)) /* well-formed or not, a request costs a token */
-        reply_error(self, in, req.id, &limited);
+        intake_reply_error(self, in, req.id, &limited);
     else if (bad != 0)
-        reply_error(self, in, req.id, &e);
+        intake_reply_error(self, in, req.id, &e);
     else if (req.op == OP_REPORT_SUBMIT)
-        queued = queue_report(self, in, &req, slot); /* batched: group commit */
+        queued = submit_queue(self->submit, in, &req, slot); /* batched: group commit */
     else {
         const op_handler_t *op = op_find(proto_ops[req.op].name);
         if (forward_has(self->fw, proto_ops[req.op].name) || !op) {
@@ -1280,12 +344,12 @@ static int dispatch(intake_t *self, inbound_t *in, int slot)
                 char why[sizeof e.message];
                 snprintf(why, sizeof why, "%s", e.message);
                 proto_fail(&e, PROTO_UNAVAILABLE, NULL, why);
-                reply_error(self, in, req.id, &e);
+                intake_reply_error(self, in, req.id, &e);
             }
         } else if (proto_ops[req.op].writes) {
-            run_write(self, in, op, &req);
+            intake_run_write(self, in, op, &req);
         } else {
-            run_read(self, in, op, &req);
+            intake_run_read(self, in, op, &req);
         }
     }
     msgpack_unpacked_destroy(&u);
@@ -1296,7 +360,7 @@ int intake_run(intake_t *self)
 {
     zmq_pollitem_t items[] = {{self->router, 0, ZMQ_POLLIN, 0}};
     store_ready(self->store); /* connect early; failures are retried per batch */
-    while (!svc_stopping()) {
+    while (!svc_stopping() && !store_refused(self->store)) {
         int wait_ms = forward_tick(self->fw, svc_now_ms());
         if (zmq_poll(items, 1, wait_ms < 500 ? (wait_ms > 0 ? wait_ms : 0) : 500) <= 0) {
             metric_set(self->m_depth, 0); /* idle */
@@ -1310,14 +374,14 @@ int intake_run(intake_t *self)
                 break;
             if (rc < 0 || rc == 3)
                 continue;
-            in->t_us = now_us();
+            in->t_us = intake_now_us();
             got++;
             if (rc == 2) {
                 proto_error_t e;
                 if (rate_allow(self, in, &e))
                     proto_fail(&e, PROTO_BAD_REQUEST, NULL,
                                "framing: send an empty delimiter frame, then one body frame");
-                reply_error(self, in, "", &e);
+                intake_reply_error(self, in, "", &e);
                 continue;
             }
             queued += dispatch(self, in, queued);
@@ -1326,9 +390,10 @@ int intake_run(intake_t *self)
         metric_set(self->m_depth, got);
         metric_add(self->m_received, queued);
         if (queued)
-            commit_batch(self, queued);
-        flush_held(self); /* reads answered after their audit rows commit */
+            submit_commit(self->submit, queued);
+        intake_flush_held(self); /* reads answered after their audit rows commit */
     }
     log_info("intake.stopped", NULL);
-    return 0;
+    /* a database the store refused (another PII key: logged by the check) */
+    return store_refused(self->store) ? 1 : 0;
 }

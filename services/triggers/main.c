@@ -31,6 +31,7 @@
 #include "pgarr.h"
 #include "pii.h"
 #include "proto.h"
+#include "report_store.h"
 #include "serve.h"
 #include "svc.h"
 #include "trigger.h"
@@ -46,7 +47,8 @@ typedef struct {
     report_t report;
     proto_trigger_t trigger;        /* the decoded trigger of cached_id */
     long long cached_id;
-    pgarr_t tids, cids, statuses, rids, notes, ids, names, encs;
+    pgarr_t tids, cids, statuses, rids, notes;
+    report_store_t *filer;          /* the report filer's parameters, reused */
 } trig_ctx_t;
 
 static void prepare(store_t *store)
@@ -63,10 +65,7 @@ static void prepare(store_t *store)
                   "SELECT DISTINCT ON (case_id) case_id, body FROM reports"
                   " WHERE case_id = ANY ($1::bigint[]) AND aid_report_settled(report_id)"
                   " ORDER BY case_id, report_id DESC");
-    store_prepare(store, "trig_submit",
-                  "SELECT report_id, case_id, outcome FROM aid_submit_report("
-                  "$1, $2::bytea, $3::text[], $4::text[], 'department', $5::date, $6, $7, true,"
-                  " $8::bytea, $9::text[])");
+    report_store_prepare(store);
     store_prepare(store, "trig_mark",
                   "UPDATE trigger_targets t SET status = u.st, report_id = u.rid, note = u.note"
                   "  FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[])"
@@ -90,9 +89,8 @@ static void prepare(store_t *store)
 
 static pgarr_t *arr(trig_ctx_t *c, int k)
 {
-    pgarr_t *all[] = {&c->tids, &c->cids, &c->statuses, &c->rids, &c->notes, &c->ids, &c->names,
-                      &c->encs};
-    return k < 8 ? all[k] : NULL;
+    pgarr_t *all[] = {&c->tids, &c->cids, &c->statuses, &c->rids, &c->notes};
+    return k < 5 ? all[k] : NULL;
 }
 
 /* The trigger of row i of the claim, decoded once per trigger. */
@@ -134,8 +132,6 @@ static int file_one(trig_ctx_t *c, store_t *store, PGresult *claim, int i, PGres
     int k = find_latest(latest, case_id);
     size_t len = 0;
     unsigned char *body = k >= 0 ? store_sealed(latest, k, 1, PII_AD_REPORT, &len) : NULL;
-    unsigned char *sealed = NULL;
-    size_t sl = 0;
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     schema_err_t se;
@@ -163,44 +159,26 @@ static int file_one(trig_ctx_t *c, store_t *store, PGresult *claim, int i, PGres
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     proto_report_encode(r, &pk);
-    pgarr_reset(&c->ids);
-    pgarr_reset(&c->names);
-    pgarr_reset(&c->encs);
-    for (int m = 0; m < r->n_members; m++) {
-        char h[PII_HASH_HEX], e[PII_ID_ENC_HEX];
-        pii_hash_hex(r->members[m].id_number, h);
-        pii_id_enc_hex(r->members[m].id_number, e);
-        pgarr_add_text(&c->ids, h);
-        pgarr_add_text(&c->names, r->members[m].name);
-        pgarr_add_text(&c->encs, e);
-    }
-    sealed = pii_seal_alloc(PII_AD_REPORT, sb.data, sb.size, &sl);
-    char key[PROTO_STR_MAX + 48], as_of[11];
+    char key[PROTO_STR_MAX + 48];
     snprintf(key, sizeof key, "%s#case-%s", PQgetvalue(claim, i, 2), case_id);
-    date_format(r->as_of, as_of);
-    const char *vals[9] = {key, sb.data, pgarr_str(&c->ids), pgarr_str(&c->names), as_of,
-                           r->township, r->village, (const char *)sealed, pgarr_str(&c->encs)};
-    int lens[9] = {0, (int)sb.size, 0, 0, 0, 0, 0, (int)sl, 0};
-    int fmts[9] = {0, 1, 0, 0, 0, 0, 0, 1, 0};
-    PGresult *res = vals[2] && vals[3] && vals[7] && vals[8]
-                        ? store_exec_bin(store, "trig_submit", 9, vals, lens, fmts)
-                        : NULL;
-    if (!res) {
+    /* the system's own report: its body is also what the key is hashed with */
+    report_filing_t f = {.request_id = key, .report = r, .raw = sb.data, .raw_len = sb.size,
+                         .body = sb.data, .body_len = sb.size};
+    report_filed_t filed;
+    if (report_store_file(c->filer, store, &f, &filed) != 0) {
         rc = -1;
         goto out;
     }
-    if (strcmp(PQgetvalue(res, 0, 2), "conflict") == 0) {
+    if (filed.outcome == REPORT_CONFLICT) {
         *note = "the report's request id was already used for another report";
     } else {
-        *report_id = atoll(PQgetvalue(res, 0, 0));
+        *report_id = filed.report_id;
         rc = 1;
     }
-    PQclear(res);
 out:
     msgpack_sbuffer_destroy(&sb);
     msgpack_unpacked_destroy(&u);
     free(body);
-    free(sealed);
     return rc;
 }
 
@@ -316,8 +294,10 @@ int main(void)
     svc_init("triggers");
     svc_require_pii();
     trig_ctx_t *c = calloc(1, sizeof *c);
-    if (!c)
+    if (!c || !(c->filer = report_store_new())) {
+        free(c);
         return 1;
+    }
     c->chunk = config_int("AID_TRIGGER_CHUNK", TRIGGER_CHUNK, 1, TRIGGER_CHUNK_MAX);
     c->backlog_max = config_int("AID_TRIGGER_BACKLOG", 5000, 1, 10000000);
     c->seq = svc_wall_us();
@@ -334,6 +314,7 @@ int main(void)
         serve_stop(owner);
     for (int k = 0; arr(c, k); k++)
         pgarr_free(arr(c, k));
+    report_store_destroy(&c->filer);
     free(c);
     return rc;
 }

@@ -129,7 +129,10 @@ def test_a_service_with_another_key_stops_before_it_touches_anything(h):
     env.pop("AID_PII_KEY_FILE", None)
     env["AID_PII_KEY"] = os.urandom(32).hex()
     env["AID_METRICS_PORT"] = "0"
-    for service in ("eligibility", "triggers"):
+    env["AID_INTAKE_BIND"] = "tcp://127.0.0.1:*"   # a second intake on a port of its own
+    # common/store.c refuses the database (an error, no exit of its own); each
+    # service's loop sees that and stops: the worker loop, and intake's
+    for service in ("eligibility", "triggers", "intake"):
         p = subprocess.run([os.path.join(h.ROOT, "bin", service)], env=env,
                            capture_output=True, text=True, timeout=30)
         assert p.returncode == 1, (service, p.returncode, p.stderr[-2000:])

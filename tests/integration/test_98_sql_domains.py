@@ -4,6 +4,7 @@ in ops/migrations) and then upgraded by ops/container/migrate.sh (the new
 migrations and ops/sql) ends up with exactly the functions, triggers, row
 policies and function grants of a fresh database made by migrate.sh; a second
 run of ops/sql on it changes nothing; the dead functions are gone from both.
+The views are compared too (aid_audit's one home is ops/sql/95_audit.sql).
 Both databases live in the running test cluster under other names.
 """
 import os
@@ -28,6 +29,11 @@ UNION ALL
 SELECT 'policy', tablename || '.' || policyname, roles::text,
        regexp_replace(coalesce(qual, '') || ' / ' || coalesce(with_check, ''), '\s+', ' ', 'g'), cmd
   FROM pg_policies WHERE schemaname = 'public'
+UNION ALL
+SELECT 'view', c.relname, md5(pg_get_viewdef(c.oid)), coalesce(c.relacl::text, '-'),
+       pg_get_userbyid(c.relowner)
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = 'public' AND c.relkind = 'v'
 ORDER BY 1, 2
 """
 
@@ -116,6 +122,7 @@ def test_old_database_converges_to_fresh(h, tmp_path):
                 assert w == r, (r, w)
         assert len([r for r in want if r[0] == "trigger"]) >= 20
         assert len([r for r in want if r[0] == "policy"]) >= 10
+        assert {r[1] for r in want if r[0] == "view"} >= {"aid_audit", "measures"}, want
         # ops/sql again (every run applies it): nothing changes
         for f in sorted(os.listdir(os.path.join(h.ROOT, "ops", "sql"))):
             if f.endswith(".sql"):

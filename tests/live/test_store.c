@@ -45,6 +45,10 @@ static store_t *open_store(void)
     store_prepare(s, "ut_i64", "SELECT $1::bigint, 7::int, NULL::bigint");
     store_prepare(s, "ut_unnest",
                   "SELECT x, x IS NULL FROM unnest($1::text[]) WITH ORDINALITY AS t(x, n) ORDER BY n");
+    store_prepare(s, "ut_unnest_bytea",
+                  "SELECT encode(x, 'hex'), cardinality($1::bytea[])"
+                  "  FROM unnest($1::bytea[]) WITH ORDINALITY AS t(x, n) ORDER BY n");
+    store_prepare(s, "ut_bytea_card", "SELECT cardinality($1::bytea[])");
     store_prepare(s, "ut_unnest_int", "SELECT sum(x)::text, count(x) FROM unnest($1::bigint[]) AS t(x)");
     if (!store_ready(s)) {
         char msg[600];
@@ -178,6 +182,53 @@ static void pgarr_literals_unnest_back_to_the_same_values(void **state)
 }
 
 /* ---- errors --------------------------------------------------------------------- */
+
+/* common/pgarr.c's bytea[] in the binary format: the server reads back the
+ * same bytes (NUL bytes, empty elements, a large one), and the empty array. */
+static void pgbin_arrays_unnest_back_to_the_same_bytes(void **state)
+{
+    (void)state;
+    store_t *s = open_store();
+    static char big[70000];
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (char)(i * 7);
+    const struct { const char *p; size_t n; } el[] = {{"a\0b", 3}, {"", 0}, {"\xff\x00", 2},
+                                                       {big, sizeof big}};
+    pgbin_t b;
+    pgbin_init(&b);
+    for (int round = 0; round < 2; round++) { /* the second time after a reset */
+        pgbin_reset(&b);
+        for (int i = 0; i < 4; i++)
+            pgbin_add(&b, el[i].p, el[i].n);
+        int len = 0;
+        const char *v[1] = {pgbin_data(&b, &len)};
+        int lens[1] = {len}, fmts[1] = {1};
+        assert_non_null(v[0]);
+        PGresult *r = store_exec_bin(s, "ut_unnest_bytea", 1, v, lens, fmts);
+        if (!r)
+            fail_msg("unnest of a bytea[] failed: %s", store_errmsg(s));
+        assert_int_equal(PQntuples(r), 4);
+        for (int i = 0; i < 4; i++) {
+            assert_int_equal(PQgetlength(r, i, 0), (int)el[i].n * 2);
+            for (size_t k = 0; k < el[i].n; k++) {
+                char hex[3];
+                snprintf(hex, sizeof hex, "%02x", (unsigned char)el[i].p[k]);
+                assert_memory_equal(PQgetvalue(r, i, 0) + 2 * k, hex, 2);
+            }
+        }
+        PQclear(r);
+    }
+    pgbin_reset(&b);
+    int len = 0;
+    const char *v[1] = {pgbin_data(&b, &len)};
+    int lens[1] = {len}, fmts[1] = {1};
+    PGresult *r = store_exec_bin(s, "ut_bytea_card", 1, v, lens, fmts);
+    assert_non_null(r);
+    assert_string_equal(PQgetvalue(r, 0, 0), "0");
+    PQclear(r);
+    pgbin_free(&b);
+    store_destroy(&s);
+}
 
 static void duplicate_key_gives_sqlstate_23505(void **state)
 {
@@ -502,6 +553,84 @@ static void a_failing_session_statement_keeps_the_store_not_ready(void **state)
     store_destroy(&s);
 }
 
+/* Connect checks of these tests: each counts its calls; "refuse" refuses the
+ * database, "later" cannot decide on its first call, then accepts. */
+static int check_calls;
+
+static int check_refuse(PGconn *conn, char *why, size_t whysz)
+{
+    (void)conn;
+    check_calls++;
+    snprintf(why, whysz, "test: this database must not be used");
+    return 1;
+}
+
+static int check_later(PGconn *conn, char *why, size_t whysz)
+{
+    check_calls++;
+    PGresult *r = PQexec(conn, "SELECT 1"); /* the connection is there and usable */
+    int ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+    PQclear(r);
+    if (!ok || check_calls == 1) {
+        snprintf(why, whysz, "test: not now");
+        return -1;
+    }
+    return 0;
+}
+
+/* A refused database (e.g. one sealed with another PII key, common/pii_pg.c)
+ * is an error the store returns, never an exit: store_ready stays false,
+ * store_refused says why, nothing runs and the store never reconnects. */
+static void a_refusing_connect_check_is_an_error_not_an_exit(void **state)
+{
+    (void)state;
+    check_calls = 0;
+    store_check_all(check_refuse);
+    store_t *s = store_new(need_dsn());
+    assert_non_null(s);
+    store_prepare(s, "ut_add", "SELECT 1");
+    assert_false(store_ready(s)); /* still running: it returned */
+    assert_true(store_refused(s));
+    assert_int_equal(check_calls, 1);
+    assert_non_null(strstr(store_errmsg(s), "must not be used"));
+    assert_null(store_conn(s));
+    assert_null(store_exec(s, "ut_add", 0, NULL));
+    struct timespec pause = {0, 50 * 1000000}; /* beyond AID_PG_RETRY_MS */
+    nanosleep(&pause, NULL);
+    assert_false(store_ready(s));
+    assert_int_equal(check_calls, 1); /* refused for good: no reconnect */
+    store_check_all(NULL);
+    store_destroy(&s);
+    /* without the check, the same database is fine */
+    s = open_store();
+    assert_false(store_refused(s));
+    store_destroy(&s);
+}
+
+/* A check that cannot decide keeps the store not ready, and the next
+ * connect asks again. */
+static void a_check_that_cannot_decide_is_asked_again(void **state)
+{
+    (void)state;
+    check_calls = 0;
+    store_check_all(check_later);
+    store_t *s = store_new(need_dsn());
+    assert_non_null(s);
+    assert_false(store_ready(s));
+    assert_false(store_refused(s));
+    assert_non_null(strstr(store_errmsg(s), "not now"));
+    bool ready = false;
+    for (int i = 0; i < 100 && !ready; i++) { /* at most ~1 s */
+        struct timespec pause = {0, 10 * 1000000};
+        nanosleep(&pause, NULL);
+        ready = store_ready(s);
+    }
+    store_check_all(NULL);
+    assert_true(ready);
+    assert_int_equal(check_calls, 2);
+    store_destroy(&s);
+}
+
 static void bad_dsn_leaves_the_store_not_ready(void **state)
 {
     (void)state;
@@ -556,6 +685,7 @@ int main(void)
         cmocka_unit_test(exec_runs_prepared_statements_with_text_params),
         cmocka_unit_test(exec_bin_passes_bytea_with_nul_bytes),
         cmocka_unit_test(pgarr_literals_unnest_back_to_the_same_values),
+        cmocka_unit_test(pgbin_arrays_unnest_back_to_the_same_bytes),
         cmocka_unit_test(duplicate_key_gives_sqlstate_23505),
         cmocka_unit_test(other_errors_give_their_sqlstate),
         cmocka_unit_test(error_messages_are_scrubbed_of_id_numbers),
@@ -568,6 +698,8 @@ int main(void)
         cmocka_unit_test(session_settings_hold_on_every_connection),
         cmocka_unit_test(a_failing_session_statement_keeps_the_store_not_ready),
         cmocka_unit_test(bad_dsn_leaves_the_store_not_ready),
+        cmocka_unit_test(a_refusing_connect_check_is_an_error_not_an_exit),
+        cmocka_unit_test(a_check_that_cannot_decide_is_asked_again),
         cmocka_unit_test(a_statement_that_fails_to_prepare_keeps_the_store_not_ready),
     };
     return cmocka_run_group_tests_name("store (live)", tests, setup_env, NULL);

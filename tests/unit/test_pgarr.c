@@ -253,6 +253,54 @@ static void large_arrays_grow_the_buffer(void **state)
     pgarr_free(&a);
 }
 
+/* ---- bytea[] in the binary format --------------------------------------- */
+
+static uint32_t be32(const char *p)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    return (uint32_t)u[0] << 24 | (uint32_t)u[1] << 16 | (uint32_t)u[2] << 8 | u[3];
+}
+
+static void pgbin_writes_the_binary_array_format(void **state)
+{
+    (void)state;
+    pgbin_t b;
+    pgbin_init(&b);
+    int len = -1;
+    const char *d = pgbin_data(&b, &len); /* empty: no dimensions */
+    assert_non_null(d);
+    assert_int_equal(len, 12);
+    assert_int_equal(be32(d), 0);
+    assert_int_equal(be32(d + 8), 17);
+    pgbin_add(&b, "ab", 2);
+    pgbin_add(&b, "", 0);
+    pgbin_add(&b, "x\0y", 3);
+    d = pgbin_data(&b, &len);
+    assert_non_null(d);
+    assert_int_equal(len, 20 + (4 + 2) + 4 + (4 + 3));
+    assert_int_equal(be32(d), 1);       /* one dimension */
+    assert_int_equal(be32(d + 4), 0);   /* no NULLs */
+    assert_int_equal(be32(d + 8), 17);  /* bytea */
+    assert_int_equal(be32(d + 12), 3);  /* elements */
+    assert_int_equal(be32(d + 16), 1);  /* lower bound */
+    assert_int_equal(be32(d + 20), 2);
+    assert_memory_equal(d + 24, "ab", 2);
+    assert_int_equal(be32(d + 26), 0);
+    assert_int_equal(be32(d + 30), 3);
+    assert_memory_equal(d + 34, "x\0y", 3);
+    pgbin_reset(&b); /* reused: the count starts again */
+    pgbin_add(&b, "z", 1);
+    d = pgbin_data(&b, &len);
+    assert_int_equal(len, 20 + 5);
+    assert_int_equal(be32(d + 12), 1);
+    for (int i = 0; i < 10000; i++) /* grows */
+        pgbin_add(&b, "0123456789", 10);
+    d = pgbin_data(&b, &len);
+    assert_int_equal(len, 20 + 5 + 10000 * 14);
+    assert_int_equal(be32(d + 12), 10001);
+    pgbin_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -264,6 +312,7 @@ int main(void)
         cmocka_unit_test(null_is_an_unquoted_null),
         cmocka_unit_test(mixed_elements_and_interleaved_str_calls),
         cmocka_unit_test(large_arrays_grow_the_buffer),
+        cmocka_unit_test(pgbin_writes_the_binary_array_format),
     };
     return cmocka_run_group_tests_name("pgarr", tests, NULL, NULL);
 }

@@ -161,7 +161,7 @@ typedef struct {
 } outcome_t;
 
 /* What intake does with a request before touching a store (intake.c:
- * dispatch, queue_report, handle_case_get). u stays valid for req.body. */
+ * dispatch; services/report/submit.c: submit_queue; op_case.c). u stays valid for req.body. */
 static void run_request(const char *buf, size_t len, msgpack_unpacked *u, outcome_t *o)
 {
     memset(o, 0, sizeof *o);
@@ -463,7 +463,7 @@ static void test_reply_ok_layout(void **state)
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     proto_reply_ok_begin(&pk, id);
-    msgpack_pack_map(&pk, 3); /* as intake.c answer_report writes it */
+    msgpack_pack_map(&pk, 3); /* as services/report/submit.c answer_report writes it */
     mp_pack_kv_str(&pk, "report_id", report_id);
     mp_pack_kv_str(&pk, "case_id", case_id);
     mp_pack_kv_bool(&pk, "duplicate", false);

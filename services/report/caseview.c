@@ -23,7 +23,7 @@
 
 #include "date.h"
 #include "idcard.h"
-#include "intake.h"
+#include "caseview.h"
 #include "mp.h"
 #include "pii.h"
 

@@ -6,15 +6,15 @@
 #include <string.h>
 
 #include "mp.h"
-#include "pgarr.h"
 #include "pii.h"
+#include "report_store.h"
 
 void synth_prepare(store_t *store)
 {
+    report_store_prepare(store);
     store_prepare(store, "synth_latest",
                   "SELECT body FROM reports WHERE case_id = $1::bigint"
                   " ORDER BY report_id DESC LIMIT 1");
-    store_prepare(store, "synth_submit_report", SYNTH_SUBMIT_REPORT_SQL);
     store_prepare(store, "synth_person",
                   "SELECT case_id FROM case_members WHERE id_hash = decode($1, 'hex')");
 }
@@ -71,18 +71,14 @@ int synth_file_report(opctx_t *ctx, long long case_id, const char *request_id,
 {
     store_t *store = ctx->store;
     report_t *r = malloc(sizeof *r);
-    if (!r)
-        return write_unavailable(err);
+    report_store_t *filer = report_store_new();
     int rc = -1;
-    pgarr_t ids, names, encs;
-    pgarr_init(&ids);
-    pgarr_init(&names);
-    pgarr_init(&encs);
-    unsigned char *sealed = NULL;
-    size_t sl = 0;
     msgpack_sbuffer body;
     msgpack_sbuffer_init(&body);
-    PGresult *res = NULL;
+    if (!r || !filer) {
+        write_unavailable(err);
+        goto out;
+    }
     if (load_latest(store, case_id, r, err) != 0)
         goto out;
     r->as_of = date_today();
@@ -95,46 +91,23 @@ int synth_file_report(opctx_t *ctx, long long case_id, const char *request_id,
     msgpack_packer pk;
     msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
     proto_report_encode(r, &pk);
-    for (int m = 0; m < r->n_members; m++) {
-        char h[PII_HASH_HEX], e[PII_ID_ENC_HEX];
-        pii_hash_hex(r->members[m].id_number, h);
-        pii_id_enc_hex(r->members[m].id_number, e);
-        pgarr_add_text(&ids, h);
-        pgarr_add_text(&names, r->members[m].name);
-        pgarr_add_text(&encs, e);
-    }
-    sealed = pii_seal_alloc(PII_AD_REPORT, body.data, body.size, &sl);
-    char as_of[11];
-    date_format(r->as_of, as_of);
-    static const char *const sources[] = {"visit", "hotline", "wechat", "department", "self"};
-    const char *vals[11] = {request_id, body.data,   pgarr_str(&ids), pgarr_str(&names),
-                            sources[r->source], as_of, r->township,   r->village,
-                            r->urgency == URGENCY_URGENT ? "true" : "false",
-                            (const char *)sealed, pgarr_str(&encs)};
-    int lens[11] = {0, (int)body.size, 0, 0, 0, 0, 0, 0, 0, (int)sl, 0};
-    int fmts[11] = {0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0};
-    if (!vals[2] || !vals[3] || !vals[9] || !vals[10]) {
+    /* the system's own report: its body is also what the key is hashed with */
+    report_filing_t f = {.request_id = request_id, .report = r, .raw = body.data,
+                         .raw_len = body.size, .body = body.data, .body_len = body.size};
+    report_filed_t filed;
+    if (report_store_file(filer, store, &f, &filed) != 0) {
         write_unavailable(err);
         goto out;
     }
-    res = store_exec_bin(store, "synth_submit_report", 11, vals, lens, fmts);
-    if (!res) {
-        write_unavailable(err);
-        goto out;
-    }
-    if (strcmp(PQgetvalue(res, 0, 2), "conflict") == 0) {
+    if (filed.outcome == REPORT_CONFLICT) {
         proto_fail(err, PROTO_CONFLICT, "id", "this request id was already used for another report");
         goto out;
     }
-    *report_id = atoll(PQgetvalue(res, 0, 0));
+    *report_id = filed.report_id;
     rc = 0;
 out:
-    PQclear(res);
     msgpack_sbuffer_destroy(&body);
-    pgarr_free(&ids);
-    pgarr_free(&names);
-    pgarr_free(&encs);
-    free(sealed);
+    report_store_destroy(&filer);
     free(r);
     return rc;
 }
