@@ -175,7 +175,8 @@ int serve_run(const char *service)
     opctx_prepare_audit(s.store);
     op_prepare_all(s.store);
     store_ready(s.store); /* connect early; a request retries */
-    while (!svc_stopping() && !stop_asked) {
+    /* a database that refused us (another PII key: common/pii.h) ends the service */
+    while (!svc_stopping() && !stop_asked && !store_refused(s.store)) {
         owner_request_t req;
         int got = owner_recv(owner, 500, &req);
         if (got < 0) {
@@ -192,7 +193,7 @@ int serve_run(const char *service)
             owner_answer(owner, &req, handle, &s);
         }
     }
-    rc = 0;
+    rc = store_refused(s.store) ? 1 : 0;
 out:
     owner_destroy(&owner);
     if (s.pub)
