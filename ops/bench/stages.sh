@@ -14,6 +14,14 @@
 # what runs inside it are counted once). Needs the stack's environment and
 # pg_stat_statements loaded (AID_PG_STATEMENTS=1, bench.sh's default); without it
 # the table has the counters only. Files under $AID_VAR/stages/.
+#
+# Its CPU time ("cpu ms", from /proc: user + system time of the service's
+# processes and of the Postgres backends of its role, per decided report) is the
+# figure the neighbours on a shared machine disturb least: pg_stat_statements
+# counts wall-clock time, waiting for a CPU included. The last lines add what no
+# stage owns: the bus, Redis, the gateway, Postgres's own processes (WAL writer,
+# checkpointer, autovacuum, the backends that ended meanwhile) and the bench
+# client itself.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 dir=${AID_VAR:?}/stages
@@ -21,15 +29,54 @@ mkdir -p "$dir"
 psqlq() { psql "$AID_PG_DSN" -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"; }
 has_pgss() { [[ $(psqlq "SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'") == 1 ]]; }
 
+# CPU ticks (user + system, /proc/PID/stat) per group, one "group ticks" line
+# each: our services by their pid files (replicas summed), Postgres backends by
+# role (aid_civil -> pg:civil), Postgres's other processes (and the children it
+# reaped) as pg:other, and the bench client (the hook's parent) as bench.
+ticks_of() { # PID [1: with the children it reaped]
+    local f reaped=${2:-0}
+    f=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
+    set -- ${f##*) } # $1 is field 3 (state): utime is field 14, so ${12}
+    if [[ $reaped == 1 ]]; then echo $((${12} + ${13} + ${14} + ${15})); else echo $((${12} + ${13})); fi
+}
+cpu_snapshot() {
+    local f name pm pid args
+    for f in "$AID_VAR"/run/*.pid; do
+        name=$(basename "$f" .pid)
+        [[ $name == redis ]] || name=${name%%.*}
+        pid=$(cat "$f" 2>/dev/null) && echo "$name $(ticks_of "$pid")"
+    done
+    pm=$(head -n1 "$AID_VAR/pg/data/postmaster.pid" 2>/dev/null) || pm=
+    if [[ -n $pm ]]; then
+        echo "pg:other $(ticks_of "$pm" 1)"
+        for pid in $(pgrep -P "$pm"); do
+            args=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || continue
+            if [[ $args =~ ^postgres:\ aid_([a-z_]+)\  ]]; then
+                echo "pg:${BASH_REMATCH[1]} $(ticks_of "$pid")"
+            else
+                echo "pg:other $(ticks_of "$pid")"
+            fi
+        done
+    fi
+    # the hook runs under system(): sh -c, or exec'd by it
+    pid=$PPID
+    [[ $(cat "/proc/$pid/comm" 2>/dev/null) == bench ]] ||
+        pid=$(awk '{ print $4 }' "/proc/$pid/stat" 2>/dev/null || echo 0)
+    [[ $(cat "/proc/$pid/comm" 2>/dev/null) == bench ]] && echo "bench $(ticks_of "$pid")"
+    return 0
+}
+
 # the counters of `aidctl stats`: instance received decided errors queue batches …
 counters() { bin/aidctl stats 2>/dev/null | awk 'NR > 1 && NF >= 6 && $2 ~ /^[0-9]+$/ { print $1, $3, $6 }'; }
 
 case ${1:-} in
 start)
+    cpu_snapshot >"$dir/cpu_start.txt"
     counters >"$dir/start.txt"
     if has_pgss; then psqlq "SELECT pg_stat_statements_reset()" >/dev/null; fi
     ;;
 end)
+    cpu_snapshot >"$dir/cpu_end.txt"
     counters >"$dir/end.txt"
     : >"$dir/statements.txt"
     if has_pgss; then
@@ -42,11 +89,25 @@ end)
     ;;
 table)
     reports=${2:?reports} busy=${3:?seconds}
+    hz=$(getconf CLK_TCK)
+    # "group ms" of CPU between start and end
+    awk -v hz="$hz" 'FILENAME ~ /cpu_start/ { a[$1] += $2; next } { b[$1] += $2 }
+        END { for (g in b) printf "%s %.1f\n", g, (b[g] - a[g]) * (g == "wall_ms" ? 1 : 1000 / hz) }' \
+        "$dir/cpu_start.txt" "$dir/cpu_end.txt" >"$dir/cpu.txt" 2>/dev/null || : >"$dir/cpu.txt"
     echo "bench: per stage, over the maximum-rate runs ($reports reports fully decided in $busy s of work;"
     echo "       rows = reports for intake and eligibility, referrals for a department;"
+    echo "       cpu ms = CPU time of the stage's processes and its Postgres backends, per decided report;"
     echo "       pg ms = Postgres execution time of the stage's own statements, per decided report)"
     awk -v reports="$reports" -v busy="$busy" -F'|' '
         function stage(inst) { sub(/\.[0-9]+$/, "", inst); return inst }
+        FILENAME ~ /cpu.txt$/ {
+            split($0, f, " "); g = f[1]
+            if (g == "wall_ms") { wall_ms = f[2]; next }
+            cpu_all += f[2]
+            if (g ~ /^pg:/) { sub(/^pg:/, "", g); if (g == "other") other["postgres (own processes)"] += f[2]; else pgcpu[g] += f[2] }
+            else svccpu[g] += f[2]
+            next
+        }
         FILENAME ~ /start.txt$/ { split($0, f, " "); s = stage(f[1]); d0[s] += f[2]; b0[s] += f[3]; next }
         FILENAME ~ /end.txt$/ {
             split($0, f, " "); s = stage(f[1]); d1[s] += f[2]; b1[s] += f[3]
@@ -59,17 +120,28 @@ table)
             if ($4 > topms[s]) { topms[s] = $4; top[s] = $6; topcalls[s] = $3 }
         }
         END {
-            printf "  %-12s %8s %8s %8s %8s %7s  %s\n", "stage", "txns", "txn/s", "rows", "rows/txn",
-                   "pg ms", "top statement (pg ms per report, calls)"
+            printf "  %-12s %8s %8s %8s %8s %7s %7s %7s  %s\n", "stage", "txns", "txn/s", "rows", "rows/txn",
+                   "cpu ms", "(in pg)", "pg ms", "top statement (pg ms per report, calls)"
             for (i = 1; i <= n; i++) {
                 s = order[i]; t = b1[s] - b0[s]; r = d1[s] - d0[s]
                 if (t <= 0 && ms[s] == 0) continue
-                printf "  %-12s %8d %8.0f %8d %8.1f %7.3f  %s\n", s, t, t / busy, r,
-                       (t > 0 ? r / t : 0), ms[s] / reports,
+                c = svccpu[s] + pgcpu[s]; cpu_stages += c; pg_stages += pgcpu[s]; seen_cpu[s] = 1
+                printf "  %-12s %8d %8.0f %8d %8.1f %7.3f %7.3f %7.3f  %s\n", s, t, t / busy, r,
+                       (t > 0 ? r / t : 0), c / reports, pgcpu[s] / reports, ms[s] / reports,
                        ((s in top) ? sprintf("%.3f %d  %s", topms[s] / reports, topcalls[s], top[s]) : "-")
             }
-            printf "  %-12s %8s %8s %8s %8s %7.3f\n", "all", "", "", "", "", all / reports
-        }' "$dir/start.txt" "$dir/end.txt" "$dir/statements.txt"
+            printf "  %-12s %8s %8s %8s %8s %7.3f %7.3f %7.3f\n", "all", "", "", "", "", cpu_stages / reports,
+                   pg_stages / reports, all / reports
+            if (cpu_all > 0) {
+                line = ""
+                for (g in svccpu) if (!(g in seen_cpu)) other[g] += svccpu[g]
+                for (g in pgcpu) if (!(g in seen_cpu)) other["postgres " g] += pgcpu[g]
+                for (g in other) line = line sprintf("%s%s %.3f", line == "" ? "" : ", ", g, other[g] / reports)
+                printf "  cpu ms per decided report outside the stages: %s\n", line
+                printf "  cpu ms per decided report, every process: %.3f (%.2f of the machine'"'"'s cores busy with them over %.1f s)\n",
+                       cpu_all / reports, (wall_ms > 0 ? cpu_all / wall_ms : 0), wall_ms / 1000
+            }
+        }' "$dir/cpu.txt" "$dir/start.txt" "$dir/end.txt" "$dir/statements.txt"
     if [[ -s $dir/statements.txt ]]; then
         echo
         echo "bench: top statements (pg_stat_statements, nested ones too: a function's statements"
