@@ -15,7 +15,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$ROOT"
 
-SERVICES=(bus intake eligibility triggers civil tempaid medical education housing employment relief social care gateway)
+SERVICES=(bus intake eligibility triggers civil tempaid medical education housing employment relief social care benefits gateway)
 PORT_KEYS=(PG REDIS INTAKE BUS_SUB BUS_PUB)
 declare -A PORT_BASE=([PG]=25432 [REDIS]=26379 [INTAKE]=5601 [BUS_SUB]=5602 [BUS_PUB]=5603)
 declare -A PORT=()
@@ -297,7 +297,7 @@ pg_init() {
 # into $PGPASS_DIR/<role> (a libpq password file, mode 600, never in the repo); the
 # owner `postgres` too, for the tests and ops scripts (stack.env's AID_PG_DSN).
 PG_ROLES=(aid_intake aid_eligibility aid_triggers aid_gateway aid_operator aid_civil aid_tempaid
-    aid_medical aid_education aid_housing aid_employment aid_relief aid_social aid_care)
+    aid_medical aid_education aid_housing aid_employment aid_relief aid_social aid_care aid_benefits)
 # pg_role_of SERVICE: the role a service connects as ("" for the bus: no database).
 pg_role_of() {
     case $1 in
@@ -819,6 +819,8 @@ write_stack_env() {
             echo "AID_BUS_ALLOWED_KEYS=$KEYS/bus_allowed_keys"
             echo "AID_RATE_EXEMPT=${AID_RATE_EXEMPT:-local-service}"
             echo "AID_DEPARTMENT_ANY=${AID_DEPARTMENT_ANY:-local-service}"
+            # the owners behind the front door (benefits) run with the one local service key
+            echo "AID_OWNER_ANY=${AID_OWNER_ANY:-local-service}"
         fi
     } >"$STACK_ENV.tmp"
     mv -f "$STACK_ENV.tmp" "$STACK_ENV"

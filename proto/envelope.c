@@ -36,6 +36,7 @@ const proto_op_info_t proto_ops[] = {
     {"referrals.overdue", false},
     {"move.queue", false},
     {"move.decide", true},
+    {"entitlements.list", false},
 };
 const int proto_op_count = (int)(sizeof proto_ops / sizeof proto_ops[0]);
 

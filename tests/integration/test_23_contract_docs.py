@@ -129,6 +129,7 @@ def bodies(h):
         ("referrals.overdue", ""): {},
         ("move.queue", ""): {},
         ("move.decide", ""): {"move_id": "move-999999", "decision": "reject", "by": "x"},
+        ("entitlements.list", ""): {"case_id": rep["case_id"]},
     }
 
 

@@ -1,0 +1,195 @@
+-- ops/sql/57_benefits.sql — entitlements and the monthly payroll (POLICY.md §17,
+-- issue 17; tables in migrations 110–112): starting the entitlements of a
+-- decision, the sweep that starts those of newly decided referrals in batches,
+-- what is active in a month, and a payroll run.
+-- Applied after every migration run, in name order (ops/sql/README.md):
+-- idempotent, every function in its one current form.
+
+-- The first day of the month after d.
+CREATE OR REPLACE FUNCTION aid_month_after(d date) RETURNS date
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT (date_trunc('month', d) + interval '1 month')::date
+$$;
+
+-- The entitlement kind of a monthly cash measure code, NULL for every other.
+CREATE OR REPLACE FUNCTION aid_entitlement_kind(p_code text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE p_code
+        WHEN 'civil.dibao_grant' THEN 'dibao_allowance'
+        WHEN 'civil.dibao_supplement' THEN 'dibao_supplement'
+        WHEN 'civil.tekun_support' THEN 'tekun_support'
+        WHEN 'civil.tekun_grant' THEN 'tekun_support'
+        WHEN 'civil.tekun_care' THEN 'care_allowance'
+    END
+$$;
+
+-- The rule ids of a decision that produced an entitlement of kind.
+CREATE OR REPLACE FUNCTION aid_entitlement_rules(p_kind text, p_rules text[]) RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT coalesce(array_agg(r ORDER BY r), '{}') FROM unnest(p_rules) AS r
+     WHERE CASE p_kind
+               WHEN 'dibao_allowance' THEN r IN ('R-DIBAO-GRANT', 'R-DIBAO-REVIEW', 'R-PROC-CONFIRM')
+               WHEN 'dibao_supplement' THEN r LIKE 'R-DIBAO-SUP-%'
+               WHEN 'tekun_support' THEN r IN ('R-TEKUN-STD', 'R-TEKUN-GRANT')
+               WHEN 'care_allowance' THEN r = 'R-TEKUN-CARE'
+           END
+$$;
+
+-- The first month a change may take effect in for case: never a month whose
+-- payroll has been approved (for the case's township or the county): changes
+-- to it wait for the next run (R-PAY-MONTHLY).
+CREATE OR REPLACE FUNCTION aid_entitlements_open_month(p_case bigint, p_from date) RETURNS date
+LANGUAGE sql STABLE AS $$
+    SELECT greatest(p_from, coalesce(
+        (SELECT aid_month_after(max(r.month)) FROM payroll_runs r
+          WHERE r.approved_at IS NOT NULL
+            AND (r.township IS NULL
+                 OR r.township = (SELECT c.township FROM cases c WHERE c.case_id = p_case))),
+        p_from))
+$$;
+
+-- Starts the entitlements of the granted decision of referral p_referral: one
+-- per monthly cash measure (civil.dibao_grant → dibao_allowance,
+-- civil.dibao_supplement, civil.tekun_support and civil.tekun_grant →
+-- tekun_support, civil.tekun_care → care_allowance), from the month after the
+-- report's as_of (R-PROC-DIBAO: benefits start the month after; never in a
+-- month already approved for payroll). A civil decision decides the whole
+-- household: it supersedes, from that first month on, the case's and its
+-- persons' active entitlements of the kinds it decides (supplements, tekun
+-- support and care allowance; the dibao allowance too when it grants one),
+-- ending those it no longer grants; past months are never rewritten. An
+-- unchanged entitlement (same person, kind and amount) runs on. A decision
+-- older than the entitlements it would supersede (an earlier report decided
+-- late) starts nothing. Each decision once (entitlement_sources): returns the
+-- number started now, 0 when it was done before or is not granted.
+-- Called by the benefits service's sweep and by the casework confirmation.
+CREATE OR REPLACE FUNCTION aid_entitlements_start(p_referral bigint) RETURNS int
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_case bigint;
+    v_report bigint;
+    v_asof date;
+    v_rules text[];
+    v_status text;
+    v_month date;
+    v_kinds text[] := ARRAY['dibao_supplement', 'tekun_support', 'care_allowance'];
+    v_started int := 0;
+    v_keep bigint[];
+BEGIN
+    INSERT INTO entitlement_sources (referral_id) VALUES (p_referral)
+        ON CONFLICT (referral_id) DO NOTHING;
+    IF NOT FOUND THEN
+        RETURN 0;
+    END IF;
+    SELECT f.case_id, f.report_id, r.as_of, d.rules, d.status
+      INTO v_case, v_report, v_asof, v_rules, v_status
+      FROM referrals f JOIN decisions d USING (referral_id) JOIN reports r USING (report_id)
+     WHERE f.referral_id = p_referral AND f.department = 'civil';
+    IF NOT FOUND OR v_status <> 'granted' THEN
+        RETURN 0;
+    END IF;
+    -- one case at a time (the sweep and a confirmation may meet)
+    PERFORM pg_advisory_xact_lock(hashtext('aid_entitlements'), v_case::int);
+
+    CREATE TEMP TABLE IF NOT EXISTS ent_new (
+        id_hash bytea, subject bytea, id_masked text, kind text, amount_fen bigint, rules text[]
+    ) ON COMMIT DROP;
+    TRUNCATE ent_new;
+    INSERT INTO ent_new
+    SELECT p.id_hash, coalesce(p.id_hash, int8send(v_case)), m.id_masked,
+           aid_entitlement_kind(m.code), sum(m.amount_fen),
+           aid_entitlement_rules(aid_entitlement_kind(m.code), v_rules)
+      FROM measures m
+      LEFT JOIN assessed_persons p ON p.report_id = v_report AND p.idx = m.person_idx
+     WHERE m.referral_id = p_referral AND m.period = 'month' AND m.form = 'cash'
+       AND m.amount_fen > 0 AND aid_entitlement_kind(m.code) IS NOT NULL
+     GROUP BY 1, 2, 3, 4, 6;
+    IF EXISTS (SELECT 1 FROM ent_new WHERE kind = 'dibao_allowance') THEN
+        v_kinds := v_kinds || 'dibao_allowance'::text;
+    END IF;
+
+    -- stale: a later report's decision already holds these kinds
+    IF EXISTS (SELECT 1 FROM entitlements e
+                WHERE (e.case_id = v_case OR e.subject IN (SELECT subject FROM ent_new))
+                  AND e.kind = ANY (v_kinds) AND e.report_id > v_report) THEN
+        RETURN 0;
+    END IF;
+    v_month := aid_entitlements_open_month(v_case, aid_month_after(v_asof));
+
+    -- unchanged ones run on: nothing to start for them
+    SELECT coalesce(array_agg(e.entitlement_id), '{}') INTO v_keep
+      FROM entitlements e JOIN ent_new n ON n.subject = e.subject AND n.kind = e.kind
+     WHERE e.case_id = v_case AND e.amount_fen = n.amount_fen
+       AND e.first_month <= v_month AND e.last_month IS NULL;
+    DELETE FROM ent_new n
+     USING entitlements e
+     WHERE e.entitlement_id = ANY (v_keep) AND e.subject = n.subject AND e.kind = n.kind;
+    -- the rest of the decided kinds end before v_month (void when not begun)
+    UPDATE entitlements e
+       SET last_month = CASE WHEN e.first_month >= v_month
+                             THEN (e.first_month - interval '1 month')::date
+                             ELSE (v_month - interval '1 month')::date END,
+           ended_by = p_referral,
+           end_reason = CASE WHEN e.case_id <> v_case THEN 'moved'
+                             WHEN EXISTS (SELECT 1 FROM ent_new n WHERE n.subject = e.subject
+                                             AND n.kind = e.kind) THEN 'superseded'
+                             ELSE 'ended' END,
+           end_rules = v_rules
+     WHERE (e.case_id = v_case OR e.subject IN (SELECT subject FROM ent_new))
+       AND e.kind = ANY (v_kinds)
+       AND (e.last_month IS NULL OR e.last_month >= v_month)
+       AND e.entitlement_id <> ALL (v_keep);
+    INSERT INTO entitlements (case_id, id_hash, subject, id_masked, kind, amount_fen,
+                              first_month, referral_id, report_id, rules)
+    SELECT v_case, n.id_hash, n.subject, n.id_masked, n.kind, n.amount_fen, v_month,
+           p_referral, v_report, n.rules
+      FROM ent_new n;
+    GET DIAGNOSTICS v_started = ROW_COUNT;
+    UPDATE entitlement_sources SET started = v_started WHERE referral_id = p_referral;
+    RETURN v_started;
+END
+$$;
+
+-- Starts the entitlements of up to p_limit granted civil decisions not yet
+-- started, oldest report first, without a trigger on the decisions (the
+-- report's hot path stays as it is). The watermark skips what is settled:
+-- it stays below every civil referral still pending, and p_slack ids below
+-- the newest one (a referral numbered earlier may still be in a transaction
+-- that has not committed). Returns the number of decisions handled.
+CREATE OR REPLACE FUNCTION aid_entitlements_sweep(p_limit int, p_slack bigint DEFAULT 20000)
+RETURNS int
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_low bigint;
+    v_ref bigint;
+    v_n int := 0;
+    v_pending bigint;
+    v_top bigint;
+BEGIN
+    SELECT low INTO v_low FROM entitlement_sweep FOR UPDATE;
+    FOR v_ref IN
+        SELECT f.referral_id FROM referrals f
+         WHERE f.referral_id >= v_low AND f.department = 'civil' AND f.status = 'granted'
+           AND NOT EXISTS (SELECT 1 FROM entitlement_sources s
+                            WHERE s.referral_id = f.referral_id)
+         ORDER BY f.report_id, f.referral_id
+         LIMIT p_limit
+    LOOP
+        PERFORM aid_entitlements_start(v_ref);
+        v_n := v_n + 1;
+    END LOOP;
+    IF v_n < p_limit THEN
+        SELECT min(f.referral_id) INTO v_pending FROM referrals f
+         WHERE f.department = 'civil' AND f.status = 'pending' AND f.referral_id >= v_low;
+        SELECT max(f.referral_id) INTO v_top FROM referrals f WHERE f.referral_id >= v_low;
+        UPDATE entitlement_sweep
+           SET low = greatest(v_low, least(coalesce(v_pending, v_top - p_slack),
+                                           coalesce(v_top, v_low) - p_slack));
+    END IF;
+    RETURN v_n;
+END
+$$;
+
+-- the benefits service checks the PII key on connecting, like every service
+-- that reads ID numbers (aid_pii_key_matches: 20_roles.sql)
+GRANT EXECUTE ON FUNCTION aid_pii_key_matches(bytea) TO aid_benefits;
