@@ -19,6 +19,7 @@
 
 #include "benefits.h"
 #include "config.h"
+#include "entview.h"
 #include "log.h"
 #include "metrics.h"
 #include "mp.h"
@@ -44,12 +45,9 @@ static void prepare(store_t *store)
                   "SELECT case_id FROM case_members WHERE id_hash = decode($1, 'hex')");
     store_prepare(store, "ben_case", "SELECT 1 FROM cases WHERE case_id = $1::bigint");
     store_prepare(store, "ben_list",
-                  "SELECT e.entitlement_id, e.kind, coalesce(e.id_masked, ''), e.amount_fen,"
-                  "       to_char(e.first_month, 'YYYY-MM'), coalesce(to_char(e.last_month, 'YYYY-MM'), ''),"
-                  "       array_to_string(e.rules, ','), coalesce(e.end_reason, '')"
+                  "SELECT " ENTVIEW_COLUMNS
                   "  FROM entitlements e"
-                  " WHERE e.case_id = $1::bigint"
-                  "   AND (e.last_month IS NULL OR e.last_month >= e.first_month)"
+                  " WHERE e.case_id = $1::bigint AND " ENTVIEW_NOT_VOID
                   "   AND ($2::date IS NULL OR (e.first_month <= $2::date"
                   "        AND (e.last_month IS NULL OR e.last_month >= $2::date)))"
                   " ORDER BY e.first_month, e.entitlement_id");
@@ -61,25 +59,6 @@ static void prepare(store_t *store)
 static int unavailable(proto_error_t *err)
 {
     return proto_fail(err, PROTO_UNAVAILABLE, NULL, "the database is unavailable: nothing was read");
-}
-
-/* Packs a comma-separated list as an array of strings. */
-static void pack_csv(msgpack_packer *pk, const char *csv)
-{
-    size_t n = 0;
-    for (const char *p = csv; *p; n++) {
-        p += strcspn(p, ",");
-        if (*p)
-            p++;
-    }
-    msgpack_pack_array(pk, n);
-    for (const char *p = csv; *p;) {
-        size_t k = strcspn(p, ",");
-        mp_pack_strn(pk, p, k);
-        p += k;
-        if (*p)
-            p++;
-    }
 }
 
 /* entitlements.list: the case's entitlements (those active in month, when
@@ -135,34 +114,13 @@ static int handle_list(benefits_t *b, const char *client, const proto_request_t 
         return unavailable(err);
     }
     PQclear(w);
-    int n = PQntuples(r);
     snprintf(caseid, sizeof caseid, "case-%s", case_num);
     msgpack_pack_map(pk, q.month[0] ? 3 : 2);
     mp_pack_kv_str(pk, "case_id", caseid);
     if (q.month[0])
         mp_pack_kv_str(pk, "month", q.month);
     mp_pack_str(pk, "entitlements");
-    msgpack_pack_array(pk, (size_t)n);
-    for (int i = 0; i < n; i++) {
-        const char *masked = PQgetvalue(r, i, 2), *last = PQgetvalue(r, i, 5),
-                   *why = PQgetvalue(r, i, 7);
-        msgpack_pack_map(pk, 6 + (*masked != 0) + (*why != 0));
-        mp_pack_kv_int(pk, "entitlement_id", atoll(PQgetvalue(r, i, 0)));
-        mp_pack_kv_str(pk, "kind", PQgetvalue(r, i, 1));
-        if (*masked)
-            mp_pack_kv_str(pk, "id_masked", masked);
-        mp_pack_kv_int(pk, "amount_fen", atoll(PQgetvalue(r, i, 3)));
-        mp_pack_kv_str(pk, "first_month", PQgetvalue(r, i, 4));
-        mp_pack_str(pk, "last_month");
-        if (*last)
-            mp_pack_str(pk, last);
-        else
-            msgpack_pack_nil(pk);
-        mp_pack_str(pk, "rules");
-        pack_csv(pk, PQgetvalue(r, i, 6));
-        if (*why)
-            mp_pack_kv_str(pk, "end_reason", why);
-    }
+    entview_pack(pk, r);
     PQclear(r);
     return 0;
 }

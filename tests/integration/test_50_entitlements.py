@@ -173,3 +173,14 @@ def test_list_errors_name_the_field_and_reads_are_audited(h):
     n = h.psql_value("SELECT count(*) FROM audit_log WHERE action = 'entitlements.list'"
                      " AND detail = %s AND case_id = %s" % (h.q(rid), rep["case_id"][5:]))
     assert n == "1"
+
+
+def test_case_get_shows_the_entitlements(h):
+    p = h.member(birth="1948-04-04", name="孙")
+    rep = settle(h, h.report([p], as_of="2026-10-11", status={"dibao": "full"}))
+    [e] = wait_entitlements(h, rep["case_id"], lambda e: len(e) == 1)
+    r = h.case_get(rep["case_id"])
+    assert r["ok"], r
+    assert r["result"]["entitlements"] == [e]
+    r = h.call("case.get", {"case_id": rep["case_id"], "township": "520123199"})
+    assert r.get("ok") is False or r["result"]["entitlements"] == [], r

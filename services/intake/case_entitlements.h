@@ -1,0 +1,20 @@
+/* case_entitlements.h — the "entitlements" of case.get (issue 17): a case's
+ * monthly benefits over time, as entitlements.list shows them
+ * (proto/BENEFITS.md). Kept apart from caseview.c so that the case view
+ * gains one key and one call. */
+#ifndef AID_INTAKE_CASE_ENTITLEMENTS_H
+#define AID_INTAKE_CASE_ENTITLEMENTS_H
+
+#include <msgpack.h>
+
+#include "store.h"
+
+/* Registers the statement. */
+void case_entitlements_prepare(store_t *store);
+/* Packs the array of case_id's entitlements (every one that ran, oldest
+ * first; none when township is given and the case is registered elsewhere).
+ * 0, or -1 when they cannot be read (nothing packed). */
+int case_entitlements_pack(store_t *store, const char *case_id, const char *township,
+                           msgpack_packer *pk);
+
+#endif
