@@ -2,6 +2,7 @@
  * table cannot state: one of case_id and id_number, months written YYYY-MM. */
 #include "benefits.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,5 +45,120 @@ int benefits_list_decode(const msgpack_object *body, benefits_list_t *q, schema_
         q->case_num = case_number(q->case_id); /* 0: malformed, answered not_found */
     if (q->month[0] && !(q->month_first = care_month_parse(q->month)))
         return fail(err, "month", "must be a month written YYYY-MM (e.g. 2026-11)");
+    return 0;
+}
+
+/* ---- payee.set ----------------------------------------------------------- */
+static const schema_field_t payee_fields[] = {
+    SF_STR(benefits_payee_t, case_id, "case_id", true, 63),
+    SF_IDNUM(benefits_payee_t, holder_id_number, "holder_id_number", true),
+    SF_STR(benefits_payee_t, bank, "bank", true, BENEFITS_TEXT_MAX),
+    SF_STR(benefits_payee_t, account, "account", true, 39),
+    SF_STR(benefits_payee_t, by, "by", false, BENEFITS_TEXT_MAX),
+};
+static SCHEMA(payee_schema, "body", payee_fields);
+
+int benefits_payee_decode(const msgpack_object *body, benefits_payee_t *p, schema_err_t *err)
+{
+    memset(p, 0, sizeof *p);
+    if (!body)
+        return fail(err, "body", "this operation needs a body");
+    if (schema_decode(&payee_schema, body, p, "", err) != 0)
+        return -1;
+    size_t n = strlen(p->account);
+    if (n < 6 || n > 32 || strspn(p->account, "0123456789") != n)
+        return fail(err, "account", "must be the bank account number: 6 to 32 digits");
+    if (!p->bank[0])
+        return fail(err, "bank", "must name the bank");
+    p->case_num = case_number(p->case_id); /* 0: malformed, answered not_found */
+    return 0;
+}
+
+/* ---- payroll.run ----------------------------------------------------------- */
+static const schema_field_t run_fields[] = {
+    SF_STR(benefits_run_t, month, "month", true, 15),
+    SF_DIGITS(benefits_run_t, township, "township", false, 9),
+    SF_STR(benefits_run_t, by, "by", true, BENEFITS_TEXT_MAX),
+};
+static SCHEMA(run_schema, "body", run_fields);
+
+int benefits_run_decode(const msgpack_object *body, benefits_run_t *r, schema_err_t *err)
+{
+    memset(r, 0, sizeof *r);
+    if (!body)
+        return fail(err, "body", "this operation needs a body");
+    if (schema_decode(&run_schema, body, r, "", err) != 0)
+        return -1;
+    if (!(r->month_first = care_month_parse(r->month)))
+        return fail(err, "month", "must be a month written YYYY-MM (e.g. 2026-11)");
+    if (!r->by[0])
+        return fail(err, "by", "must name who runs the payroll");
+    return 0;
+}
+
+/* ---- payroll.approve, payroll.get, payroll.file ---------------------------- */
+static const schema_field_t approve_fields[] = {
+    SF_INT(benefits_run_ref_t, run_id, "run_id", true, 1, INT64_MAX),
+    SF_STR(benefits_run_ref_t, by, "by", true, BENEFITS_TEXT_MAX),
+};
+static SCHEMA(approve_schema, "body", approve_fields);
+static const schema_field_t run_ref_fields[] = {
+    SF_INT(benefits_run_ref_t, run_id, "run_id", true, 1, INT64_MAX),
+};
+static SCHEMA(run_ref_schema, "body", run_ref_fields);
+
+int benefits_approve_decode(const msgpack_object *body, benefits_run_ref_t *r, schema_err_t *err)
+{
+    memset(r, 0, sizeof *r);
+    if (!body)
+        return fail(err, "body", "this operation needs a body");
+    if (schema_decode(&approve_schema, body, r, "", err) != 0)
+        return -1;
+    if (!r->by[0])
+        return fail(err, "by", "must name who approves");
+    return 0;
+}
+
+int benefits_run_ref_decode(const msgpack_object *body, benefits_run_ref_t *r, schema_err_t *err)
+{
+    memset(r, 0, sizeof *r);
+    if (!body)
+        return fail(err, "body", "this operation needs a body");
+    return schema_decode(&run_ref_schema, body, r, "", err);
+}
+
+/* ---- payroll.reconcile ------------------------------------------------------ */
+const char *const benefits_return_names[] = {"paid", "failed", NULL};
+
+static const schema_field_t return_fields[] = {
+    SF_INT(benefits_return_t, line_id, "line_id", true, 1, INT64_MAX),
+    SF_ENUM(benefits_return_t, status, "status", true, benefits_return_names),
+    SF_STR(benefits_return_t, reason, "reason", false, BENEFITS_TEXT_MAX),
+};
+static SCHEMA(return_schema, "returns[]", return_fields);
+static const schema_field_t reconcile_fields[] = {
+    SF_INT(benefits_reconcile_t, run_id, "run_id", true, 1, INT64_MAX),
+    SF_STR(benefits_reconcile_t, by, "by", true, BENEFITS_TEXT_MAX),
+    SF_ARR(benefits_reconcile_t, returns, "returns", true, &return_schema, n_returns, 1,
+           BENEFITS_RETURNS_MAX),
+};
+static SCHEMA(reconcile_schema, "body", reconcile_fields);
+
+int benefits_reconcile_decode(const msgpack_object *body, benefits_reconcile_t *r,
+                              schema_err_t *err)
+{
+    memset(r, 0, sizeof *r);
+    if (!body)
+        return fail(err, "body", "this operation needs a body");
+    if (schema_decode(&reconcile_schema, body, r, "", err) != 0)
+        return -1;
+    if (!r->by[0])
+        return fail(err, "by", "must name who reconciles");
+    for (int i = 0; i < r->n_returns; i++)
+        if (r->returns[i].status == 1 && !r->returns[i].reason[0]) {
+            char field[40];
+            snprintf(field, sizeof field, "returns[%d].reason", i);
+            return fail(err, field, "a failed line needs the bank's reason");
+        }
     return 0;
 }

@@ -37,6 +37,12 @@ const proto_op_info_t proto_ops[] = {
     {"move.queue", false},
     {"move.decide", true},
     {"entitlements.list", false},
+    {"payee.set", true},
+    {"payroll.run", true},
+    {"payroll.approve", true},
+    {"payroll.get", false},
+    {"payroll.file", false},
+    {"payroll.reconcile", true},
 };
 const int proto_op_count = (int)(sizeof proto_ops / sizeof proto_ops[0]);
 

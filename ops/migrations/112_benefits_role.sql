@@ -17,7 +17,7 @@ GRANT UPDATE (last_month, ended_by, end_reason, end_rules, case_id) ON entitleme
 GRANT SELECT, UPDATE ON entitlement_sweep TO aid_benefits;
 GRANT UPDATE (started) ON entitlement_sources TO aid_benefits;
 GRANT UPDATE (to_month, resumed_by, owed) ON entitlement_pauses TO aid_benefits;
-GRANT UPDATE (approved_by, approved_at, filed_at) ON payroll_runs TO aid_benefits;
+GRANT UPDATE (lines, total_fen, blocked, approved_by, approved_at, filed_at) ON payroll_runs TO aid_benefits;
 GRANT UPDATE (status, reason, settled_at) ON payroll_lines TO aid_benefits;
 GRANT USAGE ON SEQUENCE entitlements_entitlement_id_seq, entitlement_pauses_pause_id_seq,
                         payroll_runs_run_id_seq, payroll_lines_line_id_seq

@@ -193,3 +193,154 @@ $$;
 -- the benefits service checks the PII key on connecting, like every service
 -- that reads ID numbers (aid_pii_key_matches: 20_roles.sql)
 GRANT EXECUTE ON FUNCTION aid_pii_key_matches(bytea) TO aid_benefits;
+
+-- ---------------------------------------------------------------- payroll
+
+-- The monthly payroll of p_month for township p_township (NULL: the county),
+-- R-PAY-MONTHLY: one regular line per household (case) with its entitlements
+-- active and not paused in the month summed; every failed or blocked line of
+-- an earlier run, not yet carried, carried once; a household without a payee
+-- blocked (listed, never in the bank's file). One transaction: a run killed
+-- half-way left nothing, and a household-month is in at most one regular line
+-- (a county run and a township run of one month never pay it twice). The run's
+-- control totals are of its due lines. outcome 'exists' (with that run) when
+-- the month's run of that scope was made before.
+CREATE OR REPLACE FUNCTION aid_payroll_run(p_request text, p_month date, p_township text,
+                                           p_by text,
+                                           OUT outcome text, OUT run_id bigint,
+                                           OUT lines int, OUT total_fen bigint,
+                                           OUT blocked int)
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO payroll_runs (month, township, created_by, request_id, lines, total_fen, blocked)
+    VALUES (p_month, p_township, p_by, p_request, 0, 0, 0)
+    ON CONFLICT (month, coalesce(township, '')) DO NOTHING
+    RETURNING payroll_runs.run_id INTO run_id;
+    IF run_id IS NULL THEN
+        SELECT 'exists', r.run_id, r.lines, r.total_fen, r.blocked
+          INTO outcome, run_id, lines, total_fen, blocked
+          FROM payroll_runs r
+         WHERE r.month = p_month AND coalesce(r.township, '') = coalesce(p_township, '');
+        RETURN;
+    END IF;
+    -- this month's lines
+    INSERT INTO payroll_lines (run_id, case_id, month, amount_fen, kind, status, entitlements)
+    SELECT aid_payroll_run.run_id, e.case_id, p_month, sum(e.amount_fen), 'regular',
+           CASE WHEN EXISTS (SELECT 1 FROM payees p WHERE p.case_id = e.case_id)
+                THEN 'due' ELSE 'blocked' END,
+           array_agg(e.entitlement_id ORDER BY e.entitlement_id)
+      FROM entitlements e JOIN cases c USING (case_id)
+     WHERE e.first_month <= p_month AND (e.last_month IS NULL OR e.last_month >= p_month)
+       AND (p_township IS NULL OR c.township = p_township)
+       AND NOT EXISTS (SELECT 1 FROM entitlement_pauses z
+                        WHERE z.entitlement_id = e.entitlement_id AND z.from_month <= p_month
+                          AND (z.to_month IS NULL OR z.to_month >= p_month))
+     GROUP BY e.case_id
+    ON CONFLICT (case_id, month) WHERE kind = 'regular' DO NOTHING;
+    -- failed and blocked lines of earlier months, each carried once
+    INSERT INTO payroll_lines (run_id, case_id, month, amount_fen, kind, carried_from, status,
+                               entitlements)
+    SELECT aid_payroll_run.run_id, l.case_id, l.month, l.amount_fen, 'carried', l.line_id,
+           CASE WHEN EXISTS (SELECT 1 FROM payees p WHERE p.case_id = l.case_id)
+                THEN 'due' ELSE 'blocked' END,
+           l.entitlements
+      FROM payroll_lines l JOIN cases c USING (case_id)
+     WHERE l.status IN ('failed', 'blocked') AND l.month < p_month
+       AND (p_township IS NULL OR c.township = p_township)
+       AND NOT EXISTS (SELECT 1 FROM payroll_lines k WHERE k.carried_from = l.line_id)
+    ON CONFLICT (carried_from) DO NOTHING;
+    SELECT count(*) FILTER (WHERE l.status = 'due'),
+           coalesce(sum(l.amount_fen) FILTER (WHERE l.status = 'due'), 0),
+           count(*) FILTER (WHERE l.status = 'blocked')
+      INTO lines, total_fen, blocked
+      FROM payroll_lines l WHERE l.run_id = aid_payroll_run.run_id;
+    UPDATE payroll_runs r SET lines = aid_payroll_run.lines,
+                              total_fen = aid_payroll_run.total_fen,
+                              blocked = aid_payroll_run.blocked
+     WHERE r.run_id = aid_payroll_run.run_id;
+    outcome := 'new';
+END
+$$;
+
+-- The control totals of run p_run as its lines give them now: due lines and
+-- their sum, blocked, paid (count, sum), failed (count, sum).
+CREATE OR REPLACE FUNCTION aid_payroll_totals(p_run bigint,
+                                              OUT due int, OUT due_fen bigint,
+                                              OUT blocked int, OUT paid int,
+                                              OUT paid_fen bigint, OUT failed int,
+                                              OUT failed_fen bigint)
+LANGUAGE sql STABLE AS $$
+    SELECT count(*) FILTER (WHERE status <> 'blocked')::int,
+           coalesce(sum(amount_fen) FILTER (WHERE status <> 'blocked'), 0)::bigint,
+           count(*) FILTER (WHERE status = 'blocked')::int,
+           count(*) FILTER (WHERE status = 'paid')::int,
+           coalesce(sum(amount_fen) FILTER (WHERE status = 'paid'), 0)::bigint,
+           count(*) FILTER (WHERE status = 'failed')::int,
+           coalesce(sum(amount_fen) FILTER (WHERE status = 'failed'), 0)::bigint
+      FROM payroll_lines WHERE run_id = p_run
+$$;
+
+-- Approves run p_run by p_by (four eyes: never its maker), after checking its
+-- control totals against its lines. outcome: 'ok', 'not_found', 'same_person',
+-- 'approved' (before, by approved_by), 'totals' (the lines do not add up).
+CREATE OR REPLACE FUNCTION aid_payroll_approve(p_run bigint, p_by text,
+                                               OUT outcome text, OUT approved_by text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    r payroll_runs%ROWTYPE;
+    t record;
+BEGIN
+    SELECT * INTO r FROM payroll_runs WHERE run_id = p_run FOR UPDATE;
+    IF NOT FOUND THEN
+        outcome := 'not_found';
+        RETURN;
+    END IF;
+    IF r.approved_by IS NOT NULL THEN
+        outcome := 'approved';
+        approved_by := r.approved_by;
+        RETURN;
+    END IF;
+    IF r.created_by = p_by THEN
+        outcome := 'same_person';
+        RETURN;
+    END IF;
+    SELECT * INTO t FROM aid_payroll_totals(p_run);
+    IF t.due <> r.lines OR t.due_fen <> r.total_fen OR t.blocked <> r.blocked THEN
+        outcome := 'totals';
+        RETURN;
+    END IF;
+    UPDATE payroll_runs SET approved_by = p_by, approved_at = now() WHERE run_id = p_run;
+    outcome := 'ok';
+    approved_by := p_by;
+END
+$$;
+
+-- Marks line p_line of run p_run paid or failed (the bank's return, with its
+-- reason). outcome: 'ok', 'no_run', 'not_found' (no such line in the run),
+-- 'not_approved', 'blocked' (never sent), 'settled' (paid or failed before:
+-- a paid line is never paid again, a failed one is carried, not re-marked).
+CREATE OR REPLACE FUNCTION aid_payroll_settle(p_run bigint, p_line bigint, p_status text,
+                                              p_reason text, OUT outcome text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    l payroll_lines%ROWTYPE;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM payroll_runs WHERE run_id = p_run AND approved_at IS NOT NULL) THEN
+        outcome := CASE WHEN EXISTS (SELECT 1 FROM payroll_runs WHERE run_id = p_run)
+                        THEN 'not_approved' ELSE 'no_run' END;
+        RETURN;
+    END IF;
+    SELECT * INTO l FROM payroll_lines WHERE line_id = p_line AND run_id = p_run FOR UPDATE;
+    IF NOT FOUND THEN
+        outcome := 'not_found';
+    ELSIF l.status = 'blocked' THEN
+        outcome := 'blocked';
+    ELSIF l.status <> 'due' THEN
+        outcome := CASE WHEN l.status = p_status THEN 'ok' ELSE 'settled' END;
+    ELSE
+        UPDATE payroll_lines SET status = p_status, reason = p_reason, settled_at = now()
+         WHERE line_id = p_line;
+        outcome := 'ok';
+    END IF;
+END
+$$;

@@ -130,6 +130,14 @@ def bodies(h):
         ("move.queue", ""): {},
         ("move.decide", ""): {"move_id": "move-999999", "decision": "reject", "by": "x"},
         ("entitlements.list", ""): {"case_id": rep["case_id"]},
+        ("payee.set", ""): {"case_id": rep["case_id"], "holder_id_number": pid, "bank": "x",
+                            "account": "123456"},
+        ("payroll.run", ""): {"month": "2020-01", "township": "520123997", "by": "x"},
+        ("payroll.approve", ""): {"run_id": 999999999, "by": "y"},
+        ("payroll.get", ""): {"run_id": 999999999},
+        ("payroll.file", ""): {"run_id": 999999999},
+        ("payroll.reconcile", ""): {"run_id": 999999999, "by": "x",
+                                    "returns": [{"line_id": 1, "status": "paid"}]},
     }
 
 
