@@ -210,3 +210,54 @@ def test_no_account_number_in_any_log(h, county):
         with open(path, encoding="utf-8", errors="replace") as f:
             text = f.read()
         assert not ACCOUNT_RE.search(text), path
+
+
+def aidctl(h, *args, stdin=None):
+    import subprocess
+    p = subprocess.run([os.path.join(h.ROOT, "bin", "aidctl"), *args], capture_output=True,
+                       text=True, timeout=60, input=stdin)
+    return p.returncode, p.stdout, p.stderr
+
+
+def test_aidctl_month(h, county, tmp_path):
+    """A month as the county office runs it with aidctl: run, approve, the bank's
+    file (yuan, mode 0600, the control totals), the bank's return."""
+    town, a, b, c = county["town"], county["a"], county["b"], county["c"]
+    rc, out, errs = aidctl(h, "payee", "set", a, h.new_id("1976-06-06"), "农村信用社", "会计",
+                           stdin="6222000077778888\n")
+    assert rc == 0 and "****8888" in out and "6222000077778888" not in out + errs, (out, errs)
+    rc, out, errs = aidctl(h, "payroll", "run", "2025-06", "张会计", town)
+    assert rc == 0, errs
+    run = re.match(r"run (\d+): 3 lines, ([0-9.]+) yuan, 0 blocked", out)
+    assert run and run.group(2) == "%.2f" % ((21150 + 172800 + 14100) / 100), out
+    run = run.group(1)
+    rc, out, errs = aidctl(h, "payroll", "file", run, "--out", str(tmp_path / "bank.csv"))
+    assert rc == 1 and "not approved" in errs, (out, errs)
+    rc, out, errs = aidctl(h, "payroll", "approve", run, "张会计")
+    assert rc == 1 and "four eyes" in errs
+    rc, out, errs = aidctl(h, "payroll", "approve", run, "李科长")
+    assert rc == 0, errs
+    bank = tmp_path / "bank.csv"
+    rc, out, errs = aidctl(h, "payroll", "file", run, "--out", str(bank))
+    assert rc == 0, errs
+    assert os.stat(bank).st_mode & 0o777 == 0o600
+    rows = bank.read_text(encoding="utf-8").splitlines()
+    assert rows[0] == "line_id,case_id,month,bank,account,amount_yuan"
+    body = {r.split(",")[1]: r.split(",") for r in rows[1:]}
+    assert sorted(body) == sorted([a, b, c])
+    assert body[a][4] == "6222000077778888" and body[a][5] == "211.50"
+    assert body[b][5] == "1728.00" and body[c][5] == "141.00"
+    returns = tmp_path / "returns.csv"
+    returns.write_text("line_id,status,reason\n%s,paid\n%s,paid\n%s,failed,户名不符\n"
+                       % (body[a][0], body[b][0], body[c][0]), encoding="utf-8")
+    rc, out, errs = aidctl(h, "payroll", "reconcile", run, str(returns), "张会计")
+    assert rc == 0 and "2 paid, 1 failed" in out, (out, errs)
+    rc, out, errs = aidctl(h, "payroll", "reconcile", run, str(returns), "张会计")
+    assert rc == 0, (out, errs)                          # the same return again: once
+    rc, out, errs = aidctl(h, "--json", "payroll", "show", run)
+    assert rc == 0 and '"failed": 1' in out, out
+    rc, out, errs = aidctl(h, "--json", "entitlements", a, "2025-06")
+    assert rc == 0 and '"amount_fen": 21150' in out, out
+    # July carries C's failed June line
+    rc, out, errs = aidctl(h, "payroll", "run", "2025-07", "张会计", town)
+    assert rc == 0 and "4 lines" in out, out
