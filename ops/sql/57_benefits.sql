@@ -344,3 +344,29 @@ BEGIN
     END IF;
 END
 $$;
+
+-- ---------------------------------------------------------------- the public list
+
+-- The entitlements of the households of village p_village (their latest report's)
+-- active in month p_month, for the public list (R-DISCLOSE): per case and the
+-- measure code the list shows (civil.dibao_grant for the dibao allowance,
+-- civil.dibao_supplement, civil.tekun_support), the month's amount, and the
+-- report that names the household. So a household granted in November is on
+-- December's list, and every month after while its entitlements run.
+CREATE OR REPLACE FUNCTION aid_disclosure_entitlements(p_village text, p_month date)
+RETURNS TABLE (case_id bigint, code text, amount bigint, report_id bigint)
+LANGUAGE sql STABLE AS $$
+    WITH v AS (
+        SELECT DISTINCT ON (r.case_id) r.case_id, r.report_id, r.village
+          FROM reports r
+         WHERE r.case_id IN (SELECT x.case_id FROM reports x WHERE x.village = p_village)
+         ORDER BY r.case_id, r.report_id DESC)
+    SELECT e.case_id,
+           CASE e.kind WHEN 'dibao_allowance' THEN 'civil.dibao_grant' ELSE 'civil.' || e.kind END,
+           sum(e.amount_fen)::bigint, max(v.report_id)
+      FROM v JOIN entitlements e ON e.case_id = v.case_id
+     WHERE v.village = p_village
+       AND e.kind IN ('dibao_allowance', 'dibao_supplement', 'tekun_support')
+       AND e.first_month <= p_month AND (e.last_month IS NULL OR e.last_month >= p_month)
+     GROUP BY 1, 2
+$$;

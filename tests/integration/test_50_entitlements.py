@@ -184,3 +184,21 @@ def test_case_get_shows_the_entitlements(h):
     assert r["result"]["entitlements"] == [e]
     r = h.call("case.get", {"case_id": rep["case_id"], "township": "520123199"})
     assert r.get("ok") is False or r["result"]["entitlements"] == [], r
+
+
+def test_public_list_counts_the_entitlements_of_the_month(h):
+    """R-DISCLOSE: a household granted before the month is on the month's list
+    while its entitlements run, though nothing was decided in that month."""
+    village = "520123101%03d" % __import__("random").randrange(500, 1000)
+    p = h.member(birth="1947-07-07", name="吴大")
+    body = h.report([p], as_of="2026-09-08", status={"dibao": "full"})
+    body["area"] = {"county": "520123", "township": "520123101", "village": village}
+    rep = settle(h, body)
+    wait_entitlements(h, rep["case_id"], lambda e: len(e) == 1)
+    for month in ("2026-10", "2026-11"):
+        r = h.call("disclosure.list", {"village": village, "month": month})
+        assert r["ok"], r
+        rows = [x for x in r["result"]["rows"] if x["measure"] == "civil.dibao_supplement"]
+        assert [(x["name_masked"], x["amount_fen"]) for x in rows] == [("吴*", SUP_B)], (month, r)
+    r = h.call("disclosure.list", {"village": village, "month": "2026-09"})
+    assert r["ok"] and r["result"]["rows"] == [], r      # before its first month
