@@ -162,3 +162,77 @@ int benefits_reconcile_decode(const msgpack_object *body, benefits_reconcile_t *
         }
     return 0;
 }
+
+/* ---- entitlement.exit -------------------------------------------------------- */
+const char *const benefits_exit_names[] = {"death", "income", "moved", "other", NULL};
+
+static const schema_field_t exit_fields[] = {
+    SF_STR(benefits_exit_t, case_id, "case_id", true, 63),
+    SF_IDNUM(benefits_exit_t, id_number, "id_number", false),
+    SF_ENUM(benefits_exit_t, reason, "reason", true, benefits_exit_names),
+    SF_STR(benefits_exit_t, month, "month", true, 15),
+    SF_STR(benefits_exit_t, by, "by", true, BENEFITS_TEXT_MAX),
+};
+static SCHEMA(exit_schema, "body", exit_fields);
+
+int benefits_exit_decode(const msgpack_object *body, benefits_exit_t *x, schema_err_t *err)
+{
+    memset(x, 0, sizeof *x);
+    if (!body)
+        return fail(err, "body", "this operation needs a body");
+    if (schema_decode(&exit_schema, body, x, "", err) != 0)
+        return -1;
+    if (!(x->month_first = care_month_parse(x->month)))
+        return fail(err, "month", "must be a month written YYYY-MM (e.g. 2026-11)");
+    if (!x->by[0])
+        return fail(err, "by", "must name who records the exit");
+    if ((x->reason == 0 || x->reason == 2) && !x->id_number[0])
+        return fail(err, "id_number", "a death or a move ends one person's entitlements: "
+                                      "give their ID number");
+    x->case_num = case_number(x->case_id); /* 0: malformed, answered not_found */
+    return 0;
+}
+
+/* ---- entitlement.suspend, entitlement.resume ---------------------------------- */
+static const schema_field_t suspend_fields[] = {
+    SF_INT(benefits_pause_t, entitlement_id, "entitlement_id", true, 1, INT64_MAX),
+    SF_STR(benefits_pause_t, month, "from_month", true, 15),
+    SF_STR(benefits_pause_t, reason, "reason", true, BENEFITS_TEXT_MAX),
+    SF_STR(benefits_pause_t, by, "by", true, BENEFITS_TEXT_MAX),
+};
+static SCHEMA(suspend_schema, "body", suspend_fields);
+static const schema_field_t resume_fields[] = {
+    SF_INT(benefits_pause_t, entitlement_id, "entitlement_id", true, 1, INT64_MAX),
+    SF_STR(benefits_pause_t, month, "month", true, 15),
+    SF_STR(benefits_pause_t, by, "by", true, BENEFITS_TEXT_MAX),
+};
+static SCHEMA(resume_schema, "body", resume_fields);
+
+static int pause_decode(const schema_t *sch, const char *month_field,
+                        const msgpack_object *body, benefits_pause_t *p, schema_err_t *err)
+{
+    memset(p, 0, sizeof *p);
+    if (!body)
+        return fail(err, "body", "this operation needs a body");
+    if (schema_decode(sch, body, p, "", err) != 0)
+        return -1;
+    if (!(p->month_first = care_month_parse(p->month)))
+        return fail(err, month_field, "must be a month written YYYY-MM (e.g. 2026-11)");
+    if (!p->by[0])
+        return fail(err, "by", "must name who records it");
+    return 0;
+}
+
+int benefits_suspend_decode(const msgpack_object *body, benefits_pause_t *p, schema_err_t *err)
+{
+    if (pause_decode(&suspend_schema, "from_month", body, p, err) != 0)
+        return -1;
+    if (!p->reason[0])
+        return fail(err, "reason", "must say why (whereabouts unknown, in hospital, in custody, ...)");
+    return 0;
+}
+
+int benefits_resume_decode(const msgpack_object *body, benefits_pause_t *p, schema_err_t *err)
+{
+    return pause_decode(&resume_schema, "month", body, p, err);
+}

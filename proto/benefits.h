@@ -68,4 +68,30 @@ typedef struct {
 int benefits_reconcile_decode(const msgpack_object *body, benefits_reconcile_t *r,
                               schema_err_t *err);
 
+/* entitlement.exit {"case_id", "id_number"?, "reason", "month", "by"} */
+extern const char *const benefits_exit_names[]; /* "death", "income", "moved", "other" */
+typedef struct {
+    char case_id[64];
+    long long case_num;
+    char id_number[19];
+    int reason;              /* index in benefits_exit_names */
+    char month[16];
+    aid_date_t month_first;
+    char by[BENEFITS_TEXT_MAX + 1];
+} benefits_exit_t;
+/* death and moved need id_number (the person). */
+int benefits_exit_decode(const msgpack_object *body, benefits_exit_t *x, schema_err_t *err);
+
+/* entitlement.suspend {"entitlement_id", "from_month", "reason", "by"},
+ * entitlement.resume {"entitlement_id", "month", "by"} */
+typedef struct {
+    int64_t entitlement_id;
+    char month[16];          /* from_month (suspend), month (resume) */
+    aid_date_t month_first;
+    char reason[BENEFITS_TEXT_MAX + 1];
+    char by[BENEFITS_TEXT_MAX + 1];
+} benefits_pause_t;
+int benefits_suspend_decode(const msgpack_object *body, benefits_pause_t *p, schema_err_t *err);
+int benefits_resume_decode(const msgpack_object *body, benefits_pause_t *p, schema_err_t *err);
+
 #endif

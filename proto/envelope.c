@@ -43,6 +43,9 @@ const proto_op_info_t proto_ops[] = {
     {"payroll.get", false},
     {"payroll.file", false},
     {"payroll.reconcile", true},
+    {"entitlement.exit", true},
+    {"entitlement.suspend", true},
+    {"entitlement.resume", true},
 };
 const int proto_op_count = (int)(sizeof proto_ops / sizeof proto_ops[0]);
 

@@ -370,3 +370,103 @@ LANGUAGE sql STABLE AS $$
        AND e.first_month <= p_month AND (e.last_month IS NULL OR e.last_month >= p_month)
      GROUP BY 1, 2
 $$;
+
+-- ---------------------------------------------------------------- exits and pauses
+
+-- The value of parameter p_name in force on p_on.
+CREATE OR REPLACE FUNCTION aid_benefits_param(p_name text, p_on date) RETURNS bigint
+LANGUAGE sql STABLE AS $$
+    SELECT p.value FROM params p WHERE p.name = p_name AND p.effective_from <= p_on
+     ORDER BY p.effective_from DESC, p.created_at DESC LIMIT 1
+$$;
+
+-- Ends entitlements of case p_case (R-EXIT), each with its reason, rule and who:
+--   death   the person p_hash's, every kind, at the end of month p_month;
+--   income  the household's, after P_GRADUAL_EXIT_MONTHS more months (渐退), unless
+--           its latest civil decision keeps its dibao (R-DIBAO-KEEP: outcome 'keep');
+--   moved   the person p_hash's (moved to another household), at the end of p_month;
+--   other   the household's (or the person's, with p_hash) at the end of p_month.
+-- Never a month already approved for payroll (the end moves to that month's end
+-- at the earliest: what was paid stays paid). outcome: 'ok' (ended: the number),
+-- 'keep', 'none' (nothing active to end); last_month the end month.
+CREATE OR REPLACE FUNCTION aid_entitlements_exit(p_request text, p_case bigint, p_hash bytea,
+                                                 p_reason text, p_month date, p_by text,
+                                                 OUT outcome text, OUT ended int,
+                                                 OUT last_month date)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_rules text[];
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('aid_entitlements'), p_case::int);
+    IF p_reason = 'income' AND EXISTS (
+        SELECT 1 FROM (SELECT d.m_code FROM referrals f JOIN decisions d USING (referral_id)
+                        WHERE f.case_id = p_case AND f.department = 'civil'
+                          AND d.status = 'granted'
+                        ORDER BY f.report_id DESC LIMIT 1) l
+         WHERE 'civil.dibao_keep' = ANY (l.m_code)) THEN
+        outcome := 'keep';
+        ended := 0;
+        RETURN;
+    END IF;
+    last_month := CASE p_reason
+        WHEN 'income' THEN (p_month + make_interval(months =>
+                            aid_benefits_param('P_GRADUAL_EXIT_MONTHS', p_month)::int))::date
+        ELSE p_month END;
+    -- what an approved payroll paid stays paid
+    last_month := greatest(last_month,
+                           (aid_entitlements_open_month(p_case, p_month) - interval '1 month')::date);
+    v_rules := CASE p_reason WHEN 'income' THEN '{R-EXIT,R-RECHECK}' ELSE '{R-EXIT}' END;
+    UPDATE entitlements e
+       SET last_month = CASE WHEN e.first_month > aid_entitlements_exit.last_month
+                             THEN (e.first_month - interval '1 month')::date
+                             ELSE aid_entitlements_exit.last_month END,
+           end_reason = p_reason, end_rules = v_rules,
+           ended_by_whom = p_by, ended_request = p_request
+     WHERE e.case_id = p_case
+       AND (p_hash IS NULL OR e.id_hash = p_hash)
+       AND (e.last_month IS NULL OR e.last_month > aid_entitlements_exit.last_month);
+    GET DIAGNOSTICS ended = ROW_COUNT;
+    outcome := CASE WHEN ended > 0 THEN 'ok' ELSE 'none' END;
+END
+$$;
+
+-- Pauses entitlement p_ent from p_from (whereabouts unknown, in hospital, in
+-- custody): not paid, not owed, for the months paused. outcome 'ok',
+-- 'not_found', 'paused' (a pause is open), 'ended' (it ended before p_from).
+CREATE OR REPLACE FUNCTION aid_entitlement_pause(p_request text, p_ent bigint, p_from date,
+                                                 p_reason text, p_by text, OUT outcome text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    e entitlements%ROWTYPE;
+BEGIN
+    SELECT * INTO e FROM entitlements WHERE entitlement_id = p_ent FOR UPDATE;
+    IF NOT FOUND THEN
+        outcome := 'not_found';
+    ELSIF e.last_month IS NOT NULL AND e.last_month < p_from THEN
+        outcome := 'ended';
+    ELSIF EXISTS (SELECT 1 FROM entitlement_pauses z WHERE z.entitlement_id = p_ent
+                     AND z.to_month IS NULL) THEN
+        outcome := 'paused';
+    ELSE
+        INSERT INTO entitlement_pauses (entitlement_id, from_month, reason, by_whom, request_id)
+        VALUES (p_ent, greatest(p_from, aid_entitlements_open_month(e.case_id, p_from)),
+                p_reason, p_by, p_request);
+        outcome := 'ok';
+    END IF;
+END
+$$;
+
+-- Resumes entitlement p_ent from month p_month (the pause ends the month before).
+-- outcome 'ok', 'not_found', 'not_paused'.
+CREATE OR REPLACE FUNCTION aid_entitlement_resume(p_ent bigint, p_month date, p_by text,
+                                                  OUT outcome text)
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE entitlement_pauses z
+       SET to_month = greatest(z.from_month, p_month) - interval '1 month', resumed_by = p_by
+     WHERE z.entitlement_id = p_ent AND z.to_month IS NULL;
+    outcome := CASE WHEN FOUND THEN 'ok'
+                    WHEN EXISTS (SELECT 1 FROM entitlements WHERE entitlement_id = p_ent)
+                    THEN 'not_paused' ELSE 'not_found' END;
+END
+$$;

@@ -35,7 +35,7 @@
 #define SWEEP_BATCH "200"
 #define BENEFITS_OPS                                                                          \
     "entitlements.list payee.set payroll.run payroll.approve payroll.get payroll.file "        \
-    "payroll.reconcile"
+    "payroll.reconcile entitlement.exit entitlement.suspend entitlement.resume"
 #define AD_ACCOUNT "payees.account" /* the associated data of a sealed account number */
 #define FILE_PAGE 2000             /* lines per payroll.file answer */
 
@@ -97,6 +97,14 @@ static void prepare(store_t *store)
     store_prepare(store, "ben_filed",
                   "UPDATE payroll_runs SET filed_at = coalesce(filed_at, now())"
                   " WHERE run_id = $1::bigint AND approved_at IS NOT NULL RETURNING 1");
+    store_prepare(store, "ben_exit",
+                  "SELECT x.outcome, x.ended, coalesce(to_char(x.last_month, 'YYYY-MM'), '')"
+                  "  FROM aid_entitlements_exit($1, $2::bigint, decode($3, 'hex'), $4, $5::date, $6) x"
+                  " WHERE EXISTS (SELECT 1 FROM cases WHERE case_id = $2::bigint)");
+    store_prepare(store, "ben_pause",
+                  "SELECT outcome FROM aid_entitlement_pause($1, $2::bigint, $3::date, $4, $5)");
+    store_prepare(store, "ben_resume",
+                  "SELECT outcome FROM aid_entitlement_resume($1::bigint, $2::date, $3)");
     store_prepare(store, "ben_audit",
                   "INSERT INTO audit_log (who, action, case_id, detail)"
                   " VALUES ($1, $2, $3::bigint, $4)");
@@ -523,6 +531,97 @@ static int handle_file(benefits_t *b, const char *client, const proto_request_t 
     return 0;
 }
 
+/* entitlement.exit (a write): R-EXIT — a death, income at the standard (gradual
+ * exit), a move to another household, or another end; each with its reason,
+ * rule and who. */
+static int handle_exit(benefits_t *b, const char *client, const proto_request_t *req,
+                       msgpack_packer *pk, proto_error_t *err)
+{
+    (void)client;
+    benefits_exit_t x;
+    schema_err_t se;
+    if (benefits_exit_decode(req->body, &x, &se) != 0)
+        return proto_fail(err, PROTO_INVALID_FIELD, se.field, se.message);
+    if (!x.case_num)
+        return proto_fail(err, PROTO_NOT_FOUND, "case_id", "no such case");
+    char num[24], hash[PII_HASH_HEX] = "", month[11];
+    snprintf(num, sizeof num, "%lld", x.case_num);
+    if (x.id_number[0])
+        pii_hash_hex(x.id_number, hash);
+    date_format(x.month_first, month);
+    const char *a[6] = {req->id, num, hash[0] ? hash : NULL, benefits_exit_names[x.reason],
+                        month, x.by};
+    PGresult *r = store_exec(b->store, "ben_exit", 6, a);
+    if (!r)
+        return write_unavailable(err);
+    int rc = 0;
+    if (PQntuples(r) == 0) {
+        rc = proto_fail(err, PROTO_NOT_FOUND, "case_id", "no such case");
+    } else if (strcmp(PQgetvalue(r, 0, 0), "keep") == 0) {
+        rc = proto_fail(err, PROTO_CONFLICT, "reason",
+                        "the household keeps its dibao (R-DIBAO-KEEP, 四个不摘): its latest "
+                        "civil decision records civil.dibao_keep");
+    } else if (strcmp(PQgetvalue(r, 0, 0), "none") == 0) {
+        rc = proto_fail(err, PROTO_NOT_FOUND, x.id_number[0] ? "id_number" : "case_id",
+                        "no entitlement of it runs past that month");
+    } else {
+        msgpack_pack_map(pk, 5);
+        mp_pack_kv_str(pk, "case_id", x.case_id);
+        mp_pack_kv_str(pk, "reason", benefits_exit_names[x.reason]);
+        mp_pack_kv_int(pk, "ended", atoll(PQgetvalue(r, 0, 1)));
+        mp_pack_kv_str(pk, "last_month", PQgetvalue(r, 0, 2));
+        mp_pack_str(pk, "rules");
+        msgpack_pack_array(pk, x.reason == 1 ? 2 : 1);
+        mp_pack_str(pk, "R-EXIT");
+        if (x.reason == 1)
+            mp_pack_str(pk, "R-RECHECK");
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* entitlement.suspend and entitlement.resume (writes). */
+static int handle_pause(benefits_t *b, const char *client, const proto_request_t *req,
+                        msgpack_packer *pk, proto_error_t *err, bool resume)
+{
+    (void)client;
+    benefits_pause_t q;
+    schema_err_t se;
+    if ((resume ? benefits_resume_decode : benefits_suspend_decode)(req->body, &q, &se) != 0)
+        return proto_fail(err, PROTO_INVALID_FIELD, se.field, se.message);
+    char ent[24], month[11];
+    snprintf(ent, sizeof ent, "%lld", (long long)q.entitlement_id);
+    date_format(q.month_first, month);
+    PGresult *r;
+    if (resume) {
+        const char *a[3] = {ent, month, q.by};
+        r = store_exec(b->store, "ben_resume", 3, a);
+    } else {
+        const char *a[5] = {req->id, ent, month, q.reason, q.by};
+        r = store_exec(b->store, "ben_pause", 5, a);
+    }
+    if (!r)
+        return write_unavailable(err);
+    const char *o = PQgetvalue(r, 0, 0);
+    int rc = 0;
+    if (strcmp(o, "not_found") == 0)
+        rc = proto_fail(err, PROTO_NOT_FOUND, "entitlement_id", "no such entitlement");
+    else if (strcmp(o, "paused") == 0)
+        rc = proto_fail(err, PROTO_CONFLICT, "entitlement_id", "it is paused already");
+    else if (strcmp(o, "not_paused") == 0)
+        rc = proto_fail(err, PROTO_CONFLICT, "entitlement_id", "it is not paused");
+    else if (strcmp(o, "ended") == 0)
+        rc = proto_fail(err, PROTO_CONFLICT, "from_month", "the entitlement ended before");
+    else {
+        msgpack_pack_map(pk, 3);
+        mp_pack_kv_int(pk, "entitlement_id", q.entitlement_id);
+        mp_pack_kv_str(pk, resume ? "resumed" : "paused_from", q.month);
+        mp_pack_kv_str(pk, "by", q.by);
+    }
+    PQclear(r);
+    return rc;
+}
+
 static int handle(void *arg, const char *client, const proto_request_t *req, msgpack_packer *pk,
                   proto_error_t *err)
 {
@@ -541,6 +640,12 @@ static int handle(void *arg, const char *client, const proto_request_t *req, msg
         return handle_run_get(arg, client, req, pk, err);
     if (strcmp(op, "payroll.file") == 0)
         return handle_file(arg, client, req, pk, err);
+    if (strcmp(op, "entitlement.exit") == 0)
+        return handle_exit(arg, client, req, pk, err);
+    if (strcmp(op, "entitlement.suspend") == 0)
+        return handle_pause(arg, client, req, pk, err, false);
+    if (strcmp(op, "entitlement.resume") == 0)
+        return handle_pause(arg, client, req, pk, err, true);
     return proto_fail(err, PROTO_UNKNOWN_OP, "op", "the benefits service does not serve this operation");
 }
 

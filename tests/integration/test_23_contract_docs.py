@@ -138,6 +138,12 @@ def bodies(h):
         ("payroll.file", ""): {"run_id": 999999999},
         ("payroll.reconcile", ""): {"run_id": 999999999, "by": "x",
                                     "returns": [{"line_id": 1, "status": "paid"}]},
+        ("entitlement.exit", ""): {"case_id": "case-999999999", "reason": "other",
+                                   "month": "2026-11", "by": "x"},
+        ("entitlement.suspend", ""): {"entitlement_id": 999999999, "from_month": "2026-11",
+                                      "reason": "住院", "by": "x"},
+        ("entitlement.resume", ""): {"entitlement_id": 999999999, "month": "2026-12",
+                                     "by": "x"},
     }
 
 
