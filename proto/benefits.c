@@ -236,3 +236,22 @@ int benefits_resume_decode(const msgpack_object *body, benefits_pause_t *p, sche
 {
     return pause_decode(&resume_schema, "month", body, p, err);
 }
+
+/* ---- recheck.due ------------------------------------------------------------------- */
+static const schema_field_t recheck_fields[] = {
+    SF_STR(benefits_recheck_t, month, "month", true, 15),
+    SF_DIGITS(benefits_recheck_t, township, "township", false, 9),
+};
+static SCHEMA(recheck_schema, "body", recheck_fields);
+
+int benefits_recheck_decode(const msgpack_object *body, benefits_recheck_t *q, schema_err_t *err)
+{
+    memset(q, 0, sizeof *q);
+    if (!body)
+        return fail(err, "body", "this operation needs a body");
+    if (schema_decode(&recheck_schema, body, q, "", err) != 0)
+        return -1;
+    if (!(q->month_first = care_month_parse(q->month)))
+        return fail(err, "month", "must be a month written YYYY-MM (e.g. 2026-11)");
+    return 0;
+}

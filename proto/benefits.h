@@ -94,4 +94,12 @@ typedef struct {
 int benefits_suspend_decode(const msgpack_object *body, benefits_pause_t *p, schema_err_t *err);
 int benefits_resume_decode(const msgpack_object *body, benefits_pause_t *p, schema_err_t *err);
 
+/* recheck.due {"month", "township"?} */
+typedef struct {
+    char month[16];
+    aid_date_t month_first;
+    char township[10];
+} benefits_recheck_t;
+int benefits_recheck_decode(const msgpack_object *body, benefits_recheck_t *q, schema_err_t *err);
+
 #endif

@@ -46,6 +46,7 @@ const proto_op_info_t proto_ops[] = {
     {"entitlement.exit", true},
     {"entitlement.suspend", true},
     {"entitlement.resume", true},
+    {"recheck.due", false},
 };
 const int proto_op_count = (int)(sizeof proto_ops / sizeof proto_ops[0]);
 

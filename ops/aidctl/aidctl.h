@@ -73,6 +73,7 @@ int cmd_places(const aidctl_opts_t *o);
 int cmd_entitlements(const aidctl_opts_t *o);
 int cmd_payee(const aidctl_opts_t *o);
 int cmd_payroll(const aidctl_opts_t *o);
+int cmd_recheck(const aidctl_opts_t *o);
 /* care.c's exchange and output, for the other command files: aidctl_call sends
  * op with body (consumed) and returns -1 with *rep to print, else the exit code
  * (errors and --json printed); aidctl_print_table prints array a (keys starting

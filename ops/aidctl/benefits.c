@@ -7,6 +7,7 @@
  *   aidctl payroll show RUN                           payroll.get
  *   aidctl payroll file RUN --out FILE                payroll.file: the bank's CSV
  *   aidctl payroll reconcile RUN RETURNS.csv BY       payroll.reconcile
+ *   aidctl recheck MONTH [TOWNSHIP]                   recheck.due
  *
  * The account number is read from standard input, never from the command line
  * (where `ps` and the shell's history would keep it). The bank's file is CSV
@@ -401,4 +402,30 @@ int cmd_payroll(const aidctl_opts_t *o)
         return payroll_reconcile(o, o->args[1], o->args[2], o->args[3]);
     return usage("usage: aidctl payroll run MONTH BY [TOWNSHIP] | approve RUN BY | show RUN | "
                  "file RUN --out FILE | reconcile RUN RETURNS.csv BY");
+}
+
+/* ---- re-checks ------------------------------------------------------------------------ */
+
+int cmd_recheck(const aidctl_opts_t *o)
+{
+    json_t *body = json_pack("{ss}", "month", o->args[0]);
+    if (body && o->nargs > 1)
+        json_object_set_new(body, "township", json_string(o->args[1]));
+    dealer_reply_t rep;
+    int rc = aidctl_call(o, "recheck.due", body, &rep);
+    if (rc >= 0)
+        return rc;
+    const msgpack_object *d = mp_get(rep.result, "due");
+    if (!d || d->type != MSGPACK_OBJECT_ARRAY) {
+        dealer_reply_free(&rep);
+        fprintf(stderr, "aidctl: the reply has no due list\n");
+        return AIDCTL_EXIT_UNAVAILABLE;
+    }
+    printf("re-checks due by %s: %u\n", o->args[0], d->via.array.size);
+    if (d->via.array.size == 0)
+        return aidctl_done(&rep, 0);
+    static const char *const keys[] = {"due_month", "overdue", "case_id", "kind", "id_masked",
+                                       "township"};
+    static const char *const heads[] = {"DUE", "OVERDUE", "CASE", "KIND", "PERSON", "TOWNSHIP"};
+    return aidctl_done(&rep, aidctl_print_table(d, "llllll", keys, heads));
 }

@@ -80,6 +80,8 @@ static const char help_text[] =
     "  payroll reconcile RUN RETURNS.csv BY\n"
     "                              the bank's return: line_id,status[,reason] lines,\n"
     "                              status paid or failed (failed: carried next month)\n"
+    "  recheck MONTH [TOWNSHIP]    dibao households and tekun persons whose re-check\n"
+    "                              is due by MONTH, overdue ones marked (R-RECHECK)\n"
     "  disclosure VILLAGE MONTH [--csv]\n"
     "                              the public list of a village (masked names)\n"
     "  complaint submit CHANNEL TEXT [CASE_ID] | [get] TRACKING_NO |\n"
@@ -247,6 +249,7 @@ static const command_t commands[] = {
     {"entitlements", cmd_entitlements, 1, 2, false, false},
     {"payee", cmd_payee, 4, 5, true, false},
     {"payroll", cmd_payroll, 2, 4, true, false},
+    {"recheck", cmd_recheck, 1, 2, false, false},
 };
 
 int main(int argc, char **argv)

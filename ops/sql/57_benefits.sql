@@ -470,3 +470,50 @@ BEGIN
                     THEN 'not_paused' ELSE 'not_found' END;
 END
 $$;
+
+-- ---------------------------------------------------------------- re-checks
+
+-- The re-checks due by month p_month (R-RECHECK), of township p_township (NULL:
+-- the county): each dibao household (an active dibao allowance or supplement in
+-- the month) and each tekun person (active tekun support), with the month of its
+-- re-check — its last civil decision's month (the as_of of the report it decided)
+-- plus P_RECHECK_MONTHS (6), P_RECHECK_MONTHS_STABLE (12) for a household whose
+-- members were all elderly on that report, 12 for a tekun person — those due in
+-- or before p_month, overdue when before it.
+CREATE OR REPLACE FUNCTION aid_recheck_due(p_month date, p_township text)
+RETURNS TABLE (case_id bigint, kind text, id_masked text, due_month date, township text)
+LANGUAGE sql STABLE AS $$
+    WITH last AS (
+        SELECT DISTINCT ON (f.case_id) f.case_id, f.report_id,
+               date_trunc('month', r.as_of)::date AS checked
+          FROM referrals f JOIN reports r USING (report_id)
+         WHERE f.department = 'civil' AND f.status = 'granted'
+           AND f.case_id IN (SELECT e.case_id FROM entitlements e
+                              WHERE e.first_month <= p_month
+                                AND (e.last_month IS NULL OR e.last_month >= p_month))
+         ORDER BY f.case_id, r.as_of DESC, f.report_id DESC),
+    active AS (
+        SELECT e.case_id, e.kind, e.id_masked
+          FROM entitlements e JOIN cases c USING (case_id)
+         WHERE e.first_month <= p_month AND (e.last_month IS NULL OR e.last_month >= p_month)
+           AND e.kind IN ('dibao_allowance', 'dibao_supplement', 'tekun_support')
+           AND (p_township IS NULL OR c.township = p_township)),
+    due AS (
+        SELECT DISTINCT a.case_id, 'dibao'::text AS kind, NULL::text AS id_masked,
+               (l.checked + make_interval(months => (CASE WHEN NOT EXISTS (
+                    SELECT 1 FROM assessed_persons p WHERE p.report_id = l.report_id
+                       AND p.age < 60)
+                    THEN aid_benefits_param('P_RECHECK_MONTHS_STABLE', p_month)
+                    ELSE aid_benefits_param('P_RECHECK_MONTHS', p_month) END)::int))::date AS due
+          FROM active a JOIN last l USING (case_id)
+         WHERE a.kind IN ('dibao_allowance', 'dibao_supplement')
+        UNION ALL
+        SELECT a.case_id, 'tekun', a.id_masked,
+               (l.checked + interval '12 months')::date
+          FROM active a JOIN last l USING (case_id)
+         WHERE a.kind = 'tekun_support')
+    SELECT d.case_id, d.kind, d.id_masked, d.due, c.township::text
+      FROM due d JOIN cases c USING (case_id)
+     WHERE d.due <= p_month
+     ORDER BY d.due, d.case_id, d.id_masked
+$$;

@@ -35,7 +35,8 @@
 #define SWEEP_BATCH "200"
 #define BENEFITS_OPS                                                                          \
     "entitlements.list payee.set payroll.run payroll.approve payroll.get payroll.file "        \
-    "payroll.reconcile entitlement.exit entitlement.suspend entitlement.resume"
+    "payroll.reconcile entitlement.exit entitlement.suspend entitlement.resume "  \
+    "recheck.due"
 #define AD_ACCOUNT "payees.account" /* the associated data of a sealed account number */
 #define FILE_PAGE 2000             /* lines per payroll.file answer */
 
@@ -105,6 +106,10 @@ static void prepare(store_t *store)
                   "SELECT outcome FROM aid_entitlement_pause($1, $2::bigint, $3::date, $4, $5)");
     store_prepare(store, "ben_resume",
                   "SELECT outcome FROM aid_entitlement_resume($1::bigint, $2::date, $3)");
+    store_prepare(store, "ben_recheck",
+                  "SELECT case_id, kind, coalesce(id_masked, ''), to_char(due_month, 'YYYY-MM'),"
+                  "       due_month < $1::date, township"
+                  "  FROM aid_recheck_due($1::date, $2) LIMIT 5001");
     store_prepare(store, "ben_audit",
                   "INSERT INTO audit_log (who, action, case_id, detail)"
                   " VALUES ($1, $2, $3::bigint, $4)");
@@ -622,6 +627,55 @@ static int handle_pause(benefits_t *b, const char *client, const proto_request_t
     return rc;
 }
 
+/* recheck.due (a read): the re-checks due by the month (R-RECHECK). */
+static int handle_recheck(benefits_t *b, const char *client, const proto_request_t *req,
+                          msgpack_packer *pk, proto_error_t *err)
+{
+    benefits_recheck_t q;
+    schema_err_t se;
+    if (benefits_recheck_decode(req->body, &q, &se) != 0)
+        return proto_fail(err, PROTO_INVALID_FIELD, se.field, se.message);
+    if (!store_ready(b->store))
+        return unavailable(err);
+    char month[11];
+    date_format(q.month_first, month);
+    const char *a[2] = {month, q.township[0] ? q.township : NULL};
+    PGresult *r = store_exec(b->store, "ben_recheck", 2, a);
+    if (!r)
+        return unavailable(err);
+    int n = PQntuples(r), shown = n > 5000 ? 5000 : n;
+    /* R-AUDIT: a list of persons (masked) read by client */
+    char action[64];
+    snprintf(action, sizeof action, "recheck.due %s %s", q.month, q.township);
+    const char *au[4] = {client, action, NULL, req->id};
+    PGresult *w = store_exec(b->store, "ben_audit", 4, au);
+    if (!w) {
+        PQclear(r);
+        return unavailable(err);
+    }
+    PQclear(w);
+    msgpack_pack_map(pk, 3);
+    mp_pack_kv_str(pk, "month", q.month);
+    mp_pack_kv_bool(pk, "truncated", n > shown);
+    mp_pack_str(pk, "due");
+    msgpack_pack_array(pk, (size_t)shown);
+    for (int i = 0; i < shown; i++) {
+        char cid[40];
+        snprintf(cid, sizeof cid, "case-%s", PQgetvalue(r, i, 0));
+        const char *masked = PQgetvalue(r, i, 2);
+        msgpack_pack_map(pk, 5 + (*masked != 0));
+        mp_pack_kv_str(pk, "case_id", cid);
+        mp_pack_kv_str(pk, "kind", PQgetvalue(r, i, 1));
+        if (*masked)
+            mp_pack_kv_str(pk, "id_masked", masked);
+        mp_pack_kv_str(pk, "due_month", PQgetvalue(r, i, 3));
+        mp_pack_kv_bool(pk, "overdue", PQgetvalue(r, i, 4)[0] == 't');
+        mp_pack_kv_str(pk, "township", PQgetvalue(r, i, 5));
+    }
+    PQclear(r);
+    return 0;
+}
+
 static int handle(void *arg, const char *client, const proto_request_t *req, msgpack_packer *pk,
                   proto_error_t *err)
 {
@@ -640,6 +694,8 @@ static int handle(void *arg, const char *client, const proto_request_t *req, msg
         return handle_run_get(arg, client, req, pk, err);
     if (strcmp(op, "payroll.file") == 0)
         return handle_file(arg, client, req, pk, err);
+    if (strcmp(op, "recheck.due") == 0)
+        return handle_recheck(arg, client, req, pk, err);
     if (strcmp(op, "entitlement.exit") == 0)
         return handle_exit(arg, client, req, pk, err);
     if (strcmp(op, "entitlement.suspend") == 0)

@@ -144,6 +144,7 @@ def bodies(h):
                                       "reason": "住院", "by": "x"},
         ("entitlement.resume", ""): {"entitlement_id": 999999999, "month": "2026-12",
                                      "by": "x"},
+        ("recheck.due", ""): {"month": "2026-11"},
     }
 
 

@@ -19,6 +19,7 @@ the entitlements active (and not paused) in that month and the amounts worked
 out here from the plan of the year; no household-month was paid twice.
 """
 import random
+import re
 import time
 
 import pytest
@@ -206,3 +207,12 @@ def test_a_year_of_a_small_county(h):
     allow = sorted((e["first_month"], e["last_month"], e["amount_fen"])
                    for e in ents if e["kind"] == "dibao_allowance")
     assert allow == [("2025-02", "2025-05", 60000), ("2025-06", None, 40000)], ents
+    # R-RECHECK: H1 was last decided in May (not all elderly: every 6 months),
+    # H2's tekun support in January (every 12 months)
+    due = ok(h, "recheck.due", {"month": "2025-12", "township": town})["due"]
+    assert [(d["case_id"], d["kind"], d["due_month"], d["overdue"]) for d in due] == [
+        (h1, "dibao", "2025-11", True)], due
+    due = ok(h, "recheck.due", {"month": "2026-01", "township": town})["due"]
+    assert [(d["case_id"], d["kind"], d["due_month"], d["overdue"]) for d in due] == [
+        (h1, "dibao", "2025-11", True), (h2, "tekun", "2026-01", False)], due
+    assert re.fullmatch(r"[0-9]{6}\*{8}[0-9]{3}[0-9X]", due[1]["id_masked"]), due
