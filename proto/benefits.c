@@ -255,3 +255,28 @@ int benefits_recheck_decode(const msgpack_object *body, benefits_recheck_t *q, s
         return fail(err, "month", "must be a month written YYYY-MM (e.g. 2026-11)");
     return 0;
 }
+
+/* ---- case.merge ----------------------------------------------------------------------- */
+static const schema_field_t merge_fields[] = {
+    SF_STR(benefits_merge_t, into, "into", true, 63),
+    SF_STR(benefits_merge_t, from, "from", true, 63),
+    SF_STR(benefits_merge_t, by, "by", true, BENEFITS_TEXT_MAX),
+    SF_STR(benefits_merge_t, reason, "reason", true, BENEFITS_TEXT_MAX * 2),
+};
+static SCHEMA(merge_schema, "body", merge_fields);
+
+int benefits_merge_decode(const msgpack_object *body, benefits_merge_t *m, schema_err_t *err)
+{
+    memset(m, 0, sizeof *m);
+    if (!body)
+        return fail(err, "body", "this operation needs a body");
+    if (schema_decode(&merge_schema, body, m, "", err) != 0)
+        return -1;
+    if (!m->by[0])
+        return fail(err, "by", "must name who merges the cases");
+    if (!m->reason[0])
+        return fail(err, "reason", "must say why the two cases are one household");
+    m->into_num = case_number(m->into);
+    m->from_num = case_number(m->from);
+    return 0;
+}

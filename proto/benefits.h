@@ -102,4 +102,13 @@ typedef struct {
 } benefits_recheck_t;
 int benefits_recheck_decode(const msgpack_object *body, benefits_recheck_t *q, schema_err_t *err);
 
+/* case.merge {"into", "from", "by", "reason"} */
+typedef struct {
+    char into[64], from[64];
+    long long into_num, from_num;   /* 0: malformed, answered not_found */
+    char by[BENEFITS_TEXT_MAX + 1];
+    char reason[BENEFITS_TEXT_MAX * 2 + 1];
+} benefits_merge_t;
+int benefits_merge_decode(const msgpack_object *body, benefits_merge_t *m, schema_err_t *err);
+
 #endif

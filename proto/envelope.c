@@ -47,6 +47,7 @@ const proto_op_info_t proto_ops[] = {
     {"entitlement.suspend", true},
     {"entitlement.resume", true},
     {"recheck.due", false},
+    {"case.merge", true},
 };
 const int proto_op_count = (int)(sizeof proto_ops / sizeof proto_ops[0]);
 

@@ -517,3 +517,72 @@ LANGUAGE sql STABLE AS $$
      WHERE d.due <= p_month
      ORDER BY d.due, d.case_id, d.id_masked
 $$;
+
+-- ---------------------------------------------------------------- one case per household
+
+-- The case p_case goes on as: itself, or the case it was merged into (followed).
+CREATE OR REPLACE FUNCTION aid_case_resolve(p_case bigint) RETURNS bigint
+LANGUAGE sql STABLE AS $$
+    WITH RECURSIVE chain(c, depth) AS (
+        SELECT p_case, 0
+        UNION ALL
+        SELECT m.into_case, chain.depth + 1 FROM case_merges m JOIN chain ON m.from_case = chain.c
+         WHERE chain.depth < 32)
+    SELECT c FROM chain ORDER BY depth DESC LIMIT 1
+$$;
+
+-- Merges case p_from into p_into (case.merge): the members of p_from become
+-- members of p_into (every later report about them joins it); its persons'
+-- entitlements go on under p_into; a household-level entitlement of p_from ends
+-- at the end of p_month when p_into holds one of that kind, else goes on under
+-- p_into; p_from's reports and decisions stay where they are. Recorded with who
+-- and why, and in the audit trail. outcome: 'ok', 'no_into', 'no_from', 'same',
+-- 'merged' (p_from was merged before), 'into_merged' (p_into was).
+CREATE OR REPLACE FUNCTION aid_case_merge(p_request text, p_into bigint, p_from bigint,
+                                          p_by text, p_reason text, p_month date,
+                                          OUT outcome text, OUT members int,
+                                          OUT moved int, OUT ended int)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_hash bytea;
+    v_end date;
+BEGIN
+    members := 0; moved := 0; ended := 0;
+    IF p_into = p_from THEN outcome := 'same'; RETURN; END IF;
+    IF NOT EXISTS (SELECT 1 FROM cases WHERE case_id = p_into) THEN outcome := 'no_into'; RETURN; END IF;
+    IF NOT EXISTS (SELECT 1 FROM cases WHERE case_id = p_from) THEN outcome := 'no_from'; RETURN; END IF;
+    IF EXISTS (SELECT 1 FROM case_merges WHERE from_case = p_from) THEN outcome := 'merged'; RETURN; END IF;
+    IF EXISTS (SELECT 1 FROM case_merges WHERE from_case = p_into) THEN outcome := 'into_merged'; RETURN; END IF;
+    -- the persons' locks of the report path (aid_submit_report), then the cases'
+    FOR v_hash IN SELECT m.id_hash FROM case_members m WHERE m.case_id = p_from
+                   ORDER BY encode(m.id_hash, 'hex') LOOP
+        PERFORM pg_advisory_xact_lock(hashtextextended(encode(v_hash, 'hex'), 0));
+    END LOOP;
+    PERFORM pg_advisory_xact_lock(hashtext('aid_entitlements'), least(p_into, p_from)::int);
+    PERFORM pg_advisory_xact_lock(hashtext('aid_entitlements'), greatest(p_into, p_from)::int);
+    INSERT INTO case_merges (from_case, into_case, by_whom, reason, request_id)
+    VALUES (p_from, p_into, p_by, p_reason, p_request);
+    UPDATE case_members SET case_id = p_into WHERE case_id = p_from;
+    GET DIAGNOSTICS members = ROW_COUNT;
+    v_end := (aid_entitlements_open_month(p_from, aid_month_after(p_month)) - interval '1 month')::date;
+    UPDATE entitlements e
+       SET last_month = CASE WHEN e.first_month > v_end
+                             THEN (e.first_month - interval '1 month')::date ELSE v_end END,
+           end_reason = 'merged', end_rules = '{R-AUDIT}', ended_by_whom = p_by,
+           ended_request = p_request
+     WHERE e.case_id = p_from AND e.id_hash IS NULL
+       AND (e.last_month IS NULL OR e.last_month > v_end)
+       AND EXISTS (SELECT 1 FROM entitlements k WHERE k.case_id = p_into AND k.kind = e.kind
+                      AND k.id_hash IS NULL AND (k.last_month IS NULL OR k.last_month > v_end));
+    GET DIAGNOSTICS ended = ROW_COUNT;
+    UPDATE entitlements e SET case_id = p_into
+     WHERE e.case_id = p_from AND (e.last_month IS NULL OR e.last_month >= e.first_month);
+    GET DIAGNOSTICS moved = ROW_COUNT;
+    INSERT INTO audit_log (who, action, case_id, detail)
+    VALUES (p_by, 'case.merge', p_into,
+            format('case %s merged into %s: %s; request %s', p_from, p_into, p_reason, p_request)),
+           (p_by, 'case.merge', p_from,
+            format('case %s merged into %s: %s; request %s', p_from, p_into, p_reason, p_request));
+    outcome := 'ok';
+END
+$$;

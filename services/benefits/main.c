@@ -36,7 +36,7 @@
 #define BENEFITS_OPS                                                                          \
     "entitlements.list payee.set payroll.run payroll.approve payroll.get payroll.file "        \
     "payroll.reconcile entitlement.exit entitlement.suspend entitlement.resume "  \
-    "recheck.due"
+    "recheck.due case.merge"
 #define AD_ACCOUNT "payees.account" /* the associated data of a sealed account number */
 #define FILE_PAGE 2000             /* lines per payroll.file answer */
 
@@ -110,6 +110,9 @@ static void prepare(store_t *store)
                   "SELECT case_id, kind, coalesce(id_masked, ''), to_char(due_month, 'YYYY-MM'),"
                   "       due_month < $1::date, township"
                   "  FROM aid_recheck_due($1::date, $2) LIMIT 5001");
+    store_prepare(store, "ben_merge",
+                  "SELECT outcome, members, moved, ended"
+                  "  FROM aid_case_merge($1, $2::bigint, $3::bigint, $4, $5, $6::date)");
     store_prepare(store, "ben_audit",
                   "INSERT INTO audit_log (who, action, case_id, detail)"
                   " VALUES ($1, $2, $3::bigint, $4)");
@@ -676,6 +679,56 @@ static int handle_recheck(benefits_t *b, const char *client, const proto_request
     return 0;
 }
 
+/* case.merge (a write): two cases that prove to be one household. */
+static int handle_merge(benefits_t *b, const char *client, const proto_request_t *req,
+                        msgpack_packer *pk, proto_error_t *err)
+{
+    (void)client;
+    benefits_merge_t m;
+    schema_err_t se;
+    if (benefits_merge_decode(req->body, &m, &se) != 0)
+        return proto_fail(err, PROTO_INVALID_FIELD, se.field, se.message);
+    if (!m.into_num)
+        return proto_fail(err, PROTO_NOT_FOUND, "into", "no such case");
+    if (!m.from_num)
+        return proto_fail(err, PROTO_NOT_FOUND, "from", "no such case");
+    char into[24], from[24], month[11];
+    snprintf(into, sizeof into, "%lld", m.into_num);
+    snprintf(from, sizeof from, "%lld", m.from_num);
+    aid_date_t today = date_today();
+    int y = 0, mo = 0, d = 0;
+    date_format(today, month);
+    if (sscanf(month, "%d-%d-%d", &y, &mo, &d) == 3)
+        snprintf(month, sizeof month, "%04d-%02d-01", y, mo);
+    const char *a[6] = {req->id, into, from, m.by, m.reason, month};
+    PGresult *r = store_exec(b->store, "ben_merge", 6, a);
+    if (!r)
+        return write_unavailable(err);
+    const char *o = PQgetvalue(r, 0, 0);
+    int rc = 0;
+    if (strcmp(o, "same") == 0)
+        rc = proto_fail(err, PROTO_INVALID_FIELD, "from", "a case cannot be merged into itself");
+    else if (strcmp(o, "no_into") == 0)
+        rc = proto_fail(err, PROTO_NOT_FOUND, "into", "no such case");
+    else if (strcmp(o, "no_from") == 0)
+        rc = proto_fail(err, PROTO_NOT_FOUND, "from", "no such case");
+    else if (strcmp(o, "merged") == 0)
+        rc = proto_fail(err, PROTO_CONFLICT, "from", "the case was merged into another before");
+    else if (strcmp(o, "into_merged") == 0)
+        rc = proto_fail(err, PROTO_CONFLICT, "into",
+                        "the case was merged into another: merge into that one");
+    else {
+        msgpack_pack_map(pk, 5);
+        mp_pack_kv_str(pk, "into", m.into);
+        mp_pack_kv_str(pk, "from", m.from);
+        mp_pack_kv_int(pk, "members", atoll(PQgetvalue(r, 0, 1)));
+        mp_pack_kv_int(pk, "entitlements_moved", atoll(PQgetvalue(r, 0, 2)));
+        mp_pack_kv_int(pk, "entitlements_ended", atoll(PQgetvalue(r, 0, 3)));
+    }
+    PQclear(r);
+    return rc;
+}
+
 static int handle(void *arg, const char *client, const proto_request_t *req, msgpack_packer *pk,
                   proto_error_t *err)
 {
@@ -694,6 +747,8 @@ static int handle(void *arg, const char *client, const proto_request_t *req, msg
         return handle_run_get(arg, client, req, pk, err);
     if (strcmp(op, "payroll.file") == 0)
         return handle_file(arg, client, req, pk, err);
+    if (strcmp(op, "case.merge") == 0)
+        return handle_merge(arg, client, req, pk, err);
     if (strcmp(op, "recheck.due") == 0)
         return handle_recheck(arg, client, req, pk, err);
     if (strcmp(op, "entitlement.exit") == 0)

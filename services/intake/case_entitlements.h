@@ -6,6 +6,7 @@
 #define AID_INTAKE_CASE_ENTITLEMENTS_H
 
 #include <msgpack.h>
+#include <stddef.h>
 
 #include "store.h"
 
@@ -16,5 +17,10 @@ void case_entitlements_prepare(store_t *store);
  * 0, or -1 when they cannot be read (nothing packed). */
 int case_entitlements_pack(store_t *store, const char *case_id, const char *township,
                            msgpack_packer *pk);
+
+/* case.merge (issue 17): the case case_id (digits, NUL-terminated, in a buffer of
+ * size bytes) goes on as — replaced by the case it was merged into, if any. 0, or
+ * -1 when it cannot be read. */
+int case_entitlements_resolve(store_t *store, char *case_id, size_t size);
 
 #endif

@@ -313,6 +313,9 @@ int caseview_write_case(store_t *store, const proto_case_get_t *q, msgpack_packe
         if (!num)
             return proto_fail(err, PROTO_NOT_FOUND, "case_id", "no such case");
         snprintf(case_id, sizeof case_id, "%s", num);
+        /* issue 17: a merged case answers as the case it went on as */
+        if (case_entitlements_resolve(store, case_id, sizeof case_id) != 0)
+            return proto_fail(err, PROTO_UNAVAILABLE, NULL, "database unavailable, retry later");
     } else {
         /* a person's case: found first (a case never loses a member, so the
          * answer holds for the transaction that reads it) */

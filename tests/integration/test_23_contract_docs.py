@@ -145,6 +145,8 @@ def bodies(h):
         ("entitlement.resume", ""): {"entitlement_id": 999999999, "month": "2026-12",
                                      "by": "x"},
         ("recheck.due", ""): {"month": "2026-11"},
+        ("case.merge", ""): {"into": "case-999999998", "from": "case-999999999", "by": "x",
+                             "reason": "y"},
     }
 
 

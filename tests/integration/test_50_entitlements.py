@@ -202,3 +202,39 @@ def test_public_list_counts_the_entitlements_of_the_month(h):
         assert [(x["name_masked"], x["amount_fen"]) for x in rows] == [("吴*", SUP_B)], (month, r)
     r = h.call("disclosure.list", {"village": village, "month": "2026-09"})
     assert r["ok"] and r["result"]["rows"] == [], r      # before its first month
+
+
+def test_case_merge_one_household_over_time(h):
+    """case.merge: two cases that prove to be one household. The old case's
+    number answers with the new one, its persons' entitlements go on under the
+    new one, a later report about them joins it, the merge is audited."""
+    x = h.member(birth="1946-01-01", name="褚甲")
+    y = h.member(birth="1947-02-02", name="褚乙")
+    a = settle(h, h.report([x], as_of="2026-10-01", status={"dibao": "partial"}))["case_id"]
+    b = settle(h, h.report([y], as_of="2026-10-02", status={"dibao": "partial"}))["case_id"]
+    wait_entitlements(h, a, lambda e: len(e) == 1)
+    [ey] = wait_entitlements(h, b, lambda e: len(e) == 1)
+    body = {"into": a, "from": b, "by": "县民政局", "reason": "同一户,分户登记有误"}
+    r = h.call("case.merge", body, id=h.rid("merge"))
+    assert r["ok"], r
+    assert (r["result"]["members"], r["result"]["entitlements_moved"]) == (1, 1), r
+    again = h.call("case.merge", body, id=h.rid("merge"))
+    e = h.error_of(again)
+    assert e["code"] == "conflict" and e["field"] == "from"
+    e = h.error_of(h.call("case.merge", {"into": a, "from": a, "by": "x", "reason": "y"},
+                          id=h.rid("merge")))
+    assert e["code"] == "invalid_field" and e["field"] == "from"
+    # the old number answers with the new one
+    view = h.case_get(b)
+    assert view["ok"] and view["result"]["case_id"] == a, view
+    ents = ent_list(h, a)
+    assert sorted(e["id_masked"] for e in ents) == sorted([h.mask(x["id_number"]),
+                                                           h.mask(y["id_number"])])
+    assert [e for e in ents if e["entitlement_id"] == ey["entitlement_id"]][0]["first_month"] \
+        == "2026-11"
+    # a later report about y joins the merged case
+    rep = h.submit_ok(h.report([y], as_of="2026-11-20", status={"dibao": "partial"}))
+    assert rep["case_id"] == a, rep
+    n = h.psql_value("SELECT count(*) FROM audit_log WHERE action = 'case.merge'"
+                     " AND case_id IN (%s, %s)" % (a[5:], b[5:]))
+    assert n == "2"
