@@ -20,6 +20,7 @@
 
 #include "benefits.h"
 #include "config.h"
+#include "curve.h"
 #include "idcard.h"
 #include "entview.h"
 #include "log.h"
@@ -729,10 +730,28 @@ static int handle_merge(benefits_t *b, const char *client, const proto_request_t
     return rc;
 }
 
+/* May client run the county's payroll, set payees, record exits and pauses,
+ * merge cases and list the re-checks? In plaintext mode (loopback development)
+ * every client may; in secure mode the civil-affairs office's keys ("civil",
+ * "civil.<anything>") and the names in AID_DEPARTMENT_ANY (the county's services,
+ * like the web console, which check their users' rights themselves). Reading a
+ * case's entitlements is open to every client, like case.get. */
+static int acts_for_county(const char *client, proto_error_t *err)
+{
+    if (!curve_secure() || curve_user_is_department(client, "civil") ||
+        config_list_has("AID_DEPARTMENT_ANY", client))
+        return 0;
+    log_warn("benefits.unauthorized", "client", LOG_S(client), NULL);
+    return proto_fail(err, PROTO_UNAUTHORIZED, "op",
+                      "only the civil-affairs office's keys and the county's services may do this");
+}
+
 static int handle(void *arg, const char *client, const proto_request_t *req, msgpack_packer *pk,
                   proto_error_t *err)
 {
     const char *op = proto_ops[req->op].name;
+    if (strcmp(op, "entitlements.list") != 0 && acts_for_county(client, err) != 0)
+        return -1;
     if (strcmp(op, "entitlements.list") == 0)
         return handle_list(arg, client, req, pk, err);
     if (strcmp(op, "payee.set") == 0)

@@ -21,6 +21,11 @@ import time
 
 import pytest
 
+# payees and the payroll are the civil-affairs office's: in secure mode only its keys
+# and the county's services (test_95_secure checks that boundary); plaintext here
+pytestmark = pytest.mark.skipif(os.environ.get("AID_SECURE") == "1",
+                                reason="needs a civil-affairs key in secure mode")
+
 ACCOUNT_RE = re.compile(r"6222[0-9]{12}")
 
 
