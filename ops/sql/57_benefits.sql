@@ -116,6 +116,12 @@ BEGIN
     END IF;
     v_month := aid_entitlements_open_month(v_case, aid_month_after(v_asof));
 
+    -- a person whose entitlements a death ended gets none again (a report filed
+    -- after the death may still list them)
+    DELETE FROM ent_new n
+     WHERE n.id_hash IS NOT NULL
+       AND EXISTS (SELECT 1 FROM entitlements e WHERE e.subject = n.subject
+                      AND e.end_reason = 'death');
     -- unchanged ones run on: nothing to start for them
     SELECT coalesce(array_agg(e.entitlement_id), '{}') INTO v_keep
       FROM entitlements e JOIN ent_new n ON n.subject = e.subject AND n.kind = e.kind
@@ -584,5 +590,31 @@ BEGIN
            (p_by, 'case.merge', p_from,
             format('case %s merged into %s: %s; request %s', p_from, p_into, p_reason, p_request));
     outcome := 'ok';
+END
+$$;
+
+-- A death trigger (trigger p_trigger, the person p_hash, who died in month p_month):
+-- ends the person's entitlements at the end of that month (R-EXIT), once per trigger.
+-- Returns the number ended (0 also when handled before or the person is in no case).
+CREATE OR REPLACE FUNCTION aid_entitlements_death(p_trigger bigint, p_hash bytea, p_month date)
+RETURNS int
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_case bigint;
+    x record;
+BEGIN
+    INSERT INTO entitlement_deaths (trigger_id) VALUES (p_trigger)
+        ON CONFLICT (trigger_id) DO NOTHING;
+    IF NOT FOUND THEN
+        RETURN 0;
+    END IF;
+    SELECT m.case_id INTO v_case FROM case_members m WHERE m.id_hash = p_hash;
+    IF v_case IS NULL THEN
+        RETURN 0;
+    END IF;
+    SELECT * INTO x FROM aid_entitlements_exit('trigger-' || p_trigger, v_case, p_hash, 'death',
+                                               p_month, 'death trigger');
+    UPDATE entitlement_deaths SET case_id = v_case, ended = x.ended WHERE trigger_id = p_trigger;
+    RETURN x.ended;
 END
 $$;

@@ -31,6 +31,7 @@
 #include "proto.h"
 #include "store.h"
 #include "svc.h"
+#include "trigger.h"
 #include "write.h"
 
 #define SWEEP_BATCH "200"
@@ -114,6 +115,14 @@ static void prepare(store_t *store)
     store_prepare(store, "ben_merge",
                   "SELECT outcome, members, moved, ended"
                   "  FROM aid_case_merge($1, $2::bigint, $3::bigint, $4, $5, $6::date)");
+    store_prepare(store, "ben_deaths",
+                  "SELECT t.trigger_id, t.body, to_char(aid_china_date(t.created_at), 'YYYY-MM-01')"
+                  "  FROM triggers t"
+                  " WHERE t.kind = 'death' AND NOT EXISTS (SELECT 1 FROM entitlement_deaths d"
+                  "                                         WHERE d.trigger_id = t.trigger_id)"
+                  " ORDER BY t.trigger_id LIMIT 100");
+    store_prepare(store, "ben_death",
+                  "SELECT aid_entitlements_death($1::bigint, decode($2, 'hex'), $3::date)");
     store_prepare(store, "ben_audit",
                   "INSERT INTO audit_log (who, action, case_id, detail)"
                   " VALUES ($1, $2, $3::bigint, $4)");
@@ -796,9 +805,55 @@ static bool request_writes(const owner_request_t *req)
     return w;
 }
 
+/* The death triggers not handled yet: each ends the person's entitlements at
+ * the end of the month of the death (R-EXIT), once (aid_entitlements_death). */
+static void sweep_deaths(benefits_t *b)
+{
+    static proto_trigger_t t; /* large (a disaster's areas): not on the stack */
+    PGresult *r = store_exec(b->store, "ben_deaths", 0, NULL);
+    if (!r) {
+        log_warn("benefits.deaths_failed", "error", LOG_S(store_errmsg(b->store)), NULL);
+        return;
+    }
+    for (int i = 0; i < PQntuples(r); i++) {
+        size_t len = 0;
+        unsigned char *body = store_sealed(r, i, 1, PII_AD_TRIGGER, &len);
+        msgpack_unpacked u;
+        msgpack_unpacked_init(&u);
+        schema_err_t se;
+        char hash[PII_HASH_HEX] = "", month[11];
+        snprintf(month, sizeof month, "%s", PQgetvalue(r, i, 2));
+        if (body && mp_unpack((const char *)body, len, &u) == MP_OK &&
+            proto_trigger_decode(&u.data, date_today(), "", &t, &se) == 0 && t.id_number[0]) {
+            pii_hash_hex(t.id_number, hash);
+            if (t.occurred_on) {
+                date_format(t.occurred_on, month);
+                month[8] = '0', month[9] = '1';
+            }
+        }
+        msgpack_unpacked_destroy(&u);
+        free(body);
+        memset(&t, 0, sizeof t);
+        /* one that does not open or decode is recorded as handled, ending nothing */
+        const char *a[3] = {PQgetvalue(r, i, 0), hash[0] ? hash : NULL, month};
+        PGresult *w = store_exec(b->store, "ben_death", 3, a);
+        if (!w) {
+            log_warn("benefits.death_failed", "trigger", LOG_S(PQgetvalue(r, i, 0)), "error",
+                     LOG_S(store_errmsg(b->store)), NULL);
+            break;
+        }
+        log_info("benefits.death", "trigger", LOG_S(PQgetvalue(r, i, 0)), "ended",
+                 LOG_S(PQgetvalue(w, 0, 0)), NULL);
+        PQclear(w);
+    }
+    PQclear(r);
+}
+
 /* Starts the entitlements of newly granted decisions, a batch at a time. */
 static void sweep(benefits_t *b)
 {
+    if (store_ready(b->store))
+        sweep_deaths(b);
     for (int round = 0; round < 50 && !svc_stopping(); round++) {
         if (!store_ready(b->store))
             return;

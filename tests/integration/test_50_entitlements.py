@@ -240,3 +240,32 @@ def test_case_merge_one_household_over_time(h):
     n = h.psql_value("SELECT count(*) FROM audit_log WHERE action = 'case.merge'"
                      " AND case_id IN (%s, %s)" % (a[5:], b[5:]))
     assert n == "2"
+
+
+def test_a_death_trigger_ends_the_persons_entitlements_at_the_month_end(h):
+    """R-EXIT: a death (another bureau's death trigger) ends every entitlement of
+    the person at the end of that month; the report the trigger files afterwards
+    starts none for them again."""
+    p = h.member(birth="1938-08-08", name="蒋翁")
+    q = h.member(birth="1941-09-09", name="蒋婆")
+    rep = settle(h, h.report([p, q], as_of="2026-10-12", status={"dibao": "full"}))
+    wait_entitlements(h, rep["case_id"], lambda e: len(e) == 2)
+    r = h.call("trigger.submit", {"kind": "death", "id_number": p["id_number"],
+                                  "occurred_on": "2026-11-20"}, id=h.rid("death"))
+    assert r["ok"], r
+    ents = wait_entitlements(h, rep["case_id"],
+                             lambda e: any(x.get("end_reason") == "death" for x in e))
+    [dead] = [e for e in ents if e["id_masked"] == h.mask(p["id_number"])]
+    assert dead["last_month"] == "2026-11" and dead["end_reason"] == "death", ents
+    [alive] = [e for e in ents if e["id_masked"] == h.mask(q["id_number"])]
+    assert alive["last_month"] is None
+    # the trigger's report is decided and swept: nothing starts again for the dead
+    num = rep["case_id"][5:]
+    deadline = time.monotonic() + 60
+    while h.psql_value(
+            "SELECT count(*) FROM entitlement_sources s JOIN referrals f USING (referral_id)"
+            " WHERE f.case_id = %s AND f.report_id <> %s" % (num, rep["report_id"][7:])) == "0":
+        assert time.monotonic() < deadline, "the trigger's report was never decided and swept"
+        time.sleep(0.3)
+    jan = ent_list(h, rep["case_id"], "2027-01")
+    assert [e["id_masked"] for e in jan] == [h.mask(q["id_number"])], jan
