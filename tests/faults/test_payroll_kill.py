@@ -4,8 +4,10 @@
 A township of its own with 10,000 households (cases, entitlements and payees
 written straight into Postgres: the drill is about the payroll, not intake).
 
-1. payroll.run is sent; while its statement runs in Postgres, the benefits
-   service is killed (-9). Nothing of the run is committed. `ops/stack.sh up`
+1. payroll.run is sent; half-way through its statement in Postgres (the run's
+   row written, its lines held up by a lock this drill takes on payroll_lines,
+   so the moment is certain on a busy machine) the benefits service is killed
+   (-9), then the lock let go. Nothing of the run is committed. `ops/stack.sh up`
    restarts it; the same request again makes the run once: one line per
    household, the total the sum of the entitlements; again with the same id
    it is a duplicate, with another id a conflict.
@@ -20,6 +22,7 @@ Loopback only; every wait is bounded.
 import os
 import random
 import signal
+import subprocess
 import threading
 import time
 
@@ -108,18 +111,36 @@ def test_kill_9_during_the_run_and_the_returns_pays_nobody_twice(town):
         finally:
             c.close()
 
-    t = threading.Thread(target=send, daemon=True)
-    t.start()
-    seen = False
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and not seen:
-        seen = h.psql_value("SELECT count(*) FROM pg_stat_activity WHERE state = 'active'"
-                            "   AND query LIKE '%aid_payroll_run%'"
-                            "   AND usename = 'aid_benefits'") != "0"
-        if not seen:
-            time.sleep(0.005)
-    assert seen, "the run's statement was never seen running"
-    kill_benefits()
+    # hold the run half-way: its lines wait for this lock
+    locker = subprocess.Popen(
+        ["psql", h.it.PG_DSN, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c",
+         "BEGIN; LOCK TABLE payroll_lines IN SHARE MODE; SELECT pg_sleep(120); COMMIT;"],
+        env=dict(os.environ, PGAPPNAME="payroll-drill-lock"),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while h.psql_value("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)"
+                           " WHERE a.application_name = 'payroll-drill-lock'"
+                           "   AND l.relation = 'payroll_lines'::regclass AND l.granted") == "0":
+            assert time.monotonic() < deadline, "the drill's lock was never taken"
+            time.sleep(0.05)
+        t = threading.Thread(target=send, daemon=True)
+        t.start()
+        seen = False
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not seen:
+            seen = h.psql_value("SELECT count(*) FROM pg_stat_activity WHERE state = 'active'"
+                                "   AND wait_event_type = 'Lock'"
+                                "   AND query LIKE '%aid_payroll_run%'"
+                                "   AND usename = 'aid_benefits'") != "0"
+            if not seen:
+                time.sleep(0.05)
+        assert seen, "the run's statement was never seen waiting half-way"
+        kill_benefits()
+    finally:
+        h.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+               " WHERE application_name = 'payroll-drill-lock'")
+        locker.wait(30)
     t.join(40)
     # the backend ends without COMMIT once it finds its client gone
     deadline = time.monotonic() + 60
