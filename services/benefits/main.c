@@ -7,11 +7,13 @@
  * owner_answer_write (each request id runs once, in the transaction that
  * records it).
  *
- * Between requests it sweeps: the granted civil decisions not yet turned into
- * entitlements are started in batches (aid_entitlements_sweep, ops/sql/
- * 57_benefits.sql), every AID_BENEFITS_SWEEP_MS (default 1000) — no trigger
- * on the decisions, so the report's hot path is unchanged. A crash loses
- * nothing: the sweep finds what it did not record. */
+ * Between requests it sweeps, every AID_BENEFITS_SWEEP_MS (default 1000): the
+ * death triggers not handled yet end the person's entitlements, and the
+ * granted civil decisions not yet turned into entitlements are started in
+ * batches (aid_entitlements_sweep, ops/sql/57_benefits.sql) — no trigger on the
+ * decisions, so the report's hot path is unchanged. A sweep lasts at most half
+ * a second before the owner serves and beats again (a backlog is swept on right
+ * after). A crash loses nothing: the sweep finds what it did not record. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +36,8 @@
 #include "trigger.h"
 #include "write.h"
 
-#define SWEEP_BATCH "200"
+#define SWEEP_BATCH "50"         /* decisions per sweep statement */
+#define SWEEP_BUDGET_MS 500     /* sweeping between two heartbeats, at most */
 #define BENEFITS_OPS                                                                          \
     "entitlements.list payee.set payroll.run payroll.approve payroll.get payroll.file "        \
     "payroll.reconcile entitlement.exit entitlement.suspend entitlement.resume "  \
@@ -849,26 +852,32 @@ static void sweep_deaths(benefits_t *b)
     PQclear(r);
 }
 
-/* Starts the entitlements of newly granted decisions, a batch at a time. */
-static void sweep(benefits_t *b)
+/* Starts the entitlements of newly granted decisions, a batch at a time, for
+ * at most SWEEP_BUDGET_MS: the owner's heartbeats wait while it sweeps, and
+ * intake drops an owner silent for AID_OWNER_EXPIRY_MS (3 s). Returns true when
+ * there is more to do now (the caller sweeps again right after serving). */
+static bool sweep(benefits_t *b)
 {
-    if (store_ready(b->store))
-        sweep_deaths(b);
-    for (int round = 0; round < 50 && !svc_stopping(); round++) {
-        if (!store_ready(b->store))
-            return;
+    if (!store_ready(b->store))
+        return false;
+    sweep_deaths(b);
+    int64_t until = svc_now_ms() + SWEEP_BUDGET_MS;
+    while (!svc_stopping()) {
         const char *a[1] = {SWEEP_BATCH};
         PGresult *r = store_exec(b->store, "ben_sweep", 1, a);
         if (!r) {
             log_warn("benefits.sweep_failed", "error", LOG_S(store_errmsg(b->store)), NULL);
-            return;
+            return false;
         }
         long long n = atoll(PQgetvalue(r, 0, 0));
         PQclear(r);
         metric_add(b->started, n);
         if (n < atoll(SWEEP_BATCH))
-            return;
+            return false;
+        if (svc_now_ms() >= until)
+            return true;
     }
+    return false;
 }
 
 int main(void)
@@ -896,12 +905,13 @@ int main(void)
     log_info("benefits.started", "ops", LOG_S(BENEFITS_OPS), NULL);
     int64_t next_sweep = 0;
     while (!svc_stopping()) {
+        bool more = false;
         if (svc_now_ms() >= next_sweep) {
-            sweep(&b);
-            next_sweep = svc_now_ms() + sweep_ms;
+            more = sweep(&b);
+            next_sweep = svc_now_ms() + (more ? 0 : sweep_ms);
         }
         owner_request_t req;
-        int got = owner_recv(o, 200, &req);
+        int got = owner_recv(o, more ? 0 : 200, &req);
         if (got < 0)
             break;
         if (got == 0)
