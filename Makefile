@@ -12,6 +12,7 @@
 #   make bench        pipeline throughput/latency next to a raw-insert baseline (own stack)
 #   make bench-disaster  one disaster trigger over 100,000 households, timed
 #   make bench-import  1,000,000 rows of a department comparison file through aidctl import
+#   make bench-payroll 200,000 active entitlements: one month's payroll run and bank file, timed
 #   make up / down    start (idempotent) / stop the local stack under var/
 #   make up-ha / down-ha  the local HA stack under var/ha (ops/ha.sh; AID_HA=1 make up too):
 #                     etcd x3, Postgres x2 under Patroni, pgBackRest, Redis + replica + Sentinel x3
@@ -53,7 +54,7 @@ Q := @
 endif
 
 DEPARTMENTS := civil tempaid medical education housing employment relief social care
-SERVICES := bus intake eligibility triggers supervision $(DEPARTMENTS)
+SERVICES := bus intake eligibility triggers supervision benefits $(DEPARTMENTS)
 PROGRAMS := $(addprefix bin/,$(SERVICES) gateway aidctl)
 
 COMMON_SRC := $(wildcard common/*.c)
@@ -88,7 +89,7 @@ all: $(PROGRAMS)
 BENCH_PROGRAMS := bin/bench bin/bench-disaster bin/bench-baseline bin/bench-import
 BENCH_COMMON := $(call obj,ops/bench/submit.c ops/bench/track.c ops/bench/rss.c ops/bench/household.c)
 all: $(BENCH_PROGRAMS)
-.PHONY: bench bench-disaster bench-import test-faults
+.PHONY: bench bench-disaster bench-import bench-payroll test-faults
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -129,6 +130,8 @@ $(addprefix bin/,$(filter-out care,$(DEPARTMENTS))): bin/%: $(BUILD)/services/%/
 	$(call link,$@,$(LIBS))
 # care also owns operations behind the front door (op_*.c)
 bin/care: $(call obj,$(wildcard services/care/*.c)) $(REPORT_FILER) $(LIB_DEPT) $(LIB_POLICY) $(CORE_LIBS) $(VARIANT_STAMP)
+	$(call link,$@,$(LIBS))
+bin/benefits: $(call obj,$(wildcard services/benefits/*.c)) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS))
 bin/aidctl: $(call obj,$(wildcard ops/aidctl/*.c)) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS) -ljansson -lsodium)
@@ -244,6 +247,8 @@ bench-disaster: all
 	$(Q)AID_BENCH_VAR=$(AID_VAR)/bench ops/bench/bench.sh disaster
 bench-import: all
 	$(Q)AID_BENCH_VAR=$(AID_VAR)/bench ops/bench/bench.sh import
+bench-payroll: all
+	$(Q)AID_BENCH_VAR=$(AID_VAR)/bench ops/bench/bench.sh payroll
 
 # Fault drills (kill -9, Redis and Postgres outages, a stalled department) against a
 # private stack of their own (tests/faults/run.sh).

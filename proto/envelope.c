@@ -36,6 +36,18 @@ const proto_op_info_t proto_ops[] = {
     {"referrals.overdue", false},
     {"move.queue", false},
     {"move.decide", true},
+    {"entitlements.list", false},
+    {"payee.set", true},
+    {"payroll.run", true},
+    {"payroll.approve", true},
+    {"payroll.get", false},
+    {"payroll.file", false},
+    {"payroll.reconcile", true},
+    {"entitlement.exit", true},
+    {"entitlement.suspend", true},
+    {"entitlement.resume", true},
+    {"recheck.due", false},
+    {"case.merge", true},
 };
 const int proto_op_count = (int)(sizeof proto_ops / sizeof proto_ops[0]);
 

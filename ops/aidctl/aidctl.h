@@ -68,6 +68,24 @@ int cmd_complaint(const aidctl_opts_t *o);
 int cmd_move(const aidctl_opts_t *o);
 int cmd_overdue(const aidctl_opts_t *o);
 int cmd_stats(const aidctl_opts_t *o);
-int cmd_places(const aidctl_opts_t *o);   /* places.c: the county's place names */    /* stats.c: the metrics of the whole stack */
+int cmd_places(const aidctl_opts_t *o);
+/* benefits.c: entitlements, payees and the monthly payroll (proto/BENEFITS.md) */
+int cmd_entitlements(const aidctl_opts_t *o);
+int cmd_payee(const aidctl_opts_t *o);
+int cmd_payroll(const aidctl_opts_t *o);
+int cmd_recheck(const aidctl_opts_t *o);
+/* care.c's exchange and output, for the other command files: aidctl_call sends
+ * op with body (consumed) and returns -1 with *rep to print, else the exit code
+ * (errors and --json printed); aidctl_print_table prints array a (keys starting
+ * '$' as yuan); aidctl_field is a value cleaned for the terminal; aidctl_done
+ * frees rep and turns rc into the exit code. */
+#include <jansson.h>
+#include <msgpack.h>
+#include "dealer.h"
+int aidctl_call(const aidctl_opts_t *o, const char *op, json_t *body, dealer_reply_t *rep);
+int aidctl_print_table(const msgpack_object *a, const char *align, const char *const *keys,
+                       const char *const *heads);
+const char *aidctl_field(const msgpack_object *map, const char *key, char *buf, size_t bufsz);
+int aidctl_done(dealer_reply_t *rep, int rc);   /* places.c: the county's place names */    /* stats.c: the metrics of the whole stack */
 
 #endif

@@ -510,3 +510,26 @@ int cmd_overdue(const aidctl_opts_t *o)
                                         "CREATED", "DEADLINE", "DAYS OVER"};
     return done(&rep, print_table(rows, "lllllllr", keys, heads));
 }
+
+/* ---- for the other command files (benefits.c) ------------------------------------ */
+
+int aidctl_call(const aidctl_opts_t *o, const char *op, json_t *body, dealer_reply_t *rep)
+{
+    return call(o, op, body, rep);
+}
+
+int aidctl_print_table(const msgpack_object *a, const char *align, const char *const *keys,
+                       const char *const *heads)
+{
+    return print_table(a, align, keys, heads);
+}
+
+const char *aidctl_field(const msgpack_object *map, const char *key, char *buf, size_t bufsz)
+{
+    return field(map, key, buf, bufsz);
+}
+
+int aidctl_done(dealer_reply_t *rep, int rc)
+{
+    return done(rep, rc);
+}

@@ -66,6 +66,22 @@ static const char help_text[] =
     "                              the CSV a township sends to the county office\n"
     "  ledger submit MONTH TOWNSHIP BY\n"
     "                              mark a township's ledger as submitted\n"
+    "  entitlements CASE_ID|ID_NUMBER [MONTH]\n"
+    "                              a case's monthly benefits over time, or those\n"
+    "                              active in MONTH (op entitlements.list)\n"
+    "  payee set CASE_ID HOLDER_ID_NUMBER BANK [BY]\n"
+    "                              the account a case is paid to, read from standard\n"
+    "                              input (op payee.set; shown masked to its last 4)\n"
+    "  payroll run MONTH BY [TOWNSHIP] | approve RUN BY | show RUN\n"
+    "                              the monthly payroll: run it, a second person\n"
+    "                              approves it, its totals, blocked and failed lines\n"
+    "  payroll file RUN --out FILE the bank's file of an approved run (CSV, yuan,\n"
+    "                              mode 0600), checked against its control totals\n"
+    "  payroll reconcile RUN RETURNS.csv BY\n"
+    "                              the bank's return: line_id,status[,reason] lines,\n"
+    "                              status paid or failed (failed: carried next month)\n"
+    "  recheck MONTH [TOWNSHIP]    dibao households and tekun persons whose re-check\n"
+    "                              is due by MONTH, overdue ones marked (R-RECHECK)\n"
     "  disclosure VILLAGE MONTH [--csv]\n"
     "                              the public list of a village (masked names)\n"
     "  complaint submit CHANNEL TEXT [CASE_ID] | [get] TRACKING_NO |\n"
@@ -230,6 +246,10 @@ static const command_t commands[] = {
     {"move", cmd_move, 1, 5, true, false},
     {"stats", cmd_stats, 0, 0, false, false},
     {"places", cmd_places, 1, 2, false, false},
+    {"entitlements", cmd_entitlements, 1, 2, false, false},
+    {"payee", cmd_payee, 4, 5, true, false},
+    {"payroll", cmd_payroll, 2, 4, true, false},
+    {"recheck", cmd_recheck, 1, 2, false, false},
 };
 
 int main(int argc, char **argv)
@@ -261,8 +281,10 @@ int main(int argc, char **argv)
         return usage_error("--quiet is for health only", NULL);
     if (o.csv && strcmp(cmd->name, "ledger") != 0 && strcmp(cmd->name, "disclosure") != 0)
         return usage_error("--csv is for ledger and disclosure only", NULL);
-    if ((o.source || o.out) && strcmp(cmd->name, "import") != 0)
-        return usage_error("--source and --out are for import only", NULL);
+    if ((o.source || o.out) && strcmp(cmd->name, "import") != 0 &&
+        !(o.out && !o.source && strcmp(cmd->name, "payroll") == 0))
+        return usage_error("--source and --out are for import (and --out for payroll file) only",
+                           NULL);
     if (strcmp(cmd->name, "case") == 0 && o.args[0][0] == '\0')
         return usage_error("case needs a case id or an ID number", NULL);
     if (strcmp(cmd->name, "call") == 0 && o.args[0][0] == '\0')

@@ -298,7 +298,7 @@ static int rank(const char *service)
 {
     static const char *const order[] = {"intake",    "eligibility", "triggers",   "civil",
                                         "tempaid",   "medical",     "education",  "housing",
-                                        "employment", "relief",     "social",     "care", NULL};
+                                        "employment", "relief",     "social",     "care",       "benefits", NULL};
     for (int i = 0; order[i]; i++)
         if (!strcmp(order[i], service))
             return i;

@@ -9,6 +9,8 @@
 #                                 until every referral it caused is decided
 #   ops/bench/bench.sh import     1,000,000 rows of a department comparison file
 #                                 through aidctl import, a verdict per row (import.c)
+#   ops/bench/bench.sh payroll    200,000 active entitlements, one month's payroll run,
+#                                 approved and its bank file written (payroll.sh)
 #
 # Each run starts its own fresh stack under $AID_BENCH_VAR (default var/bench) on
 # free loopback ports, with the stack's ordinary settings (fsync, synchronous_commit
@@ -28,6 +30,12 @@ mode=${1:-bench}
 export AID_VAR=${AID_BENCH_VAR:-var/bench}
 export AID_SWEEP_MS=${AID_SWEEP_MS:-1000}
 [[ $mode == bench ]] && export AID_PG_STATEMENTS=${AID_PG_STATEMENTS:-1}
+# a county-wide payroll runs for seconds in one request: intake waits for it and
+# keeps the benefits service registered meanwhile (README "The monthly cycle")
+if [[ $mode == payroll ]]; then
+    export AID_FORWARD_TIMEOUT_MS=${AID_FORWARD_TIMEOUT_MS:-600000}
+    export AID_OWNER_EXPIRY_MS=${AID_OWNER_EXPIRY_MS:-600000}
+fi
 unset AID_INTAKE_API AID_BUS_SUB AID_BUS_PUB AID_PG_DSN AID_REDIS_URL
 
 # first port at or above $1 that nothing listens on and we did not take yet (all
@@ -96,6 +104,10 @@ if [[ $mode == disaster ]]; then
 fi
 if [[ $mode == import ]]; then
     bin/bench-import
+    exit 0
+fi
+if [[ $mode == payroll ]]; then
+    ops/bench/payroll.sh
     exit 0
 fi
 

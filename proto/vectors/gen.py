@@ -286,6 +286,7 @@ VECTORS = [
               {"referral_id": "referral-2", "report_id": "report-1", "department": "care",
                "status": "pending", "reason": "", "measures": [], "rules": [],
                "decided_at": None}],
+          "entitlements": [],
       }},
      None, "ok reply to case.get: an illustrative case (a household measure, one pending referral)"),
     ("reply_err_bad_check_digit", "reply",

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "case_entitlements.h"
 #include "date.h"
 #include "idcard.h"
 #include "caseview.h"
@@ -49,6 +50,7 @@
 
 void caseview_prepare(store_t *store)
 {
+    case_entitlements_prepare(store);
     store_prepare(store, "case_by_id", "SELECT case_id FROM cases WHERE case_id = $1::bigint");
     store_prepare(store, "case_by_person",
                   "SELECT case_id FROM case_members WHERE id_hash = decode($1, 'hex')");
@@ -311,6 +313,9 @@ int caseview_write_case(store_t *store, const proto_case_get_t *q, msgpack_packe
         if (!num)
             return proto_fail(err, PROTO_NOT_FOUND, "case_id", "no such case");
         snprintf(case_id, sizeof case_id, "%s", num);
+        /* issue 17: a merged case answers as the case it went on as */
+        if (case_entitlements_resolve(store, case_id, sizeof case_id) != 0)
+            return proto_fail(err, PROTO_UNAVAILABLE, NULL, "database unavailable, retry later");
     } else {
         /* a person's case: found first (a case never loses a member, so the
          * answer holds for the transaction that reads it) */
@@ -337,7 +342,7 @@ int caseview_write_case(store_t *store, const proto_case_get_t *q, msgpack_packe
     }
     char wire_id[40];
     snprintf(wire_id, sizeof wire_id, "case-%s", case_id);
-    msgpack_pack_map(pk, 4);
+    msgpack_pack_map(pk, 5);
     mp_pack_kv_str(pk, "case_id", wire_id);
     mp_pack_kv_bool(pk, "complete", PQgetvalue(done, 0, 0)[0] == 't');
     mp_pack_str(pk, "persons");
@@ -347,6 +352,11 @@ int caseview_write_case(store_t *store, const proto_case_get_t *q, msgpack_packe
     }
     mp_pack_str(pk, "referrals");
     pack_referrals(pk, refs, ms);
+    mp_pack_str(pk, "entitlements"); /* issue 17: case_entitlements.c */
+    if (case_entitlements_pack(store, case_id, q->township, pk) != 0) {
+        rc = proto_fail(err, PROTO_UNAVAILABLE, NULL, "the case's entitlements could not be read");
+        goto out;
+    }
     snprintf(case_out, case_outsz, "%s", case_id);
 out:
     for (int k = 0; k < 4; k++)

@@ -68,10 +68,18 @@ static void prepare(store_t *store)
                   "         max(m.report_id) AS report_id FROM m"
                   "   WHERE m.period = 'once' OR m.referral_id = (SELECT l.referral_id FROM latest l"
                   "                     WHERE l.case_id = m.case_id AND l.code = m.code)"
-                  "   GROUP BY m.case_id, m.code)"
+                  "   GROUP BY m.case_id, m.code),"
+                  /* issue 17: and the entitlements active in the month (a household
+                   * granted in November is on December's list), unless listed above */
+                  " ents AS ("
+                  "  SELECT x.case_id, x.code, x.amount, x.report_id"
+                  "    FROM aid_disclosure_entitlements($1, $2::date) x"
+                  "   WHERE NOT EXISTS (SELECT 1 FROM hh WHERE hh.case_id = x.case_id"
+                  "                        AND hh.code = x.code))"
                   " SELECT h.code, h.amount, head.name,"
                   "        (SELECT count(*) FROM assessed_persons x WHERE x.report_id = h.report_id)"
-                  "   FROM hh h JOIN assessed_persons head"
+                  "   FROM (SELECT * FROM hh UNION ALL SELECT * FROM ents) h"
+                  "   JOIN assessed_persons head"
                   "     ON head.report_id = h.report_id AND head.idx = 0"
                   "  ORDER BY h.case_id, h.code");
 }

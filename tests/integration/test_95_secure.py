@@ -167,6 +167,34 @@ def test_only_a_departments_own_keys_act_for_it(h):
             _remove(pub)
 
 
+def test_only_civil_keys_and_county_services_run_the_payroll(h):
+    """The benefits service behind the front door (issue 17): payees, payroll, exits
+    and merges are the civil-affairs office's; a case's entitlements are readable like
+    case.get. The owner registers under the local service key (AID_OWNER_ANY)."""
+    res = h.submit_ok(h.report([h.member(birth="1950-01-01")], status={"dibao": "full"}))
+    r = h.call("entitlements.list", {"case_id": res["case_id"]})
+    assert r["ok"] is True, r
+    e = h.error_of(h.call("payroll.get", {"run_id": 999999999}))
+    assert e["code"] == "unauthorized" and e["field"] == "op", e
+    e = h.error_of(h.call("payroll.run", {"month": "2020-02", "township": "520123996",
+                                          "by": "x"}, id=h.rid("pay")))
+    assert e["code"] == "unauthorized", e
+    clients = {name: _client_named(h, name) for name in ("civil.county", "housing")}
+    try:
+        r = clients["civil.county"][0].call("payroll.get", {"run_id": 999999999})
+        assert h.error_of(r)["code"] == "not_found", r
+        r = clients["housing"][0].call("payee.set", {
+            "case_id": res["case_id"], "holder_id_number": h.new_id(), "bank": "x",
+            "account": "123456"}, id=h.rid("payee"))
+        assert h.error_of(r)["code"] == "unauthorized", r
+        log = open(os.path.join(h.LOG_DIR, "benefits.log"), encoding="utf-8").read()
+        assert '"event":"benefits.unauthorized","client":"housing"' in log
+    finally:
+        for c, pub in clients.values():
+            c.close()
+            _remove(pub)
+
+
 def test_only_a_townships_own_keys_and_county_services_decide_its_moves(h):
     """Issue 14, point 6: a possible move (a report filed outside its case's
     township) is decided by the case's township or the county, nobody else."""

@@ -311,7 +311,8 @@ def check_report_result(reply):
 
 def check_case_view(result, case_id, masked_member=None):
     """case.get's result as implemented (proto/README.md)."""
-    assert list(result) == ["case_id", "complete", "persons", "referrals"], list(result)
+    assert list(result) == ["case_id", "complete", "persons", "referrals", "entitlements"], \
+        list(result)
     assert result["case_id"] == case_id
     assert isinstance(result["complete"], bool)
     assert result["persons"], "a case has at least one person"

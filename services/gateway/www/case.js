@@ -1,6 +1,7 @@
 /* case.js — where a case stands: persons (masked) with their groups and
  * visit plan, and one card per department with its status, measures in yuan
- * and every cited rule with its text from POLICY.md.
+ * and every cited rule with its text from POLICY.md; the entitlements (issue
+ * 17) month by month, the last twelve months up to the latest one they reach.
  *
  * Live: an EventSource on /api/cases/<id>/events says when a department has
  * decided (the gateway listens to case.updated on the bus); the page then
@@ -61,6 +62,41 @@
     if (!referrals.length) box.append(el('p', { class: 'muted', text: '尚未转介任何部门(报告正在评估)' }));
   }
 
+  const KINDS = { dibao_allowance: '低保金', dibao_supplement: '分类施保金',
+                  tekun_support: '特困供养金', care_allowance: '护理补贴' };
+  const ENDS = { superseded: '被新决定取代', ended: '停发', moved: '迁出', death: '死亡',
+                 income: '渐退期满', other: '停发', merged: '并户' };
+
+  /* Entitlements as a month-by-month timeline: one row per entitlement, one
+   * column per month, the amount in yuan where it runs. */
+  function renderEntitlements(ents) {
+    const box = clear($('#entitlements'));
+    if (!ents || !ents.length) { box.append(el('p', { class: 'muted', text: '暂无按月待遇' })); return; }
+    let last = AID.thisMonth();
+    for (const e of ents) {
+      if (e.first_month > last) last = e.first_month;        /* starts next month */
+      if (e.last_month && e.last_month > last) last = e.last_month;
+    }
+    const first = ents.reduce((m, e) => (e.first_month < m ? e.first_month : m), last);
+    const months = AID.monthsBack(last, 12).filter(m => m >= first);
+    const runs = (e, m) => e.first_month <= m && (!e.last_month || e.last_month >= m);
+    const cols = [
+      ['kind', '待遇', k => KINDS[k] || k],
+      ['id_masked', '对象', v => v || '全户'],
+      ['rules', '依据', r => el('span', {}, (r || []).map(id => {
+        const rule = (book.rules || {})[id];
+        return el('span', { class: 'tag', title: rule ? `${rule.title}:${rule.text}` : id, text: id });
+      }))],
+    ].concat(months.map(m => [m, m.slice(2).replace('-', '年') + '月',
+      (_, e) => runs(e, m) ? el('span', { class: 'amount', text: yuan(e.amount_fen) }) : ''])).concat([
+      ['end_reason', '结束', (r, e) => e.last_month ? `${e.last_month} ${ENDS[r] || r || ''}` : '发放中'],
+    ]);
+    box.append(AID.table(cols, ents));
+    const total = m => ents.filter(e => runs(e, m)).reduce((s, e) => s + e.amount_fen, 0);
+    box.append(el('p', { class: 'right muted' }, `本月(${AID.thisMonth()})合计 `,
+      el('span', { class: 'amount', text: yuan(total(AID.thisMonth())) })));
+  }
+
   function render(c) {
     $('#case').hidden = false;
     $('#title').textContent = `个案 ${c.case_id}`;
@@ -75,6 +111,7 @@
       ` · ${c.referrals.length} 个部门,已办结 ${decided} 个` +
       (area.own_reports_only ? ' · 该户登记在其他乡镇,仅显示本乡镇填报的报告(住址变更待该户所在乡镇确认)' : '');
     renderPersons(c.persons);
+    renderEntitlements(c.entitlements);
     renderDepartments(c.referrals);
     $('#case').dataset.complete = c.complete ? 'true' : 'false';
   }

@@ -1,0 +1,3 @@
+-- 113_case_entitlements.sql — case.get shows a case's entitlements (issue 17):
+-- intake, which answers case.get, reads them.
+GRANT SELECT ON entitlements TO aid_intake;
