@@ -87,7 +87,8 @@ GRANT EXECUTE ON FUNCTION aid_pii_key_matches(bytea)
 GRANT SELECT ON cases, case_members, requests, reports, assessments, assessed_persons,
                 referrals, decisions, measures, params, visits, visit_schedule_versions,
                 caregiver_scores, care_tasks, ledger_submissions, complaint_counters,
-                complaints, complaint_steps, case_moves, case_move_decisions
+                complaints, complaint_steps, case_moves, case_move_decisions,
+                entitlements
     TO aid_supervision;
 GRANT INSERT ON requests, ledger_submissions, complaint_counters, complaints, complaint_steps,
                 case_move_decisions, visit_schedule_versions, audit_log
