@@ -53,7 +53,7 @@ Q := @
 endif
 
 DEPARTMENTS := civil tempaid medical education housing employment relief social care
-SERVICES := bus intake eligibility triggers $(DEPARTMENTS)
+SERVICES := bus intake eligibility triggers $(DEPARTMENTS) casework
 PROGRAMS := $(addprefix bin/,$(SERVICES) gateway aidctl)
 
 COMMON_SRC := $(wildcard common/*.c)
@@ -119,6 +119,8 @@ bin/triggers: $(call obj,$(wildcard services/triggers/*.c)) $(LIB_DEPT) $(LIB_PO
 	$(call link,$@,$(LIBS))
 $(addprefix bin/,$(DEPARTMENTS)): bin/%: $(BUILD)/services/%/main.o $(LIB_DEPT) $(LIB_POLICY) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS))
+bin/casework: $(call obj,$(wildcard services/casework/*.c)) $(LIB_DEPT) $(LIB_POLICY) $(CORE_LIBS) $(VARIANT_STAMP)
+	$(call link,$@,$(LIBS) -ljansson)
 bin/aidctl: $(call obj,$(wildcard ops/aidctl/*.c)) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS) -ljansson -lsodium)
 bin/gateway: $(call obj,$(wildcard services/gateway/*.c)) $(CORE_LIBS) $(VARIANT_STAMP)

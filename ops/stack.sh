@@ -15,7 +15,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$ROOT"
 
-SERVICES=(bus intake eligibility triggers civil tempaid medical education housing employment relief social care gateway)
+SERVICES=(bus intake eligibility triggers civil tempaid medical education housing employment relief social care casework gateway)
 PORT_KEYS=(PG REDIS INTAKE BUS_SUB BUS_PUB)
 declare -A PORT_BASE=([PG]=25432 [REDIS]=26379 [INTAKE]=5601 [BUS_SUB]=5602 [BUS_PUB]=5603)
 declare -A PORT=()
@@ -297,7 +297,7 @@ pg_init() {
 # into $PGPASS_DIR/<role> (a libpq password file, mode 600, never in the repo); the
 # owner `postgres` too, for the tests and ops scripts (stack.env's AID_PG_DSN).
 PG_ROLES=(aid_intake aid_eligibility aid_triggers aid_gateway aid_operator aid_civil aid_tempaid
-    aid_medical aid_education aid_housing aid_employment aid_relief aid_social aid_care)
+    aid_medical aid_education aid_housing aid_employment aid_relief aid_social aid_care aid_casework)
 # pg_role_of SERVICE: the role a service connects as ("" for the bus: no database).
 pg_role_of() {
     case $1 in
@@ -661,7 +661,7 @@ gateway_admin() {
 # gets its old port back.
 INTAKE_REPLICA_BASE=5631
 METRICS_BASE=9601
-NO_METRICS=" bus gateway "     # services without a metrics port
+NO_METRICS=" bus gateway casework "     # services without a metrics port
 declare -A XPORT=()
 load_xports() {
     local line

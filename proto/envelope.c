@@ -36,6 +36,11 @@ const proto_op_info_t proto_ops[] = {
     {"referrals.overdue", false},
     {"move.queue", false},
     {"move.decide", true},
+    {"review.queue", false},
+    {"review.step", true},
+    {"review.draw", true},
+    {"calendar.set", true},
+    {"calendar.get", false},
 };
 const int proto_op_count = (int)(sizeof proto_ops / sizeof proto_ops[0]);
 

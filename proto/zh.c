@@ -16,6 +16,8 @@ const zh_name_t zh_measures[] = {
     {"civil.tekun_support", "特困基本生活费"},
     {"civil.tekun_care", "特困照料护理补贴"},
     {"civil.central_care_offer", "集中供养安排"},
+    {"civil.dibao_grant", "低保金"},
+    {"civil.tekun_grant", "特困人员基本生活费"},
     {"tempaid.emergency_cash", "急难型临时救助金"},
     {"tempaid.expenditure_cash", "支出型临时救助金"},
     {"tempaid.in_kind", "临时救助(实物)"},

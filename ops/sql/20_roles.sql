@@ -74,3 +74,4 @@ REVOKE ALL ON FUNCTION aid_pii_key_matches(bytea) FROM PUBLIC;
 
 GRANT EXECUTE ON FUNCTION aid_pii_key_matches(bytea)
     TO aid_intake, aid_eligibility, aid_triggers, aid_department, aid_operator;
+GRANT EXECUTE ON FUNCTION aid_pii_key_matches(bytea) TO aid_casework;
