@@ -136,3 +136,12 @@ GRANT USAGE ON SEQUENCE audit_log_audit_id_seq TO aid_casework;
 GRANT SELECT ON review_measures TO aid_intake, aid_department, aid_operator;
 GRANT SELECT ON calendar_days, reviews, review_steps, review_draws, params
     TO aid_intake, aid_operator;
+
+-- row-level security: the casework role sees the referrals under review, their
+-- reports and decisions, and nothing else of them
+CREATE POLICY casework ON referrals TO aid_casework
+    USING (EXISTS (SELECT 1 FROM reviews v WHERE v.referral_id = referrals.referral_id));
+CREATE POLICY casework ON reports TO aid_casework
+    USING (EXISTS (SELECT 1 FROM referrals f WHERE f.report_id = reports.report_id));
+CREATE POLICY casework ON decisions TO aid_casework
+    USING (EXISTS (SELECT 1 FROM referrals f WHERE f.referral_id = decisions.referral_id));

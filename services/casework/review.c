@@ -445,6 +445,11 @@ int review_step(void *arg, const char *client, const proto_request_t *req, msgpa
         casework_sql_error(cw->store, err);
         goto out;
     }
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        casework_unavailable(err);
+        goto out;
+    }
     const char *ends = PQgetvalue(r, 0, 3), *due = PQgetvalue(r, 0, 2);
     char buf[48];
     msgpack_pack_map(pk, 6 + (*ends != 0) + (*due != 0));

@@ -1,0 +1,298 @@
+"""test_50_review.py — the review procedure of POLICY.md §16 (issue 16), end to end
+through the front door to its owner, the casework service: a dibao applicant and a
+tekun applicant walked through investigation (入户调查), the 7-day notice (公示), an
+objection, county confirmation by another person (four eyes), a refusal with its
+reason, the monthly spot-check draw (抽查, at least 30%), two officers confirming at
+once, an emergency grant's sign-off, and deadlines in working days against a test
+calendar with a holiday and an adjusted working Saturday (调休).
+
+Each test files its reports in a township of its own (a random code), so a draw sees
+only its own reviews and a re-run on the same stack draws again.
+"""
+import datetime
+import random
+import threading
+
+import pytest
+
+P_DIBAO = 70500
+
+
+def china_today():
+    return (datetime.datetime.utcnow() + datetime.timedelta(hours=8)).date()
+
+
+def day(d, n=0):
+    return (datetime.date.fromisoformat(d) + datetime.timedelta(days=n)).isoformat()
+
+
+def wd_add(start, n, cal):
+    """The n-th working day after start: Monday–Friday, minus cal's holidays, plus
+    its adjusted working days."""
+    d = start
+    while n > 0:
+        d += datetime.timedelta(days=1)
+        kind = cal.get(d.isoformat())
+        if kind == "workday" or (kind is None and d.isoweekday() < 6):
+            n -= 1
+    return d.isoformat()
+
+
+def area():
+    t = "520123%03d" % random.randint(200, 999)
+    return {"county": "520123", "township": t, "village": t + "001"}
+
+
+def file_case(h, members, where, **kw):
+    res = h.submit_ok(h.report(members, area=where, **kw))
+    case = h.wait_complete(res["case_id"])
+    return case, h.referrals_of(case, res["report_id"])
+
+
+def dibao_applicant(h, where, income=30000):
+    return file_case(h, [h.member(birth="1980-03-03", name="王小明", monthly_income_fen=income)],
+                     where)
+
+
+def tekun_applicant(h, where, name="李孤老"):
+    return file_case(h, [h.member(birth="1950-04-04", name=name, no_supporter=True)], where)
+
+
+def step(h, ref, action, by, on=None, id=None, **kw):
+    body = {"referral_id": ref, "action": action, "by": by}
+    if on:
+        body["on"] = on
+    body.update(kw)
+    return h.call("review.step", body, id=id or h.rid("step"))
+
+
+def ok(reply):
+    assert reply["ok"], reply
+    return reply["result"]
+
+
+def error(reply, code, field=None):
+    assert not reply["ok"], reply
+    e = reply["error"]
+    assert e["code"] == code, e
+    if field is not None:
+        assert e.get("field") == field, e
+    return e
+
+
+def queue_item(h, ref, **q):
+    items = ok(h.call("review.queue", q))["items"]
+    return next((i for i in items if i["referral_id"] == ref), None)
+
+
+def test_dibao_review_investigation_notice_objection_four_eyes_confirm(h):
+    where = area()
+    case, refs = dibao_applicant(h, where)
+    civil = refs["civil"]
+    # not granted on arrival: the policy's result is the proposal, as before
+    assert civil["status"] == "in_review", civil
+    assert [m["code"] for m in civil["measures"]] == ["civil.dibao_review"]
+    assert "R-DIBAO-REVIEW" in civil["rules"]
+    assert civil["review"]["stage"] == "investigation" and civil["review"]["steps"] == []
+    ref = civil["referral_id"]
+    item = queue_item(h, ref, township=where["township"])
+    assert item and item["stage"] == "investigation" and item["name_masked"] == "王**", item
+    assert item["proposal"][0]["code"] == "civil.dibao_review"
+    # the township investigates on paper three days after as_of, finds a lower income
+    d1 = day(h.AS_OF, 3)
+    inv = ok(step(h, ref, "investigate", "520123101.li", on=d1,
+                  findings={"visit": "入户核查, 收入低于申报"},
+                  amend={"members": [{"index": 0, "monthly_income_fen": 20000}]},
+                  note="工资流水核实为每月200元"))
+    # entered late, so its notice has ended by now: the review awaits confirmation
+    assert inv["notice_ends_on"] == day(d1, 6), inv
+    assert inv["stage"] == ("notice" if day(d1, 6) >= china_today().isoformat()
+                            else "confirmation"), inv
+    # confirming during the notice: conflict naming the stage and its last day
+    e = error(step(h, ref, "confirm", "county.wang", on=day(d1, 2)), "conflict")
+    assert "notice" in e["message"] and day(d1, 6) in e["message"], e
+    # an objection during the notice sends it back to investigation
+    error(step(h, ref, "object", "520123101.li", on=day(d1, 3)), "invalid_field", "note")
+    obj = ok(step(h, ref, "object", "520123101.li", on=day(d1, 3), note="邻居反映有经营收入"))
+    assert obj["stage"] == "investigation", obj
+    # investigated again: the notice starts again on that day
+    d2 = day(d1, 4)
+    inv2 = ok(step(h, ref, "investigate", "520123101.li", on=d2,
+                   amend={"members": [{"index": 0, "monthly_income_fen": 20000}]},
+                   note="复查: 经营已停止"))
+    assert inv2["notice_ends_on"] == day(d2, 6), inv2
+    # wrong steps change nothing
+    error(step(h, ref, "confirm", "county.wang", on="2026-13-01"), "invalid_field", "on")
+    error(step(h, ref, "confirm", "county.wang", on=day(d2, -1)), "invalid_field", "on")
+    error(step(h, ref, "confirm", "county.wang", on=day(h.AS_OF, -1)), "invalid_field", "on")
+    tomorrow = (china_today() + datetime.timedelta(days=1)).isoformat()
+    error(step(h, ref, "confirm", "county.wang", on=tomorrow), "invalid_field", "on")
+    error(step(h, ref, "dance", "county.wang"), "invalid_field", "action")
+    # four eyes: the investigator may not confirm
+    e = error(step(h, ref, "confirm", "520123101.li", on=day(d2, 7)), "unauthorized", "by")
+    assert "four eyes" in e["message"]
+    # the county confirms after the notice: granted, R-DIBAO-GRANT from the amended income
+    rid = h.rid("confirm")
+    conf = ok(step(h, ref, "confirm", "county.wang", on=day(d2, 7), id=rid))
+    assert conf["status"] == "granted" and conf["stage"] == "done", conf
+    again = ok(step(h, ref, "confirm", "county.wang", on=day(d2, 7), id=rid))
+    assert again.get("duplicate") is True
+    error(step(h, ref, "confirm", "county.zhou", on=day(d2, 8)), "conflict")
+    case = ok(h.case_get(case_id=case["case_id"]))
+    h.check_case_invariants(case)
+    civil = h.referrals_of(case, civil["report_id"])["civil"]
+    assert civil["status"] == "granted"
+    grant = [m for m in civil["measures"] if m["code"] == "civil.dibao_grant"]
+    assert grant == [{"code": "civil.dibao_grant", "amount_fen": P_DIBAO - 20000,
+                      "period": "month", "form": "cash"}], civil["measures"]
+    steps = civil["review"]["steps"]
+    assert [s["action"] for s in steps] == ["investigate", "object", "investigate", "confirm"]
+    assert steps[1]["note"] == "邻居反映有经营收入" and steps[3]["by"] == "county.wang"
+    assert queue_item(h, ref) is None
+    # every step is on record with who, when, what and why (R-AUDIT)
+    rows = h.psql("SELECT action, by_account, on_day, note FROM review_steps"
+                  " WHERE referral_id = %d ORDER BY n" % h.num(ref))
+    assert [r[0] for r in rows] == ["investigate", "object", "investigate", "confirm"], rows
+    assert rows[1][1:] == ["520123101.li", day(d1, 3), "邻居反映有经营收入"], rows
+
+
+def test_tekun_reviews_draw_spot_check_refusal_and_concurrent_confirms(h):
+    where = area()
+    t = where["township"]
+    refs = []
+    for k in range(4):
+        _, r = tekun_applicant(h, where, name="孤老%d" % k)
+        assert r["civil"]["status"] == "in_review" and r["civil"]["review"]["stage"] == "investigation"
+        refs.append(r["civil"]["referral_id"])
+    d1 = day(h.AS_OF, 2)
+    for ref in refs:
+        ok(step(h, ref, "investigate", t + ".zhao", on=d1, findings={"self_care": "full"}))
+    # the monthly draw: at least P_SPOTCHECK_RATE (30%) of the 4 awaiting, with its seed
+    draw = ok(h.call("review.draw", {"township": t, "month": "2026-11", "by": "county.qian"},
+                     id=h.rid("draw")))
+    assert draw["awaiting"] == 4 and draw["rate_percent"] == 30, draw
+    assert len(draw["drawn"]) == 2 and set(draw["drawn"]) <= set(refs), draw
+    assert isinstance(draw["seed"], int) and draw["by"] == "county.qian"
+    e = error(h.call("review.draw", {"township": t, "month": "2026-11", "by": "county.zhou"},
+                     id=h.rid("draw")), "conflict")
+    assert "county.qian" in e["message"], e
+    rows = h.psql("SELECT drawn_by, seed, cardinality(pool), cardinality(drawn) FROM review_draws"
+                  " WHERE township = '%s'" % t)
+    assert rows == [["county.qian", str(draw["seed"]), "4", "2"]], rows
+    error(h.call("review.draw", {"township": t, "month": "2026-13", "by": "x"}, id=h.rid("d")),
+          "invalid_field", "month")
+    drawn, rest = draw["drawn"], [r for r in refs if r not in draw["drawn"]]
+    after = day(d1, 7)
+    # a drawn review is confirmed only after the county's re-visit
+    e = error(step(h, drawn[0], "confirm", "county.wang", on=after), "conflict")
+    assert "spot_check" in e["message"], e
+    assert queue_item(h, drawn[0], stage="spot_check")["stage"] == "spot_check"
+    ok(step(h, drawn[0], "spot_check", "county.qian", on=after, findings={"result": "属实"}))
+    conf = ok(step(h, drawn[0], "confirm", "county.wang", on=after))
+    assert conf["status"] == "granted"
+    case = ok(h.call("case.get", {"case_id": conf["case_id"]}))
+    civil = [f for f in case["referrals"] if f["referral_id"] == drawn[0]][0]
+    grant = [m for m in civil["measures"] if m["code"] == "civil.tekun_grant"]
+    assert len(grant) == 1 and grant[0]["amount_fen"] == P_DIBAO * 160 // 100, civil
+    assert grant[0]["period"] == "month" and "id_masked" in grant[0]
+    # a spot check on a review that was not drawn is a conflict
+    error(step(h, rest[0], "spot_check", "county.qian", on=after), "conflict")
+    # a refusal needs its reason and another person than the investigator
+    error(step(h, rest[0], "refuse", "county.wang", on=after), "invalid_field", "note")
+    error(step(h, rest[0], "refuse", t + ".zhao", on=after, note="有赡养人"), "unauthorized", "by")
+    ref_ = ok(step(h, rest[0], "refuse", "county.wang", on=after, note="有法定赡养人且有赡养能力"))
+    assert ref_["status"] == "denied"
+    case = ok(h.call("case.get", {"case_id": ref_["case_id"]}))
+    h.check_case_invariants(case)
+    civil = [f for f in case["referrals"] if f["referral_id"] == rest[0]][0]
+    assert civil["status"] == "denied" and civil["reason"] == "有法定赡养人且有赡养能力", civil
+    # two officers confirm at once: one wins, the other gets conflict
+    replies = []
+
+    def confirm(by):
+        replies.append(step(h, rest[1], "confirm", by, on=after))
+
+    ts = [threading.Thread(target=confirm, args=(b,)) for b in ("county.wang", "county.zhou")]
+    for th in ts:
+        th.start()
+    for th in ts:
+        th.join(30)
+    assert sorted(r["ok"] for r in replies) == [False, True], replies
+    assert [r for r in replies if not r["ok"]][0]["error"]["code"] == "conflict"
+    n = h.psql_value("SELECT count(*) FROM review_steps WHERE referral_id = %d AND action = 'confirm'"
+                     % h.num(rest[1]))
+    assert int(n) == 1
+
+
+def test_deadlines_count_working_days_of_the_calendar(h):
+    today = china_today()
+    # a two-day holiday on the 3rd and 4th weekdays from today, and the Saturday after
+    # it an adjusted working day (调休)
+    d, weekdays, holidays = today, 0, []
+    while weekdays < 4:
+        d += datetime.timedelta(days=1)
+        if d.isoweekday() < 6:
+            weekdays += 1
+            if weekdays >= 3:
+                holidays.append(d)
+    saturday = d + datetime.timedelta(days=(6 - d.isoweekday()) % 7 or 7)
+    cal = {x.isoformat(): "holiday" for x in holidays}
+    cal[saturday.isoformat()] = "workday"
+    days = [{"day": k, "kind": v, "note": "测试"} for k, v in cal.items()]
+    ok(h.call("calendar.set", {"days": days, "by": "county.admin"}, id=h.rid("cal")))
+    try:
+        got = ok(h.call("calendar.get", {"from": today.isoformat(),
+                                         "to": (today + datetime.timedelta(days=30)).isoformat()}))
+        assert {x["day"]: x["kind"] for x in got["days"]} == cal, got
+        error(h.call("calendar.set", {"days": [{"day": "2026-02-30", "kind": "holiday"}],
+                                      "by": "x"}, id=h.rid("cal")), "invalid_field", "days[0].day")
+        where = area()
+        _, refs = tekun_applicant(h, where)
+        _, drefs = dibao_applicant(h, where)
+        # tekun: investigation within 15 working days; dibao: 20 (R-PROC-TEKUN, R-PROC-DIBAO)
+        assert refs["civil"]["review"]["due_on"] == wd_add(today, 15, cal), refs["civil"]
+        assert drefs["civil"]["review"]["due_on"] == wd_add(today, 20, cal), drefs["civil"]
+        assert wd_add(today, 15, cal) != wd_add(today, 15, {})  # the calendar mattered
+        # a review past its date is overdue, and comes first in the queue
+        ref = drefs["civil"]["referral_id"]
+        started = today - datetime.timedelta(days=60)
+        h.psql("UPDATE reviews SET started_on = '%s' WHERE referral_id = %d"
+               % (started.isoformat(), h.num(ref)))
+        items = ok(h.call("review.queue", {"township": where["township"]}))["items"]
+        assert items[0]["referral_id"] == ref and items[0]["overdue"] is True, items
+        assert items[0]["due_on"] == wd_add(started, 20, cal)
+        assert [i["referral_id"] for i in
+                ok(h.call("review.queue", {"township": where["township"], "overdue": True}))["items"]
+                ] == [ref]
+    finally:
+        ok(h.call("calendar.set", {"days": [{"day": k, "kind": "normal"} for k in cal],
+                                   "by": "county.admin"}, id=h.rid("cal")))
+
+
+def test_emergency_grant_is_paid_at_once_and_owes_its_signoff(h):
+    where = area()
+    case, refs = file_case(h, [h.member(birth="1970-01-01", name="急难户")], where,
+                           urgency="urgent", circumstances=[{"kind": "accident"}])
+    temp = refs["tempaid"]
+    assert temp["status"] == "granted", temp    # 先行救助: stays immediate
+    assert temp["review"]["stage"] == "signoff", temp
+    ref = temp["referral_id"]
+    assert queue_item(h, ref, stage="signoff") is not None
+    error(step(h, ref, "confirm", "county.wang"), "conflict")
+    done = ok(step(h, ref, "signoff", where["township"] + ".li", note="补办手续齐全"))
+    assert done["stage"] == "done" and done["status"] == "granted"
+    assert queue_item(h, ref) is None
+
+
+def test_review_bodies_are_checked(h):
+    error(step(h, "referral-999999999", "confirm", "county.wang"), "not_found", "referral_id")
+    error(h.call("review.step", {"referral_id": "r-1", "action": "confirm", "by": "x"},
+                 id=h.rid("s")), "invalid_field", "referral_id")
+    error(h.call("review.step", {"referral_id": "referral-1", "action": "confirm"},
+                 id=h.rid("s")), "invalid_field", "by")
+    error(h.call("review.step", {"referral_id": "referral-1", "action": "confirm", "by": "x",
+                                 "color": 1}, id=h.rid("s")), "invalid_field", "color")
+    error(h.call("review.queue", {"stage": "nope"}), "invalid_field", "stage")
+    # a write needs its request id
+    error(h.call("review.step", {"referral_id": "referral-1", "action": "confirm", "by": "x"}),
+          "invalid_field", "id")
