@@ -661,7 +661,7 @@ gateway_admin() {
 # gets its old port back.
 INTAKE_REPLICA_BASE=5631
 METRICS_BASE=9601
-NO_METRICS=" bus gateway casework "     # services without a metrics port
+NO_METRICS=" bus gateway "     # services without a metrics port
 declare -A XPORT=()
 load_xports() {
     local line

@@ -9,6 +9,7 @@
 #include "casework.h"
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "svc.h"
 #include "write.h"
 
@@ -28,6 +29,11 @@ int main(void)
     owner_t *owner = owner_new(zctx, "casework", CASEWORK_OPS);
     if (!owner)
         return 1;
+    /* /metrics, and /readyz: 503 while Postgres does not answer */
+    metrics_t *m = metrics_new("casework");
+    metric_t *received = metrics_counter(m, "aid_received_total", "requests answered");
+    metrics_readiness(m, config_str("AID_PG_DSN", "host=127.0.0.1 dbname=aid"));
+    metrics_listen(m);
     log_info("casework.started", "ops", LOG_S(CASEWORK_OPS), NULL);
     while (!svc_stopping()) {
         owner_request_t req;
@@ -36,6 +42,7 @@ int main(void)
             break;
         if (rc == 0)
             continue;
+        metric_add(received, 1);
         if (store_ready(cw.store))
             params_store_refresh(&cw.params, cw.store, svc_now_ms());
         msgpack_unpacked u;
@@ -59,6 +66,7 @@ int main(void)
         msgpack_unpacked_destroy(&u);
     }
     owner_destroy(&owner);
+    metrics_destroy(&m);
     store_destroy(&cw.store);
     zmq_ctx_term(zctx);
     log_info("casework.stopped", NULL);

@@ -129,6 +129,11 @@ def bodies(h):
         ("referrals.overdue", ""): {},
         ("move.queue", ""): {},
         ("move.decide", ""): {"move_id": "move-999999", "decision": "reject", "by": "x"},
+        ("review.queue", ""): {},
+        ("review.step", ""): {"referral_id": "referral-999999", "action": "confirm", "by": "x"},
+        ("review.draw", ""): {"township": "520123998", "month": "2026-11", "by": "x"},
+        ("calendar.set", ""): {"days": [{"day": "2030-01-01", "kind": "normal"}], "by": "x"},
+        ("calendar.get", ""): {"from": "2026-11-01", "to": "2026-11-30"},
     }
 
 
