@@ -145,3 +145,7 @@ CREATE POLICY casework ON reports TO aid_casework
     USING (EXISTS (SELECT 1 FROM referrals f WHERE f.report_id = reports.report_id));
 CREATE POLICY casework ON decisions TO aid_casework
     USING (EXISTS (SELECT 1 FROM referrals f WHERE f.referral_id = decisions.referral_id));
+-- a grant's measures are seen by whoever sees its referral (a department: its own)
+ALTER TABLE review_measures ENABLE ROW LEVEL SECURITY;
+CREATE POLICY visible_referral ON review_measures
+    USING (EXISTS (SELECT 1 FROM referrals f WHERE f.referral_id = review_measures.referral_id));

@@ -382,3 +382,32 @@ $$;
 
 REVOKE ALL ON FUNCTION aid_calendar_set(date[], text[], text[], text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION aid_calendar_set(date[], text[], text[], text) TO aid_casework;
+
+-- The proposals under public notice (公示, R-PROC-NOTICE) in village p_village during
+-- p_first..p_last, with the fields of R-DISCLOSE: what a confirmation would grant, the
+-- household's first member's name (masked by the caller) and size, the notice's last day.
+-- A tekun grant shows its standard support only (R-TEKUN-STD): the care allowance in it
+-- follows the person's self-care ability, a disability detail never disclosed.
+CREATE OR REPLACE FUNCTION aid_review_notices(p_village text, p_first date, p_last date)
+RETURNS TABLE (o_code text, o_amount_fen bigint, o_name text, o_size bigint,
+               o_notice_ends_on date)
+LANGUAGE sql STABLE AS $$
+    SELECT g.m->>'code',
+           CASE WHEN g.m->>'code' = 'civil.tekun_grant'
+                THEN round(aid_casework_param('P_DIBAO', v.as_of, 70500)
+                           * aid_casework_param('P_TEKUN_MULT', v.as_of, 160) / 100.0)::bigint
+                ELSE (g.m->>'amount_fen')::bigint END,
+           (SELECT m.name FROM case_members m WHERE m.case_id = v.case_id
+             ORDER BY m.joined_at LIMIT 1),
+           (SELECT count(*) FROM case_members m WHERE m.case_id = v.case_id),
+           s.notice_ends_on
+      FROM reviews v
+     CROSS JOIN LATERAL aid_review_state(v, p_last) s
+     CROSS JOIN LATERAL jsonb_array_elements(v.grant_measures) g(m)
+     WHERE v.village = p_village::bpchar AND v.stage = 'notice'
+       AND v.investigated_on <= p_last AND s.notice_ends_on >= p_first
+     ORDER BY v.investigated_on, v.referral_id
+$$;
+
+REVOKE ALL ON FUNCTION aid_review_notices(text, date, date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION aid_review_notices(text, date, date) TO aid_intake, aid_casework;

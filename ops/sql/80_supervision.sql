@@ -53,6 +53,21 @@ LANGUAGE sql STABLE AS $$
           JOIN reports r ON r.report_id = f.report_id
          WHERE aid_china_date(d.decided_at) BETWEEN b.f AND b.l
            AND (p_township IS NULL OR r.township = p_township::bpchar)
+    ),
+    -- reviews (POLICY.md §16): open ones past their stage's date at the month's end
+    -- (or today, in the current month), and the month's confirmations and refusals
+    rev AS (
+        SELECT v.township::text AS township,
+               count(*) FILTER (WHERE v.stage <> 'done' AND s.overdue) AS overdue,
+               count(*) FILTER (WHERE v.outcome = 'granted' AND v.last_on BETWEEN b.f AND b.l)
+                   AS confirmed,
+               count(*) FILTER (WHERE v.outcome = 'denied' AND v.last_on BETWEEN b.f AND b.l)
+                   AS refused
+          FROM bounds b, reviews v
+         CROSS JOIN LATERAL aid_review_state(v, least(b.l, aid_china_date(now()))) s
+         WHERE (p_township IS NULL OR v.township = p_township::bpchar)
+           AND v.started_on <= b.l
+         GROUP BY v.township
     )
     SELECT township, 'groups', code, n, 0::bigint FROM grp
     UNION ALL SELECT township, 'groups', 'any', n, 0 FROM grp_any
@@ -67,6 +82,9 @@ LANGUAGE sql STABLE AS $$
                 FROM dec d JOIN measures m USING (referral_id)
                WHERE d.status = 'granted'
                GROUP BY d.township, m.code
+    UNION ALL SELECT township, 'reviews', 'overdue', overdue, 0 FROM rev WHERE overdue > 0
+    UNION ALL SELECT township, 'reviews', 'confirmed', confirmed, 0 FROM rev WHERE confirmed > 0
+    UNION ALL SELECT township, 'reviews', 'refused', refused, 0 FROM rev WHERE refused > 0
 $$;
 
 -- True when complaint p_no exists and lies within p_township (NULL: any).

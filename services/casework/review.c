@@ -320,7 +320,8 @@ static int decode_step(const msgpack_object *body, step_q_t *q, proto_error_t *e
     return 0;
 }
 
-/* The JSON text of a map from the request (NULL when absent); free(). */
+/* The JSON text of a map from the request (NULL when absent), ID-number-shaped
+ * runs masked (they are stored); free(). */
 static char *json_of(const msgpack_object *o)
 {
     if (!o)
@@ -328,7 +329,12 @@ static char *json_of(const msgpack_object *o)
     json_t *j = jsonmp_to_json(o);
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
-    return s;
+    size_t n = s ? strlen(s) + 1 : 0;
+    char *masked = s ? malloc(n) : NULL;
+    if (masked)
+        log_scrub(s, masked, n);
+    free(s);
+    return masked;
 }
 
 /* The measures of d as a JSON array (free()); ID numbers masked. */
@@ -433,12 +439,15 @@ int review_step(void *arg, const char *client, const proto_request_t *req, msgpa
     int rc = -1;
     if (q.action == ACT_INVESTIGATE && recompute(cw, &q, &proposal, &grant, err) != 0)
         goto out;
-    char num[24], on[11], today[11];
+    /* ID-number-shaped runs in what people typed are stored masked */
+    char num[24], on[11], today[11], by[BY_MAX + 1], note[NOTE_MAX + 1];
+    log_scrub(q.by, by, sizeof by);
+    log_scrub(q.note, note, sizeof note);
     snprintf(num, sizeof num, "%lld", (long long)q.referral);
     date_format(q.on, on);
     date_format(date_today(), today);
-    const char *vals[12] = {num, action_names[q.action], q.by, on, today,
-                            q.note[0] ? q.note : NULL, findings, amend, proposal, grant,
+    const char *vals[12] = {num, action_names[q.action], by, on, today,
+                            note[0] ? note : NULL, findings, amend, proposal, grant,
                             client[0] ? client : "local", req->id};
     PGresult *r = store_exec(cw->store, "cw_step", 12, vals);
     if (!r) {

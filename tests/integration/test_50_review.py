@@ -10,7 +10,10 @@ Each test files its reports in a township of its own (a random code), so a draw 
 only its own reviews and a re-run on the same stack draws again.
 """
 import datetime
+import json
+import os
 import random
+import subprocess
 import threading
 
 import pytest
@@ -296,3 +299,71 @@ def test_review_bodies_are_checked(h):
     # a write needs its request id
     error(h.call("review.step", {"referral_id": "referral-1", "action": "confirm", "by": "x"}),
           "invalid_field", "id")
+
+
+def aidctl(h, *args):
+    return subprocess.run([os.path.join(h.ROOT, "bin", "aidctl")] + list(args),
+                          env=dict(os.environ), capture_output=True, text=True, timeout=30)
+
+
+def test_notice_overdue_ledger_and_aidctl(h, tmp_path):
+    where = area()
+    t, village = where["township"], where["village"]
+    _, refs = dibao_applicant(h, where, income=10000)
+    ref = refs["civil"]["referral_id"]
+    _, late = tekun_applicant(h, where, name="逾期老人")
+    late_ref = late["civil"]["referral_id"]
+    # aidctl: the queue, a step with --json, as the staff would type them
+    p = aidctl(h, "review", "queue", "township=" + t)
+    assert p.returncode == 0 and ref in p.stdout and "investigation" in p.stdout, p
+    assert "王**" in p.stdout and "王小明" not in p.stdout
+    p = aidctl(h, "--json", "review", "step", ref, "investigate", t + ".li", "on=2026-11-05",
+               'findings={"visit": "入户"}')
+    assert p.returncode == 0, p
+    res = json.loads(p.stdout)
+    assert res["notice_ends_on"] == "2026-11-11" and res["referral_id"] == ref, res
+    p = aidctl(h, "review", "step", ref, "confirm", t + ".li", "on=2026-11-12")
+    assert p.returncode != 0 and "four eyes" in p.stderr, p
+    # 公示: the proposal under notice in its village, apart from the recipients
+    d = ok(h.call("disclosure.list", {"village": village, "month": "2026-11"}))
+    assert d["rows"] == [] and d["notices"] == [
+        {"village": village, "name_masked": "王**", "household_size": 1,
+         "measure": "civil.dibao_grant", "amount_fen": P_DIBAO - 10000,
+         "notice_ends_on": "2026-11-11"}], d
+    # confirmed: a recipient of the month of the confirmation
+    ok(step(h, ref, "confirm", "county.wang", on="2026-11-12"))
+    month = china_today().isoformat()[:7]
+    d = ok(h.call("disclosure.list", {"village": village, "month": month}))
+    assert {"village": village, "name_masked": "王**", "household_size": 1,
+            "measure": "civil.dibao_grant", "amount_fen": P_DIBAO - 10000} in d["rows"], d
+    assert d["notices"] == []
+    # a review past its date is in referrals.overdue and in the month's ledger
+    started = china_today() - datetime.timedelta(days=60)
+    h.psql("UPDATE reviews SET started_on = '%s' WHERE referral_id = %d"
+           % (started.isoformat(), h.num(late_ref)))
+    od = ok(h.call("referrals.overdue", {"township": t}))["referrals"]
+    assert [(r["referral_id"], r["review_stage"]) for r in od] == [(late_ref, "investigation")], od
+    assert od[0]["deadline"] == wd_add(started, 15, {}) and od[0]["working_days_overdue"] > 0
+    rows = ok(h.call("ledger.monthly", {"month": month, "township": t}))["rows"]
+    got = {r["item"]: r["count"] for r in rows if r["section"] == "reviews"}
+    assert got == {"overdue": 1, "confirmed": 1}, rows     # (a count of 0 is no row)
+    # aidctl health: the owner of the review procedure answers
+    p = aidctl(h, "health")
+    assert p.returncode == 0 and "casework  ok" in p.stdout, p
+    # aidctl: the draw and the calendar import
+    p = aidctl(h, "review", "draw", t, "2026-10", "county.qian")
+    assert p.returncode == 0 and "0 of 0 drawn" in p.stdout, p
+    csv = tmp_path / "cal.csv"
+    csv.write_text("day,kind,note\n2031-10-01,holiday,国庆节\n2031-09-28,workday,调休\n",
+                   encoding="utf-8")
+    try:
+        p = aidctl(h, "calendar", "import", str(csv), "county.admin")
+        assert p.returncode == 0 and "2 day(s) set" in p.stdout, p
+        p = aidctl(h, "--json", "calendar", "list", "2031-09-01", "2031-10-31")
+        assert [x["day"] for x in json.loads(p.stdout)["days"]] == ["2031-09-28", "2031-10-01"]
+        csv.write_text("2031-10-02,feast\n", encoding="utf-8")
+        p = aidctl(h, "calendar", "import", str(csv), "county.admin")
+        assert p.returncode != 0 and "days[0].kind" in p.stderr, p
+    finally:
+        csv.write_text("2031-10-01,normal\n2031-09-28,normal\n", encoding="utf-8")
+        aidctl(h, "calendar", "import", str(csv), "county.admin")

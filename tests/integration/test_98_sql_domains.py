@@ -101,8 +101,10 @@ def test_old_database_converges_to_fresh(h, tmp_path):
         assert catalog(h, old) == want
         names = {r[1].partition("(")[0] for r in want if r[0] == "function"}
         assert not names & set(DEAD), names & set(DEAD)
-        # everything but the dead functions is as it was on main
-        assert [r for r in before if r[1].partition("(")[0] not in DEAD] == want
+        # everything but the dead functions is still there (later work adds functions
+        # and changes bodies and grants: only their presence is checked here)
+        kept = {r[:2] for r in before if r[1].partition("(")[0] not in DEAD}
+        assert kept <= {r[:2] for r in want}, sorted(kept - {r[:2] for r in want})
         assert len([r for r in want if r[0] == "trigger"]) >= 20
         assert len([r for r in want if r[0] == "policy"]) >= 10
         # ops/sql again (every run applies it): nothing changes
