@@ -148,11 +148,16 @@ CREATE TRIGGER review_measures_no_truncate BEFORE TRUNCATE ON review_measures
 -- transaction (the request's). The row is locked first: of two officers confirming
 -- at once, the second sees the first's outcome and gets CW409. p_proposal and
 -- p_grant (investigate only) are the recomputed proposal and what a confirmation
--- would grant, made by the service with the policy's functions.
+-- would grant, made by the service with the policy's functions. p_township (the
+-- caller's reach, optional): a review of another township is CW404, as a missing one.
+-- (its form before p_township, gone where it is still there)
+DROP FUNCTION IF EXISTS aid_review_step(bigint, text, text, date, date, text, jsonb, jsonb, jsonb,
+                                        jsonb, text, text);
 CREATE OR REPLACE FUNCTION aid_review_step(p_ref bigint, p_action text, p_by text, p_on date,
                                            p_today date, p_note text, p_findings jsonb,
                                            p_amend jsonb, p_proposal jsonb, p_grant jsonb,
-                                           p_client text, p_request text)
+                                           p_client text, p_request text,
+                                           p_township text DEFAULT NULL)
 RETURNS TABLE (o_stage text, o_status text, o_due_on date, o_notice_ends_on date,
                o_case_id bigint, o_entitlements boolean)
 LANGUAGE plpgsql AS $$
@@ -164,7 +169,8 @@ DECLARE
     ents boolean := false;
 BEGIN
     SELECT * INTO r FROM reviews v WHERE v.referral_id = p_ref FOR UPDATE;
-    IF NOT FOUND THEN
+    -- p_township: the caller's reach; a review elsewhere is as one that does not exist
+    IF NOT FOUND OR r.township <> coalesce(p_township, r.township) THEN
         RAISE EXCEPTION 'referral_id|no review of referral %', p_ref USING ERRCODE = 'CW404';
     END IF;
     IF p_on > p_today THEN
@@ -269,9 +275,9 @@ END;
 $$;
 
 REVOKE ALL ON FUNCTION aid_review_step(bigint, text, text, date, date, text, jsonb, jsonb,
-                                       jsonb, jsonb, text, text) FROM PUBLIC;
+                                       jsonb, jsonb, text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION aid_review_step(bigint, text, text, date, date, text, jsonb, jsonb,
-                                          jsonb, jsonb, text, text) TO aid_casework;
+                                          jsonb, jsonb, text, text, text) TO aid_casework;
 
 -- The open reviews, oldest due first (review.queue), with where each stands on p_today.
 CREATE OR REPLACE FUNCTION aid_review_queue(p_stage text, p_township text, p_department text,

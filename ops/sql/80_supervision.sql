@@ -58,7 +58,8 @@ LANGUAGE sql STABLE AS $$
     -- (or today, in the current month), and the month's confirmations and refusals
     rev AS (
         SELECT v.township::text AS township,
-               count(*) FILTER (WHERE v.stage <> 'done' AND s.overdue) AS overdue,
+               count(*) FILTER (WHERE v.stage <> 'done' AND v.started_on <= b.l AND s.overdue)
+                   AS overdue,
                count(*) FILTER (WHERE v.outcome = 'granted' AND v.last_on BETWEEN b.f AND b.l)
                    AS confirmed,
                count(*) FILTER (WHERE v.outcome = 'denied' AND v.last_on BETWEEN b.f AND b.l)
@@ -66,7 +67,6 @@ LANGUAGE sql STABLE AS $$
           FROM bounds b, reviews v
          CROSS JOIN LATERAL aid_review_state(v, least(b.l, aid_china_date(now()))) s
          WHERE (p_township IS NULL OR v.township = p_township::bpchar)
-           AND v.started_on <= b.l
          GROUP BY v.township
     )
     SELECT township, 'groups', code, n, 0::bigint FROM grp

@@ -44,7 +44,8 @@ void review_prepare(store_t *store)
                   "SELECT o_stage, o_status, coalesce(o_due_on::text, ''),"
                   "       coalesce(o_notice_ends_on::text, ''), o_case_id, o_entitlements"
                   "  FROM aid_review_step($1::bigint, $2, $3, $4::date, $5::date, $6,"
-                  "                       $7::jsonb, $8::jsonb, $9::jsonb, $10::jsonb, $11, $12)");
+                  "                       $7::jsonb, $8::jsonb, $9::jsonb, $10::jsonb, $11, $12,"
+                  "                       $13)");
     store_prepare(store, "cw_draw",
                   "SELECT o_rate, array_to_string(o_pool, ','), array_to_string(o_drawn, ',')"
                   "  FROM aid_review_draw($1, $2::date, $3, $4::bigint, $5)");
@@ -230,6 +231,7 @@ typedef struct {
     char by[BY_MAX + 1];
     aid_date_t on;
     char note[NOTE_MAX + 1];
+    char township[10];      /* the caller's reach; "" = the county */
     const msgpack_object *findings, *amend_raw;
     amend_t amend;
 } step_q_t;
@@ -291,6 +293,12 @@ static int decode_step(const msgpack_object *body, step_q_t *q, proto_error_t *e
         } else if (mp_str_is(k, "note")) {
             if (str_field(v, "note", q->note, NOTE_MAX, err) != 0)
                 return -1;
+        } else if (mp_str_is(k, "township")) {
+            if (v->type != MSGPACK_OBJECT_STR || v->via.str.size != 9 ||
+                strspn(v->via.str.ptr, "0123456789") < 9)
+                return proto_fail(err, PROTO_INVALID_FIELD, "township", "must be 9 digits");
+            memcpy(q->township, v->via.str.ptr, 9);
+            q->township[9] = '\0';
         } else if (mp_str_is(k, "findings")) {
             if (v->type != MSGPACK_OBJECT_MAP)
                 return proto_fail(err, PROTO_INVALID_FIELD, "findings", "must be a map");
@@ -446,10 +454,11 @@ int review_step(void *arg, const char *client, const proto_request_t *req, msgpa
     snprintf(num, sizeof num, "%lld", (long long)q.referral);
     date_format(q.on, on);
     date_format(date_today(), today);
-    const char *vals[12] = {num, action_names[q.action], by, on, today,
+    const char *vals[13] = {num, action_names[q.action], by, on, today,
                             note[0] ? note : NULL, findings, amend, proposal, grant,
-                            client[0] ? client : "local", req->id};
-    PGresult *r = store_exec(cw->store, "cw_step", 12, vals);
+                            client[0] ? client : "local", req->id,
+                            q.township[0] ? q.township : NULL};
+    PGresult *r = store_exec(cw->store, "cw_step", 13, vals);
     if (!r) {
         casework_sql_error(cw->store, err);
         goto out;

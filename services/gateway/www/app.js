@@ -236,6 +236,7 @@ const AID = (() => {
   const NAV = [
     ['index.html', '工作台', ['township', 'county', 'department', 'auditor']],
     ['report.html', '填报', ['township', 'county']],
+    ['todo.html', '待办', ['township', 'county', 'auditor']],
     ['case.html', '个案查询', ['township', 'county', 'department', 'auditor']],
     ['visits.html', '探访', ['township', 'county', 'auditor']],
     ['referrals.html', '部门转介', ['county', 'department', 'auditor']],
