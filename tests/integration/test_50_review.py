@@ -331,7 +331,7 @@ def test_notice_overdue_ledger_and_aidctl(h, tmp_path):
          "measure": "civil.dibao_grant", "amount_fen": P_DIBAO - 10000,
          "notice_ends_on": "2026-11-11"}], d
     # confirmed: a recipient of the month of the confirmation
-    ok(step(h, ref, "confirm", "county.wang", on="2026-11-12"))
+    conf_case = ok(step(h, ref, "confirm", "county.wang", on="2026-11-12"))["case_id"]
     month = china_today().isoformat()[:7]
     d = ok(h.call("disclosure.list", {"village": village, "month": month}))
     assert {"village": village, "name_masked": "王**", "household_size": 1,
@@ -350,6 +350,10 @@ def test_notice_overdue_ledger_and_aidctl(h, tmp_path):
     # (a count of 0 is no row; a confirmation counts in the month of its step's date)
     assert ledger(month) == {"overdue": 1}
     assert ledger("2026-11") == {"overdue": 1, "confirmed": 1}
+    # every step is in the case's audit trail (aidctl audit)
+    p = aidctl(h, "audit", conf_case)
+    assert p.returncode == 0 and "review.investigate" in p.stdout and "review.confirm" in p.stdout, p
+    assert "county.wang" in p.stdout, p
     # aidctl health: the owner of the review procedure answers
     p = aidctl(h, "health")
     assert p.returncode == 0 and "casework  ok" in p.stdout, p
