@@ -819,6 +819,8 @@ write_stack_env() {
             echo "AID_BUS_ALLOWED_KEYS=$KEYS/bus_allowed_keys"
             echo "AID_RATE_EXEMPT=${AID_RATE_EXEMPT:-local-service}"
             echo "AID_DEPARTMENT_ANY=${AID_DEPARTMENT_ANY:-local-service}"
+            # the services' key may register as an owner behind intake (casework)
+            echo "AID_OWNER_ANY=${AID_OWNER_ANY:-local-service}"
         fi
     } >"$STACK_ENV.tmp"
     mv -f "$STACK_ENV.tmp" "$STACK_ENV"
