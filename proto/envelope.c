@@ -41,6 +41,7 @@ const proto_op_info_t proto_ops[] = {
     {"review.draw", true},
     {"calendar.set", true},
     {"calendar.get", false},
+    {"case.search", false},
 };
 const int proto_op_count = (int)(sizeof proto_ops / sizeof proto_ops[0]);
 

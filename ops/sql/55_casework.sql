@@ -417,3 +417,35 @@ $$;
 
 REVOKE ALL ON FUNCTION aid_review_notices(text, date, date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION aid_review_notices(text, date, date) TO aid_intake, aid_casework;
+
+-- The case list of a township or village, searched by name (a part of it) or by the
+-- hash of an ID number (case.search): newest first, at most p_limit + 1 rows (the
+-- caller says whether there are more). A case is in the township it is registered in,
+-- and in the villages its reports were filed in; `village` is its latest report's.
+CREATE OR REPLACE FUNCTION aid_case_search(p_township text, p_village text, p_name text,
+                                           p_id_hash bytea, p_limit int)
+RETURNS TABLE (o_case_id bigint, o_township text, o_village text, o_name text,
+               o_id_enc bytea, o_members bigint)
+LANGUAGE sql STABLE AS $$
+    SELECT c.case_id, c.township::text,
+           (SELECT r.village::text FROM reports r WHERE r.case_id = c.case_id
+             ORDER BY r.report_id DESC LIMIT 1),
+           h.name, h.id_enc,
+           (SELECT count(*) FROM case_members m WHERE m.case_id = c.case_id)
+      FROM cases c
+     CROSS JOIN LATERAL (SELECT m.name, m.id_enc FROM case_members m
+                          WHERE m.case_id = c.case_id ORDER BY m.joined_at LIMIT 1) h
+     WHERE (p_township IS NULL OR c.township = p_township::bpchar)
+       AND (p_village IS NULL OR EXISTS (SELECT 1 FROM reports r WHERE r.case_id = c.case_id
+                                            AND r.village = p_village::bpchar))
+       AND (p_name IS NULL OR EXISTS (SELECT 1 FROM case_members m WHERE m.case_id = c.case_id
+                                         AND strpos(m.name, p_name) > 0))
+       AND (p_id_hash IS NULL OR EXISTS (SELECT 1 FROM case_members m
+                                            WHERE m.case_id = c.case_id
+                                              AND m.id_hash = p_id_hash))
+     ORDER BY c.case_id DESC
+     LIMIT p_limit + 1
+$$;
+
+REVOKE ALL ON FUNCTION aid_case_search(text, text, text, bytea, int) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION aid_case_search(text, text, text, bytea, int) TO aid_casework;

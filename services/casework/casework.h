@@ -17,10 +17,11 @@ typedef struct {
 } casework_t;
 
 /* The operations of review.c and calendar.c, for owner_new. */
-#define CASEWORK_OPS "review.queue review.step review.draw calendar.set calendar.get"
+#define CASEWORK_OPS "review.queue review.step review.draw calendar.set calendar.get case.search"
 
 void review_prepare(store_t *store);
 void calendar_prepare(store_t *store);
+void search_prepare(store_t *store);
 
 /* owner_handler_fn, arg a casework_t. */
 int review_queue(void *arg, const char *client, const proto_request_t *req, msgpack_packer *pk,
@@ -31,6 +32,8 @@ int review_draw(void *arg, const char *client, const proto_request_t *req, msgpa
                 proto_error_t *err);
 int calendar_set(void *arg, const char *client, const proto_request_t *req, msgpack_packer *pk,
                  proto_error_t *err);
+int case_search(void *arg, const char *client, const proto_request_t *req, msgpack_packer *pk,
+                proto_error_t *err);
 int calendar_get(void *arg, const char *client, const proto_request_t *req, msgpack_packer *pk,
                  proto_error_t *err);
 

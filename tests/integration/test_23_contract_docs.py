@@ -134,6 +134,7 @@ def bodies(h):
         ("review.draw", ""): {"township": "520123998", "month": "2026-11", "by": "x"},
         ("calendar.set", ""): {"days": [{"day": "2030-01-01", "kind": "normal"}], "by": "x"},
         ("calendar.get", ""): {"from": "2026-11-01", "to": "2026-11-30"},
+        ("case.search", ""): {},
     }
 
 

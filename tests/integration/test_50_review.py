@@ -364,7 +364,8 @@ def test_notice_overdue_ledger_and_aidctl(h, tmp_path):
     csv.write_text("day,kind,note\n2031-10-01,holiday,国庆节\n2031-09-28,workday,调休\n",
                    encoding="utf-8")
     try:
-        p = aidctl(h, "calendar", "import", str(csv), "county.admin")
+        # (aidctl's default id is the body's hash: the same file twice acts once)
+        p = aidctl(h, "--id", h.rid("cal"), "calendar", "import", str(csv), "county.admin")
         assert p.returncode == 0 and "2 day(s) set" in p.stdout, p
         p = aidctl(h, "--json", "calendar", "list", "2031-09-01", "2031-10-31")
         assert [x["day"] for x in json.loads(p.stdout)["days"]] == ["2031-09-28", "2031-10-01"]
@@ -373,4 +374,38 @@ def test_notice_overdue_ledger_and_aidctl(h, tmp_path):
         assert p.returncode != 0 and "days[0].kind" in p.stderr, p
     finally:
         csv.write_text("2031-10-01,normal\n2031-09-28,normal\n", encoding="utf-8")
-        aidctl(h, "calendar", "import", str(csv), "county.admin")
+        aidctl(h, "--id", h.rid("cal"), "calendar", "import", str(csv), "county.admin")
+
+
+def test_case_list_of_a_township_searched_by_name_or_id_masked_and_audited(h):
+    where = area()
+    t = where["township"]
+    head = h.member(birth="1966-06-06", name="钱多多")
+    res = h.submit_ok(h.report([head, h.member(birth="1990-01-01", name="钱少少")], area=where))
+    h.wait_complete(res["case_id"])
+    other = h.submit_ok(h.report([h.member(birth="1970-07-07", name="孙一")], area=where))
+    h.wait_complete(other["case_id"])
+    rid = h.rid("search")
+    got = ok(h.call("case.search", {"township": t, "name": "钱少"}, id=rid))
+    assert got == {"cases": [{"case_id": res["case_id"], "township": t,
+                              "village": where["village"], "name_masked": "钱**",
+                              "id_masked": h.mask(head["id_number"]), "members": 2}],
+                   "more": False}, got
+    by_id = ok(h.call("case.search", {"id_number": head["id_number"]}))["cases"]
+    assert [c["case_id"] for c in by_id] == [res["case_id"]]
+    everyone = ok(h.call("case.search", {"village": where["village"], "limit": 1}))
+    assert [c["case_id"] for c in everyone["cases"]] == [other["case_id"]] and everyone["more"]
+    assert ok(h.call("case.search", {"township": t, "name": "不存在"}))["cases"] == []
+    # never a name or ID number in full; every search in the audit trail, masked
+    text = json.dumps(got, ensure_ascii=False) + json.dumps(by_id, ensure_ascii=False)
+    assert "钱多多" not in text and head["id_number"] not in text
+    rows = h.psql("SELECT who, detail FROM audit_log WHERE action = 'case.search'"
+                  " AND detail LIKE 'request %s %%'" % rid)
+    assert rows == [["local", "request %s township %s village - name 钱* id -" % (rid, t)]], rows
+    n = h.psql_value("SELECT count(*) FROM audit_log WHERE action = 'case.search' AND detail"
+                     " LIKE '%%id %s'" % h.mask(head["id_number"]))
+    assert int(n) >= 1
+    error(h.call("case.search", {"township": "52012"}), "invalid_field", "township")
+    error(h.call("case.search", {"id_number": "123"}), "invalid_field", "id_number")
+    error(h.call("case.search", {"township": t, "village": "520123999001"}), "invalid_field",
+          "village")

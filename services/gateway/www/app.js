@@ -238,6 +238,7 @@ const AID = (() => {
     ['report.html', '填报', ['township', 'county']],
     ['todo.html', '待办', ['township', 'county', 'auditor']],
     ['case.html', '个案查询', ['township', 'county', 'department', 'auditor']],
+    ['cases.html', '案件名册', ['township', 'county', 'auditor']],
     ['visits.html', '探访', ['township', 'county', 'auditor']],
     ['referrals.html', '部门转介', ['county', 'department', 'auditor']],
     ['ledger.html', '月度台账', ['township', 'county', 'auditor']],

@@ -316,6 +316,20 @@ async function fillMember(page, i, m) {
       await page.screenshot({ path: path.join(OUT, 'todo-county.png'), fullPage: true });
     });
 
+    await step('案件名册: the township\'s cases searched by name, masked', async () => {
+      await page.goto(G + '/cases.html');
+      await page.waitForSelector('#list[data-ready=true]', { timeout: T });
+      await page.fill('#township', '520123101');
+      await page.fill('#name', '王建国');
+      await page.click('#query button[type=submit]');
+      await page.waitForFunction(() => document.querySelector('#list p') &&
+        document.querySelector('#list p').textContent.startsWith('共 1 户'), null, { timeout: T });
+      const text = await page.textContent('#list');
+      assert(text.includes(caseId) && text.includes('王**') && !text.includes('王建国'), 'found, masked: ' + text);
+      assert(!text.includes(head), 'no ID number in full');
+      await page.screenshot({ path: path.join(OUT, 'cases.png'), fullPage: true });
+    });
+
     await step('no script errors on any page', async () => {
       assert(pageErrors.length === 0, 'page errors: ' + pageErrors.join(' | '));
     });
