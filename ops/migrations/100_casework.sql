@@ -95,7 +95,10 @@ CREATE TABLE review_draws (
 );
 
 -- The measures a confirmation grants (R-DIBAO-GRANT, R-TEKUN-GRANT), append-only;
--- the measures view shows them after the decision's own.
+-- the measures view shows them after the decision's own (a reviewed referral always
+-- has its decision row, the proposal). The union is inside the lateral of each
+-- decision, so that a lookup by referral_id stays an index lookup of decisions (a
+-- UNION ALL of two views was not flattened: the ledger scanned decisions per row).
 CREATE TABLE review_measures (
     referral_id bigint NOT NULL REFERENCES reviews,
     ord         int NOT NULL,
@@ -109,15 +112,17 @@ CREATE TABLE review_measures (
 );
 
 CREATE OR REPLACE VIEW measures WITH (security_invoker = true) AS
-SELECT d.referral_id, m.ord::int AS ord, m.code, m.person_idx, m.id_masked, m.amount_fen,
-       m.period, m.form
+SELECT d.referral_id, m.ord, m.code, m.person_idx, m.id_masked, m.amount_fen, m.period, m.form
   FROM decisions d
- CROSS JOIN LATERAL unnest(d.m_code, d.m_person, d.m_id_masked, d.m_amount_fen, d.m_period,
-                           d.m_form)
-       WITH ORDINALITY AS m(code, person_idx, id_masked, amount_fen, period, form, ord)
-UNION ALL
-SELECT g.referral_id, g.ord, g.code, g.person_idx, g.id_masked, g.amount_fen, g.period, g.form
-  FROM review_measures g;
+ CROSS JOIN LATERAL (
+        SELECT u.ord::int AS ord, u.code, u.person_idx, u.id_masked, u.amount_fen, u.period,
+               u.form
+          FROM unnest(d.m_code, d.m_person, d.m_id_masked, d.m_amount_fen, d.m_period,
+                      d.m_form)
+               WITH ORDINALITY AS u(code, person_idx, id_masked, amount_fen, period, form, ord)
+        UNION ALL
+        SELECT g.ord, g.code, g.person_idx, g.id_masked, g.amount_fen, g.period, g.form
+          FROM review_measures g WHERE g.referral_id = d.referral_id) m;
 
 -- ---------------------------------------------------------------- grants
 -- aid_casework: reads what a review shows, writes only the review tables, the
