@@ -54,7 +54,7 @@ Q := @
 endif
 
 DEPARTMENTS := civil tempaid medical education housing employment relief social care
-SERVICES := bus intake eligibility triggers supervision benefits $(DEPARTMENTS)
+SERVICES := bus intake eligibility triggers supervision benefits casework $(DEPARTMENTS)
 PROGRAMS := $(addprefix bin/,$(SERVICES) gateway aidctl)
 
 COMMON_SRC := $(wildcard common/*.c)
@@ -133,6 +133,8 @@ bin/care: $(call obj,$(wildcard services/care/*.c)) $(REPORT_FILER) $(LIB_DEPT) 
 	$(call link,$@,$(LIBS))
 bin/benefits: $(call obj,$(wildcard services/benefits/*.c)) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS))
+bin/casework: $(call obj,$(wildcard services/casework/*.c)) $(LIB_DEPT) $(LIB_POLICY) $(CORE_LIBS) $(VARIANT_STAMP)
+	$(call link,$@,$(LIBS) -ljansson)
 bin/aidctl: $(call obj,$(wildcard ops/aidctl/*.c)) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS) -ljansson -lsodium)
 bin/gateway: $(call obj,$(wildcard services/gateway/*.c)) $(CORE_LIBS) $(VARIANT_STAMP)

@@ -15,7 +15,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$ROOT"
 
-SERVICES=(bus intake eligibility triggers supervision civil tempaid medical education housing employment relief social care benefits gateway)
+SERVICES=(bus intake eligibility triggers supervision civil tempaid medical education housing employment relief social care benefits casework gateway)
 PORT_KEYS=(PG REDIS INTAKE BUS_SUB BUS_PUB)
 declare -A PORT_BASE=([PG]=25432 [REDIS]=26379 [INTAKE]=5601 [BUS_SUB]=5602 [BUS_PUB]=5603)
 declare -A PORT=()
@@ -298,7 +298,7 @@ pg_init() {
 # owner `postgres` too, for the tests and ops scripts (stack.env's AID_PG_DSN).
 PG_ROLES=(aid_intake aid_eligibility aid_triggers aid_gateway aid_operator aid_civil aid_tempaid
     aid_medical aid_education aid_housing aid_employment aid_relief aid_social aid_care
-    aid_supervision aid_benefits)
+    aid_supervision aid_benefits aid_casework)
 # pg_role_of SERVICE: the role a service connects as ("" for the bus: no database).
 pg_role_of() {
     case $1 in
@@ -820,7 +820,7 @@ write_stack_env() {
             echo "AID_BUS_ALLOWED_KEYS=$KEYS/bus_allowed_keys"
             echo "AID_RATE_EXEMPT=${AID_RATE_EXEMPT:-local-service}"
             echo "AID_DEPARTMENT_ANY=${AID_DEPARTMENT_ANY:-local-service}"
-            # the owners behind intake (common/serve.h, benefits) register with the service key
+            # the owners behind intake (common/serve.h, benefits, casework) register with the service key
             echo "AID_OWNER_ANY=${AID_OWNER_ANY:-local-service}"
         fi
     } >"$STACK_ENV.tmp"

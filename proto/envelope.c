@@ -48,6 +48,12 @@ const proto_op_info_t proto_ops[] = {
     {"entitlement.resume", true},
     {"recheck.due", false},
     {"case.merge", true},
+    {"review.queue", false},
+    {"review.step", true},
+    {"review.draw", true},
+    {"calendar.set", true},
+    {"calendar.get", false},
+    {"case.search", false},
 };
 const int proto_op_count = (int)(sizeof proto_ops / sizeof proto_ops[0]);
 

@@ -33,6 +33,8 @@ const char *const rules_ids[] = {
     "R-CAREGIVER", "R-VISIT-SYMPTOM", "R-LEDGER-MONTHLY",
     /* §13 supervision, §14 procedure */
     "R-DISCLOSE", "R-COMPLAINT", "R-AUDIT", "R-PROC-DIBAO", "R-PROC-TEKUN", "R-PROC-NOTICE",
+    /* §16 the review procedure, §17 grants */
+    "R-PROC-INVESTIGATE", "R-PROC-CONFIRM", "R-PROC-SPOTCHECK", "R-DIBAO-GRANT", "R-TEKUN-GRANT",
 };
 const int rules_id_count = (int)(sizeof rules_ids / sizeof rules_ids[0]);
 
@@ -54,6 +56,8 @@ const rules_measure_t rules_measures[] = {
     {"civil.tekun_support", "civil", PERIOD_MONTH, FORM_CASH, P},
     {"civil.tekun_care", "civil", PERIOD_MONTH, FORM_CASH, P},
     {"civil.central_care_offer", "civil", PERIOD_ONCE, FORM_SERVICE, P},
+    {"civil.dibao_grant", "civil", PERIOD_MONTH, FORM_CASH, H},
+    {"civil.tekun_grant", "civil", PERIOD_MONTH, FORM_CASH, P},
     {"tempaid.emergency_cash", "tempaid", PERIOD_ONCE, FORM_CASH, H},
     {"tempaid.expenditure_cash", "tempaid", PERIOD_ONCE, FORM_CASH, H},
     {"tempaid.in_kind", "tempaid", PERIOD_ONCE, FORM_IN_KIND, H},

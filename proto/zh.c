@@ -16,6 +16,8 @@ const zh_name_t zh_measures[] = {
     {"civil.tekun_support", "特困基本生活费"},
     {"civil.tekun_care", "特困照料护理补贴"},
     {"civil.central_care_offer", "集中供养安排"},
+    {"civil.dibao_grant", "低保金"},
+    {"civil.tekun_grant", "特困人员基本生活费"},
     {"tempaid.emergency_cash", "急难型临时救助金"},
     {"tempaid.expenditure_cash", "支出型临时救助金"},
     {"tempaid.in_kind", "临时救助(实物)"},
@@ -153,7 +155,8 @@ const char *zh_ledger_section(const char *sec)
 {
     static const zh_name_t t[] = {
         {"groups", "救助对象(按类别,人)"}, {"visits", "探访"}, {"decisions", "部门办理(件)"},
-        {"measures", "救助措施与金额"}, {"central_care", "特困集中供养"}, {NULL, NULL},
+        {"measures", "救助措施与金额"}, {"central_care", "特困集中供养"},
+        {"reviews", "审核审批(件)"}, {NULL, NULL},
     };
     for (int i = 0; sec && t[i].code; i++)
         if (strcmp(t[i].code, sec) == 0)
@@ -166,7 +169,8 @@ const char *zh_ledger_item(const char *sec, const char *item, char *buf, size_t 
     static const zh_name_t t[] = {
         {"due", "应探访"}, {"done", "已探访"}, {"rate_pct", "探访率(%)"},
         {"recorded", "探访记录数"}, {"centralized", "集中供养(人)"},
-        {"dispersed", "分散供养(人)"}, {"target_pct", "目标集中供养率(%)"}, {NULL, NULL},
+        {"dispersed", "分散供养(人)"}, {"target_pct", "目标集中供养率(%)"},
+        {"overdue", "逾期未办结"}, {"confirmed", "审核确认"}, {"refused", "不予确认"}, {NULL, NULL},
     };
     const char *zh = NULL;
     if (!sec || !item)

@@ -67,6 +67,8 @@ int cmd_disclosure(const aidctl_opts_t *o);
 int cmd_complaint(const aidctl_opts_t *o);
 int cmd_move(const aidctl_opts_t *o);
 int cmd_overdue(const aidctl_opts_t *o);
+int cmd_review(const aidctl_opts_t *o);   /* care.c: the review procedure */
+int cmd_calendar(const aidctl_opts_t *o); /* care.c: the working-day calendar */
 int cmd_stats(const aidctl_opts_t *o);
 int cmd_places(const aidctl_opts_t *o);
 /* benefits.c: entitlements, payees and the monthly payroll (proto/BENEFITS.md) */

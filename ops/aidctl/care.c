@@ -10,6 +10,8 @@
  *   aidctl overdue [TOWNSHIP] [AS_OF]                 referrals.overdue
  *   aidctl move queue [TOWNSHIP]                      move.queue
  *   aidctl move decide MOVE_ID confirm|reject BY [NOTE]   move.decide
+ *   aidctl review queue|step|draw ...                 review.queue, review.step, review.draw
+ *   aidctl calendar import FILE.csv BY | list FROM TO  calendar.set, calendar.get
  *
  * Readable output is a table; --json prints the result as JSON; --csv (ledger,
  * disclosure) writes the CSV a township sends to the county office: a header
@@ -359,11 +361,20 @@ int cmd_disclosure(const aidctl_opts_t *o)
     char v[CELL], m[CELL];
     printf("public list of %s, %s: %u row(s)\n", field(rep.result, "village", v, sizeof v),
            field(rep.result, "month", m, sizeof m), rows->via.array.size);
-    if (rows->via.array.size == 0)
-        return done(&rep, 0);
     static const char *const keys[] = {"name_masked", "household_size", "measure", "$amount_fen"};
     static const char *const heads[] = {"NAME", "HOUSEHOLD", "MEASURE", "AMOUNT"};
-    return done(&rep, print_table(rows, "lrlr", keys, heads));
+    int pr = rows->via.array.size ? print_table(rows, "lrlr", keys, heads) : 0;
+    /* 公示: proposals under notice (R-PROC-NOTICE), apart from the recipients */
+    const msgpack_object *notices = mp_get(rep.result, "notices");
+    if (pr == 0 && notices && notices->type == MSGPACK_OBJECT_ARRAY && notices->via.array.size) {
+        static const char *const nkeys[] = {"name_masked", "household_size", "measure",
+                                            "$amount_fen", "notice_ends_on"};
+        static const char *const nheads[] = {"NAME", "HOUSEHOLD", "PROPOSED", "AMOUNT",
+                                             "NOTICE_UNTIL"};
+        printf("under public notice (公示): %u\n", notices->via.array.size);
+        pr = print_table(notices, "lrlrl", nkeys, nheads);
+    }
+    return done(&rep, pr);
 }
 
 /* ---- complaints -------------------------------------------------------------------------- */
@@ -532,4 +543,208 @@ const char *aidctl_field(const msgpack_object *map, const char *key, char *buf, 
 int aidctl_done(dealer_reply_t *rep, int rc)
 {
     return done(rep, rc);
+}
+
+/* ---- the review procedure (proto/README.md §11.2) ---------------------------------------- */
+
+/* Adds the FIELD=VALUE arguments args[from..] to body: names in allowed (a
+ * space-separated list); "json:" names take a JSON value. 0, or a usage error. */
+static int add_fields(json_t *body, const aidctl_opts_t *o, int from, const char *allowed,
+                      const char *json_fields)
+{
+    for (int i = from; i < o->nargs; i++) {
+        const char *eq = strchr(o->args[i], '=');
+        char name[32];
+        size_t n = eq ? (size_t)(eq - o->args[i]) : 0;
+        if (!eq || n == 0 || n >= sizeof name)
+            return usage("expected FIELD=VALUE", o->args[i]);
+        memcpy(name, o->args[i], n);
+        name[n] = '\0';
+        char pad[40];
+        snprintf(pad, sizeof pad, " %s ", name);
+        char list[200], jlist[100];
+        snprintf(list, sizeof list, " %s ", allowed);
+        snprintf(jlist, sizeof jlist, " %s ", json_fields);
+        if (!strstr(list, pad))
+            return usage("unknown field", name);
+        json_t *v;
+        if (strstr(jlist, pad)) {
+            json_error_t je;
+            if (!(v = json_loads(eq + 1, JSON_DECODE_ANY, &je)))
+                return usage("not JSON", o->args[i]);
+        } else if (strcmp(name, "overdue") == 0) {
+            v = json_boolean(strcmp(eq + 1, "true") == 0 || strcmp(eq + 1, "yes") == 0);
+        } else {
+            v = json_string(eq + 1);
+        }
+        json_object_set_new(body, name, v);
+    }
+    return 0;
+}
+
+int cmd_review(const aidctl_opts_t *o)
+{
+    const char *verb = o->args[0], *op;
+    json_t *body = json_object();
+    int rc = 0;
+    if (!body)
+        return call(o, "review.queue", NULL, NULL);
+    if (strcmp(verb, "queue") == 0) {
+        if (o->id)
+            rc = usage("--id is for review step and review draw", NULL);
+        else
+            rc = add_fields(body, o, 1, "stage township department overdue", "");
+        op = "review.queue";
+    } else if (strcmp(verb, "step") == 0 && o->nargs >= 4) {
+        json_object_set_new(body, "referral_id", json_string(o->args[1]));
+        json_object_set_new(body, "action", json_string(o->args[2]));
+        json_object_set_new(body, "by", json_string(o->args[3]));
+        rc = add_fields(body, o, 4, "on note findings amend", "findings amend");
+        op = "review.step";
+    } else if (strcmp(verb, "draw") == 0 && o->nargs == 4) {
+        json_object_set_new(body, "township", json_string(o->args[1]));
+        json_object_set_new(body, "month", json_string(o->args[2]));
+        json_object_set_new(body, "by", json_string(o->args[3]));
+        op = "review.draw";
+    } else {
+        rc = usage("usage: aidctl review queue [stage=S] [township=T] [department=D] "
+                   "[overdue=true] | review step REFERRAL_ID ACTION BY [on=YYYY-MM-DD] "
+                   "[note=TEXT] [findings=JSON] [amend=JSON] | review draw TOWNSHIP YYYY-MM BY",
+                   NULL);
+        op = NULL;
+    }
+    if (rc != 0) {
+        json_decref(body);
+        return rc;
+    }
+    dealer_reply_t rep;
+    rc = call(o, op, body, &rep);
+    if (rc >= 0)
+        return rc;
+    char a[CELL], b[CELL], c[CELL], d[CELL];
+    if (strcmp(op, "review.step") == 0) {
+        const msgpack_object *dup = mp_get(rep.result, "duplicate");
+        printf("%s%s %s: stage %s, status %s",
+               dup && dup->type == MSGPACK_OBJECT_BOOLEAN && dup->via.boolean ? "duplicate: " : "",
+               field(rep.result, "referral_id", a, sizeof a),
+               field(rep.result, "action", b, sizeof b), field(rep.result, "stage", c, sizeof c),
+               field(rep.result, "status", d, sizeof d));
+        if (mp_get(rep.result, "due_on"))
+            printf(", due %s", field(rep.result, "due_on", a, sizeof a));
+        if (mp_get(rep.result, "notice_ends_on"))
+            printf(", notice until %s", field(rep.result, "notice_ends_on", a, sizeof a));
+        printf("\n");
+        return done(&rep, 0);
+    }
+    if (strcmp(op, "review.draw") == 0) {
+        const msgpack_object *drawn = array_at(rep.result, "drawn");
+        printf("%s %s: %u of %s drawn (at least %s%%), seed %s, by %s\n",
+               field(rep.result, "township", a, sizeof a), field(rep.result, "month", b, sizeof b),
+               drawn ? drawn->via.array.size : 0, field(rep.result, "awaiting", c, sizeof c),
+               field(rep.result, "rate_percent", d, sizeof d),
+               field(rep.result, "seed", a, sizeof a), field(rep.result, "by", b, sizeof b));
+        for (uint32_t i = 0; drawn && i < drawn->via.array.size; i++)
+            printf("  %s\n", cell(&drawn->via.array.ptr[i], a, sizeof a, 1));
+        return done(&rep, 0);
+    }
+    const msgpack_object *rows = array_at(rep.result, "items");
+    if (!rows) {
+        dealer_reply_free(&rep);
+        return AIDCTL_EXIT_UNAVAILABLE;
+    }
+    printf("%u review(s), oldest due first\n", rows->via.array.size);
+    if (rows->via.array.size == 0)
+        return done(&rep, 0);
+    static const char *const keys[] = {"referral_id", "case_id", "kind", "stage", "due_on",
+                                       "overdue", "village", "name_masked"};
+    static const char *const heads[] = {"REFERRAL", "CASE", "KIND", "STAGE", "DUE", "OVERDUE",
+                                        "VILLAGE", "NAME"};
+    return done(&rep, print_table(rows, "llllllll", keys, heads));
+}
+
+/* Splits a calendar line "day,kind[,note]" (changed in place); the field count. */
+static int cal_split(char *line, char *f[3])
+{
+    int n = 0;
+    line[strcspn(line, "\r\n")] = '\0';
+    for (char *p = line; n < 3; n++) {
+        f[n] = p;
+        char *comma = n < 2 ? strchr(p, ',') : NULL;
+        if (!comma)
+            return n + 1;
+        *comma = '\0';
+        p = comma + 1;
+    }
+    return n;
+}
+
+int cmd_calendar(const aidctl_opts_t *o)
+{
+    const char *verb = o->args[0];
+    if (strcmp(verb, "list") == 0 && o->nargs == 3) {
+        dealer_reply_t rep;
+        int rc = call(o, "calendar.get", json_pack("{ssss}", "from", o->args[1], "to", o->args[2]),
+                      &rep);
+        if (rc >= 0)
+            return rc;
+        const msgpack_object *rows = array_at(rep.result, "days");
+        if (!rows) {
+            dealer_reply_free(&rep);
+            return AIDCTL_EXIT_UNAVAILABLE;
+        }
+        static const char *const keys[] = {"day", "kind", "note"};
+        static const char *const heads[] = {"DAY", "KIND", "NOTE"};
+        return done(&rep, print_table(rows, "lll", keys, heads));
+    }
+    if (strcmp(verb, "import") != 0 || o->nargs != 3)
+        return usage("usage: aidctl calendar import FILE.csv BY | calendar list FROM TO "
+                     "(FILE: day,kind[,note] per line, kind holiday|workday|normal)", NULL);
+    FILE *in = strcmp(o->args[1], "-") == 0 ? stdin : fopen(o->args[1], "r");
+    if (!in) {
+        fprintf(stderr, "aidctl: %s: cannot open\n", o->args[1]);
+        return AIDCTL_EXIT_USAGE;
+    }
+    /* the file is read whole first; the server checks every day (bad ones named) */
+    json_t *days = json_array();
+    char line[512];
+    int lineno = 0, rc = 0;
+    while (days && rc == 0 && fgets(line, sizeof line, in)) {
+        char *f[3] = {NULL, NULL, NULL};
+        lineno++;
+        int n = cal_split(line, f);
+        if (n == 1 && !f[0][0])
+            continue;
+        if (lineno == 1 && strcmp(f[0], "day") == 0)
+            continue; /* a header */
+        if (n < 2) {
+            fprintf(stderr, "aidctl: %s:%d: expected day,kind[,note]\n", o->args[1], lineno);
+            rc = AIDCTL_EXIT_USAGE;
+            break;
+        }
+        json_t *d = json_pack("{ssss}", "day", f[0], "kind", f[1]);
+        if (d && n == 3 && f[2][0])
+            json_object_set_new(d, "note", json_string(f[2]));
+        json_array_append_new(days, d);
+    }
+    if (in != stdin)
+        fclose(in);
+    if (rc != 0 || !days || json_array_size(days) == 0) {
+        json_decref(days);
+        if (rc == 0)
+            fprintf(stderr, "aidctl: %s: no days\n", o->args[1]);
+        return rc ? rc : AIDCTL_EXIT_USAGE;
+    }
+    if (json_array_size(days) > 400) {
+        json_decref(days);
+        fprintf(stderr, "aidctl: %s: at most 400 days per import\n", o->args[1]);
+        return AIDCTL_EXIT_USAGE;
+    }
+    json_t *body = json_pack("{soss}", "days", days, "by", o->args[2]);
+    dealer_reply_t rep;
+    rc = call(o, "calendar.set", body, &rep);
+    if (rc >= 0)
+        return rc;
+    char a[CELL];
+    printf("%s day(s) set\n", field(rep.result, "set", a, sizeof a));
+    return done(&rep, 0);
 }

@@ -117,6 +117,22 @@ int cmd_case(const aidctl_opts_t *o)
     return rc != 0 ? rc : finish(o, &rep, show_case);
 }
 
+/* The owners behind the front door (issue 15): whether each answers its reads.
+ * casework (the review procedure) is asked calendar.get for one day. */
+static void show_owners(const aidctl_opts_t *o)
+{
+    json_t *body = json_pack("{ssss}", "from", "2000-01-01", "to", "2000-01-01");
+    dealer_reply_t rep;
+    if (!body || exchange(o, "calendar.get", NULL, body, NULL, &rep) != 0) {
+        json_decref(body);
+        return;
+    }
+    json_decref(body);
+    printf("casework  %s\n", rep.ok ? "ok"
+                                    : "not connected: review.* and calendar.* are unavailable");
+    dealer_reply_free(&rep);
+}
+
 int cmd_health(const aidctl_opts_t *o)
 {
     dealer_reply_t rep;
@@ -131,8 +147,10 @@ int cmd_health(const aidctl_opts_t *o)
         return up ? AIDCTL_EXIT_OK : AIDCTL_EXIT_UNAVAILABLE;
     }
     rc = finish(o, &rep, show_health);
-    if (!o->json)
+    if (!o->json) {
+        show_owners(o);
         show_cluster(stdout); /* an HA stack's replicas, Sentinel and backups */
+    }
     return rc == AIDCTL_EXIT_OK && up ? AIDCTL_EXIT_OK : AIDCTL_EXIT_UNAVAILABLE;
 }
 

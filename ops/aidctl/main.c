@@ -91,6 +91,16 @@ static const char help_text[] =
     "  move queue [TOWNSHIP] | move decide MOVE_ID confirm|reject BY [NOTE]\n"
     "                              reports filed outside their case's township,\n"
     "                              to confirm (the case moves) or reject (proto/README.md)\n"
+    "  review queue [stage=S] [township=T] [department=D] [overdue=true]\n"
+    "                              open reviews, oldest due first (POLICY.md §16)\n"
+    "  review step REFERRAL_ID ACTION BY [on=DATE] [note=TEXT] [findings=JSON] [amend=JSON]\n"
+    "                              a step: investigate, object, confirm, refuse,\n"
+    "                              spot_check, signoff (proto/README.md §11.2)\n"
+    "  review draw TOWNSHIP YYYY-MM BY\n"
+    "                              the month's spot-check draw (at least 30%)\n"
+    "  calendar import FILE.csv BY | calendar list FROM TO\n"
+    "                              the working-day calendar: day,kind[,note] per line,\n"
+    "                              kind holiday, workday (调休) or normal\n"
     "  places import FILE.csv | places list\n"
     "                              the county's place names (code,name[,parent] per\n"
     "                              line), shown by the web console instead of codes\n"
@@ -250,6 +260,8 @@ static const command_t commands[] = {
     {"payee", cmd_payee, 4, 5, true, false},
     {"payroll", cmd_payroll, 2, 4, true, false},
     {"recheck", cmd_recheck, 1, 2, false, false},
+    {"review", cmd_review, 1, AIDCTL_MAX_ARGS, true, false},
+    {"calendar", cmd_calendar, 1, 3, true, false},
 };
 
 int main(int argc, char **argv)

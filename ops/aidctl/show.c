@@ -369,10 +369,10 @@ int show_health(FILE *out, const msgpack_object *result)
 /* "granted 3, denied 1, pending 0, referred 0" of an outcomes map. */
 static const char *outcomes(const msgpack_object *o, char *buf, size_t bufsz)
 {
-    static const char *const keys[] = {"granted", "denied", "referred", "pending"};
+    static const char *const keys[] = {"granted", "denied", "referred", "pending", "in_review"};
     size_t used = 0;
     buf[0] = '\0';
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 5; i++) {
         char v[32];
         if (!cell(mp_get(o, keys[i]), v, sizeof v, "?"))
             return NULL;

@@ -75,6 +75,7 @@ REVOKE ALL ON FUNCTION aid_pii_key_matches(bytea) FROM PUBLIC;
 
 GRANT EXECUTE ON FUNCTION aid_pii_key_matches(bytea)
     TO aid_intake, aid_eligibility, aid_triggers, aid_department, aid_operator, aid_supervision;
+GRANT EXECUTE ON FUNCTION aid_pii_key_matches(bytea) TO aid_casework;
 
 -- ---------------------------------------------------------------- owners (issue 15)
 -- Each service that owns operations behind the front door writes only its own

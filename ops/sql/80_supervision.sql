@@ -53,6 +53,29 @@ LANGUAGE sql STABLE AS $$
           JOIN reports r ON r.report_id = f.report_id
          WHERE aid_china_date(d.decided_at) BETWEEN b.f AND b.l
            AND (p_township IS NULL OR r.township = p_township::bpchar)
+    ),
+    -- reviews (POLICY.md §16): open ones past their stage's date at the month's end
+    -- (or today, in the current month), and the month's confirmations and refusals
+    -- (the dates of only the open reviews are computed: reviews_open index)
+    rev AS (
+        SELECT township, sum(overdue) AS overdue, sum(confirmed) AS confirmed,
+               sum(refused) AS refused
+          FROM (SELECT v.township::text AS township, count(*) AS overdue, 0 AS confirmed,
+                       0 AS refused
+                  FROM bounds b, reviews v
+                 CROSS JOIN LATERAL aid_review_state(v, least(b.l, aid_china_date(now()))) s
+                 WHERE v.stage <> 'done' AND v.started_on <= b.l AND s.overdue
+                   AND (p_township IS NULL OR v.township = p_township::bpchar)
+                 GROUP BY v.township
+                UNION ALL
+                SELECT v.township::text, 0,
+                       count(*) FILTER (WHERE v.outcome = 'granted'),
+                       count(*) FILTER (WHERE v.outcome = 'denied')
+                  FROM bounds b, reviews v
+                 WHERE v.stage = 'done' AND v.last_on BETWEEN b.f AND b.l
+                   AND (p_township IS NULL OR v.township = p_township::bpchar)
+                 GROUP BY v.township) x
+         GROUP BY township
     )
     SELECT township, 'groups', code, n, 0::bigint FROM grp
     UNION ALL SELECT township, 'groups', 'any', n, 0 FROM grp_any
@@ -67,6 +90,9 @@ LANGUAGE sql STABLE AS $$
                 FROM dec d JOIN measures m USING (referral_id)
                WHERE d.status = 'granted'
                GROUP BY d.township, m.code
+    UNION ALL SELECT township, 'reviews', 'overdue', overdue, 0 FROM rev WHERE overdue > 0
+    UNION ALL SELECT township, 'reviews', 'confirmed', confirmed, 0 FROM rev WHERE confirmed > 0
+    UNION ALL SELECT township, 'reviews', 'refused', refused, 0 FROM rev WHERE refused > 0
 $$;
 
 -- True when complaint p_no exists and lies within p_township (NULL: any).

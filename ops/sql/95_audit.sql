@@ -69,6 +69,17 @@ CREATE OR REPLACE VIEW aid_audit AS
     SELECT d.decided_at, m.case_id, d.decided_by, 'move.' || d.decision,
            format('move-%s %s → %s request %s: %s', m.move_id, m.from_township,
                   m.to_township, d.request_id, d.note)
-      FROM case_move_decisions d JOIN case_moves m USING (move_id);
+      FROM case_move_decisions d JOIN case_moves m USING (move_id)
+    UNION ALL
+    SELECT t.recorded_at, v.case_id, t.by_account, 'review.' || t.action,
+           format('referral %s on %s by client %s request %s%s', t.referral_id, t.on_day,
+                  t.client, t.request_id, CASE WHEN t.note <> '' THEN ': ' || t.note ELSE '' END)
+      FROM review_steps t JOIN reviews v USING (referral_id)
+    UNION ALL
+    SELECT d.drawn_at, v.case_id, d.drawn_by, 'review.drawn',
+           format('referral %s drawn for %s spot checks of %s (seed %s, %s of %s) request %s',
+                  v.referral_id, to_char(d.month, 'YYYY-MM'), d.township, d.seed,
+                  cardinality(d.drawn), cardinality(d.pool), d.request_id)
+      FROM review_draws d JOIN reviews v ON v.referral_id = ANY (d.drawn);
 
 GRANT SELECT ON aid_audit TO aid_operator;

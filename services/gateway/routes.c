@@ -68,6 +68,16 @@ static const gw_route_t routes[] = {
      false},
     {"POST", "/api/moves/*", T | C, api_op, "move.decide", NULL, "move_id", REACH_TOWNSHIP,
      "move.decide", true},
+    /* the review procedure (POLICY.md §16; served by casework): the 待办 page. A
+     * caseworker sees and steps the reviews of their township; `by` is the user */
+    {"GET", "/api/reviews", T | C | A, api_op, "review.queue", "stage,township,department",
+     NULL, REACH_TOWNSHIP, "review.read", false},
+    {"POST", "/api/reviews/steps", T | C, api_op, "review.step", NULL, NULL, REACH_TOWNSHIP,
+     "review.step", true},
+    /* the case list of a township or village, searched by name or ID number (POST: no
+     * ID number in a URL); results masked, every search audited (here and by casework) */
+    {"POST", "/api/case-list", T | C | A, api_op, "case.search", NULL, NULL, REACH_TOWNSHIP,
+     "case.search", false},
     /* the county's place names (aidctl places import): code → name */
     {"GET", "/api/places", GW_STAFF, api_places, NULL, NULL, NULL, REACH_ANY, "", false},
     {"GET", "/api/health", GW_STAFF, api_op, "health", NULL, NULL, REACH_ANY, "", false},

@@ -6,7 +6,11 @@
  * working days (Monday–Friday): P_PROC_CIVIL_DAYS for civil affairs (the
  * whole dibao review, R-PROC-DIBAO; tekun 15 + 15, R-PROC-TEKUN), else the
  * county default P_PROC_DEFAULT_DAYS — both parameters in force on the
- * creation day. Public holidays are not modelled. */
+ * creation day. Public holidays are not modelled here. A referral under
+ * review (POLICY.md §16) has left its department's queue: it is overdue when
+ * its review's stage is past its date (due_on of ops/sql/55_casework.sql,
+ * counted in the county calendar's working days), and shows that date and
+ * stage. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +25,7 @@ typedef struct {
     char township[10], village[13];
     aid_date_t created, deadline;
     int days;
+    char stage[16];         /* a review's stage; "" for a pending referral */
     int64_t overdue;        /* working days past the deadline */
     bool urgent;
 } overdue_t;
@@ -36,10 +41,20 @@ static void prepare(store_t *store)
                   "                                 THEN 'P_PROC_CIVIL_DAYS' ELSE 'P_PROC_DEFAULT_DAYS' END"
                   "                    AND p.effective_from <= aid_china_date(f.created_at)"
                   "                  ORDER BY p.effective_from DESC, p.created_at DESC LIMIT 1),"
-                  "                CASE f.department WHEN 'civil' THEN 30 ELSE 10 END)"
+                  "                CASE f.department WHEN 'civil' THEN 30 ELSE 10 END),"
+                  "       '', ''"
                   "  FROM referral_queue q JOIN referrals f ON f.referral_id = q.referral_id"
                   "  JOIN reports r ON r.report_id = f.report_id"
-                  " WHERE $1::text IS NULL OR r.township = $1");
+                  " WHERE $1::text IS NULL OR r.township = $1"
+                  " UNION ALL "
+                  "SELECT v.referral_id, v.case_id, v.department, to_char(v.started_on, 'YYYYMMDD'),"
+                  "       v.township, v.village, r.urgent, 0,"
+                  "       to_char(s.due_on, 'YYYYMMDD'), s.stage"
+                  "  FROM reviews v CROSS JOIN LATERAL aid_review_state(v, $2::date) s"
+                  "  JOIN referrals f ON f.referral_id = v.referral_id"
+                  "  JOIN reports r ON r.report_id = f.report_id"
+                  " WHERE v.stage <> 'done' AND s.overdue"
+                  "   AND ($1::text IS NULL OR v.township = $1)");
 }
 
 /* Monday = 0 … Sunday = 6, for any day number (1970-01-01 was a Thursday). */
@@ -70,7 +85,7 @@ static int overdue_cmp(const void *x, const void *y)
 static void pack_row(msgpack_packer *pk, const overdue_t *o)
 {
     char buf[48], d[11];
-    msgpack_pack_map(pk, 11);
+    msgpack_pack_map(pk, o->stage[0] ? 12 : 11);
     snprintf(buf, sizeof buf, "referral-%lld", o->referral_id);
     mp_pack_kv_str(pk, "referral_id", buf);
     snprintf(buf, sizeof buf, "case-%lld", o->case_id);
@@ -85,6 +100,8 @@ static void pack_row(msgpack_packer *pk, const overdue_t *o)
     mp_pack_kv_str(pk, "deadline", d);
     mp_pack_kv_int(pk, "working_days_overdue", o->overdue);
     mp_pack_kv_bool(pk, "urgent", o->urgent);
+    if (o->stage[0])
+        mp_pack_kv_str(pk, "review_stage", o->stage);
     bool civil = strcmp(o->department, "civil") == 0;
     mp_pack_str(pk, "rules");
     msgpack_pack_array(pk, civil ? 2 : 0);
@@ -104,8 +121,10 @@ static int handle(opctx_t *ctx, const proto_request_t *req, msgpack_packer *pk,
     store_t *store = ctx->store;
     if (!store_ready(store))
         return write_unavailable(err);
-    const char *arg = q.township[0] ? q.township : NULL;
-    PGresult *r = store_exec(store, "care_overdue", 1, &arg);
+    char as_of[11];
+    date_format(q.as_of, as_of);
+    const char *args[2] = {q.township[0] ? q.township : NULL, as_of};
+    PGresult *r = store_exec(store, "care_overdue", 2, args);
     if (!r)
         return write_unavailable(err);
     int n = PQntuples(r);
@@ -121,6 +140,12 @@ static int handle(opctx_t *ctx, const proto_request_t *req, msgpack_packer *pk,
         long long days = atoll(PQgetvalue(r, i, 7));
         o->days = days < 0 ? 0 : days > 3650 ? 3650 : (int)days;
         o->deadline = date_add_working_days(o->created, o->days);
+        const char *due = PQgetvalue(r, i, 8);
+        if (*due) { /* a review: its stage's date, in the calendar's working days */
+            o->deadline = (aid_date_t)atol(due);
+            o->days = (int)working_days_between(o->created, o->deadline);
+            snprintf(o->stage, sizeof o->stage, "%s", PQgetvalue(r, i, 9));
+        }
         if (q.as_of <= o->deadline)
             continue;
         o->overdue = working_days_between(o->deadline, q.as_of);

@@ -85,8 +85,8 @@ static void civil_supplements(const report_t *r, const assessment_t *a, decision
     }
 }
 
-/* R-TEKUN-CARE: the care allowance for a self-care level. */
-static int64_t tekun_care_fen(const member_t *m, const params_t *p)
+/* R-TEKUN-CARE: the care allowance for a self-care level (also grant.c's). */
+int64_t tekun_care_fen(const member_t *m, const params_t *p)
 {
     switch (m->self_care) {
     case SELFCARE_SEMI: return p->P_CARE_SEMI;

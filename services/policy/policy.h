@@ -128,4 +128,12 @@ typedef struct {
 void policy_decide(dept_t d, const report_t *r, const assessment_t *a,
                    const params_t *p, decision_t *out);
 
+/* What the confirmation of a review grants (POLICY.md §17, grant.c): for a
+ * civil.dibao_review measure of proposal, R-DIBAO-GRANT's monthly allowance
+ * (per member P_DIBAO minus the per-capita income, at least min_rate_pct of
+ * P_DIBAO); for each civil.tekun_review, R-TEKUN-GRANT's monthly support
+ * (R-TEKUN-STD + R-TEKUN-CARE) of that person. Fills out (reset first). */
+void policy_grant(const report_t *r, const assessment_t *a, const decision_t *proposal,
+                  const params_t *p, int64_t min_rate_pct, decision_t *out);
+
 #endif

@@ -96,6 +96,9 @@ void decision_close(decision_t *d, const char *denied_reason);
 typedef void dept_decide_fn(const report_t *r, const assessment_t *a, const params_t *p,
                             decision_t *out);
 
+/* R-TEKUN-CARE's allowance for m's self-care level (civil.c). */
+int64_t tekun_care_fen(const member_t *m, const params_t *p);
+
 dept_decide_fn civil_decide;      /* §2–4, civil.c */
 dept_decide_fn tempaid_decide;    /* §5, tempaid.c */
 dept_decide_fn medical_decide;    /* §6, medical.c */

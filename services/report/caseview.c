@@ -16,7 +16,11 @@
  * so is a person by ID number whom none of them names. The
  * web console asks so for a caseworker whose township filed a report in a
  * case registered elsewhere: they see what they filed and its outcome, not
- * the household's other reports. */
+ * the household's other reports.
+ *
+ * A referral under review (POLICY.md §16, ops/sql/55_casework.sql) carries a
+ * `review` object: its stage, due date, notice and steps; a refused one shows
+ * the refusal's reason as its own. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +48,13 @@
     "  FROM referrals f"                                                                     \
     "  CROSS JOIN LATERAL (SELECT m.* FROM measures m"                                       \
     "                       WHERE m.referral_id = f.referral_id OFFSET 0) m"
+/* The reviews of a case's referrals, one row per step (the WHERE follows). */
+#define REVIEW_ROWS                                                                          \
+    "SELECT v.referral_id, s.stage, coalesce(s.due_on::text, ''), s.overdue,"               \
+    "       coalesce(s.notice_ends_on::text, ''), coalesce(t.action, ''),"                  \
+    "       coalesce(t.by_account, ''), coalesce(t.on_day::text, ''), coalesce(t.note, '')" \
+    "  FROM reviews v CROSS JOIN LATERAL aid_review_state(v, aid_china_date(now())) s"       \
+    "  LEFT JOIN review_steps t ON t.referral_id = v.referral_id"
 /* The reports of case $1 filed in township $2. */
 #define REPORTS_IN                                                                           \
     "(SELECT r.report_id FROM reports r WHERE r.case_id = $1::bigint AND r.township = $2::bpchar)"
@@ -74,6 +85,8 @@ void caseview_prepare(store_t *store)
     store_prepare(store, "case_measures",
                   MEASURE_ROWS
                   " WHERE f.case_id = $1::bigint ORDER BY f.referral_id, m.ord");
+    store_prepare(store, "case_reviews",
+                  REVIEW_ROWS " WHERE v.case_id = $1::bigint ORDER BY v.referral_id, t.n");
     store_prepare(store, "case_complete",
                   "SELECT NOT EXISTS (SELECT 1 FROM reports r JOIN report_queue q USING (report_id)"
                   "                    WHERE r.case_id = $1::bigint)"
@@ -103,6 +116,10 @@ void caseview_prepare(store_t *store)
                   MEASURE_ROWS
                   " WHERE f.case_id = $1::bigint AND f.report_id IN " REPORTS_IN
                   " ORDER BY f.referral_id, m.ord");
+    store_prepare(store, "case_reviews_in",
+                  REVIEW_ROWS " WHERE v.case_id = $1::bigint AND v.referral_id IN"
+                  " (SELECT f.referral_id FROM referrals f WHERE f.report_id IN " REPORTS_IN ")"
+                  " ORDER BY v.referral_id, t.n");
     store_prepare(store, "case_complete_in",
                   "SELECT NOT EXISTS (SELECT 1 FROM reports r JOIN report_queue q USING (report_id)"
                   "                    WHERE r.case_id = $1::bigint AND r.township = $2::bpchar)"
@@ -183,21 +200,59 @@ static int pack_persons(msgpack_packer *pk, PGresult *r)
     return 0;
 }
 
-static void pack_referrals(msgpack_packer *pk, PGresult *refs, PGresult *ms)
+/* The review of a referral: rows [first, first + count) of rv (REVIEW_ROWS). */
+static void pack_review(msgpack_packer *pk, PGresult *rv, int first, int count)
 {
-    int n = PQntuples(refs), nm = PQntuples(ms), j = 0;
+    const char *ends = PQgetvalue(rv, first, 4), *due = PQgetvalue(rv, first, 2);
+    int steps = PQgetvalue(rv, first, 5)[0] ? count : 0;
+    msgpack_pack_map(pk, 3 + (*due != 0) + (*ends != 0));
+    mp_pack_kv_str(pk, "stage", PQgetvalue(rv, first, 1));
+    if (*due)
+        mp_pack_kv_str(pk, "due_on", due);
+    mp_pack_kv_bool(pk, "overdue", PQgetvalue(rv, first, 3)[0] == 't');
+    if (*ends)
+        mp_pack_kv_str(pk, "notice_ends_on", ends);
+    mp_pack_str(pk, "steps");
+    msgpack_pack_array(pk, (size_t)steps);
+    for (int k = first; k < first + steps; k++) {
+        msgpack_pack_map(pk, 4);
+        mp_pack_kv_str(pk, "action", PQgetvalue(rv, k, 5));
+        mp_pack_kv_str(pk, "by", PQgetvalue(rv, k, 6));
+        mp_pack_kv_str(pk, "on", PQgetvalue(rv, k, 7));
+        mp_pack_kv_str(pk, "note", PQgetvalue(rv, k, 8));
+    }
+}
+
+static void pack_referrals(msgpack_packer *pk, PGresult *refs, PGresult *ms, PGresult *rv)
+{
+    int n = PQntuples(refs), nm = PQntuples(ms), nr = PQntuples(rv), j = 0, jr = 0;
     msgpack_pack_array(pk, (size_t)n);
     for (int i = 0; i < n; i++) {
         long long rid = atoll(PQgetvalue(refs, i, 0));
         char buf[48];
-        msgpack_pack_map(pk, 8);
+        /* reviews are ordered by referral id, like the referrals */
+        while (jr < nr && atoll(PQgetvalue(rv, jr, 0)) < rid)
+            jr++;
+        int rfirst = jr, rcount = 0;
+        while (jr + rcount < nr && atoll(PQgetvalue(rv, jr + rcount, 0)) == rid)
+            rcount++;
+        jr += rcount;
+        const char *reason = PQgetvalue(refs, i, 4);
+        for (int k = rfirst; k < rfirst + rcount && !*reason; k++)
+            if (strcmp(PQgetvalue(rv, k, 5), "refuse") == 0)
+                reason = PQgetvalue(rv, k, 8); /* R-PROC-CONFIRM: the refusal's reason */
+        msgpack_pack_map(pk, rcount ? 9 : 8);
         snprintf(buf, sizeof buf, "referral-%lld", rid);
         mp_pack_kv_str(pk, "referral_id", buf);
         snprintf(buf, sizeof buf, "report-%s", PQgetvalue(refs, i, 1));
         mp_pack_kv_str(pk, "report_id", buf);
         mp_pack_kv_str(pk, "department", PQgetvalue(refs, i, 2));
         mp_pack_kv_str(pk, "status", PQgetvalue(refs, i, 3));
-        mp_pack_kv_str(pk, "reason", PQgetvalue(refs, i, 4));
+        mp_pack_kv_str(pk, "reason", reason);
+        if (rcount) {
+            mp_pack_str(pk, "review");
+            pack_review(pk, rv, rfirst, rcount);
+        }
         /* measures are ordered by referral id, like the referrals */
         while (j < nm && atoll(PQgetvalue(ms, j, 0)) < rid)
             j++;
@@ -274,9 +329,9 @@ static int read_case(store_t *store, const char *num, const char *township, PGre
                      bool *found)
 {
     static const char *const all[] = {"case_by_id", "case_persons", "case_referrals",
-                                      "case_measures", "case_complete"};
+                                      "case_measures", "case_complete", "case_reviews"};
     static const char *const in[] = {"case_by_id_in", "case_persons_in", "case_referrals_in",
-                                     "case_measures_in", "case_complete_in"};
+                                     "case_measures_in", "case_complete_in", "case_reviews_in"};
     const char *const *stmts = *township ? in : all;
     const char *args[2] = {num, township};
     int nargs = *township ? 2 : 1;
@@ -285,7 +340,7 @@ static int read_case(store_t *store, const char *num, const char *township, PGre
         return 0;
     bool sent = PQsendQueryParams(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0,
                                   NULL, NULL, NULL, NULL, 0) == 1;
-    for (int k = 0; sent && k < 5; k++)
+    for (int k = 0; sent && k < 6; k++)
         sent = PQsendQueryPrepared(conn, stmts[k], nargs, args, NULL, NULL, 0) == 1;
     sent = sent && PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) == 1 &&
            PQpipelineSync(conn) == 1;
@@ -295,7 +350,7 @@ static int read_case(store_t *store, const char *num, const char *township, PGre
         PGresult *by_id = store_pipe_next(store, &ok);
         *found = by_id && PQntuples(by_id) == 1;
         PQclear(by_id);
-        for (int k = 0; k < 4; k++)
+        for (int k = 0; k < 5; k++)
             res[k] = store_pipe_next(store, &ok);
         PQclear(store_pipe_next(store, &ok)); /* COMMIT */
     }
@@ -323,7 +378,7 @@ int caseview_write_case(store_t *store, const proto_case_get_t *q, msgpack_packe
         if (rc != 0)
             return rc;
     }
-    PGresult *res[4] = {NULL, NULL, NULL, NULL};
+    PGresult *res[5] = {NULL, NULL, NULL, NULL, NULL};
     bool found = false;
     int rc = 0;
     if (!read_case(store, case_id, q->township, res, &found)) {
@@ -335,7 +390,7 @@ int caseview_write_case(store_t *store, const proto_case_get_t *q, msgpack_packe
                         "no such case");
         goto out;
     }
-    PGresult *persons = res[0], *refs = res[1], *ms = res[2], *done = res[3];
+    PGresult *persons = res[0], *refs = res[1], *ms = res[2], *done = res[3], *rv = res[4];
     if (q->township[0] && q->id_number[0] && !names_person(persons, q->id_number)) {
         rc = proto_fail(err, PROTO_NOT_FOUND, "id_number", "no such case");
         goto out;
@@ -351,7 +406,7 @@ int caseview_write_case(store_t *store, const proto_case_get_t *q, msgpack_packe
         goto out;
     }
     mp_pack_str(pk, "referrals");
-    pack_referrals(pk, refs, ms);
+    pack_referrals(pk, refs, ms, rv);
     mp_pack_str(pk, "entitlements"); /* issue 17: case_entitlements.c */
     if (case_entitlements_pack(store, case_id, q->township, pk) != 0) {
         rc = proto_fail(err, PROTO_UNAVAILABLE, NULL, "the case's entitlements could not be read");
@@ -359,7 +414,7 @@ int caseview_write_case(store_t *store, const proto_case_get_t *q, msgpack_packe
     }
     snprintf(case_out, case_outsz, "%s", case_id);
 out:
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 5; k++)
         PQclear(res[k]);
     return rc;
 }

@@ -24,7 +24,8 @@
 #define DISCLOSED_CODES                                                              \
     "'civil.dibao_supplement', 'civil.tekun_support', 'tempaid.emergency_cash',"     \
     " 'tempaid.expenditure_cash', 'education.preschool', 'education.compulsory',"    \
-    " 'education.senior', 'education.vocational', 'education.higher'"
+    " 'education.senior', 'education.vocational', 'education.higher',"               \
+    " 'civil.dibao_grant'"
 
 static void prepare(store_t *store)
 {
@@ -51,14 +52,14 @@ static void prepare(store_t *store)
      * re-decision never doubles a monthly amount; one-off cash summed */
     store_prepare(store, "care_disclosure",
                   "WITH m AS ("
-                  "  SELECT f.case_id, f.report_id, d.referral_id, d.decided_at, ms.code,"
+                  "  SELECT f.case_id, f.report_id, d.referral_id, f.decided_at, ms.code,"
                   "         ms.period, ms.amount_fen"
                   "    FROM decisions d JOIN referrals f USING (referral_id)"
                   "    JOIN reports r ON r.report_id = f.report_id"
                   "    JOIN measures ms ON ms.referral_id = d.referral_id"
-                  "   WHERE r.village = $1 AND d.status = 'granted' AND ms.form = 'cash'"
+                  "   WHERE r.village = $1 AND f.status = 'granted' AND ms.form = 'cash'"
                   "     AND ms.code IN (" DISCLOSED_CODES ")"
-                  "     AND aid_china_date(d.decided_at) BETWEEN $2::date AND $3::date),"
+                  "     AND aid_china_date(f.decided_at) BETWEEN $2::date AND $3::date),"
                   " latest AS ("
                   "  SELECT DISTINCT ON (case_id, code) case_id, code, referral_id FROM m"
                   "   WHERE period <> 'once'"
@@ -82,6 +83,10 @@ static void prepare(store_t *store)
                   "   JOIN assessed_persons head"
                   "     ON head.report_id = h.report_id AND head.idx = 0"
                   "  ORDER BY h.case_id, h.code");
+    /* the proposals under public notice (公示), apart from the recipients */
+    store_prepare(store, "care_notices",
+                  "SELECT o_code, o_amount_fen, coalesce(o_name, ''), o_size, o_notice_ends_on::text"
+                  "  FROM aid_review_notices($1, $2::date, $3::date)");
 }
 
 /* ---- ledger.monthly ------------------------------------------------------------ */
@@ -100,7 +105,7 @@ typedef struct {
 } ledger_t;
 
 static const char *const sections[] = {"groups", "visits", "decisions", "measures",
-                                       "central_care", NULL};
+                                       "central_care", "reviews", NULL};
 /* Items listed in this order within their section (by sections[] index);
  * others (decisions, measures) by name after them. */
 static const char *const ranked_items[][16] = {
@@ -109,6 +114,7 @@ static const char *const ranked_items[][16] = {
     {NULL},
     {NULL},
     {"centralized", "dispersed", "rate_pct", "target_pct", NULL},
+    {"overdue", "confirmed", "refused", NULL},
 };
 
 static int find(const char *const *names, const char *s)
@@ -382,8 +388,13 @@ static int handle_disclosure(opctx_t *ctx, const proto_request_t *req, msgpack_p
     PGresult *r = store_exec(store, "care_disclosure", 3, vals);
     if (!r)
         return write_unavailable(err);
+    PGresult *nt = store_exec(store, "care_notices", 3, vals);
+    if (!nt) {
+        PQclear(r);
+        return write_unavailable(err);
+    }
     int n = PQntuples(r);
-    msgpack_pack_map(pk, 3);
+    msgpack_pack_map(pk, 4);
     mp_pack_kv_str(pk, "village", q.village);
     mp_pack_kv_str(pk, "month", q.month);
     mp_pack_str(pk, "rows");
@@ -399,6 +410,21 @@ static int handle_disclosure(opctx_t *ctx, const proto_request_t *req, msgpack_p
         mp_pack_kv_int(pk, "amount_fen", atoll(PQgetvalue(r, i, 1)));
     }
     PQclear(r);
+    /* 公示 (R-PROC-NOTICE): proposals under notice, not recipients yet */
+    mp_pack_str(pk, "notices");
+    msgpack_pack_array(pk, (size_t)PQntuples(nt));
+    for (int i = 0; i < PQntuples(nt); i++) {
+        char name[PROTO_STR_MAX + 1];
+        name_mask(PQgetvalue(nt, i, 2), name, sizeof name);
+        msgpack_pack_map(pk, 6);
+        mp_pack_kv_str(pk, "village", q.village);
+        mp_pack_kv_str(pk, "name_masked", name);
+        mp_pack_kv_int(pk, "household_size", atoll(PQgetvalue(nt, i, 3)));
+        mp_pack_kv_str(pk, "measure", PQgetvalue(nt, i, 0));
+        mp_pack_kv_int(pk, "amount_fen", atoll(PQgetvalue(nt, i, 1)));
+        mp_pack_kv_str(pk, "notice_ends_on", PQgetvalue(nt, i, 4));
+    }
+    PQclear(nt);
     return 0;
 }
 

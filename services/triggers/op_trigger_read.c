@@ -47,7 +47,7 @@ static void prepare(store_t *store)
     store_prepare(store, "trigger_list",
                   "SELECT g.trigger_id, g.kind, g.body, g.cases, g.reached,"
                   "       " UTC_TEXT("g.created_at") ", coalesce(" UTC_TEXT("g.done_at") ", ''),"
-                  "       o.pending, o.granted, o.denied, o.referred,"
+                  "       o.pending, o.granted, o.denied, o.referred, o.in_review,"
                   "       coalesce(p.case_id, 0)"
                   "  FROM triggers g"
                   "  LEFT JOIN LATERAL (SELECT q.case_id FROM requests q"
@@ -56,7 +56,8 @@ static void prepare(store_t *store)
                   "  CROSS JOIN LATERAL (SELECT count(*) FILTER (WHERE f.status = 'pending') AS pending,"
                   "                             count(*) FILTER (WHERE f.status = 'granted') AS granted,"
                   "                             count(*) FILTER (WHERE f.status = 'denied') AS denied,"
-                  "                             count(*) FILTER (WHERE f.status = 'referred') AS referred"
+                  "                             count(*) FILTER (WHERE f.status = 'referred') AS referred,"
+                  "                             count(*) FILTER (WHERE f.status = 'in_review') AS in_review"
                   "                        FROM (" TRIGGER_HOUSEHOLDS ") h"
                   "                        JOIN referrals f ON f.report_id = h.report_id) o"
                   " WHERE ($1 = '' OR g.kind = $1) AND ($2::bigint = 0 OR g.trigger_id < $2::bigint)"
@@ -64,12 +65,13 @@ static void prepare(store_t *store)
     store_prepare(store, "trigger_one",
                   "SELECT g.trigger_id, g.kind, g.body, g.cases, g.reached,"
                   "       " UTC_TEXT("g.created_at") ", coalesce(" UTC_TEXT("g.done_at") ", ''),"
-                  "       o.pending, o.granted, o.denied, o.referred"
+                  "       o.pending, o.granted, o.denied, o.referred, o.in_review"
                   "  FROM triggers g"
                   "  CROSS JOIN LATERAL (SELECT count(*) FILTER (WHERE f.status = 'pending') AS pending,"
                   "                             count(*) FILTER (WHERE f.status = 'granted') AS granted,"
                   "                             count(*) FILTER (WHERE f.status = 'denied') AS denied,"
-                  "                             count(*) FILTER (WHERE f.status = 'referred') AS referred"
+                  "                             count(*) FILTER (WHERE f.status = 'referred') AS referred,"
+                  "                             count(*) FILTER (WHERE f.status = 'in_review') AS in_review"
                   "                        FROM (" TRIGGER_HOUSEHOLDS ") h"
                   "                        JOIN referrals f ON f.report_id = h.report_id) o"
                   " WHERE g.trigger_id = $1::bigint");
@@ -195,11 +197,12 @@ static void pack_trigger(msgpack_packer *pk, const PGresult *r, int row, bool wi
     mp_pack_kv_int(pk, "cases", atoll(PQgetvalue(r, row, 3)));
     mp_pack_kv_int(pk, "reached", atoll(PQgetvalue(r, row, 4)));
     mp_pack_str(pk, "outcomes");
-    msgpack_pack_map(pk, 4);
+    msgpack_pack_map(pk, 5);
     mp_pack_kv_int(pk, "pending", atoll(PQgetvalue(r, row, 7)));
     mp_pack_kv_int(pk, "granted", atoll(PQgetvalue(r, row, 8)));
     mp_pack_kv_int(pk, "denied", atoll(PQgetvalue(r, row, 9)));
     mp_pack_kv_int(pk, "referred", atoll(PQgetvalue(r, row, 10)));
+    mp_pack_kv_int(pk, "in_review", atoll(PQgetvalue(r, row, 11))); /* POLICY.md §16 */
 }
 #define TRIGGER_KEYS 10 /* keys pack_trigger writes without the person */
 
@@ -245,7 +248,7 @@ static int handle_list(opctx_t *ctx, const proto_request_t *req, msgpack_packer 
     mp_pack_str(pk, "triggers");
     msgpack_pack_array(pk, (size_t)n);
     for (int i = 0; i < n; i++) {
-        long long cid = atoll(PQgetvalue(r, i, 11));
+        long long cid = atoll(PQgetvalue(r, i, 12));
         msgpack_pack_map(pk, TRIGGER_KEYS + 1);
         pack_trigger(pk, r, i, false);
         mp_pack_str(pk, "case_id"); /* a person trigger's household; nil for areas */

@@ -386,7 +386,10 @@ def check_case_invariants(case):
         assert key not in seen, "department %s twice for %s" % (f["department"], f["report_id"])
         seen.add(key)
         assert f["department"] in DEPARTMENTS, f
-        assert f["status"] in ("pending", "granted", "denied", "referred"), f
+        assert f["status"] in ("pending", "in_review", "granted", "denied", "referred"), f
+        if f["status"] == "in_review":   # POLICY.md §16: a proposal under review
+            assert f["review"]["stage"] in ("investigation", "notice", "confirmation",
+                                            "spot_check"), f
         if f["status"] != "pending":
             assert f["decided_at"], f
         if f["status"] == "denied":

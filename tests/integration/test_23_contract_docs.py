@@ -147,6 +147,12 @@ def bodies(h):
         ("recheck.due", ""): {"month": "2026-11"},
         ("case.merge", ""): {"into": "case-999999998", "from": "case-999999999", "by": "x",
                              "reason": "y"},
+        ("review.queue", ""): {},
+        ("review.step", ""): {"referral_id": "referral-999999", "action": "confirm", "by": "x"},
+        ("review.draw", ""): {"township": "520123998", "month": "2026-11", "by": "x"},
+        ("calendar.set", ""): {"days": [{"day": "2030-01-01", "kind": "normal"}], "by": "x"},
+        ("calendar.get", ""): {"from": "2026-11-01", "to": "2026-11-30"},
+        ("case.search", ""): {},
     }
 
 

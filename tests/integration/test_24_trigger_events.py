@@ -116,7 +116,7 @@ def test_triggers_list_shows_reach_and_outcomes(h, flood_area):
     assert g["areas"] == [flood_area["area"]["township"]] and g["occurred_on"] is None
     assert g["cases"] == 2 and g["reached"] == 2 and g["done_at"]
     # every household got tempaid and relief: four referrals, all decided
-    assert g["outcomes"] == {"pending": 0, "granted": 4, "denied": 0, "referred": 0}, g
+    assert g["outcomes"] == {"pending": 0, "granted": 4, "denied": 0, "referred": 0, "in_review": 0}, g
     assert g["outcomes"] == FLOOD["outcomes"]
     # paging: before the newest shown
     older = h.call("triggers.list", {"before": lst[0]["trigger_id"], "limit": 1})

@@ -6,7 +6,8 @@ allowed key served · plaintext refused · unknown key refused · wrong server k
 refused · a key admitted by editing the allow-list, without a restart, is served
 under its name · a flooding key gets rate_limited while others are still served ·
 only a department's own keys read its pending referrals and decide them · only a
-township's own keys (for its cases) and the county's services decide possible moves."""
+township's own keys (for its cases) and the county's services decide possible moves ·
+a key names only its own staff accounts in review steps."""
 import os
 import time
 
@@ -223,6 +224,35 @@ def test_only_a_townships_own_keys_and_county_services_decide_its_moves(h):
         # the case's own township decides
         r = clients[t1 + ".app"][0].call("move.decide", decide, id=h.rid("mv"))
         assert r["ok"] is True and r["result"]["township"] == t1, r
+    finally:
+        for c, pub in clients.values():
+            c.close()
+            _remove(pub)
+
+
+def test_a_key_names_only_its_own_staff_accounts_in_review_steps(h):
+    """Issue 16: `by` of review.step is a staff account; a key may name only its own
+    accounts (its name or <name>.<person>), the county's services any."""
+    t = "520123%03d" % (600 + os.getpid() % 100)
+    res = h.submit_ok(h.report([h.member(birth="1950-04-04", no_supporter=True)],
+                               area={"county": "520123", "township": t, "village": t + "001"}))
+    case = h.wait_complete(res["case_id"], report_id=res["report_id"])
+    ref = h.referrals_of(case, res["report_id"])["civil"]["referral_id"]
+    step = {"referral_id": ref, "action": "investigate", "by": t + ".li", "on": "2026-11-03"}
+    clients = {name: _client_named(h, name) for name in (t, "520123999")}
+    try:
+        # the local client (a staff tool) and another township's key: unauthorized `by`
+        for r in (h.call("review.step", step, id=h.rid("rv")),
+                  clients["520123999"][0].call("review.step", step, id=h.rid("rv"))):
+            e = h.error_of(r)
+            assert (e["code"], e.get("field")) == ("unauthorized", "by"), e
+        assert h.psql_value("SELECT steps FROM reviews WHERE referral_id = %d"
+                            % h.num(ref)) == "0"
+        # the township's own key names its own caseworker
+        r = clients[t][0].call("review.step", step, id=h.rid("rv"))
+        assert r["ok"] is True and r["result"]["notice_ends_on"] == "2026-11-09", r
+        assert h.psql_value("SELECT client FROM review_steps WHERE referral_id = %d"
+                            % h.num(ref)) == t
     finally:
         for c, pub in clients.values():
             c.close()

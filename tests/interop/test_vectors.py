@@ -330,10 +330,12 @@ def check_case_view(result, case_id, masked_member=None):
         assert masked_member in [p["id_masked"] for p in result["persons"]]
     pending = False
     for f in result["referrals"]:
-        assert list(f) == REFERRAL_KEYS, f
+        # a referral under review (POLICY.md §16) has its review after its reason
+        assert [k for k in f if k != "review"] == REFERRAL_KEYS, f
+        assert ("review" in f) <= (f["department"] in ("civil", "tempaid")), f
         assert REFERRAL_ID.match(f["referral_id"]) and REPORT_ID.match(f["report_id"]), f
         assert f["department"] in DEPARTMENTS, f
-        assert f["status"] in ("pending", "granted", "denied", "referred"), f
+        assert f["status"] in ("pending", "in_review", "granted", "denied", "referred"), f
         assert isinstance(f["reason"], str)
         assert all(isinstance(r, str) and r.startswith("R-") for r in f["rules"]), f
         if f["status"] == "pending":

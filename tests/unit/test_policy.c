@@ -1477,6 +1477,61 @@ static void test_largest_household_fits(void **state)
     assert_int_equal(d.n_measures, 2 * REPORT_MAX_MEMBERS);
 }
 
+/* R-DIBAO-GRANT, R-TEKUN-GRANT (grant.c): what a confirmed review grants, from the
+ * proposal's review measures. */
+static void test_grants_of_confirmed_reviews(void **state)
+{
+    (void)state;
+    static report_t r;
+    static assessment_t a;
+    static decision_t d, g;
+    params_t p;
+    policy_params_default(&p);
+    /* dibao: two members, 30000 fen together: per capita 15000, per member
+     * P_DIBAO - 15000, for the household */
+    report_base(&r);
+    add(&r, 40)->monthly_income_fen = 30000;
+    add(&r, 38)->monthly_income_fen = 0;
+    policy_assess(&r, &p, &a);
+    policy_decide(DEPT_CIVIL, &r, &a, &p, &d);
+    assert_int_equal(d.n_measures, 1);
+    assert_string_equal(d.measures[0].code, "civil.dibao_review");
+    policy_grant(&r, &a, &d, &p, 10, &g);
+    assert_int_equal(g.status, STATUS_GRANTED);
+    assert_int_equal(g.n_measures, 1);
+    assert_string_equal(g.measures[0].code, "civil.dibao_grant");
+    assert_int_equal(g.measures[0].person, -1);
+    assert_int_equal(g.measures[0].amount_fen, 2 * (p.P_DIBAO - 15000));
+    assert_int_equal(g.measures[0].period, PERIOD_MONTH);
+    assert_int_equal(g.measures[0].form, FORM_CASH);
+    assert_string_equal(g.rules[0], "R-DIBAO-GRANT");
+    /* just under the standard: at least P_DIBAO_MIN_RATE of it per member */
+    r.members[0].monthly_income_fen = 2 * (p.P_DIBAO - 100);
+    policy_assess(&r, &p, &a);
+    policy_grant(&r, &a, &d, &p, 10, &g);
+    assert_int_equal(g.measures[0].amount_fen, 2 * (p.P_DIBAO / 10));
+    /* tekun: an elderly person without supporter, who cannot care for themselves:
+     * R-TEKUN-STD + R-TEKUN-CARE, monthly, per person */
+    report_base(&r);
+    member_t *m = add(&r, 75);
+    m->monthly_income_fen = 0;
+    m->no_supporter = true;
+    m->self_care = SELFCARE_NONE;
+    policy_assess(&r, &p, &a);
+    policy_decide(DEPT_CIVIL, &r, &a, &p, &d);
+    assert_string_equal(d.measures[0].code, "civil.tekun_review");
+    policy_grant(&r, &a, &d, &p, 10, &g);
+    assert_int_equal(g.n_measures, 1);
+    assert_string_equal(g.measures[0].code, "civil.tekun_grant");
+    assert_int_equal(g.measures[0].person, 0);
+    assert_int_equal(g.measures[0].amount_fen, 112800 + p.P_CARE_NONE);
+    /* a proposal without a review grants nothing */
+    d.n_measures = 0;
+    policy_grant(&r, &a, &d, &p, 10, &g);
+    assert_int_equal(g.status, STATUS_DENIED);
+    assert_int_equal(g.n_measures, 0);
+}
+
 int main(void)
 {
     static const struct CMUnitTest fixed[] = {
@@ -1487,6 +1542,7 @@ int main(void)
         cmocka_unit_test(test_unknown_department_denied),
         cmocka_unit_test(test_largest_household_fits),
         cmocka_unit_test(test_invariants_every_row_report),
+        cmocka_unit_test(test_grants_of_confirmed_reviews),
     };
     enum { N_FIXED = sizeof fixed / sizeof fixed[0] };
     struct CMUnitTest tests[N_ROWS + N_FIXED];

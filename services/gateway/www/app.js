@@ -16,7 +16,7 @@ const AID = (() => {
       civil: '民政', tempaid: '临时救助', medical: '医疗保障', education: '教育', housing: '住房',
       employment: '就业', relief: '应急救助', social: '社会服务', care: '关爱探访',
     },
-    status: { pending: '办理中', granted: '已批准', denied: '不予救助', referred: '已转介' },
+    status: { pending: '办理中', in_review: '审核中', granted: '已批准', denied: '不予救助', referred: '已转介' },
     period: { once: '一次性', month: '每月', quarter: '每季度', year: '每年' },
     form: { cash: '现金', in_kind: '实物', service: '服务', referral: '转介' },
     visit: { month: '每月探访', quarter: '每季度探访', none: '无' },
@@ -236,7 +236,9 @@ const AID = (() => {
   const NAV = [
     ['index.html', '工作台', ['township', 'county', 'department', 'auditor']],
     ['report.html', '填报', ['township', 'county']],
+    ['todo.html', '待办', ['township', 'county', 'auditor']],
     ['case.html', '个案查询', ['township', 'county', 'department', 'auditor']],
+    ['cases.html', '案件名册', ['township', 'county', 'auditor']],
     ['visits.html', '探访', ['township', 'county', 'auditor']],
     ['referrals.html', '部门转介', ['county', 'department', 'auditor']],
     ['ledger.html', '月度台账', ['township', 'county', 'auditor']],

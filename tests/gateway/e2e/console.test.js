@@ -7,6 +7,9 @@
  * the housing officer (housing is external in the test stack), in a second
  * browser: record the housing decision; the first one's case view updates by itself and
  * shows every department decided, with amounts in yuan and the rules' texts.
+ * The 待办 page of the review procedure: a township caseworker records a home
+ * investigation (an overdue review listed first, marked); the county officer,
+ * another person, confirms after the notice.
  * Screenshots go to $AID_VAR/e2e/. Run by tests/gateway/run.sh against its stack
  * (environment from `ops/stack.sh env`). Exit status 0 when every step passed. */
 'use strict';
@@ -253,6 +256,78 @@ async function fillMember(page, i, m) {
       await page.click('#query button[type=submit]');
       await page.waitForSelector('#sheet:not([hidden]) table', { timeout: T });
       assert(!(await page.textContent('#sheet')).includes(head.slice(0, 6) + '*'), 'no ID numbers on the public list');
+    });
+
+    await step('待办: the township records the investigation, the county confirms after the notice', async () => {
+      const aidctl = path.join(ROOT, 'bin', 'aidctl');
+      const env = Object.assign({}, process.env);
+      const chinaDay = n => new Date(Date.now() + 8 * 3600e3 + n * 86400e3).toISOString().slice(0, 10);
+      const file = n => {   /* a dibao applicant filed 20 days ago; its civil referral */
+        const body = { as_of: chinaDay(-20), source: 'visit',
+          area: { county: '520123', township: '520123101', village: '520123101001' },
+          household: { members: [{ id_number: newId('1981-02-02'), name: '赵申请' + n, hukou_local: true, monthly_income_fen: 20000 }] } };
+        const f = path.join(OUT, `applicant-${n}.json`);
+        fs.writeFileSync(f, JSON.stringify(body));
+        const res = JSON.parse(execFileSync(aidctl, ['--json', 'submit', f], { env }).toString());
+        for (let i = 0; i < 100; i++) {
+          const c = JSON.parse(execFileSync(aidctl, ['--json', 'case', res.case_id], { env }).toString());
+          const civil = c.referrals.find(x => x.department === 'civil' && x.status === 'in_review');
+          if (civil) return civil.referral_id;
+          execFileSync('sleep', ['0.3']);
+        }
+        throw new Error('no review for ' + res.case_id);
+      };
+      const ref = file(1), late = file(2);
+      /* the second one started 60 days ago: overdue */
+      execFileSync('psql', [env.AID_PG_DSN, '-qc', `UPDATE reviews SET started_on = '${chinaDay(-60)}' WHERE referral_id = ${late.split('-')[1]}`], { env });
+      const tw = await browser();
+      try {
+        const tp = tw.pages()[0] || await tw.newPage();
+        tp.on('pageerror', e => pageErrors.push(e.message));
+        execFileSync(aidctl, ['user', 'add', 'e2e-township', 'township', '520123101', '乡镇经办人李'], { input: 'e2e-township-password\n', env, stdio: ['pipe', 'ignore', 'ignore'] });
+        await login(tp, 'e2e-township', 'e2e-township-password');
+        await tp.goto(G + '/todo.html');
+        await tp.waitForSelector('#list[data-ready=true]', { timeout: T });
+        const first = tp.locator('#list .card').first();
+        assert(await first.getAttribute('data-referral') === late, 'the overdue review comes first');
+        assert((await first.textContent()).includes('逾期'), 'and is marked');
+        const card = tp.locator(`#list .card[data-referral="${ref}"]`);
+        assert((await card.textContent()).includes('入户调查') && (await card.textContent()).includes('赵*'), 'stage and masked name');
+        await card.locator('summary', { hasText: '录入入户调查结果' }).click();
+        const form = card.locator('form[data-action=investigate]');
+        await form.locator('input[name=on]').fill(chinaDay(-19));
+        await form.locator('input[name=findings]').fill('入户核实,收入属实');
+        await form.locator('button[type=submit]').click();
+        await form.locator('.ok-box:not([hidden])').waitFor({ timeout: T });
+        assert((await form.locator('.ok-box').textContent()).includes('待审核确认'), 'the notice of 7 days has ended');
+        await tp.screenshot({ path: path.join(OUT, 'todo-township.png'), fullPage: true });
+      } finally {
+        await tw.close();
+      }
+      await page.goto(G + '/todo.html');
+      await page.waitForSelector('#list[data-ready=true]', { timeout: T });
+      const card = page.locator(`#list .card[data-referral="${ref}"]`);
+      assert((await card.textContent()).includes('待审核确认'), 'the county sees it awaiting confirmation');
+      await card.locator('summary', { hasText: '审核确认' }).first().click();
+      const form = card.locator('form[data-action=confirm]');
+      await form.locator('button[type=submit]').click();
+      await form.locator('.ok-box:not([hidden])').waitFor({ timeout: T });
+      assert((await form.locator('.ok-box').textContent()).includes('已批准'), 'confirmed: granted');
+      await page.screenshot({ path: path.join(OUT, 'todo-county.png'), fullPage: true });
+    });
+
+    await step('案件名册: the township\'s cases searched by name, masked', async () => {
+      await page.goto(G + '/cases.html');
+      await page.waitForSelector('#list[data-ready=true]', { timeout: T });
+      await page.fill('#township', '520123101');
+      await page.fill('#name', '王建国');
+      await page.click('#query button[type=submit]');
+      await page.waitForFunction(() => document.querySelector('#list p') &&
+        document.querySelector('#list p').textContent.startsWith('共 1 户'), null, { timeout: T });
+      const text = await page.textContent('#list');
+      assert(text.includes(caseId) && text.includes('王**') && !text.includes('王建国'), 'found, masked: ' + text);
+      assert(!text.includes(head), 'no ID number in full');
+      await page.screenshot({ path: path.join(OUT, 'cases.png'), fullPage: true });
     });
 
     await step('no script errors on any page', async () => {
