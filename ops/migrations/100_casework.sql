@@ -127,9 +127,9 @@ GRANT UPDATE (stage, investigated_on, investigator, drawn_month, spot_checked, o
               last_on, steps, proposal, grant_measures) ON reviews TO aid_casework;
 GRANT UPDATE (status, decided_at) ON referrals TO aid_casework;
 GRANT USAGE ON SEQUENCE audit_log_audit_id_seq TO aid_casework;
-GRANT SELECT ON review_measures TO aid_intake, aid_department, aid_operator;
+GRANT SELECT ON review_measures TO aid_intake, aid_department, aid_operator, aid_supervision;
 GRANT SELECT ON calendar_days, reviews, review_steps, review_draws, params
-    TO aid_intake, aid_operator;
+    TO aid_intake, aid_operator, aid_supervision;
 
 -- row-level security: the casework role sees the referrals under review and their
 -- decisions, and nothing else of them; every report's row (the case list per township

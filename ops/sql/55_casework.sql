@@ -247,11 +247,10 @@ BEGIN
                    g.m->>'id_masked', (g.m->>'amount_fen')::bigint, g.m->>'period',
                    g.m->>'form'
               FROM jsonb_array_elements(r.grant_measures) WITH ORDINALITY AS g(m, ord);
-            -- the benefits service's entitlements start here, when it is installed
-            IF to_regprocedure('aid_entitlements_start(bigint)') IS NOT NULL THEN
-                EXECUTE 'SELECT aid_entitlements_start($1)' USING p_ref;
-                ents := true;
-            END IF;
+            -- the household's entitlements start here, in the same transaction
+            -- (ops/sql/57_benefits.sql, R-PAY-MONTHLY)
+            PERFORM aid_entitlements_start(p_ref);
+            ents := true;
         END IF;
         new_stage := 'done';
     WHEN 'spot_check' THEN
@@ -423,7 +422,7 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 REVOKE ALL ON FUNCTION aid_review_notices(text, date, date) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION aid_review_notices(text, date, date) TO aid_intake, aid_casework;
+GRANT EXECUTE ON FUNCTION aid_review_notices(text, date, date) TO aid_supervision, aid_casework;
 
 -- The case list of a township or village, searched by name (a part of it) or by the
 -- hash of an ID number (case.search): newest first, at most p_limit + 1 rows (the

@@ -63,8 +63,13 @@ $$;
 -- late) starts nothing. Each decision once (entitlement_sources): returns the
 -- number started now, 0 when it was done before or is not granted.
 -- Called by the benefits service's sweep and by the casework confirmation.
+-- The definer's rights: the casework role confirming a review writes no
+-- entitlement table itself (EXECUTE granted to aid_benefits and aid_casework).
 CREATE OR REPLACE FUNCTION aid_entitlements_start(p_referral bigint) RETURNS int
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp
+AS $$
 DECLARE
     v_case bigint;
     v_report bigint;
@@ -81,7 +86,13 @@ BEGIN
     IF NOT FOUND THEN
         RETURN 0;
     END IF;
-    SELECT f.case_id, f.report_id, r.as_of, d.rules, d.status
+    -- the referral's status: a review's decision row stays the proposal (in_review)
+    -- while its confirmation makes the referral granted, with the grant's rules
+    SELECT f.case_id, f.report_id, r.as_of,
+           d.rules || CASE WHEN d.status = 'in_review'
+                           THEN ARRAY['R-DIBAO-GRANT', 'R-TEKUN-GRANT', 'R-PROC-CONFIRM']
+                           ELSE '{}'::text[] END,
+           f.status
       INTO v_case, v_report, v_asof, v_rules, v_status
       FROM referrals f JOIN decisions d USING (referral_id) JOIN reports r USING (report_id)
      WHERE f.referral_id = p_referral AND f.department = 'civil';
@@ -155,6 +166,8 @@ BEGIN
     RETURN v_started;
 END
 $$;
+REVOKE ALL ON FUNCTION aid_entitlements_start(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION aid_entitlements_start(bigint) TO aid_benefits, aid_casework;
 
 -- Starts the entitlements of up to p_limit granted civil decisions not yet
 -- started, oldest report first, without a trigger on the decisions (the

@@ -148,6 +148,11 @@ def test_dibao_review_investigation_notice_objection_four_eyes_confirm(h):
     grant = [m for m in civil["measures"] if m["code"] == "civil.dibao_grant"]
     assert grant == [{"code": "civil.dibao_grant", "amount_fen": P_DIBAO - 20000,
                       "period": "month", "form": "cash"}], civil["measures"]
+    # the confirmation started the household's monthly dibao allowance (benefits,
+    # R-PAY-MONTHLY) in its own transaction, citing the grant
+    ents = [e for e in case["entitlements"] if e["kind"] == "dibao_allowance"]
+    assert len(ents) == 1 and ents[0]["amount_fen"] == P_DIBAO - 20000, case["entitlements"]
+    assert "R-DIBAO-GRANT" in ents[0]["rules"] and ents[0]["last_month"] is None, ents
     steps = civil["review"]["steps"]
     assert [s["action"] for s in steps] == ["investigate", "object", "investigate", "confirm"]
     assert steps[1]["note"] == "邻居反映有经营收入" and steps[3]["by"] == "county.wang"
