@@ -53,7 +53,7 @@ Q := @
 endif
 
 DEPARTMENTS := civil tempaid medical education housing employment relief social care
-SERVICES := bus intake eligibility triggers supervision $(DEPARTMENTS)
+SERVICES := bus intake eligibility triggers supervision decisions $(DEPARTMENTS)
 PROGRAMS := $(addprefix bin/,$(SERVICES) gateway aidctl)
 
 COMMON_SRC := $(wildcard common/*.c)
@@ -114,6 +114,8 @@ bin/bus: $(call obj,$(wildcard services/bus/*.c)) $(CORE_LIBS) $(VARIANT_STAMP)
 bin/intake: $(call obj,$(wildcard services/intake/*.c)) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS))
 bin/supervision: $(call obj,$(wildcard services/supervision/*.c)) $(CORE_LIBS) $(VARIANT_STAMP)
+	$(call link,$@,$(LIBS))
+bin/decisions: $(call obj,$(wildcard services/decisions/*.c)) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS))
 bin/eligibility: $(call obj,$(wildcard services/eligibility/*.c)) $(LIB_DEPT) $(LIB_POLICY) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS))

@@ -35,7 +35,7 @@ K8S = os.path.join(ROOT, "ops", "k8s")
 OVERLAYS = ("county", "province")
 DEPARTMENTS = ("civil", "tempaid", "medical", "education", "housing", "employment",
                "relief", "social", "care")
-SERVICES = ("bus", "intake", "eligibility", "triggers", "supervision", "gateway") + DEPARTMENTS
+SERVICES = ("bus", "intake", "eligibility", "triggers", "supervision", "decisions", "gateway") + DEPARTMENTS
 UID = 10001
 JOB_SECRETS = {"aid-db-roles", "aid-console-admin"}   # made by ops/container/migrate.sh
 

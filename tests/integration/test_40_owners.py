@@ -6,10 +6,11 @@ heartbeats stop (AID_OWNER_EXPIRY_MS, 3 s), never a hang; an owner that says
 GONE is dropped at once and the operation is served as before.
 
 The owner here is a bare DEALER speaking services/intake/forward.h's frames,
-registered for operations intake still serves itself (referrals.overdue,
-decision.submit: an owner, when one is connected, takes them over) — not those a real owner of
-the stack serves, which would share the requests with it. Plaintext stacks only: in secure mode only keys
-named service.<name> may register.
+registered for an operation intake still serves itself (case.area: an owner, when one
+is connected, takes it over), or for one of a real owner's operations while that owner
+is stopped (decision.submit, the decisions service: otherwise the two would share the
+requests). Plaintext stacks only: in secure mode only keys named service.<name> may
+register.
 """
 import os
 import time
@@ -17,6 +18,8 @@ import time
 import msgpack
 import pytest
 import zmq
+
+from test_42_owned_ops import _stop
 
 MAGIC = b"AIDO1"
 
@@ -54,14 +57,15 @@ class FakeOwner:
 
 
 def test_forwarded_with_identity_and_answered(h):
-    owner = FakeOwner(h, "referrals.overdue")
+    owner = FakeOwner(h, "case.area")
+    nowhere = {"case_id": "case-999999999"}
     try:
         c = h.Client(timeout=10)
-        c.sock.send_multipart([b"", msgpack.packb({"v": 1, "op": "referrals.overdue", "id": "fw1",
-                                                   "body": {}})])
+        c.sock.send_multipart([b"", msgpack.packb({"v": 1, "op": "case.area", "id": "fw1",
+                                                   "body": nowhere})])
         token, client, env = owner.take()
         assert client == "local"          # the caller's identity travels with it
-        assert env["op"] == "referrals.overdue" and env["id"] == "fw1"
+        assert env["op"] == "case.area" and env["id"] == "fw1"
         owner.reply(token, {"v": 1, "id": "fw1", "ok": True, "result": {"by": "owner"}})
         assert c.sock.poll(10000, zmq.POLLIN)
         f = c.sock.recv_multipart()
@@ -71,11 +75,23 @@ def test_forwarded_with_identity_and_answered(h):
     finally:
         owner.gone()
     # dropped at once: intake serves it again
-    r = h.call("referrals.overdue", {})
-    assert r["ok"] and "by" not in r["result"], r
+    e = h.error_of(h.call("case.area", nowhere))
+    assert (e["code"], e["field"]) == ("not_found", "case_id"), e
 
 
 def test_owner_killed_mid_write_answers_outcome_unknown(h):
+    _stop(h, "decisions")                 # the real owner of decision.submit: not now
+    try:
+        _killed_mid_write(h)
+    finally:
+        h.stack("up")
+        deadline = time.monotonic() + 15
+        while not h.call("referrals.overdue", {}).get("ok"):
+            assert time.monotonic() < deadline, "decisions did not come back"
+            time.sleep(0.2)
+
+
+def _killed_mid_write(h):
     owner = FakeOwner(h, "decision.submit")
     c = h.Client(timeout=15)
     rid = h.rid("fwk")

@@ -254,7 +254,7 @@ def test_image_init_makes_secrets_once(h, tmp_path):
     assert files["secrets/keys/service.pub"].split()[0] + " county-services" in files["secrets/keys/bus_allowed_keys"]
     assert files["secrets/keys/client.pub"].split()[0] not in files["secrets/keys/bus_allowed_keys"]
     roles = [k for k in files if k.startswith("secrets/pgpass/")]
-    assert len(roles) == 15, roles
+    assert len(roles) == 16, roles
     pw = files["pgowner/password"].strip()
     assert files["pgowner/pgpass"] == "*:*:*:postgres:%s\n" % pw
     assert files["pgowner/owner.env"] == "PGPASSWORD=%s\n" % pw
@@ -379,7 +379,7 @@ def test_image_migrate_compose_and_kubernetes(h, tmp_path):
         p = run_migrate(h, kenv)
         assert p.returncode == 0, p.stdout + p.stderr
         made = dict(FakeSecretsAPI.secrets["aid-db-roles"])
-        assert len(made) == 15 and all(re.fullmatch(r"[A-Za-z0-9_-]{24}", v) for v in made.values()), made.keys()
+        assert len(made) == 16 and all(re.fullmatch(r"[A-Za-z0-9_-]{24}", v) for v in made.values()), made.keys()
         assert ("POST", "/api/v1/namespaces/aid/secrets") in FakeSecretsAPI.calls
         assert role_login_ok("aid_intake", made["aid_intake"], dbs[1])
         assert role_login_ok("aid_care", made["aid_care"], dbs[1])

@@ -22,7 +22,8 @@
 #include "idcard.h"
 #include "log.h"
 #include "mp.h"
-#include "ops.h"
+#include "opctx.h"
+#include "write.h"
 #include "pgarr.h"
 #include "pii.h"
 
@@ -294,7 +295,7 @@ out:
 }
 
 /* case.updated for a decision recorded here, as the built-in departments
- * publish it; intake sends it only after the transaction commits. */
+ * publish it; the owner sends it only after the transaction commits. */
 static void announce(opctx_t *ctx, long long case_id, long long referral_id, const char *dept)
 {
     msgpack_sbuffer sb;
@@ -302,7 +303,7 @@ static void announce(opctx_t *ctx, long long case_id, long long referral_id, con
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, 4);
-    mp_pack_kv_int(&pk, "seq", 0); /* intake numbers its own stream when it sends */
+    mp_pack_kv_int(&pk, "seq", 0); /* the host numbers its own stream when it sends */
     mp_pack_kv_int(&pk, "case_id", case_id);
     mp_pack_kv_int(&pk, "referral_id", referral_id);
     mp_pack_kv_str(&pk, "department", dept);
