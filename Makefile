@@ -115,7 +115,7 @@ bin/intake: $(call obj,$(wildcard services/intake/*.c)) $(CORE_LIBS) $(VARIANT_S
 	$(call link,$@,$(LIBS))
 bin/supervision: $(call obj,$(wildcard services/supervision/*.c)) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS))
-bin/decisions: $(call obj,$(wildcard services/decisions/*.c)) $(CORE_LIBS) $(VARIANT_STAMP)
+bin/decisions: $(call obj,$(wildcard services/decisions/*.c)) $(LIB_DEPT) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS))
 bin/eligibility: $(call obj,$(wildcard services/eligibility/*.c)) $(LIB_DEPT) $(LIB_POLICY) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS))

@@ -31,6 +31,9 @@ SELECT 'policy', tablename || '.' || policyname, roles::text,
 ORDER BY 1, 2
 """
 
+# functions whose body changed since, on purpose (same name, arguments and owner):
+# aid_record_decision became a thin wrapper of aid_apply_decisions (one recording logic)
+REWRITTEN = ("aid_record_decision",)
 
 def dsn(h, db):
     return re.sub(r"\bdbname=\S+", "dbname=" + db, h.PG_DSN)
@@ -111,7 +114,8 @@ def test_old_database_converges_to_fresh(h, tmp_path):
             assert w is not None, r
             if r[0] == "function":
                 acl = lambda a: set(a.strip("{}").split(","))
-                assert (w[2], w[4]) == (r[2], r[4]) and acl(r[3]) <= acl(w[3]), (r, w)
+                same = r[1].partition("(")[0] in REWRITTEN or w[2] == r[2]
+                assert same and w[4] == r[4] and acl(r[3]) <= acl(w[3]), (r, w)
             else:
                 assert w == r, (r, w)
         assert len([r for r in want if r[0] == "trigger"]) >= 20
