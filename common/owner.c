@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "config.h"
@@ -22,6 +23,8 @@ struct owner {
     int nsocks;
     char service[64];
     char *ops;
+    char instance[160];      /* "<service>@<host>#<slot>" (forward.h) */
+    char started[24];        /* when this process began serving, µs */
     int heartbeat_ms;
     int64_t next_beat_ms;
 };
@@ -34,7 +37,10 @@ static void send_ready(owner_t *self)
         zmq_send(self->socks[i], "READY", 5, ZMQ_SNDMORE | ZMQ_DONTWAIT);
         zmq_send(self->socks[i], self->service, strlen(self->service),
                  ZMQ_SNDMORE | ZMQ_DONTWAIT);
-        zmq_send(self->socks[i], self->ops, strlen(self->ops), ZMQ_DONTWAIT);
+        zmq_send(self->socks[i], self->ops, strlen(self->ops), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+        zmq_send(self->socks[i], self->instance, strlen(self->instance),
+                 ZMQ_SNDMORE | ZMQ_DONTWAIT);
+        zmq_send(self->socks[i], self->started, strlen(self->started), ZMQ_DONTWAIT);
     }
     self->next_beat_ms = svc_now_ms() + self->heartbeat_ms;
 }
@@ -46,6 +52,15 @@ owner_t *owner_new(void *zctx, const char *service, const char *ops)
         return NULL;
     snprintf(self->service, sizeof self->service, "%s", service);
     self->ops = strdup(ops);
+    /* who it is, so that its restart replaces it at once: the host (a pod's
+     * name) and the replica number of this host (AID_REPLICA, 1 by default) */
+    char host[64] = "";
+    if (gethostname(host, sizeof host) != 0)
+        host[0] = 0;
+    host[sizeof host - 1] = 0;
+    snprintf(self->instance, sizeof self->instance, "%s@%s#%s", service, host,
+             config_str("AID_REPLICA", "1"));
+    snprintf(self->started, sizeof self->started, "%lld", (long long)svc_wall_us());
     self->heartbeat_ms = (int)config_int("AID_OWNER_HEARTBEAT_MS", 1000, 50, 60000);
     const char *list = config_str("AID_INTAKE_API", "tcp://127.0.0.1:5601");
     for (const char *ep = list; self->ops && *ep && self->nsocks < INTAKES_MAX;) {

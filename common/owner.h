@@ -4,7 +4,9 @@
  * owner_new connects one DEALER to each intake of AID_INTAKE_API (a
  * comma-separated list: every replica gets every owner), under CURVE in
  * secure mode with the service's own pair (AID_SERVICE_*; its key is admitted
- * under a name "service.<name>"), and says which operations it serves.
+ * under a name "service.<name>"), and says which operations it serves and
+ * which instance it is (service, host, AID_REPLICA: a restart replaces its
+ * dead predecessor at once, services/intake/forward.h).
  * owner_recv waits for a forwarded request and sends the heartbeat (the same
  * READY, every AID_OWNER_HEARTBEAT_MS, 1000) while it waits: call it often.
  * owner_answer parses a request, runs the handler with the caller's name and

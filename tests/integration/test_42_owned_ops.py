@@ -142,6 +142,21 @@ def test_owner_killed_is_dropped_at_its_expiry_then_unavailable_at_once(h):
     _served_again(h, killed=True)
 
 
+def test_owner_killed_and_restarted_serves_at_once(h):
+    """kill -9 and a restart at once: the restart's READY replaces the dead instance
+    (the same service, host and replica), which is never chosen again."""
+    h.stack("kill-service", "supervision")
+    h.stack("up")
+    deadline = time.monotonic() + 15
+    while not h.call("ledger.monthly", {"month": "2026-01"}).get("ok"):
+        assert time.monotonic() < deadline, "supervision did not come back"
+        time.sleep(0.05)
+    for _ in range(6):
+        t0 = time.monotonic()
+        ok(h.call("ledger.monthly", {"month": "2026-01"}))
+        assert time.monotonic() - t0 < 1.0
+
+
 def test_forwarded_write_after_owner_kill9_is_answered_from_the_record(h):
     rid = h.rid("kill9")
     body = {"channel": "mailbox", "text": "重试只记一次 " + rid}
