@@ -24,7 +24,7 @@ typedef struct {
     unsigned char identity[IDENTITY_MAX]; /* its ROUTER routing id */
     size_t identity_len;
     char name[CURVE_NAME_MAX + 1];        /* its key's name, or the service it named */
-    char instance[INSTANCE_MAX];          /* "<service>@<host>#<slot>", "" when not said */
+    char instance[INSTANCE_MAX];          /* "<service>@<host>#<replica>.<n>", "" if not said */
     int64_t started_us;                   /* when that instance started */
     uint64_t ops;                         /* bit i: serves proto_ops[i] */
     int64_t seen_ms;                      /* last READY */

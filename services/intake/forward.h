@@ -20,8 +20,9 @@
  * answered within AID_FORWARD_TIMEOUT_MS (5000) is answered `unavailable`:
  * for a write "outcome unknown" (it may have been accepted; a retry with the
  * same id learns the truth), for a read "retry later". A late reply is
- * dropped. An instance ("<service>@<host>#<slot>": its host name and its
- * replica number, AID_REPLICA, 1 by default) that restarts replaces its
+ * dropped. An instance ("<service>@<host>#<replica>.<n>": its host name,
+ * its replica number, AID_REPLICA, 1 by default, and the how-manieth owner
+ * of its process it is) that restarts replaces its
  * predecessor at once: a READY from a new routing id with the same instance
  * (and the same key name) and a later start drops the old peer, and what it
  * owed is answered `unavailable` then, as at its expiry; a READY of an
