@@ -54,7 +54,7 @@ Q := @
 endif
 
 DEPARTMENTS := civil tempaid medical education housing employment relief social care
-SERVICES := bus intake eligibility triggers supervision benefits casework $(DEPARTMENTS)
+SERVICES := bus intake eligibility triggers supervision decisions benefits casework $(DEPARTMENTS)
 PROGRAMS := $(addprefix bin/,$(SERVICES) gateway aidctl)
 
 COMMON_SRC := $(wildcard common/*.c)
@@ -96,21 +96,27 @@ $(BUILD)/%.o: %.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS_ALL) -c $< -o $@
 
-$(LIB_COMMON): $(call obj,$(COMMON_SRC))
-$(LIB_PROTO): $(call obj,$(PROTO_SRC))
-$(LIB_POLICY): $(call obj,$(POLICY_SRC))
-$(LIB_DEPT): $(call obj,$(DEPT_SRC))
+# $(call objs,name,sources): the objects of sources, and $(BUILD)/objs/<name>.objs, their
+# list, rewritten only when it changes: a program or library whose .c file was added or
+# deleted is relinked (a stale bin/intake kept serving operations moved away from it).
+objs = $(call obj,$(2)) $(shell mkdir -p $(BUILD)/objs; f=$(BUILD)/objs/$(1).objs; \
+	l='$(sort $(call obj,$(2)))'; [ -f $$f ] && [ "$$(cat $$f)" = "$$l" ] || echo "$$l" >$$f; echo $$f)
+
+$(LIB_COMMON): $(call objs,libaid,$(COMMON_SRC))
+$(LIB_PROTO): $(call objs,libproto,$(PROTO_SRC))
+$(LIB_POLICY): $(call objs,libpolicy,$(POLICY_SRC))
+$(LIB_DEPT): $(call objs,libdept,$(DEPT_SRC))
 $(BUILD)/%.a:
 	@mkdir -p $(dir $@)
-	$(Q)rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $(filter %.o,$^)
 
 define link
 	@mkdir -p bin
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter-out $(VARIANT_STAMP),$^) $(2)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter-out $(VARIANT_STAMP) %.objs,$^) $(2)
 endef
 
-bin/bus: $(call obj,$(wildcard services/bus/*.c)) $(CORE_LIBS) $(VARIANT_STAMP)
+bin/bus: $(call objs,bus,$(wildcard services/bus/*.c)) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS))
 # services/report: the report path (report.submit's group commit, the filer,
 # case reads, the system's own reports), linked into intake; the trigger
@@ -118,26 +124,28 @@ bin/bus: $(call obj,$(wildcard services/bus/*.c)) $(CORE_LIBS) $(VARIANT_STAMP)
 REPORT_FILER := $(call obj,services/report/report_store.c services/report/synth.c)
 # submit.c and synth.c plug into the front door (services/intake/door.h, ops.h)
 $(BUILD)/services/intake/%.o $(BUILD)/services/report/%.o: CFLAGS_ALL += -Iservices/intake
-bin/intake: $(call obj,$(wildcard services/intake/*.c services/report/*.c)) $(CORE_LIBS) $(VARIANT_STAMP)
+bin/intake: $(call objs,intake,$(wildcard services/intake/*.c services/report/*.c)) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS))
-bin/supervision: $(call obj,$(wildcard services/supervision/*.c)) $(CORE_LIBS) $(VARIANT_STAMP)
+bin/supervision: $(call objs,supervision,$(wildcard services/supervision/*.c)) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS))
-bin/eligibility: $(call obj,$(wildcard services/eligibility/*.c)) $(LIB_DEPT) $(LIB_POLICY) $(CORE_LIBS) $(VARIANT_STAMP)
+bin/decisions: $(call objs,decisions,$(wildcard services/decisions/*.c)) $(LIB_DEPT) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS))
-bin/triggers: $(call obj,$(wildcard services/triggers/*.c)) $(REPORT_FILER) $(LIB_DEPT) $(LIB_POLICY) $(CORE_LIBS) $(VARIANT_STAMP)
+bin/eligibility: $(call objs,eligibility,$(wildcard services/eligibility/*.c)) $(LIB_DEPT) $(LIB_POLICY) $(CORE_LIBS) $(VARIANT_STAMP)
+	$(call link,$@,$(LIBS))
+bin/triggers: $(call objs,triggers,$(wildcard services/triggers/*.c)) $(REPORT_FILER) $(LIB_DEPT) $(LIB_POLICY) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS))
 $(addprefix bin/,$(filter-out care,$(DEPARTMENTS))): bin/%: $(BUILD)/services/%/main.o $(LIB_DEPT) $(LIB_POLICY) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS))
 # care also owns operations behind the front door (op_*.c)
-bin/care: $(call obj,$(wildcard services/care/*.c)) $(REPORT_FILER) $(LIB_DEPT) $(LIB_POLICY) $(CORE_LIBS) $(VARIANT_STAMP)
+bin/care: $(call objs,care,$(wildcard services/care/*.c)) $(REPORT_FILER) $(LIB_DEPT) $(LIB_POLICY) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS))
-bin/benefits: $(call obj,$(wildcard services/benefits/*.c)) $(CORE_LIBS) $(VARIANT_STAMP)
+bin/benefits: $(call objs,benefits,$(wildcard services/benefits/*.c)) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS))
-bin/casework: $(call obj,$(wildcard services/casework/*.c)) $(LIB_DEPT) $(LIB_POLICY) $(CORE_LIBS) $(VARIANT_STAMP)
+bin/casework: $(call objs,casework,$(wildcard services/casework/*.c)) $(LIB_DEPT) $(LIB_POLICY) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS) -ljansson)
-bin/aidctl: $(call obj,$(wildcard ops/aidctl/*.c)) $(CORE_LIBS) $(VARIANT_STAMP)
+bin/aidctl: $(call objs,aidctl,$(wildcard ops/aidctl/*.c)) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS) -ljansson -lsodium)
-bin/gateway: $(call obj,$(wildcard services/gateway/*.c)) $(CORE_LIBS) $(VARIANT_STAMP)
+bin/gateway: $(call objs,gateway,$(wildcard services/gateway/*.c)) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS) -lmicrohttpd -ljansson -lsodium -lpthread)
 bin/bench: $(call obj,ops/bench/bench.c) $(BENCH_COMMON) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS) -lpthread)

@@ -2,9 +2,14 @@
  * zguide's Majordomo worker; the front door's side: services/intake/forward.h).
  *
  * owner_new connects one DEALER to each intake of AID_INTAKE_API (a
- * comma-separated list: every replica gets every owner), under CURVE in
+ * comma-separated list: every replica gets every owner; a host name is
+ * resolved to every address it has — in Kubernetes the headless Service
+ * aid-intake-owners names every intake pod — and resolved again every
+ * AID_OWNER_RESOLVE_MS, 5000, to follow pods coming and going), under CURVE in
  * secure mode with the service's own pair (AID_SERVICE_*; its key is admitted
- * under a name "service.<name>"), and says which operations it serves.
+ * under a name "service.<name>"), and says which operations it serves and
+ * which instance it is (service, host, AID_REPLICA: a restart replaces its
+ * dead predecessor at once, services/intake/forward.h).
  * owner_recv waits for a forwarded request and sends the heartbeat (the same
  * READY, every AID_OWNER_HEARTBEAT_MS, 1000) while it waits: call it often.
  * owner_answer parses a request, runs the handler with the caller's name and
@@ -13,6 +18,7 @@
 #define AID_COMMON_OWNER_H
 
 #include <msgpack.h>
+#include <netdb.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <zmq.h>
@@ -30,6 +36,19 @@ typedef struct {
     bool committed;          /* after owner_answer_write: the write committed now
                                 (not a duplicate, not failed) */
 } owner_request_t;
+
+#define OWNER_ENDPOINT_MAX 128
+
+/* The endpoints of list (AID_INTAKE_API's form) into out[0..max): each
+ * tcp://<name>:<port> as tcp://<address>:<port> for every address the name
+ * resolves to now (getaddrinfo; IPv6 in brackets), an address literal or
+ * any other endpoint as it is, duplicates once; a name that does not
+ * resolve gives nothing (logged). Returns how many. */
+int owner_endpoints(const char *list, char (*out)[OWNER_ENDPOINT_MAX], int max);
+/* The resolver owner_endpoints calls: getaddrinfo (a test may put its own
+ * here; what it returns is freed with freeaddrinfo). */
+extern int (*owner_resolver)(const char *host, const char *port, const struct addrinfo *hints,
+                             struct addrinfo **res);
 
 /* service: its name in logs ("care"); ops: the operations it serves,
  * space-separated. NULL on failure (logged). */

@@ -15,7 +15,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$ROOT"
 
-SERVICES=(bus intake eligibility triggers supervision civil tempaid medical education housing employment relief social care benefits casework gateway)
+SERVICES=(bus intake eligibility triggers supervision decisions civil tempaid medical education housing employment relief social care benefits casework gateway)
 PORT_KEYS=(PG REDIS INTAKE BUS_SUB BUS_PUB)
 declare -A PORT_BASE=([PG]=25432 [REDIS]=26379 [INTAKE]=5601 [BUS_SUB]=5602 [BUS_PUB]=5603)
 declare -A PORT=()
@@ -298,7 +298,7 @@ pg_init() {
 # owner `postgres` too, for the tests and ops scripts (stack.env's AID_PG_DSN).
 PG_ROLES=(aid_intake aid_eligibility aid_triggers aid_gateway aid_operator aid_civil aid_tempaid
     aid_medical aid_education aid_housing aid_employment aid_relief aid_social aid_care
-    aid_supervision aid_benefits aid_casework)
+    aid_supervision aid_decisions aid_benefits aid_casework)
 # pg_role_of SERVICE: the role a service connects as ("" for the bus: no database).
 pg_role_of() {
     case $1 in

@@ -74,7 +74,8 @@ $$;
 REVOKE ALL ON FUNCTION aid_pii_key_matches(bytea) FROM PUBLIC;
 
 GRANT EXECUTE ON FUNCTION aid_pii_key_matches(bytea)
-    TO aid_intake, aid_eligibility, aid_triggers, aid_department, aid_operator, aid_supervision;
+    TO aid_intake, aid_eligibility, aid_triggers, aid_department, aid_operator, aid_supervision,
+       aid_decisions;
 GRANT EXECUTE ON FUNCTION aid_pii_key_matches(bytea) TO aid_casework;
 
 -- ---------------------------------------------------------------- owners (issue 15)
@@ -155,3 +156,31 @@ REVOKE INSERT, UPDATE ON ledger_submissions, complaint_counters, complaints, com
 REVOKE SELECT ON ledger_submissions, complaint_counters, complaints, complaint_steps
     FROM aid_intake;
 REVOKE UPDATE (township) ON cases FROM aid_intake;
+
+-- decisions (services/decisions/): referrals.pending, decision.submit, referrals.overdue,
+-- the department runtime's operations. Reads every department's queue, its referrals and
+-- what led to them (the report, the assessed persons, their sealed ID numbers) and the
+-- deadlines' parameters; records an external department's decision (aid_record_decision:
+-- the decision, the referral's status, its queue row gone), its requests and R-AUDIT
+-- read rows. It files no report and writes no case.
+GRANT SELECT ON requests, referral_queue, referrals, reports, assessed_persons, case_members,
+                decisions, measures, params
+    TO aid_decisions;
+GRANT INSERT ON requests, decisions, audit_log TO aid_decisions;
+GRANT UPDATE (result) ON requests TO aid_decisions;
+GRANT UPDATE (status, decided_at) ON referrals TO aid_decisions;
+GRANT DELETE ON referral_queue TO aid_decisions;
+GRANT USAGE ON SEQUENCE audit_log_audit_id_seq TO aid_decisions;
+DROP POLICY IF EXISTS decisions ON referral_queue;
+CREATE POLICY decisions ON referral_queue TO aid_decisions USING (true);
+DROP POLICY IF EXISTS decisions ON referrals;
+CREATE POLICY decisions ON referrals TO aid_decisions USING (true) WITH CHECK (true);
+DROP POLICY IF EXISTS decisions ON decisions;
+CREATE POLICY decisions ON decisions TO aid_decisions USING (true) WITH CHECK (true);
+DROP POLICY IF EXISTS decisions ON reports;
+CREATE POLICY decisions ON reports FOR SELECT TO aid_decisions USING (true);
+-- what the front door gave up to it (it still reads decisions and measures: case.get)
+REVOKE INSERT ON decisions, referrals FROM aid_intake;
+REVOKE UPDATE (status, decided_at) ON referrals FROM aid_intake;
+REVOKE SELECT, INSERT, DELETE ON referral_queue FROM aid_intake;
+REVOKE USAGE ON SEQUENCE referrals_referral_id_seq FROM aid_intake;

@@ -55,29 +55,29 @@ BEGIN
 END;
 $$;
 
+-- One decision (aid_caregiver_score): aid_apply_decisions with one row, the one
+-- recording logic. True when recorded now, false when the referral was already decided.
 CREATE OR REPLACE FUNCTION aid_record_decision(p_referral bigint, p_status text, p_reason text,
                                                p_rules text[], p_codes text[], p_persons int[],
                                                p_masks text[], p_amounts bigint[],
                                                p_periods text[], p_forms text[], p_by text)
 RETURNS boolean
 LANGUAGE plpgsql AS $$
+DECLARE
+    n int := coalesce(cardinality(p_codes), 0);
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM referrals f WHERE f.referral_id = p_referral) THEN
         RAISE EXCEPTION 'no referral %', p_referral USING ERRCODE = 'foreign_key_violation';
     END IF;
-    INSERT INTO decisions (referral_id, status, reason, rules, decided_by, m_code, m_person,
-                           m_id_masked, m_amount_fen, m_period, m_form)
-    VALUES (p_referral, p_status, p_reason, p_rules, p_by, coalesce(p_codes, '{}'),
-            coalesce(p_persons, '{}'), coalesce(p_masks, '{}'), coalesce(p_amounts, '{}'),
-            coalesce(p_periods, '{}'), coalesce(p_forms, '{}'))
-    ON CONFLICT (referral_id) DO NOTHING;
-    IF NOT FOUND THEN
-        RETURN false;
-    END IF;
-    UPDATE referrals SET status = p_status, decided_at = now() WHERE referral_id = p_referral;
-    DELETE FROM referral_queue q USING referrals f
-     WHERE f.referral_id = p_referral AND q.department = f.department AND q.seq = f.seq;
-    RETURN true;
+    RETURN EXISTS (
+        SELECT 1
+          FROM aid_apply_decisions(ARRAY[p_referral], ARRAY[p_status], ARRAY[p_reason],
+                                   ARRAY[array_to_string(coalesce(p_rules, '{}'), ',')],
+                                   array_fill(p_referral, ARRAY[n]),
+                                   ARRAY(SELECT generate_series(1, n)),
+                                   coalesce(p_codes, '{}'), coalesce(p_persons, '{}'),
+                                   coalesce(p_masks, '{}'), coalesce(p_amounts, '{}'),
+                                   coalesce(p_periods, '{}'), coalesce(p_forms, '{}'), p_by));
 END;
 $$;
 

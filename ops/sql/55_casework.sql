@@ -423,6 +423,8 @@ $$;
 
 REVOKE ALL ON FUNCTION aid_review_notices(text, date, date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION aid_review_notices(text, date, date) TO aid_supervision, aid_casework;
+-- referrals.overdue (the decisions service) lists the reviews past their stage's date
+GRANT SELECT ON reviews, calendar_days, params TO aid_decisions;
 
 -- The case list of a township or village, searched by name (a part of it) or by the
 -- hash of an ID number (case.search): newest first, at most p_limit + 1 rows (the

@@ -5,7 +5,7 @@
  * one department share the work and never decide one referral twice), decide
  * each with the pure policy function, record every decision with its
  * measures and the referrals' completion in one set-based statement
- * (aid_dept_record, migration 041), commit, then publish case.updated per
+ * (record.h: aid_dept_record, migration 041), commit, then publish case.updated per
  * referral decided.
  * The decisions primary key backs the claim up if code ever gets it wrong:
  * a referral already decided is left alone and not announced again.
@@ -22,20 +22,15 @@
 
 #include "assessment_codec.h"
 #include "config.h"
-#include "idcard.h"
 #include "log.h"
 #include "mp.h"
 #include "pii.h"
-#include "pgarr.h"
 #include "proto.h"
+#include "record.h"
 #include "svc.h"
 #include "worker.h"
 
 #define DEPT_BATCH 256
-
-/* The arrays of one aid_dept_record call, in parameter order. */
-enum { A_REFS, A_STATUS, A_REASON, A_RULES, A_MREF, A_MORD, A_CODES, A_PERSONS, A_MASKS,
-       A_AMOUNTS, A_PERIODS, A_FORMS, A_COUNT };
 
 typedef struct {
     dept_t dept;
@@ -43,11 +38,10 @@ typedef struct {
     char topic[48];
     int64_t seq;                       /* case.updated stream */
     char decided_by[48];               /* "civil", or "civil.2" for replica 2 */
-    pgarr_t arr[A_COUNT];
+    record_batch_t batch;              /* the decisions of one step */
     report_t report;
     assessment_t assessment;
     decision_t decision;
-    char rules[DECISION_MAX_RULES * 24];
 } dept_ctx_t;
 
 static void prepare(store_t *store)
@@ -56,9 +50,7 @@ static void prepare(store_t *store)
      * department (row-level security would probe every row) */
     store_prepare(store, "dept_claim", "SELECT * FROM aid_dept_claim($1::int)");
     store_prepare(store, "dept_record_batch",
-                  "SELECT o_referral_id FROM aid_dept_record($1::bigint[], $2::text[],"
-                  " $3::text[], $4::text[], $5::bigint[], $6::int[], $7::text[], $8::int[],"
-                  " $9::text[], $10::bigint[], $11::text[], $12::text[], $13)");
+                  "SELECT o_referral_id FROM aid_dept_record(" RECORD_SQL_ARGS ")");
     store_prepare(store, "dept_depth",
                   "SELECT count(*) FROM referral_queue WHERE department = $1");
 }
@@ -92,39 +84,6 @@ out:
     return rc;
 }
 
-/* Appends c->decision for referral rid to the statement's arrays. */
-static void add_decision(dept_ctx_t *c, int64_t rid)
-{
-    const decision_t *d = &c->decision;
-    pgarr_add_int(&c->arr[A_REFS], rid);
-    pgarr_add_text(&c->arr[A_STATUS], proto_statuses[d->status]);
-    pgarr_add_text(&c->arr[A_REASON], d->reason);
-    size_t len = 0;
-    c->rules[0] = '\0';
-    for (int k = 0; k < d->n_rules; k++)
-        len += (size_t)snprintf(c->rules + len, len < sizeof c->rules ? sizeof c->rules - len : 0,
-                                "%s%s", k ? "," : "", d->rules[k]);
-    pgarr_add_text(&c->arr[A_RULES], c->rules);
-    for (int k = 0; k < d->n_measures; k++) {
-        const measure_t *m = &d->measures[k];
-        pgarr_add_int(&c->arr[A_MREF], rid);
-        pgarr_add_int(&c->arr[A_MORD], k + 1);
-        pgarr_add_text(&c->arr[A_CODES], m->code);
-        if (m->person >= 0 && m->person < c->report.n_members) {
-            char masked[20];
-            idcard_mask(c->report.members[m->person].id_number, 18, masked, sizeof masked);
-            pgarr_add_int(&c->arr[A_PERSONS], m->person);
-            pgarr_add_text(&c->arr[A_MASKS], masked);
-        } else {
-            pgarr_add_null(&c->arr[A_PERSONS]);
-            pgarr_add_null(&c->arr[A_MASKS]);
-        }
-        pgarr_add_int(&c->arr[A_AMOUNTS], m->amount_fen);
-        pgarr_add_text(&c->arr[A_PERIODS], proto_periods[m->period]);
-        pgarr_add_text(&c->arr[A_FORMS], proto_forms[m->form]);
-    }
-}
-
 static void publish_update(dept_ctx_t *c, worker_t *w, int64_t case_id, int64_t rid)
 {
     msgpack_sbuffer sb;
@@ -155,8 +114,7 @@ static int step(worker_t *w, void *arg)
         return 0;
     }
     metric_add(wm->received, n);
-    for (int k = 0; k < A_COUNT; k++)
-        pgarr_reset(&c->arr[k]);
+    record_reset(&c->batch);
     for (int i = 0; i < n; i++) {
         int64_t rid = store_i64(r, i, 0);
         if (decide_row(c, worker_params(w), r, i) != 0) {
@@ -168,17 +126,16 @@ static int step(worker_t *w, void *arg)
                      "stored report could not be read; an operator must review it");
             log_error("referral.unreadable", "referral_id", LOG_I(rid), NULL);
         }
-        add_decision(c, rid);
+        record_entry_t e = {rid, &c->decision, &c->report};
+        record_add(&c->batch, &e);
         log_debug("referral.decided", "referral_id", LOG_I(rid), "status",
                   LOG_S(proto_statuses[c->decision.status]), "measures",
                   LOG_I(c->decision.n_measures), NULL);
     }
-    const char *vals[13];
-    for (int k = 0; k < A_COUNT; k++)
-        if (!(vals[k] = pgarr_str(&c->arr[k])))
-            goto fail;
-    vals[12] = c->decided_by;
-    made = store_exec_commit(store, "dept_record_batch", 13, vals);
+    const char *vals[RECORD_PARAMS];
+    if (record_params(&c->batch, c->decided_by, vals) != 0)
+        goto fail;
+    made = store_exec_commit(store, "dept_record_batch", RECORD_PARAMS, vals);
     if (!made)
         goto fail;
     int fresh = PQntuples(made);
@@ -240,14 +197,12 @@ static int dept_run(dept_t dept, const dept_owner_t *own)
     const char *replica = config_str("AID_REPLICA", "");
     snprintf(c->decided_by, sizeof c->decided_by, "%s%s%s", name, *replica ? "." : "", replica);
     snprintf(c->topic, sizeof c->topic, "referral.%s", name);
-    for (int k = 0; k < A_COUNT; k++)
-        pgarr_init(&c->arr[k]);
+    record_init(&c->batch);
     worker_config_t cfg = {name, c->topic, DEPT_BATCH, step, c, prepare};
     int rc = worker_run_depth(&cfg, depth);
     if (serving)
         own->stop(owner);
-    for (int k = 0; k < A_COUNT; k++)
-        pgarr_free(&c->arr[k]);
+    record_free(&c->batch);
     free(c);
     return rc;
 }

@@ -17,12 +17,15 @@
 #define ROUTE_MAX 8
 #define OPS_MAX 64            /* bits of an owner's op mask */
 #define IDENTITY_MAX 256
+#define INSTANCE_MAX 160
 
 typedef struct {
     bool live;
     unsigned char identity[IDENTITY_MAX]; /* its ROUTER routing id */
     size_t identity_len;
     char name[CURVE_NAME_MAX + 1];        /* its key's name, or the service it named */
+    char instance[INSTANCE_MAX];          /* "<service>@<host>#<replica>.<n>", "" if not said */
+    int64_t started_us;                   /* when that instance started */
     uint64_t ops;                         /* bit i: serves proto_ops[i] */
     int64_t seen_ms;                      /* last READY */
     int inflight;
@@ -161,10 +164,32 @@ bool forward_may_own(const char *client)
            config_list_has("AID_OWNER_ANY", client);
 }
 
+/* A READY from a new routing id naming instance inst, started at started,
+ * from the client named client: a live peer of the same instance and client
+ * that started earlier is its predecessor, dead or restarted (kill -9, a
+ * container restarted in its pod): dropped now, what it owes answered
+ * unavailable as at its expiry. 0, or -1 when a live peer of that instance
+ * started later (this READY comes from a stale duplicate: ignored). */
+static int peer_replace(forward_t *self, const char *client, const char *inst, int64_t started)
+{
+    for (int i = 0; i < OWNERS_MAX; i++) {
+        peer_t *o = &self->owners[i];
+        if (!o->live || strcmp(o->instance, inst) != 0 ||
+            (client[0] && strcmp(o->name, client) != 0))
+            continue;
+        if (o->started_us > started) {
+            log_warn("forward.stale_instance", "instance", LOG_S(inst), NULL);
+            return -1;
+        }
+        peer_drop(self, i, "was replaced by its restart");
+    }
+    return 0;
+}
+
 static void peer_ready(forward_t *self, const char *client, zmq_msg_t *frames, int n,
                         int delim, int64_t now_ms)
 {
-    if (n != delim + 5 || zmq_msg_size(&frames[0]) > IDENTITY_MAX) {
+    if ((n != delim + 5 && n != delim + 7) || zmq_msg_size(&frames[0]) > IDENTITY_MAX) {
         log_warn("forward.bad_ready", "frames", LOG_I(n), NULL);
         return;
     }
@@ -198,7 +223,23 @@ static void peer_ready(forward_t *self, const char *client, zmq_msg_t *frames, i
         else
             ops |= (uint64_t)1 << i;
     }
+    /* the instance it is (optional frames): a restart replaces its dead predecessor */
+    char inst[INSTANCE_MAX] = "";
+    int64_t started = 0;
+    if (n == delim + 7) {
+        size_t in = zmq_msg_size(&frames[delim + 5]), tn = zmq_msg_size(&frames[delim + 6]);
+        char t[24];
+        if (in < sizeof inst && tn < sizeof t) {
+            memcpy(inst, zmq_msg_data(&frames[delim + 5]), in);
+            inst[in] = 0;
+            memcpy(t, zmq_msg_data(&frames[delim + 6]), tn);
+            t[tn] = 0;
+            started = strtoll(t, NULL, 10);
+        }
+    }
     int k = peer_find(self, &frames[0]);
+    if (k < 0 && inst[0] && peer_replace(self, client, inst, started) != 0)
+        return; /* an older instance of the same name: the newer one serves */
     if (k < 0) {
         for (k = 0; k < OWNERS_MAX && self->owners[k].live; k++)
             ;
@@ -218,6 +259,8 @@ static void peer_ready(forward_t *self, const char *client, zmq_msg_t *frames, i
         memcpy(svc, zmq_msg_data(&frames[delim + 3]), sn);
         svc[sn] = 0;
         snprintf(o->name, sizeof o->name, "%s", client[0] ? client : svc);
+        snprintf(o->instance, sizeof o->instance, "%s", inst);
+        o->started_us = started;
         log_info("forward.owner_ready", "owner", LOG_S(o->name), "ops", LOG_S(logged), NULL);
     }
     self->owners[k].ops = ops;

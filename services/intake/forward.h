@@ -10,6 +10,7 @@
  *
  * Frames after the empty delimiter (the owner's DEALER adds none itself):
  *   owner → intake  "AIDO1" "READY" <service> <ops, space-separated>
+ *                   [<instance> <started, µs since the epoch>]
  *                   (on connect and every heartbeat: it is the heartbeat)
  *                   "AIDO1" "REPLY" <token> <reply envelope>
  *                   "AIDO1" "GONE"  (clean stop: dropped at once)
@@ -19,7 +20,13 @@
  * answered within AID_FORWARD_TIMEOUT_MS (5000) is answered `unavailable`:
  * for a write "outcome unknown" (it may have been accepted; a retry with the
  * same id learns the truth), for a read "retry later". A late reply is
- * dropped. In secure mode only keys named "service.<name>" and the names in
+ * dropped. An instance ("<service>@<host>#<replica>.<n>": its host name,
+ * its replica number, AID_REPLICA, 1 by default, and the how-manieth owner
+ * of its process it is) that restarts replaces its
+ * predecessor at once: a READY from a new routing id with the same instance
+ * (and the same key name) and a later start drops the old peer, and what it
+ * owed is answered `unavailable` then, as at its expiry; a READY of an
+ * instance older than the live one is ignored. In secure mode only keys named "service.<name>" and the names in
  * AID_OWNER_ANY may register (anyone else is logged and ignored). */
 #ifndef AID_INTAKE_FORWARD_H
 #define AID_INTAKE_FORWARD_H

@@ -35,7 +35,7 @@ K8S = os.path.join(ROOT, "ops", "k8s")
 OVERLAYS = ("county", "province")
 DEPARTMENTS = ("civil", "tempaid", "medical", "education", "housing", "employment",
                "relief", "social", "care")
-SERVICES = ("bus", "intake", "eligibility", "triggers", "supervision", "benefits", "casework", "gateway") + DEPARTMENTS
+SERVICES = ("bus", "intake", "eligibility", "triggers", "supervision", "decisions", "benefits", "casework", "gateway") + DEPARTMENTS
 UID = 10001
 JOB_SECRETS = {"aid-db-roles", "aid-console-admin"}   # made by ops/container/migrate.sh
 
@@ -556,3 +556,25 @@ def test_compose_ha_profile_needs_no_setting():
         assert any(v.startswith("pgowner:/pgowner") for v in vols), (n, vols)
         assert not any("PASSWORD" in k for k in s.get("environment", {})), (n, "passwords from files")
 
+
+
+def test_owners_reach_every_intake_pod():
+    """The owners behind the front door connect to AID_INTAKE_API resolved to every
+    address (common/owner.c): in Kubernetes a headless Service of the intake pods, so
+    with several intake pods (the HPA) each has every owner."""
+    docs = [d for f in ("intake.yaml", "workers.yaml")
+            for d in load_yaml_docs(os.path.join(K8S, "base", f)) if d]
+    svc = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Service"}
+    owners = svc["aid-intake-owners"]["spec"]
+    assert owners["clusterIP"] == "None"
+    assert owners["selector"] == {"app.kubernetes.io/name": "intake"}
+    assert [p["port"] for p in owners["ports"]] == [5601]
+    for d in docs:
+        if d["kind"] != "Deployment":
+            continue
+        name = d["metadata"]["name"][len("aid-"):]
+        env = {e["name"]: e.get("value") for e in d["spec"]["template"]["spec"]["containers"][0].get("env", [])}
+        if name in ("triggers", "supervision", "decisions", "care"):
+            assert env.get("AID_INTAKE_API") == "tcp://aid-intake-owners:5601", name
+        else:
+            assert "AID_INTAKE_API" not in env, name

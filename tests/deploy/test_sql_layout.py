@@ -92,3 +92,27 @@ def test_each_view_has_one_home():
     # a view changed after the migration that made it has its current form in ops/sql
     for name, n in made.items():
         assert n == 1 or name in home, (name, n)
+
+
+def test_one_decision_recorder():
+    """A decision is recorded by one SQL logic (aid_apply_decisions: the only
+    INSERT INTO decisions; aid_record_decision a thin wrapper of it) and one C
+    recorder (services/department/record.c: the only code that turns measures
+    into the statement's arrays), used by the department worker and by
+    decision.submit."""
+    inserts = [os.path.basename(p) for p in sql_files(SQL)
+               for _ in re.findall(r"\bINSERT\s+INTO\s+decisions\b", code(p), re.I)]
+    assert inserts == ["50_department.sql"], inserts
+    src = code(os.path.join(SQL, "50_department.sql"))
+    body = src[src.index("FUNCTION aid_record_decision("):]
+    body = body[:body.index("$$;")]
+    assert "aid_apply_decisions(" in body, body
+    makers = []
+    for top in ("services", "common"):
+        for d, _, files in os.walk(os.path.join(ROOT, top)):
+            for f in files:
+                if f.endswith(".c"):
+                    with open(os.path.join(d, f), encoding="utf-8") as fh:
+                        if re.search(r"pgarr_add_text\([^;]*proto_periods\[", fh.read()):
+                            makers.append(os.path.relpath(os.path.join(d, f), ROOT))
+    assert makers == ["services/department/record.c"], makers

@@ -254,8 +254,9 @@ def test_external_decision_announces_case_updated(h, ext):
                                          "rules": ["R-HOUSE-S"]}, h.rid("announce"))
         assert r["ok"] and r["result"]["duplicate"] is False, r
         want = h.num(f[0]["referral_id"])
-        # the intake log says who decided (the client's key name; "local" in plaintext)
-        with open(os.path.join(ext.var, "log", "intake.log"), encoding="utf-8") as lf:
+        # the owner's log says who decided (the client's key name; "local" in plaintext):
+        # the decisions service behind the front door
+        with open(os.path.join(ext.var, "log", "decisions.log"), encoding="utf-8") as lf:
             assert ('"event":"decision.external","referral_id":%d,"department":"housing",'
                     '"client":"local"' % want) in lf.read()
         deadline = time.monotonic() + 5

@@ -2,7 +2,8 @@
 door (issue 15): the supervision service (services/supervision/) serves the
 ledger, disclosure, complaints and moves; the triggers service the trigger
 operations beside its disaster worker; the care service visits and caregiver
-scores beside its department worker.
+scores beside its department worker; the decisions service referrals.pending,
+decision.submit and referrals.overdue (the department runtime).
 
 - each owner connects to Postgres as its own role, which can do its job, and
   the front door's role can no longer write the owner's records;
@@ -141,6 +142,21 @@ def test_owner_killed_is_dropped_at_its_expiry_then_unavailable_at_once(h):
     _served_again(h, killed=True)
 
 
+def test_owner_killed_and_restarted_serves_at_once(h):
+    """kill -9 and a restart at once: the restart's READY replaces the dead instance
+    (the same service, host and replica), which is never chosen again."""
+    h.stack("kill-service", "supervision")
+    h.stack("up")
+    deadline = time.monotonic() + 15
+    while not h.call("ledger.monthly", {"month": "2026-01"}).get("ok"):
+        assert time.monotonic() < deadline, "supervision did not come back"
+        time.sleep(0.05)
+    for _ in range(6):
+        t0 = time.monotonic()
+        ok(h.call("ledger.monthly", {"month": "2026-01"}))
+        assert time.monotonic() - t0 < 1.0
+
+
 def test_forwarded_write_after_owner_kill9_is_answered_from_the_record(h):
     rid = h.rid("kill9")
     body = {"channel": "mailbox", "text": "重试只记一次 " + rid}
@@ -210,3 +226,26 @@ def test_care_stopped_its_operations_unavailable_report_path_unaffected(h):
     # the care department is stopped too: the report is accepted, not decided
     _stopped_unavailable_report_path_unaffected(h, "care", "visits.due",
                                                 {"township": "520123101"}, report_done=False)
+
+
+# ------------------------------------------------------------------ decisions
+
+def test_decisions_serves_the_department_runtime_as_its_own_role(h):
+    ok(h.call("referrals.overdue", {}))
+    ok(h.call("referrals.pending", {"department": "housing"}))
+    _connects_as(h, "decisions", "aid_decisions")
+    # the front door's role may no longer record decisions nor touch the departments' queues
+    refused(h, "aid_intake", "INSERT INTO decisions (referral_id, status, reason, rules,"
+            " decided_by) VALUES (0, 'denied', 'x', '{}', 'x')")
+    refused(h, "aid_intake", "UPDATE referrals SET status = status WHERE false")
+    refused(h, "aid_intake", "SELECT count(*) FROM referral_queue")
+    # the decisions role records decisions, and nothing of the report path or of cases
+    refused(h, "aid_decisions", "INSERT INTO cases (township) VALUES ('x')")
+    refused(h, "aid_decisions", "UPDATE reports SET report_id = report_id WHERE false",
+            why=r"permission denied|row-level security")
+    refused(h, "aid_decisions", "SELECT count(*) FROM complaints")
+    assert value_as(h, "aid_decisions", "SELECT count(*) >= 0 FROM referral_queue") == "t"
+
+
+def test_decisions_stopped_its_operations_unavailable_report_path_unaffected(h):
+    _stopped_unavailable_report_path_unaffected(h, "decisions", "referrals.overdue", {})

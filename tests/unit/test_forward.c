@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <netdb.h>
 
 #include "forward.h"
 #include "mp.h"
@@ -325,6 +326,117 @@ static void secure_mode_admits_service_keys_only(void **state)
     unsetenv("AID_OWNER_ANY");
 }
 
+/* ---- owners find every intake behind a name (Kubernetes: a headless Service) ---- */
+
+static void endpoints_resolved_literals_kept(void **state)
+{
+    (void)state;
+    char out[8][OWNER_ENDPOINT_MAX];
+    int n = owner_endpoints(" tcp://127.0.0.1:5601, tcp://[::1]:5601,tcp://127.0.0.1:5601,"
+                            "ipc:///tmp/x, tcp://localhost:7", out, 8);
+    assert_int_equal(n, 4);
+    assert_string_equal(out[0], "tcp://127.0.0.1:5601");
+    assert_string_equal(out[1], "tcp://[::1]:5601");
+    assert_string_equal(out[2], "ipc:///tmp/x");
+    assert_string_equal(out[3], "tcp://127.0.0.1:7"); /* localhost, resolved */
+    assert_int_equal(owner_endpoints("tcp://no-such-host.invalid:1", out, 8), 0);
+}
+
+/* The test's name "intakes": the addresses in fake_addrs (one lookup each). */
+static const char *fake_addrs[2];
+
+static int fake_resolver(const char *host, const char *port, const struct addrinfo *hints,
+                         struct addrinfo **res)
+{
+    if (strcmp(host, "intakes") != 0)
+        return getaddrinfo(host, port, hints, res);
+    struct addrinfo h = {.ai_flags = AI_NUMERICHOST, .ai_socktype = SOCK_STREAM}, *all = NULL,
+                    **tail = &all;
+    for (int i = 0; i < 2 && fake_addrs[i]; i++) {
+        struct addrinfo *one = NULL;
+        assert_int_equal(getaddrinfo(fake_addrs[i], port, &h, &one), 0);
+        *tail = one;
+        while (*tail)
+            tail = &(*tail)->ai_next;
+    }
+    *res = all;
+    return all ? 0 : EAI_NONAME;
+}
+
+/* Handles what router has from owners for ms, answering the owner's heartbeats
+ * with its own loop turns. */
+static void pump_owners(void *router, forward_t *fw, owner_t *o, int ms)
+{
+    int64_t until = svc_now_ms() + ms;
+    while (svc_now_ms() < until) {
+        owner_request_t req;
+        assert_int_equal(owner_recv(o, 10, &req), 0);
+        zmq_pollitem_t it = {router, 0, ZMQ_POLLIN, 0};
+        while (zmq_poll(&it, 1, 0) > 0) {
+            zmq_msg_t f[10];
+            int n = 0, more = 1;
+            while (more && n < 10) {
+                zmq_msg_init(&f[n]);
+                zmq_msg_recv(&f[n], router, 0);
+                more = zmq_msg_more(&f[n]);
+                n++;
+            }
+            assert_true(forward_is_owner(f, n, 1));
+            forward_owner_msg(fw, "", f, n, 1, svc_now_ms());
+        }
+    }
+}
+
+static void owner_connects_to_every_address_and_follows_them(void **state)
+{
+    rig_t *r = *state; /* its router is intake A, on 127.0.0.1 */
+    char ep[128];
+    size_t sz = sizeof ep;
+    zmq_getsockopt(r->router, ZMQ_LAST_ENDPOINT, ep, &sz);
+    const char *port = strrchr(ep, ':') + 1;
+    void *b = zmq_socket(r->zctx, ZMQ_ROUTER); /* intake B, another pod: 127.0.0.2 */
+    int linger = 0;
+    zmq_setsockopt(b, ZMQ_LINGER, &linger, sizeof linger);
+    char epb[128], api[64];
+    snprintf(epb, sizeof epb, "tcp://127.0.0.2:%s", port);
+    assert_int_equal(zmq_bind(b, epb), 0);
+    forward_t *fwb = forward_new(b);
+    snprintf(api, sizeof api, "tcp://intakes:%s", port);
+    setenv("AID_INTAKE_API", api, 1);
+    setenv("AID_OWNER_RESOLVE_MS", "100", 1);
+    owner_resolver = fake_resolver;
+    fake_addrs[0] = "127.0.0.1";
+    fake_addrs[1] = "127.0.0.2";
+    owner_t *o = owner_new(r->zctx, "care", "visits.due");
+    assert_non_null(o);
+    for (int i = 0; i < 30 && !(forward_has(r->fw, "visits.due") && forward_has(fwb, "visits.due")); i++) {
+        pump_owners(r->router, r->fw, o, 20);
+        pump_owners(b, fwb, o, 20);
+    }
+    assert_true(forward_has(r->fw, "visits.due")); /* both intakes have the owner */
+    assert_true(forward_has(fwb, "visits.due"));
+    fake_addrs[0] = "127.0.0.2"; /* pod A went away: the next resolution drops it */
+    fake_addrs[1] = NULL;
+    for (int i = 0; i < 30 && forward_has(r->fw, "visits.due"); i++) {
+        pump_owners(r->router, r->fw, o, 20);
+        pump_owners(b, fwb, o, 20);
+    }
+    assert_false(forward_has(r->fw, "visits.due")); /* said GONE to A */
+    assert_true(forward_has(fwb, "visits.due"));
+    fake_addrs[0] = "127.0.0.1"; /* and a pod coming back is connected again */
+    fake_addrs[1] = "127.0.0.2";
+    for (int i = 0; i < 30 && !forward_has(r->fw, "visits.due"); i++) {
+        pump_owners(r->router, r->fw, o, 20);
+        pump_owners(b, fwb, o, 20);
+    }
+    assert_true(forward_has(r->fw, "visits.due"));
+    owner_destroy(&o);
+    owner_resolver = getaddrinfo;
+    unsetenv("AID_OWNER_RESOLVE_MS");
+    forward_destroy(&fwb);
+    zmq_close(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -335,6 +447,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(dead_owner_is_dropped_and_its_requests_answered, rig_up,
                                         rig_down),
         cmocka_unit_test_setup_teardown(secure_mode_admits_service_keys_only, rig_up, rig_down),
+        cmocka_unit_test(endpoints_resolved_literals_kept),
+        cmocka_unit_test_setup_teardown(owner_connects_to_every_address_and_follows_them, rig_up,
+                                        rig_down),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,9 +10,10 @@
  * proto_department_sees_ids).
  *
  * decision.submit is a write: checked as strictly as a report
- * (proto_decision_check), then recorded through aid_record_decision with
- * decided_by "external:<department>" — decision, measures and the referral's
- * completion in one statement. A referral already decided the same way
+ * (proto_decision_check), then recorded by the one decision recorder the
+ * built-in departments use (services/department/record.h: aid_apply_decisions
+ * with one row) with decided_by "external:<department>" — decision, measures
+ * and the referral's completion in one statement. A referral already decided the same way
  * answers ok with duplicate: true; decided differently, conflict. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,9 +23,11 @@
 #include "idcard.h"
 #include "log.h"
 #include "mp.h"
-#include "ops.h"
+#include "opctx.h"
+#include "write.h"
 #include "pgarr.h"
 #include "pii.h"
+#include "record.h"
 
 static void prepare(store_t *store)
 {
@@ -46,8 +49,7 @@ static void prepare(store_t *store)
                   "  FROM referrals f JOIN reports r USING (report_id)"
                   " WHERE f.referral_id = $1::bigint FOR UPDATE OF f");
     store_prepare(store, "decision_record",
-                  "SELECT aid_record_decision($1::bigint, $2, $3, $4::text[], $5::text[],"
-                  " $6::int[], $7::text[], $8::bigint[], $9::text[], $10::text[], $11)");
+                  "SELECT o_referral_id FROM aid_apply_decisions(" RECORD_SQL_ARGS ")");
     store_prepare(store, "decision_stored",
                   "SELECT status, reason, array_to_string(rules, ','), decided_by"
                   "  FROM decisions WHERE referral_id = $1::bigint");
@@ -252,49 +254,53 @@ static int same_as_stored(store_t *store, const char *rid, const proto_decision_
     return same;
 }
 
-/* Records d through aid_record_decision: 1 recorded, 0 already decided, -1 error. */
-static int record(store_t *store, const char *rid, const proto_decision_t *d, const report_t *r,
+_Static_assert(PROTO_DECISION_MAX_MEASURES <= DECISION_MAX_MEASURES &&
+                   PROTO_DECISION_MAX_RULES <= DECISION_MAX_RULES,
+               "a submitted decision fits the recorder's");
+
+/* Records d for referral num (its report r) with the one recorder: 1
+ * recorded, 0 already decided, -1 error. */
+static int record(store_t *store, long long num, const proto_decision_t *d, const report_t *r,
                   const char *by)
 {
-    pgarr_t a[7]; /* rules, codes, persons, masks, amounts, periods, forms */
-    for (int k = 0; k < 7; k++)
-        pgarr_init(&a[k]);
+    decision_t *dec = calloc(1, sizeof *dec);
+    record_batch_t b;
+    record_init(&b);
+    int rc = -1;
+    if (!dec)
+        goto out;
+    dec->status = d->status;
+    snprintf(dec->reason, sizeof dec->reason, "%s", d->reason);
+    dec->n_rules = d->n_rules;
     for (int i = 0; i < d->n_rules; i++)
-        pgarr_add_text(&a[0], d->rules[i]);
+        dec->rules[i] = d->rules[i];
+    dec->n_measures = d->n_measures;
     for (int i = 0; i < d->n_measures; i++) {
         const proto_measure_in_t *m = &d->measures[i];
-        pgarr_add_text(&a[1], m->code);
-        if (m->person >= 0) {
-            char masked[20];
-            idcard_mask(r->members[m->person].id_number, 18, masked, sizeof masked);
-            pgarr_add_int(&a[2], m->person);
-            pgarr_add_text(&a[3], masked);
-        } else {
-            pgarr_add_null(&a[2]);
-            pgarr_add_null(&a[3]);
-        }
-        pgarr_add_int(&a[4], m->amount_fen);
-        pgarr_add_text(&a[5], proto_periods[m->period]);
-        pgarr_add_text(&a[6], proto_forms[m->form]);
+        measure_t *o = &dec->measures[i];
+        snprintf(o->code, sizeof o->code, "%s", m->code);
+        o->person = (int)m->person;
+        o->amount_fen = m->amount_fen;
+        o->period = m->period;
+        o->form = m->form;
     }
-    const char *vals[11] = {rid, proto_statuses[d->status], d->reason};
-    int rc = -1;
-    for (int k = 0; k < 7; k++)
-        if (!(vals[3 + k] = pgarr_str(&a[k])))
-            goto out;
-    vals[10] = by;
-    PGresult *res = store_exec(store, "decision_record", 11, vals);
+    record_entry_t e = {num, dec, r};
+    record_add(&b, &e);
+    const char *vals[RECORD_PARAMS];
+    if (record_params(&b, by, vals) != 0)
+        goto out;
+    PGresult *res = store_exec(store, "decision_record", RECORD_PARAMS, vals);
     if (res)
-        rc = PQgetvalue(res, 0, 0)[0] == 't';
+        rc = PQntuples(res) == 1;
     PQclear(res);
 out:
-    for (int k = 0; k < 7; k++)
-        pgarr_free(&a[k]);
+    record_free(&b);
+    free(dec);
     return rc;
 }
 
 /* case.updated for a decision recorded here, as the built-in departments
- * publish it; intake sends it only after the transaction commits. */
+ * publish it; the owner sends it only after the transaction commits. */
 static void announce(opctx_t *ctx, long long case_id, long long referral_id, const char *dept)
 {
     msgpack_sbuffer sb;
@@ -302,7 +308,7 @@ static void announce(opctx_t *ctx, long long case_id, long long referral_id, con
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, 4);
-    mp_pack_kv_int(&pk, "seq", 0); /* intake numbers its own stream when it sends */
+    mp_pack_kv_int(&pk, "seq", 0); /* the host numbers its own stream when it sends */
     mp_pack_kv_int(&pk, "case_id", case_id);
     mp_pack_kv_int(&pk, "referral_id", referral_id);
     mp_pack_kv_str(&pk, "department", dept);
@@ -357,7 +363,7 @@ static int handle_decision(opctx_t *ctx, const proto_request_t *req, msgpack_pac
     }
     snprintf(by, sizeof by, "external:%s", dept);
     int fresh = 0;
-    if (strcmp(PQgetvalue(ref, 0, 1), "pending") == 0 && (fresh = record(store, rid, d, r, by)) < 0) {
+    if (strcmp(PQgetvalue(ref, 0, 1), "pending") == 0 && (fresh = record(store, num, d, r, by)) < 0) {
         write_unavailable(err);
         goto out;
     }

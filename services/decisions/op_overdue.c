@@ -17,7 +17,8 @@
 
 #include "care.h"
 #include "mp.h"
-#include "ops.h"
+#include "opctx.h"
+#include "write.h"
 
 typedef struct {
     long long referral_id, case_id;
