@@ -27,6 +27,7 @@
  * households, the worker files a chunk only while eligibility's backlog of
  * unassessed reports is below AID_TRIGGER_BACKLOG (default 5000): a report
  * filed meanwhile waits behind at most that many. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,30 +201,50 @@ static int member_ref_cmp(const void *a, const void *b)
     return strcmp(((const member_ref_t *)a)->hash, ((const member_ref_t *)b)->hash);
 }
 
-/* Builds the chunk's n targets and marks st[i]: 1 built, 0 skipped
- * (notes[i] says why), 2 built but sharing a member's ID number with another
- * built target. 0, or -1 (no memory). */
+/* Builds the chunk's n targets into the filer's batch (entry k+1 is
+ * target[k]; *nb entries) and marks st[i]: 1 built, 0 skipped (notes[i]
+ * says why), 2 built but sharing a member's ID number with another built
+ * target (then the batch holds only the others, built again). 0, or -1 (no
+ * memory). */
 static int build_chunk(trig_ctx_t *c, PGresult *claim, PGresult *latest, int n, int *st,
-                       const char **notes)
+                       int *target, int *nb, const char **notes)
 {
     size_t cap = (size_t)n * REPORT_MAX_MEMBERS, nm = 0;
     member_ref_t *refs = malloc((cap ? cap : 1) * sizeof *refs);
     if (!refs)
         return -1;
+    bool linked = false;
+    report_filing_t f;
+    report_store_batch_begin(c->filer);
+    *nb = 0;
     for (int i = 0; i < n; i++) {
-        report_filing_t f;
         notes[i] = "";
         st[i] = build_one(c, claim, i, latest, &f, &notes[i]);
-        for (int m = 0; st[i] == 1 && m < c->report.n_members && nm < cap; m++, nm++) {
+        if (st[i] != 1)
+            continue;
+        report_store_batch_add(c->filer, &f);
+        target[(*nb)++] = i;
+        for (int m = 0; m < c->report.n_members && nm < cap; m++, nm++) {
             pii_hash_hex(c->report.members[m].id_number, refs[nm].hash);
             refs[nm].target = i;
         }
     }
     qsort(refs, nm, sizeof *refs, member_ref_cmp);
     for (size_t k = 1; k < nm; k++)
-        if (!strcmp(refs[k].hash, refs[k - 1].hash) && refs[k].target != refs[k - 1].target)
+        if (!strcmp(refs[k].hash, refs[k - 1].hash) && refs[k].target != refs[k - 1].target) {
             st[refs[k].target] = st[refs[k - 1].target] = 2;
+            linked = true;
+        }
     free(refs);
+    if (linked) { /* rare: the batch again without the linked ones */
+        report_store_batch_begin(c->filer);
+        *nb = 0;
+        for (int i = 0; i < n; i++)
+            if (st[i] == 1 && build_one(c, claim, i, latest, &f, &notes[i]) == 1) {
+                report_store_batch_add(c->filer, &f);
+                target[(*nb)++] = i;
+            }
+    }
     return 0;
 }
 
@@ -235,17 +256,10 @@ static int file_chunk(trig_ctx_t *c, store_t *store, PGresult *claim, PGresult *
 {
     int *st = malloc((size_t)n * sizeof *st), *target = malloc((size_t)n * sizeof *target);
     report_filed_t *filed = malloc((size_t)n * sizeof *filed);
-    int rc = st && target && filed ? build_chunk(c, claim, latest, n, st, notes) : -1, nb = 0;
+    int nb = 0;
+    int rc = st && target && filed ? build_chunk(c, claim, latest, n, st, target, &nb, notes) : -1;
     for (int i = 0; i < n; i++)
         rid[i] = 0;
-    report_store_batch_begin(c->filer);
-    for (int i = 0; rc == 0 && i < n; i++) {
-        report_filing_t f;
-        if (st[i] == 1 && build_one(c, claim, i, latest, &f, &notes[i]) == 1) {
-            report_store_batch_add(c->filer, &f);
-            target[nb++] = i;
-        }
-    }
     if (rc == 0 && nb > 0 && report_store_batch_file(c->filer, store, filed, nb) != 0)
         rc = -1;
     for (int k = 0; rc == 0 && k < nb; k++)
