@@ -170,24 +170,59 @@ void report_store_batch_add(report_store_t *self, const report_filing_t *f)
     free(sealed);
 }
 
-int report_store_batch_send(report_store_t *self, PGconn *conn)
+/* The batch's twelve parameters of submit_reports. false when it cannot be
+ * sent (empty, a sealing failed, no memory). */
+static bool batch_params(report_store_t *self, const char **vals, int *lens, int *fmts)
 {
     pgarr_t *t = self->text;
     int raw_len = 0, body_len = 0;
-    const char *vals[12] = {pgarr_str(&t[B_REQ]),     pgbin_data(&self->raw, &raw_len),
-                            pgarr_str(&t[B_SOURCE]),  pgarr_str(&t[B_ASOF]),
-                            pgarr_str(&t[B_TOWN]),    pgarr_str(&t[B_VILLAGE]),
-                            pgarr_str(&t[B_URGENT]),  pgbin_data(&self->body, &body_len),
-                            pgarr_str(&t[B_PORD]),    pgarr_str(&t[B_PIDS]),
-                            pgarr_str(&t[B_PNAMES]),  pgarr_str(&t[B_PENCS])};
-    int lens[12] = {0, raw_len, 0, 0, 0, 0, 0, body_len, 0, 0, 0, 0};
-    int fmts[12] = {0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0};
-    bool bad = self->failed || self->count == 0;
-    for (int k = 0; k < 12; k++)
-        bad |= vals[k] == NULL;
-    return !bad && PQsendQueryPrepared(conn, "submit_reports", 12, vals, lens, fmts, 0) == 1
+    const char *v[12] = {pgarr_str(&t[B_REQ]),     pgbin_data(&self->raw, &raw_len),
+                         pgarr_str(&t[B_SOURCE]),  pgarr_str(&t[B_ASOF]),
+                         pgarr_str(&t[B_TOWN]),    pgarr_str(&t[B_VILLAGE]),
+                         pgarr_str(&t[B_URGENT]),  pgbin_data(&self->body, &body_len),
+                         pgarr_str(&t[B_PORD]),    pgarr_str(&t[B_PIDS]),
+                         pgarr_str(&t[B_PNAMES]),  pgarr_str(&t[B_PENCS])};
+    bool ok = !self->failed && self->count > 0;
+    for (int k = 0; k < 12; k++) {
+        vals[k] = v[k];
+        lens[k] = k == 1 ? raw_len : k == 7 ? body_len : 0;
+        fmts[k] = k == 1 || k == 7; /* raw and body as binary bytea[] */
+        ok &= v[k] != NULL;
+    }
+    return ok;
+}
+
+int report_store_batch_send(report_store_t *self, PGconn *conn)
+{
+    const char *vals[12];
+    int lens[12], fmts[12];
+    return batch_params(self, vals, lens, fmts) &&
+                   PQsendQueryPrepared(conn, "submit_reports", 12, vals, lens, fmts, 0) == 1
                ? 0
                : -1;
+}
+
+int report_store_batch_file(report_store_t *self, store_t *store, report_filed_t *out, int n)
+{
+    const char *vals[12];
+    int lens[12], fmts[12];
+    if (n != self->count || !batch_params(self, vals, lens, fmts))
+        return -1;
+    PGresult *res = store_exec_bin(store, "submit_reports", 12, vals, lens, fmts);
+    if (!res || PQntuples(res) != n) {
+        PQclear(res);
+        return -1;
+    }
+    for (int k = 0; k < n; k++) {
+        int ord = atoi(PQgetvalue(res, k, 0));
+        if (ord < 1 || ord > n) {
+            PQclear(res);
+            return -1;
+        }
+        report_store_result(res, k, 1, &out[ord - 1]);
+    }
+    PQclear(res);
+    return 0;
 }
 
 void report_store_result(const PGresult *res, int row, int col, report_filed_t *out)

@@ -60,6 +60,11 @@ int report_store_send(report_store_t *self, PGconn *conn, const report_filing_t 
 void report_store_batch_begin(report_store_t *self);
 void report_store_batch_add(report_store_t *self, const report_filing_t *f);
 int report_store_batch_send(report_store_t *self, PGconn *conn);
+/* The same call run at once, in the caller's transaction if one is open
+ * (the trigger worker's chunk): out[k] is the outcome of the (k+1)th report
+ * added; n, the number added, sizes out. 0, or -1 (a store error:
+ * store_errmsg; or no memory, or n is not the number added). */
+int report_store_batch_file(report_store_t *self, store_t *store, report_filed_t *out, int n);
 
 /* The filing's outcome in row of res: report_id, case_id and outcome
  * ("new", "duplicate", "conflict") in columns col, col+1, col+2. */

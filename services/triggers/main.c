@@ -12,7 +12,13 @@
  * One step is one chunk of AID_TRIGGER_CHUNK targets (default 256) in one
  * transaction: claim
  * them (FOR UPDATE SKIP LOCKED: any number of workers share a trigger),
- * file their reports, mark them filed, commit, wake eligibility. A crash
+ * file their reports, mark them filed, commit, wake eligibility. The
+ * chunk's reports are filed through the one filer (report_store.h) with one
+ * set-based aid_submit_reports call, as intake files a batch (one
+ * aid_submit_report per household made the worker's Postgres backend the
+ * largest CPU user of a disaster); reports that share a member's ID number
+ * with another of the chunk (two triggers reaching one case) go one by one
+ * after it (aid_submit_report), so each joins its case as it would alone. A crash
  * rolls the chunk back and the next step does it again; nothing is filed
  * twice (the chunk commits the reports and the marks together, and each
  * report has its own request id "<trigger request id>#case-<n>").
@@ -21,6 +27,7 @@
  * households, the worker files a chunk only while eligibility's backlog of
  * unassessed reports is below AID_TRIGGER_BACKLOG (default 5000): a report
  * filed meanwhile waits behind at most that many. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +56,8 @@ typedef struct {
     long long cached_id;
     pgarr_t tids, cids, statuses, rids, notes;
     report_store_t *filer;          /* the report filer's parameters, reused */
+    msgpack_sbuffer sb;             /* the report being built (build_one), encoded */
+    char key[PROTO_STR_MAX + 48];   /* its request id */
 } trig_ctx_t;
 
 static void prepare(store_t *store)
@@ -123,10 +132,11 @@ static int find_latest(PGresult *latest, const char *case_id)
     return -1;
 }
 
-/* Files the report of target i. Returns 1 filed (*report_id set), 0 skipped
- * (note says why), -1 on a store error. */
-static int file_one(trig_ctx_t *c, store_t *store, PGresult *claim, int i, PGresult *latest,
-                    long long *report_id, const char **note)
+/* Builds the report of target i: the case's latest report with the trigger
+ * applied, in c->report, encoded in c->sb, its request id in c->key, and
+ * its filing in *f. Returns 1 built, 0 skipped (note says why). */
+static int build_one(trig_ctx_t *c, PGresult *claim, int i, PGresult *latest,
+                     report_filing_t *f, const char **note)
 {
     const char *case_id = PQgetvalue(claim, i, 1);
     int k = find_latest(latest, case_id);
@@ -138,8 +148,7 @@ static int file_one(trig_ctx_t *c, store_t *store, PGresult *claim, int i, PGres
     proto_error_t pe;
     report_t *r = &c->report;
     int rc = 0;
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
+    msgpack_sbuffer_clear(&c->sb);
     if (load_trigger(c, claim, i) != 0) {
         *note = "the stored trigger could not be read";
         goto out;
@@ -157,28 +166,116 @@ static int file_one(trig_ctx_t *c, store_t *store, PGresult *claim, int i, PGres
     snprintf(wire_id, sizeof wire_id, "trigger-%s", PQgetvalue(claim, i, 0));
     proto_trigger_apply(&c->trigger, wire_id, "", r, &pe);
     msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_packer_init(&pk, &c->sb, msgpack_sbuffer_write);
     proto_report_encode(r, &pk);
-    char key[PROTO_STR_MAX + 48];
-    snprintf(key, sizeof key, "%s#case-%s", PQgetvalue(claim, i, 2), case_id);
+    snprintf(c->key, sizeof c->key, "%s#case-%s", PQgetvalue(claim, i, 2), case_id);
     /* the system's own report: its body is also what the key is hashed with */
-    report_filing_t f = {.request_id = key, .report = r, .raw = sb.data, .raw_len = sb.size,
-                         .body = sb.data, .body_len = sb.size};
-    report_filed_t filed;
-    if (report_store_file(c->filer, store, &f, &filed) != 0) {
-        rc = -1;
-        goto out;
-    }
-    if (filed.outcome == REPORT_CONFLICT) {
-        *note = "the report's request id was already used for another report";
-    } else {
-        *report_id = filed.report_id;
-        rc = 1;
-    }
+    *f = (report_filing_t){.request_id = c->key, .report = r, .raw = c->sb.data,
+                           .raw_len = c->sb.size, .body = c->sb.data, .body_len = c->sb.size};
+    rc = 1;
 out:
-    msgpack_sbuffer_destroy(&sb);
     msgpack_unpacked_destroy(&u);
     free(body);
+    return rc;
+}
+
+/* What a filing means for its target: 1 filed (*rid set), 0 skipped (a
+ * conflict: *note says why). */
+static int outcome(const report_filed_t *filed, long long *rid, const char **note)
+{
+    if (filed->outcome == REPORT_CONFLICT) {
+        *note = "the report's request id was already used for another report";
+        return 0;
+    }
+    *rid = filed->report_id;
+    return 1;
+}
+
+typedef struct {
+    char hash[PII_HASH_HEX];
+    int target;
+} member_ref_t;
+
+static int member_ref_cmp(const void *a, const void *b)
+{
+    return strcmp(((const member_ref_t *)a)->hash, ((const member_ref_t *)b)->hash);
+}
+
+/* Builds the chunk's n targets into the filer's batch (entry k+1 is
+ * target[k]; *nb entries) and marks st[i]: 1 built, 0 skipped (notes[i]
+ * says why), 2 built but sharing a member's ID number with another built
+ * target (then the batch holds only the others, built again). 0, or -1 (no
+ * memory). */
+static int build_chunk(trig_ctx_t *c, PGresult *claim, PGresult *latest, int n, int *st,
+                       int *target, int *nb, const char **notes)
+{
+    size_t cap = (size_t)n * REPORT_MAX_MEMBERS, nm = 0;
+    member_ref_t *refs = malloc((cap ? cap : 1) * sizeof *refs);
+    if (!refs)
+        return -1;
+    bool linked = false;
+    report_filing_t f;
+    report_store_batch_begin(c->filer);
+    *nb = 0;
+    for (int i = 0; i < n; i++) {
+        notes[i] = "";
+        st[i] = build_one(c, claim, i, latest, &f, &notes[i]);
+        if (st[i] != 1)
+            continue;
+        report_store_batch_add(c->filer, &f);
+        target[(*nb)++] = i;
+        for (int m = 0; m < c->report.n_members && nm < cap; m++, nm++) {
+            pii_hash_hex(c->report.members[m].id_number, refs[nm].hash);
+            refs[nm].target = i;
+        }
+    }
+    qsort(refs, nm, sizeof *refs, member_ref_cmp);
+    for (size_t k = 1; k < nm; k++)
+        if (!strcmp(refs[k].hash, refs[k - 1].hash) && refs[k].target != refs[k - 1].target) {
+            st[refs[k].target] = st[refs[k - 1].target] = 2;
+            linked = true;
+        }
+    free(refs);
+    if (linked) { /* rare: the batch again without the linked ones */
+        report_store_batch_begin(c->filer);
+        *nb = 0;
+        for (int i = 0; i < n; i++)
+            if (st[i] == 1 && build_one(c, claim, i, latest, &f, &notes[i]) == 1) {
+                report_store_batch_add(c->filer, &f);
+                target[(*nb)++] = i;
+            }
+    }
+    return 0;
+}
+
+/* Files the chunk's reports: the independent ones with one aid_submit_reports
+ * call, then the linked ones one by one. Sets rid[i] (0: not filed) and
+ * notes[i]. 0, or -1 on a store error (the step rolls back). */
+static int file_chunk(trig_ctx_t *c, store_t *store, PGresult *claim, PGresult *latest, int n,
+                      long long *rid, const char **notes)
+{
+    int *st = malloc((size_t)n * sizeof *st), *target = malloc((size_t)n * sizeof *target);
+    report_filed_t *filed = malloc((size_t)n * sizeof *filed);
+    int nb = 0;
+    int rc = st && target && filed ? build_chunk(c, claim, latest, n, st, target, &nb, notes) : -1;
+    for (int i = 0; i < n; i++)
+        rid[i] = 0;
+    if (rc == 0 && nb > 0 && report_store_batch_file(c->filer, store, filed, nb) != 0)
+        rc = -1;
+    for (int k = 0; rc == 0 && k < nb; k++)
+        outcome(&filed[k], &rid[target[k]], &notes[target[k]]);
+    for (int i = 0; rc == 0 && i < n; i++) {
+        report_filing_t f;
+        if (st[i] != 2 || build_one(c, claim, i, latest, &f, &notes[i]) != 1)
+            continue;
+        if (report_store_file(c->filer, store, &f, &filed[0]) != 0)
+            rc = -1;
+        else
+            outcome(&filed[0], &rid[i], &notes[i]);
+    }
+    free(st);
+    free(target);
+    free(filed);
     return rc;
 }
 
@@ -241,25 +338,30 @@ static int step(worker_t *w, void *arg)
     if (!cv || !(latest = store_exec(store, "trig_latest", 1, &cv)))
         goto fail;
     pgarr_reset(&c->cids);
+    long long *rids = malloc((size_t)n * sizeof *rids);
+    const char **notes = malloc((size_t)n * sizeof *notes);
+    if (!rids || !notes || file_chunk(c, store, claim, latest, n, rids, notes) != 0) {
+        free(rids);
+        free(notes);
+        goto fail;
+    }
     for (int i = 0; i < n; i++) {
-        long long report_id = 0;
-        const char *note = "";
-        int rc = file_one(c, store, claim, i, latest, &report_id, &note);
-        if (rc < 0)
-            goto fail;
+        int rc = rids[i] != 0;
         pgarr_add_text(&c->tids, PQgetvalue(claim, i, 0));
         pgarr_add_text(&c->cids, PQgetvalue(claim, i, 1));
         pgarr_add_text(&c->statuses, rc ? "filed" : "skipped");
         if (rc)
-            pgarr_add_int(&c->rids, report_id);
+            pgarr_add_int(&c->rids, rids[i]);
         else
             pgarr_add_null(&c->rids);
-        pgarr_add_text(&c->notes, note);
+        pgarr_add_text(&c->notes, rc ? "" : notes[i]);
         filed += rc;
         if (!rc)
             log_warn("trigger.target_skipped", "trigger_id", LOG_S(PQgetvalue(claim, i, 0)),
-                     "case_id", LOG_S(PQgetvalue(claim, i, 1)), "why", LOG_S(note), NULL);
+                     "case_id", LOG_S(PQgetvalue(claim, i, 1)), "why", LOG_S(notes[i]), NULL);
     }
+    free(rids);
+    free(notes);
     const char *mv[5];
     for (int k = 0; k < 5; k++)
         if (!(mv[k] = pgarr_str(arr(c, k))))
@@ -303,6 +405,7 @@ int main(void)
     c->seq = svc_wall_us();
     for (int k = 0; arr(c, k); k++)
         pgarr_init(arr(c, k));
+    msgpack_sbuffer_init(&c->sb);
     worker_config_t cfg = {.name = "triggers", .topic = "report.committed", .batch = (int)c->chunk,
                            .step = step, .arg = c, .prepare = prepare};
     /* trigger.submit, trigger.batch, triggers.list, trigger.get (op_trigger*.c),
@@ -315,6 +418,7 @@ int main(void)
     for (int k = 0; arr(c, k); k++)
         pgarr_free(arr(c, k));
     report_store_destroy(&c->filer);
+    msgpack_sbuffer_destroy(&c->sb);
     free(c);
     return rc;
 }

@@ -223,6 +223,91 @@ def test_disaster_worker_streams_in_chunks_and_survives_kill(h):
         assert len(reports_of(case)) == 2
 
 
+def test_disaster_chunk_is_filed_with_one_call(h):
+    """Filing a chunk is one set-based aid_submit_reports call, not one
+    aid_submit_report per household (issue 19: a report per call made the
+    Postgres work of filing most of a disaster's). Counted by Postgres itself:
+    function statistics on in the worker's sessions only."""
+    ar = area()
+    res = [h.submit_ok(h.report([h.member(birth="1942-05-05", monthly_income_fen=0)], area=ar))
+           for _ in range(3)]
+    for r in res:
+        h.wait_complete(r["case_id"], timeout=60)
+
+    def calls():
+        rows = h.psql("SELECT p.proname, coalesce(s.calls, 0) FROM pg_proc p"
+                      " LEFT JOIN pg_stat_user_functions s ON s.funcid = p.oid"
+                      " WHERE p.proname IN ('aid_submit_report', 'aid_submit_reports')")
+        return {name: int(n) for name, n in rows}
+
+    h.psql("ALTER ROLE aid_triggers SET track_functions = 'pl'")
+    try:
+        h.stack("restart-service", "triggers")
+        before = calls()
+        t = trigger_ok(h, {"kind": "disaster", "areas": [ar["village"]], "hazard": "hail"})
+        assert t["cases"] == 3
+        assert wait_trigger_done(h, t["trigger_id"]) == (3, 3)
+        deadline = time.monotonic() + 20  # a backend reports its counts within seconds
+        while calls()["aid_submit_reports"] == before["aid_submit_reports"] \
+                and time.monotonic() < deadline:
+            time.sleep(0.3)
+        after = calls()
+    finally:
+        h.psql("ALTER ROLE aid_triggers RESET track_functions")
+        h.stack("restart-service", "triggers")
+    assert after["aid_submit_reports"] - before["aid_submit_reports"] == 1, (before, after)
+    assert after["aid_submit_report"] == before["aid_submit_report"], (before, after)
+
+
+def test_disaster_two_triggers_in_one_chunk(h):
+    """The worker files a chunk's reports with one set-based call; two triggers
+    that reach one case meet in one chunk (the worker stopped while both are
+    committed: it waits behind eligibility's backlog, AID_TRIGGER_BACKLOG=1,
+    while the triggers service still answers trigger.submit as their owner),
+    and their two reports of that case name the same persons: each is filed
+    once, on that case, as if alone — and a case only the second trigger
+    reaches is filed beside them."""
+    ar = area()
+    west = dict(ar, village=ar["township"] + "002")
+    both = [h.submit_ok(h.report([h.member(birth="1944-02-02", monthly_income_fen=0),
+                                  h.member(birth="1946-03-03", monthly_income_fen=0)], area=ar)) for _ in range(3)]
+    alone = h.submit_ok(h.report([h.member(birth="1943-04-04", monthly_income_fen=0)], area=west))
+    for r in both + [alone]:
+        h.wait_complete(r["case_id"], timeout=60)
+    h.stack("restart-service", "triggers", env={"AID_TRIGGER_BACKLOG": "1"})
+    try:
+        h.stack("kill-service", "eligibility")
+        try:
+            h.submit_ok(h.report([h.member(birth="1950-01-01")], area=area()))  # the backlog
+            t1 = trigger_ok(h, {"kind": "disaster", "areas": [ar["village"]], "hazard": "flood"})
+            t2 = trigger_ok(h, {"kind": "disaster", "areas": [ar["township"]], "hazard": "flood"})
+            assert (t1["cases"], t2["cases"]) == (3, 4)
+            pending = h.psql("SELECT count(*) FROM trigger_targets WHERE trigger_id IN (%d, %d)"
+                             " AND status = 'pending'"
+                             % (h.num(t1["trigger_id"]), h.num(t2["trigger_id"])))
+            assert pending == [["7"]], pending  # both wait: they meet in one chunk
+        finally:
+            h.stack("start-service", "eligibility")
+        assert wait_trigger_done(h, t1["trigger_id"]) == (3, 3)
+        assert wait_trigger_done(h, t2["trigger_id"]) == (4, 4)
+        skipped = h.psql("SELECT count(*) FROM trigger_targets WHERE trigger_id IN (%d, %d)"
+                         " AND status <> 'filed'" % (h.num(t1["trigger_id"]), h.num(t2["trigger_id"])))
+        assert skipped == [["0"]], skipped
+        filed1, filed2 = trigger_reports(h, t1["trigger_id"]), trigger_reports(h, t2["trigger_id"])
+        assert sorted(filed1) == sorted(r["case_id"] for r in both)
+        assert sorted(filed2) == sorted(r["case_id"] for r in both + [alone])
+        for r in both:
+            case = h.wait_complete(r["case_id"], timeout=60)
+            assert len(filed1[r["case_id"]]) == 1 and len(filed2[r["case_id"]]) == 1
+            assert filed1[r["case_id"]] != filed2[r["case_id"]]
+            assert len(reports_of(case)) == 3, case
+            assert len(case["persons"]) == 2, case
+        case = h.wait_complete(alone["case_id"], timeout=60)
+        assert len(reports_of(case)) == 2, case
+    finally:
+        h.stack("restart-service", "triggers")
+
+
 # ---------------------------------------------------------------- one person
 
 def test_medical_expense_retroactive_aid_for_a_marginal_household(h):
