@@ -42,6 +42,16 @@ LANGUAGE sql STABLE AS $$
          ORDER BY d.day OFFSET p_n - 1 LIMIT 1) END
 $$;
 
+-- The working days in (p_from, p_to]: 0 when p_to is not after p_from (the days
+-- past a deadline, referrals.overdue; a review's allowance from its start).
+CREATE OR REPLACE FUNCTION aid_workdays_between(p_from date, p_to date) RETURNS int
+LANGUAGE sql STABLE AS $$
+    SELECT count(*)::int
+      FROM generate_series(p_from + 1, p_to, interval '1 day') AS d(day)
+      LEFT JOIN calendar_days c ON c.day = d.day::date
+     WHERE coalesce(c.kind = 'workday', extract(isodow FROM d.day) < 6)
+$$;
+
 -- A county parameter in force on p_day, or its documented default.
 CREATE OR REPLACE FUNCTION aid_casework_param(p_name text, p_day date, p_default bigint)
 RETURNS bigint
@@ -423,8 +433,9 @@ $$;
 
 REVOKE ALL ON FUNCTION aid_review_notices(text, date, date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION aid_review_notices(text, date, date) TO aid_supervision, aid_casework;
--- referrals.overdue (the decisions service) lists the reviews past their stage's date
-GRANT SELECT ON reviews, calendar_days, params TO aid_decisions;
+-- referrals.overdue (the decisions service) lists the reviews past their stage's date;
+-- decision.submit reads a decided referral's measures (the view shows the grants too)
+GRANT SELECT ON reviews, calendar_days, params, review_measures TO aid_decisions;
 
 -- The case list of a township or village, searched by name (a part of it) or by the
 -- hash of an ID number (case.search): newest first, at most p_limit + 1 rows (the

@@ -49,6 +49,10 @@ int casework_sql_error(store_t *store, proto_error_t *err);
  * services, such as the web console, which sets by to the signed-in user);
  * else unauthorized on field "by". */
 int casework_acts_for(const char *client, const char *by, proto_error_t *err);
+/* A township's key ("520123101", "520123101.<anything>") reads only its own
+ * township: an empty township becomes it, another is `unauthorized` (field
+ * "township", logged). Every other caller reads what it asks. 0 or -1. */
+int casework_township_reach(const char *client, char township[10], proto_error_t *err);
 /* Records a read of personal data by client (R-AUDIT), committed before the
  * answer. 0 or -1 (unavailable). */
 int casework_audit(store_t *store, const char *client, const char *action, const char *case_id,

@@ -12,6 +12,7 @@
 
 #include "casework.h"
 #include "config.h"
+#include "curve.h"
 #include "idcard.h"
 #include "jsonmp.h"
 #include "log.h"
@@ -99,6 +100,21 @@ int casework_acts_for(const char *client, const char *by, proto_error_t *err)
                       "own accounts (<key name>.<person>)");
 }
 
+int casework_township_reach(const char *client, char township[10], proto_error_t *err)
+{
+    char own[10];
+    if (!client[0] || !curve_user_township(client, own))
+        return 0;
+    if (township[0] && strcmp(township, own) != 0) {
+        log_warn("casework.unauthorized", "client", LOG_S(client), "township", LOG_S(township),
+                 NULL);
+        return proto_fail(err, PROTO_UNAUTHORIZED, "township",
+                          "a township's key reads only its own township");
+    }
+    memcpy(township, own, sizeof own);
+    return 0;
+}
+
 int casework_audit(store_t *store, const char *client, const char *action, const char *case_id,
                    const char *detail, proto_error_t *err)
 {
@@ -151,6 +167,8 @@ int review_queue(void *arg, const char *client, const proto_request_t *req, msgp
         return proto_fail(err, PROTO_INVALID_FIELD, se.field, se.message);
     bool has_stage = req->body && mp_get(req->body, "stage");
     bool has_overdue = req->body && mp_get(req->body, "overdue");
+    if (casework_township_reach(client, q.township, err) != 0)
+        return -1;
     if (!store_ready(cw->store))
         return casework_unavailable(err);
     char detail[160], today[11];

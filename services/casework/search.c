@@ -49,6 +49,8 @@ int case_search(void *arg, const char *client, const proto_request_t *req, msgpa
         return proto_fail(err, PROTO_INVALID_FIELD, se.field, se.message);
     if (!q.limit)
         q.limit = 50;
+    if (casework_township_reach(client, q.township, err) != 0)
+        return -1;
     if (q.village[0] && q.township[0] && strncmp(q.village, q.township, 9) != 0)
         return proto_fail(err, PROTO_INVALID_FIELD, "village", "not a village of township");
     if (!store_ready(cw->store))

@@ -3,14 +3,14 @@
  * quarterly joint meeting reviews, urgent reports first.
  *
  * A referral's deadline is its creation day (China time) plus a number of
- * working days (Monday–Friday): P_PROC_CIVIL_DAYS for civil affairs (the
- * whole dibao review, R-PROC-DIBAO; tekun 15 + 15, R-PROC-TEKUN), else the
- * county default P_PROC_DEFAULT_DAYS — both parameters in force on the
- * creation day. Public holidays are not modelled here. A referral under
- * review (POLICY.md §16) has left its department's queue: it is overdue when
- * its review's stage is past its date (due_on of ops/sql/55_casework.sql,
- * counted in the county calendar's working days), and shows that date and
- * stage. */
+ * working days of the county calendar (Monday–Friday, minus its holidays,
+ * plus its adjusted working days: calendar.set, ops/sql/55_casework.sql):
+ * P_PROC_CIVIL_DAYS for civil affairs (the whole dibao review, R-PROC-DIBAO;
+ * tekun 15 + 15, R-PROC-TEKUN), else the county default P_PROC_DEFAULT_DAYS —
+ * both parameters in force on the creation day. A referral under review
+ * (POLICY.md §16) has left its department's queue: it is overdue when its
+ * review's stage is past its date (due_on), and shows that date and stage.
+ * The working days overdue are counted in the same calendar. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,44 +33,38 @@ typedef struct {
 
 static void prepare(store_t *store)
 {
+    /* every deadline and count in the county calendar's working days
+     * (aid_workdays_add / aid_workdays_between, ops/sql/55_casework.sql);
+     * only what is past its deadline on $2 */
     store_prepare(store, "care_overdue",
-                  "SELECT f.referral_id, f.case_id, f.department,"
-                  "       to_char(aid_china_date(f.created_at), 'YYYYMMDD'),"
-                  "       r.township, r.village, r.urgent,"
-                  "       coalesce((SELECT p.value FROM params p"
-                  "                  WHERE p.name = CASE f.department WHEN 'civil'"
-                  "                                 THEN 'P_PROC_CIVIL_DAYS' ELSE 'P_PROC_DEFAULT_DAYS' END"
-                  "                    AND p.effective_from <= aid_china_date(f.created_at)"
-                  "                  ORDER BY p.effective_from DESC, p.created_at DESC LIMIT 1),"
-                  "                CASE f.department WHEN 'civil' THEN 30 ELSE 10 END),"
-                  "       '', ''"
+                  "SELECT x.referral_id, x.case_id, x.department, to_char(x.created, 'YYYYMMDD'),"
+                  "       x.township, x.village, x.urgent, x.days,"
+                  "       to_char(x.deadline, 'YYYYMMDD'), x.stage,"
+                  "       aid_workdays_between(x.deadline, $2::date)"
+                  "  FROM ("
+                  "SELECT f.referral_id, f.case_id, f.department, c.created,"
+                  "       r.township, r.village, r.urgent, d.days,"
+                  "       aid_workdays_add(c.created, d.days) AS deadline, '' AS stage"
                   "  FROM referral_queue q JOIN referrals f ON f.referral_id = q.referral_id"
                   "  JOIN reports r ON r.report_id = f.report_id"
+                  " CROSS JOIN LATERAL (SELECT aid_china_date(f.created_at) AS created) c"
+                  " CROSS JOIN LATERAL (SELECT coalesce((SELECT p.value FROM params p"
+                  "                  WHERE p.name = CASE f.department WHEN 'civil'"
+                  "                                 THEN 'P_PROC_CIVIL_DAYS' ELSE 'P_PROC_DEFAULT_DAYS' END"
+                  "                    AND p.effective_from <= c.created"
+                  "                  ORDER BY p.effective_from DESC, p.created_at DESC LIMIT 1),"
+                  "                CASE f.department WHEN 'civil' THEN 30 ELSE 10 END)::int AS days) d"
                   " WHERE $1::text IS NULL OR r.township = $1"
                   " UNION ALL "
-                  "SELECT v.referral_id, v.case_id, v.department, to_char(v.started_on, 'YYYYMMDD'),"
-                  "       v.township, v.village, r.urgent, 0,"
-                  "       to_char(s.due_on, 'YYYYMMDD'), s.stage"
+                  "SELECT v.referral_id, v.case_id, v.department, v.started_on,"
+                  "       v.township, v.village, r.urgent,"
+                  "       aid_workdays_between(v.started_on, s.due_on), s.due_on, s.stage"
                   "  FROM reviews v CROSS JOIN LATERAL aid_review_state(v, $2::date) s"
                   "  JOIN referrals f ON f.referral_id = v.referral_id"
                   "  JOIN reports r ON r.report_id = f.report_id"
                   " WHERE v.stage <> 'done' AND s.overdue"
-                  "   AND ($1::text IS NULL OR v.township = $1)");
-}
-
-/* Monday = 0 … Sunday = 6, for any day number (1970-01-01 was a Thursday). */
-static int weekday(int64_t days) { return (int)(((days + 3) % 7 + 7) % 7); }
-
-/* Working days in (from, to]; 0 when to is not after from. */
-static int64_t working_days_between(aid_date_t from, aid_date_t to)
-{
-    int64_t a = date_to_days(from), b = date_to_days(to);
-    if (b <= a)
-        return 0;
-    int64_t n = b - a, count = n / 7 * 5;
-    for (int64_t d = a + n / 7 * 7 + 1; d <= b; d++)
-        count += weekday(d) < 5;
-    return count;
+                  "   AND ($1::text IS NULL OR v.township = $1)"
+                  ") x WHERE x.deadline < $2::date");
 }
 
 static int overdue_cmp(const void *x, const void *y)
@@ -138,18 +132,10 @@ static int handle(opctx_t *ctx, const proto_request_t *req, msgpack_packer *pk,
     for (int i = 0; i < n; i++) {
         overdue_t *o = &list[count];
         o->created = (aid_date_t)atol(PQgetvalue(r, i, 3));
-        long long days = atoll(PQgetvalue(r, i, 7));
-        o->days = days < 0 ? 0 : days > 3650 ? 3650 : (int)days;
-        o->deadline = date_add_working_days(o->created, o->days);
-        const char *due = PQgetvalue(r, i, 8);
-        if (*due) { /* a review: its stage's date, in the calendar's working days */
-            o->deadline = (aid_date_t)atol(due);
-            o->days = (int)working_days_between(o->created, o->deadline);
-            snprintf(o->stage, sizeof o->stage, "%s", PQgetvalue(r, i, 9));
-        }
-        if (q.as_of <= o->deadline)
-            continue;
-        o->overdue = working_days_between(o->deadline, q.as_of);
+        o->days = atoi(PQgetvalue(r, i, 7));
+        o->deadline = (aid_date_t)atol(PQgetvalue(r, i, 8));
+        snprintf(o->stage, sizeof o->stage, "%s", PQgetvalue(r, i, 9));
+        o->overdue = atoll(PQgetvalue(r, i, 10));
         o->referral_id = atoll(PQgetvalue(r, i, 0));
         o->case_id = atoll(PQgetvalue(r, i, 1));
         snprintf(o->department, sizeof o->department, "%s", PQgetvalue(r, i, 2));

@@ -41,6 +41,16 @@ def wd_add(start, n, cal):
     return d.isoformat()
 
 
+def wd_between(a, b, cal):
+    """The working days in (a, b] (ISO dates), as wd_add counts them."""
+    d, n, end = datetime.date.fromisoformat(a), 0, datetime.date.fromisoformat(b)
+    while d < end:
+        d += datetime.timedelta(days=1)
+        kind = cal.get(d.isoformat())
+        n += kind == "workday" or (kind is None and d.isoweekday() < 6)
+    return n
+
+
 def area():
     t = "520123%03d" % random.randint(200, 999)
     return {"county": "520123", "township": t, "village": t + "001"}
@@ -272,6 +282,15 @@ def test_deadlines_count_working_days_of_the_calendar(h):
         assert [i["referral_id"] for i in
                 ok(h.call("review.queue", {"township": where["township"], "overdue": True}))["items"]
                 ] == [ref]
+        # referrals.overdue counts in the same calendar: the days to the deadline and
+        # the days past it, across the holiday and the adjusted Saturday
+        as_of = wd_add(today, 6, cal)
+        rows = ok(h.call("referrals.overdue", {"township": where["township"],
+                                                "as_of": as_of}))["referrals"]
+        [row] = [r for r in rows if r["referral_id"] == ref]
+        assert row["deadline"] == wd_add(started, 20, cal) and row["deadline_days"] == 20, row
+        assert row["working_days_overdue"] == wd_between(row["deadline"], as_of, cal), row
+        assert wd_between(row["deadline"], as_of, cal) != wd_between(row["deadline"], as_of, {})
     finally:
         ok(h.call("calendar.set", {"days": [{"day": k, "kind": "normal"} for k in cal],
                                    "by": "county.admin"}, id=h.rid("cal")))

@@ -259,3 +259,32 @@ def test_a_key_names_only_its_own_staff_accounts_in_review_steps(h):
         for c, pub in clients.values():
             c.close()
             _remove(pub)
+
+
+def test_a_township_key_reads_only_its_own_townships_reviews_and_cases(h):
+    """Issue 16: the review queue and the case list of a township are its own and the
+    county's: a township's key asking for another township is unauthorized (field
+    township), and without a township it gets only its own."""
+    t, other = "520123%03d" % (500 + os.getpid() % 100), "520123%03d" % (400 + os.getpid() % 100)
+    for tw in (t, other):
+        res = h.submit_ok(h.report([h.member(birth="1950-04-04", no_supporter=True)],
+                                   area={"county": "520123", "township": tw, "village": tw + "001"}))
+        h.wait_complete(res["case_id"], report_id=res["report_id"])
+    clients = {name: _client_named(h, name) for name in (t + ".app",)}
+    c = clients[t + ".app"][0]
+    try:
+        for op in ("review.queue", "case.search"):
+            e = h.error_of(c.call(op, {"township": other}))
+            assert (e["code"], e.get("field")) == ("unauthorized", "township"), (op, e)
+        items = c.call("review.queue", {})["result"]["items"]
+        assert items and all(i["village"].startswith(t) for i in items), items
+        cases = c.call("case.search", {})["result"]["cases"]
+        assert cases and all(x["township"] == t for x in cases), cases
+        # a key of no township (the county's staff tool here) reads every township
+        everyone = h.call("review.queue", {})["result"]["items"]
+        assert {i["village"][:9] for i in everyone} >= {t, other}, everyone
+    finally:
+        for cl, pub in clients.values():
+            cl.close()
+            _remove(pub)
+
