@@ -2,8 +2,8 @@
  * path it hands report.submit to:
  *   intake.c  the socket and ZAP, the envelope, limits, authentication, the
  *             operation registry, forwarding to owners, the loop;
- *   write.c   a write run exactly once by its id, its events held in an
- *             outbox until COMMIT;
+ *   events.c  what intake publishes on the bus (its operations are reads:
+ *             every write is forwarded to its owner);
  *   audit.c   reads answered only once their audit rows are committed;
  *   services/report/submit.c  report.submit's group commit. */
 #ifndef AID_INTAKE_DOOR_H
@@ -45,14 +45,6 @@ typedef struct {
     msgpack_sbuffer reply;    /* the whole answer, ready to send */
 } held_t;
 
-/* An event a write's handler published: sent once the write commits. */
-#define OUTBOX_MAX 64
-typedef struct {
-    char topic[48];
-    void *body;
-    size_t len;
-} outbox_t;
-
 typedef struct submit submit_t; /* services/report/submit.h */
 
 struct intake {
@@ -69,16 +61,11 @@ struct intake {
     inbound_t *inbound;       /* BATCH_MAX slots */
     const char *cur_client;   /* the request being handled: its sender's name, or "" */
     submit_t *submit;         /* report.submit's group commit (services/report) */
-    /* write.c: the bus and the outbox */
+    /* events.c: the bus */
     void *pub;                /* bus publisher */
     void *pub_monitor;        /* connection events of pub */
     bool bus_up;              /* pub connected to the broker, per the monitor */
     int64_t seq;              /* report.committed stream sequence */
-    struct {
-        bool open;            /* a write's transaction is open: events wait */
-        int n;
-        outbox_t ev[OUTBOX_MAX];
-    } outbox;
     /* audit.c: held reads */
     struct {
         bool added;           /* the read being handled added audit rows */
@@ -96,7 +83,7 @@ struct intake {
 /* The sender of the request being handled: its key's name, or "local". */
 const char *intake_client(intake_t *in);
 /* What intake's own handlers see (common/opctx.h): its store and cache, the
- * sender, audit.c's held reads and write.c's outbox. */
+ * sender, audit.c's held reads and events.c's publish. */
 opctx_t intake_ctx(intake_t *self);
 
 /* Monotonic microseconds. */
@@ -107,15 +94,11 @@ int64_t intake_now_us(void);
 void intake_reply_error(intake_t *self, inbound_t *in, const char *id, const proto_error_t *e);
 void intake_reply_ok(intake_t *self, inbound_t *in, const char *id, const msgpack_sbuffer *result);
 
-/* write.c: sends an event at once, outside any write's outbox, its "seq"
- * key numbered in intake's stream (the report path's wake-up). */
+/* events.c: sends an event at once, its "seq" key numbered in intake's
+ * stream (the report path's wake-up). */
 void intake_publish_now(intake_t *self, const char *topic, const void *body, size_t len);
-/* write.c: opctx publish — inside a write only queued, sent after COMMIT. */
+/* events.c: opctx publish of intake's own (read) operations: sent at once. */
 void intake_publish(opctx_t *c, const char *topic, const void *body, size_t len);
-/* write.c: runs a write op in its own transaction, exactly once by its id
- * (common/write.h); its events are sent after COMMIT. */
-void intake_run_write(intake_t *self, inbound_t *in, const op_handler_t *op,
-                      const proto_request_t *req);
 
 /* audit.c: registers the statement of the audit rows. */
 void intake_audit_prepare(store_t *store);

@@ -4,9 +4,10 @@
  * loop that serves them.
  *
  * One pass of the loop: wait for a request, drain up to BATCH_MAX more,
- * answer what needs no write at once (errors, reads: audit.c holds those
- * whose audit rows must commit first), run each write exactly once
- * (write.c), hand every report.submit to the report path's group commit
+ * answer errors and reads at once (audit.c holds those whose audit rows
+ * must commit first), forward every other operation to its owner (writes
+ * always: each runs exactly once in its owner's transaction, common/serve.c),
+ * hand every report.submit to the report path's group commit
  * (services/report/submit.c), which commits them in one transaction and
  * answers them, then answer the held reads. */
 #include "intake.h"
@@ -70,7 +71,6 @@ static void prepare_statements(store_t *store)
 {
     submit_prepare(store);
     intake_audit_prepare(store);
-    write_prepare(store);
     op_prepare_all(store);
 }
 
@@ -334,7 +334,7 @@ static int dispatch(intake_t *self, inbound_t *in, int slot)
         queued = submit_queue(self->submit, in, &req, slot); /* batched: group commit */
     else {
         const op_handler_t *op = op_find(proto_ops[req.op].name);
-        if (forward_has(self->fw, proto_ops[req.op].name) || !op) {
+        if (proto_ops[req.op].writes || forward_has(self->fw, proto_ops[req.op].name) || !op) {
             /* an owner serves it (forward.h); none connected: unavailable at once */
             if (forward_request(self->fw, in->route, &in->nroute, intake_client(self), req.op,
                                 req.id, zmq_msg_data(&in->body), zmq_msg_size(&in->body),
@@ -346,8 +346,6 @@ static int dispatch(intake_t *self, inbound_t *in, int slot)
                 proto_fail(&e, PROTO_UNAVAILABLE, NULL, why);
                 intake_reply_error(self, in, req.id, &e);
             }
-        } else if (proto_ops[req.op].writes) {
-            intake_run_write(self, in, op, &req);
         } else {
             intake_run_read(self, in, op, &req);
         }

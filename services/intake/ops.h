@@ -1,7 +1,7 @@
 /* ops.h — the operations intake serves itself (the front door's own:
  * op_<area>.c, each registered with OP_HANDLER, common/opctx.h); intake.c
- * knows none of them by name. Every other operation is forwarded to the
- * service that owns it (forward.h). */
+ * knows none of them by name. They are reads: every write, and every other
+ * operation, is forwarded to the service that owns it (forward.h). */
 #ifndef AID_INTAKE_OPS_H
 #define AID_INTAKE_OPS_H
 
