@@ -288,12 +288,12 @@ test-sanitize:
 	$(Q)$(MAKE) --no-print-directory test SANITIZE=address,undefined
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory all unit
-	$(Q)$(MAKE) --no-print-directory test-deploy
-	$(Q)$(MAKE) --no-print-directory integration
-	$(Q)$(MAKE) --no-print-directory test-secure
-	$(Q)$(MAKE) --no-print-directory test-gateway
-	$(Q)$(MAKE) --no-print-directory test-faults
+	$(Q)ops/timed.sh build+unit $(MAKE) --no-print-directory all unit
+	$(Q)ops/timed.sh test-deploy $(MAKE) --no-print-directory test-deploy
+	$(Q)ops/timed.sh integration $(MAKE) --no-print-directory integration
+	$(Q)ops/timed.sh test-secure $(MAKE) --no-print-directory test-secure
+	$(Q)ops/timed.sh test-gateway $(MAKE) --no-print-directory test-gateway
+	$(Q)ops/timed.sh test-faults $(MAKE) --no-print-directory test-faults
 
 clean:
 	-$(Q)[ -x ops/stack.sh ] && AID_VAR=$(AID_VAR) ops/stack.sh down >/dev/null 2>&1; true

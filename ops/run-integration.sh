@@ -39,7 +39,7 @@ done
 
 report=$(mktemp)
 # shellcheck disable=SC2086 # AID_TESTS is a list of paths
-/usr/bin/python3 -m pytest -q -p no:cacheprovider ${AID_TESTS:-tests/integration tests/interop} 2>&1 | tee "$report"
+/usr/bin/python3 -m pytest -q -p no:cacheprovider --durations=8 ${AID_TESTS:-tests/integration tests/interop} 2>&1 | tee "$report"
 prc=${PIPESTATUS[0]}
 p=$(grep -Eo '[0-9]+ passed' "$report" | tail -1 | grep -Eo '[0-9]+' || echo 0)
 f=$(grep -Eo '[0-9]+ (failed|error)' "$report" | grep -Eo '[0-9]+' | awk '{s+=$1} END {print s+0}')

@@ -47,7 +47,7 @@ export AID_ROOT=$PWD
 unset AID_METRICS_PORT # the base of the metrics ports, not one of them
 
 report=$(mktemp)
-/usr/bin/python3 -m pytest -q -s -p no:cacheprovider tests/faults 2>&1 | tee "$report"
+/usr/bin/python3 -m pytest -q -s -p no:cacheprovider --durations=8 tests/faults 2>&1 | tee "$report"
 prc=${PIPESTATUS[0]}
 p=$(grep -Eo '[0-9]+ passed' "$report" | tail -1 | grep -Eo '[0-9]+' || echo 0)
 f=$(grep -Eo '[0-9]+ (failed|error)' "$report" | grep -Eo '[0-9]+' | awk '{s+=$1} END {print s+0}')

@@ -27,7 +27,7 @@ eval "$(ops/stack.sh env)"
 passed=0 failed=0
 
 report=$(mktemp)
-/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/gateway 2>&1 | tee "$report"
+/usr/bin/python3 -m pytest -q -p no:cacheprovider --durations=8 tests/gateway 2>&1 | tee "$report"
 prc=${PIPESTATUS[0]}
 p=$(grep -Eo '[0-9]+ passed' "$report" | tail -1 | grep -Eo '[0-9]+' || echo 0)
 f=$(grep -Eo '[0-9]+ (failed|error)' "$report" | grep -Eo '[0-9]+' | awk '{s+=$1} END {print s+0}')

@@ -35,7 +35,7 @@ unset AID_METRICS_PORT
 
 report=$(mktemp)
 # AID_HA_K: only the drills whose names match (pytest -k), e.g. "health or etcd"
-/usr/bin/python3 -m pytest -q -s -p no:cacheprovider ${AID_HA_K:+-k "$AID_HA_K"} tests/ha 2>&1 | tee "$report"
+/usr/bin/python3 -m pytest -q -s -p no:cacheprovider --durations=8 ${AID_HA_K:+-k "$AID_HA_K"} tests/ha 2>&1 | tee "$report"
 prc=${PIPESTATUS[0]}
 # the counts from pytest's summary line only (the drills print words like "failed" too)
 summary=$(grep -E '^=* ?[0-9]+ (passed|failed|error|errors|deselected|skipped)\b.* in [0-9.]+s' "$report" | tail -1)
