@@ -31,6 +31,8 @@
 
 CC ?= cc
 SANITIZE ?=
+# the test scripts see it (tests marked no_c are skipped in a sanitizer pass)
+export AID_SANITIZE := $(SANITIZE)
 AID_VAR ?= var
 PYTHON := /usr/bin/python3
 
@@ -248,7 +250,7 @@ unit: $(UNIT_TESTS) $(FUZZ_REPLAYS)
 # The web console: its API tests and the end-to-end test in headless Chromium,
 # against a private stack of their own (tests/gateway/run.sh).
 test-gateway: all
-	$(Q)AID_VAR=$(AID_VAR)/gwtest tests/gateway/run.sh
+	$(Q)AID_VAR=$(AID_VAR)/gwtest ops/timed.sh test-gateway tests/gateway/run.sh
 
 # Benchmarks: each starts its own fresh stack (var/bench) and stops it; see ops/bench/bench.sh.
 bench: all
@@ -266,15 +268,16 @@ test-faults: all
 	$(Q)AID_VAR=$(AID_VAR)/test-faults tests/faults/run.sh
 
 integration: all $(LIVE_TESTS)
-	$(Q)AID_VAR=$(AID_VAR)/test ops/run-integration.sh $(LIVE_TESTS)
+	$(Q)AID_VAR=$(AID_VAR)/test ops/timed.sh integration ops/run-integration.sh $(LIVE_TESTS)
 
 # Secure mode (CURVE + ZAP allow-list + rate limits) on a stack of its own:
 # the security tests and a full fan-out over CURVE, then the log check.
 test-secure: all $(LIVE_TESTS)
 	$(Q)AID_SECURE=1 AID_VAR=$(AID_VAR)/test-secure AID_PG_PORT=25542 AID_REDIS_PORT=26489 \
 	  AID_INTAKE_PORT=5711 AID_BUS_SUB_PORT=5712 AID_BUS_PUB_PORT=5713 \
+	  AID_INTAKE_REPLICA_PORT=5731 AID_METRICS_PORT=9701 \
 	  AID_TESTS="tests/integration/test_95_secure.py tests/integration/test_04_fanout.py tests/integration/test_99_logs.py" \
-	  ops/run-integration.sh
+	  ops/timed.sh test-secure ops/run-integration.sh
 
 # The deployment as shipped: ops/Dockerfile, docker-compose.yml (docker-compose config),
 # ops/k8s rendered and checked (tests/deploy; no cluster, no Docker engine).
@@ -287,12 +290,15 @@ test-deploy:
 test-sanitize:
 	$(Q)$(MAKE) --no-print-directory test SANITIZE=address,undefined
 
+# The integration, secure-mode and console suites run side by side (each on a stack
+# of its own, its own ports; their outputs are printed whole, one after the other);
+# the fault drills, which time outages, run alone after them. The sanitizer pass
+# leaves out what runs no C program (test-deploy, tests marked no_c).
 test: deps
 	$(Q)ops/timed.sh build+unit $(MAKE) --no-print-directory all unit
-	$(Q)ops/timed.sh test-deploy $(MAKE) --no-print-directory test-deploy
-	$(Q)ops/timed.sh integration $(MAKE) --no-print-directory integration
-	$(Q)ops/timed.sh test-secure $(MAKE) --no-print-directory test-secure
-	$(Q)ops/timed.sh test-gateway $(MAKE) --no-print-directory test-gateway
+	$(Q)$(if $(SANITIZE),,ops/timed.sh test-deploy $(MAKE) --no-print-directory test-deploy)
+	$(Q)ops/timed.sh integration+secure+gateway $(MAKE) --no-print-directory -j3 --output-sync=target \
+	  integration test-secure test-gateway
 	$(Q)ops/timed.sh test-faults $(MAKE) --no-print-directory test-faults
 
 clean:

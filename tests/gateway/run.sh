@@ -10,10 +10,12 @@ cd "$(dirname "$0")/../.."
 export AID_VAR=${AID_VAR:-var/gwtest}
 export AID_SWEEP_MS=${AID_SWEEP_MS:-300}
 export AID_EXTERNAL_DEPARTMENTS=housing
-# ports apart from the default and the integration stacks, so all three coexist
+# ports apart from the default, integration and secure-mode stacks, so all four coexist
+# (make test runs the three test stacks side by side)
 export AID_PG_PORT=${GW_PG_PORT:-25632} AID_REDIS_PORT=${GW_REDIS_PORT:-26579}
 export AID_INTAKE_PORT=${GW_INTAKE_PORT:-5801} AID_BUS_SUB_PORT=${GW_BUS_SUB_PORT:-5802}
 export AID_BUS_PUB_PORT=${GW_BUS_PUB_PORT:-5803} AID_GATEWAY_PORT=${GW_GATEWAY_PORT:-18180}
+export AID_INTAKE_REPLICA_PORT=${GW_INTAKE_REPLICA_PORT:-5831} AID_METRICS_PORT=${GW_METRICS_PORT:-9801}
 ops/stack.sh down >/dev/null 2>&1 || true
 rm -rf "$AID_VAR"
 cleanup() { ops/stack.sh down >/dev/null 2>&1 || true; }

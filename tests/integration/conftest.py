@@ -43,6 +43,23 @@ ENV_KEYS = ("AID_INTAKE_API", "AID_PG_DSN", "AID_REDIS_URL", "AID_BUS_SUB",
             "AID_BUS_PUB", "AID_VAR")
 
 
+
+# ---------------------------------------------------------------- markers
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "no_c: checks scripts, SQL or files only, no C program; skipped in the "
+        "sanitizer pass (AID_SANITIZE set by `make test SANITIZE=…`), which adds nothing to it")
+
+
+def pytest_collection_modifyitems(config, items):
+    if not os.environ.get("AID_SANITIZE"):
+        return
+    skip = pytest.mark.skip(reason="runs no C program; checked in the plain pass")
+    for item in items:
+        if item.get_closest_marker("no_c"):
+            item.add_marker(skip)
+
+
 def _load_env():
     """Fills os.environ from `ops/stack.sh env` when the stack env is absent."""
     if os.environ.get("AID_INTAKE_API"):

@@ -27,6 +27,8 @@ import time
 import urllib.error
 import urllib.request
 
+import pytest
+
 
 
 def service_roles():
@@ -346,6 +348,7 @@ def role_login_ok(role, password, db):
     return p.returncode == 0 and p.stdout.strip() == role
 
 
+@pytest.mark.no_c
 def test_image_migrate_compose_and_kubernetes(h, tmp_path):
     """ops/container/migrate.sh on fresh databases of the test cluster: compose
     mode (role passwords from files: the stack's own, so nothing changes for the

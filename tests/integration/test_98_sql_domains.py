@@ -13,6 +13,9 @@ import subprocess
 
 import pytest
 
+# SQL only: no C program runs, so the sanitizer pass skips it (conftest)
+pytestmark = pytest.mark.no_c
+
 # the last commit of main whose migrations still defined the functions
 OLD_MAIN = "2c06e7a"
 DEAD = ("aid_record_assessment", "aid_record_decisions")
