@@ -45,7 +45,8 @@ int api_payroll_file(gw_req_t *r, gw_reply_t *out)
     csv_t b = {0};
     if (gw_call(r, out, "payroll.get", NULL, q, &head) != 0)
         goto done;
-    csv_put(&b, "line_id,case_id,month,bank,account,amount_yuan\n", 47);
+    static const char head_line[] = "line_id,case_id,month,bank,account,amount_yuan\n";
+    csv_put(&b, head_line, sizeof head_line - 1);
     long long after = 0, n = 0, total = 0;
     for (int pages = 0;; pages++) {
         json_t *pq = json_pack("{sIsI}", "run_id", (json_int_t)run, "after_line", (json_int_t)after);
