@@ -102,7 +102,9 @@ static const zh_name_t fields[] = {
     {"new_password", "新密码"}, {"csrf", "CSRF 令牌"}, {"Idempotency-Key", "请求键"},
     {"id", "请求编号"}, {"op", "操作"}, {"body", "请求体"}, {"v", "协议版本"},
     {"triggers", "触发事件"}, {"score", "评分"}, {"caregiver", "照料人"},
-    {"period", "周期"}, {"form", "方式"}, {NULL, NULL},
+    {"period", "周期"}, {"form", "方式"}, {"run_id", "发放批次"}, {"line_id", "明细编号"},
+    {"returns", "银行回盘"}, {"csv", "银行回盘文件"}, {"bank", "开户银行"}, {"account", "银行账号"},
+    {NULL, NULL},
 };
 
 static const char *find(const zh_name_t *t, const char *key)
@@ -361,6 +363,22 @@ static const struct {
     {"conflict", "the complaint is ", "该投诉的下一步应为调查(办理步骤:登记 → 调查 → 办结)"},
     {"conflict", "this request id was already used", "同一请求编号已用于不同的提交,请重新提交"},
     {"conflict", "the report's request id was already used", "同一请求编号已用于另一份报告,请重新提交"},
+    /* the monthly payroll (proto/BENEFITS.md, R-PAY-MONTHLY) */
+    {"invalid_field", "must be a month written YYYY-MM", "%F须为月份,格式 YYYY-MM(如 2026-11)"},
+    {"invalid_field", "a failed line needs the bank's reason", "发放失败的明细须写明银行退回原因"},
+    {"not_found", "no such payroll run", "没有这个发放批次"},
+    {"not_found", "no such line in this run", "该批次中没有这个明细编号"},
+    {"conflict", "the payroll of ", "%A 的发放名册已编制过(同一月份、同一范围只编制一次),请打开原批次"},
+    {"conflict", "the person who ran the payroll cannot approve it",
+     "编制人不能审核自己编制的发放名册:须由另一人审核(双人审核,R-PAY-MONTHLY)"},
+    {"conflict", "the run was approved before, by ", "该批次已由 %A 审核通过,不能重复审核"},
+    {"conflict", "the run's lines do not add up", "该批次明细与控制总数不符,未审核通过"},
+    {"conflict", "the run is not approved",
+     "该批次尚未审核:须由编制人以外的另一人审核通过后,才能生成银行文件、登记银行回盘"},
+    {"conflict", "a blocked line (no payee) never went to the bank",
+     "该明细因未登记收款账户而受阻,从未发往银行,不能登记回盘"},
+    {"conflict", "the line was settled otherwise before",
+     "该明细此前已登记为另一结果:已发放的不再发放,发放失败的转入下月补发"},
     {"bad_request", "method not allowed", "不支持此请求方法"},
     {"bad_request", "Content-Type must be application/json", "请求格式须为 JSON"},
     {"unauthorized", "cross-site request refused", "拒绝跨站请求"},

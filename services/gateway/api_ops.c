@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csv.h"
 #include "gateway.h"
 #include "zh.h"
 
@@ -146,8 +147,14 @@ static json_t *build_body(gw_req_t *r, gw_reply_t *out)
         return NULL;
     if (!post && query_into(r, out, body) != 0)
         goto fail;
-    if (r->route->path_key)
+    if (r->route->path_key && r->route->path_key[0] == '#') {
+        long long n;
+        if (gw_param_id(r, out, r->route->path_key + 1, &n) != 0)
+            goto fail;
+        json_object_set_new(body, r->route->path_key + 1, json_integer(n));
+    } else if (r->route->path_key) {
         json_object_set_new(body, r->route->path_key, json_string(r->param[0]));
+    }
     if (r->route->sets_by) {
         char by[200];
         json_object_set_new(body, "by", json_string(gw_user_label(r->user, by, sizeof by)));
@@ -177,11 +184,17 @@ static int run_op(gw_req_t *r, gw_reply_t *out, json_t **res)
         const char *cid = json_string_value(json_object_get(*res, "case_id"));
         if (!cid)
             cid = json_string_value(json_object_get(body, "case_id"));
-        char detail[240];
-        /* what the write was about: a referral, a complaint or a move (and how) */
+        char detail[240], run[40];
+        /* what the write was about: a referral, a complaint, a move (and how)
+         * or a payroll run */
         const char *what = NULL, *keys[] = {"referral_id", "tracking_no", "move_id"};
         for (size_t k = 0; k < sizeof keys / sizeof keys[0] && !what; k++)
             what = json_string_value(json_object_get(body, keys[k]));
+        json_t *run_id = json_object_get(*res, "run_id");
+        if (!what && json_is_integer(run_id)) {
+            snprintf(run, sizeof run, "run %lld", (long long)json_integer_value(run_id));
+            what = run;
+        }
         const char *how = json_string_value(json_object_get(body, "decision"));
         snprintf(detail, sizeof detail, "%s%s%s%s%s", id, what ? " " : "", what ? what : "",
                  how ? " " : "", how ? how : "");
@@ -272,77 +285,6 @@ done:
 
 /* ---- ledger as CSV ----------------------------------------------------- */
 
-typedef struct {
-    char *buf;
-    size_t len, cap;
-    bool failed;
-} sbuf_t;
-
-static void put(sbuf_t *b, const char *s, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = (b->cap ? b->cap * 2 : 4096) + n;
-        char *nb = realloc(b->buf, cap);
-        if (!nb) {
-            b->failed = true;
-            return;
-        }
-        b->buf = nb;
-        b->cap = cap;
-    }
-    memcpy(b->buf + b->len, s, n);
-    b->len += n;
-    b->buf[b->len] = '\0';
-}
-
-/* One CSV field (RFC 4180): quoted when it holds a comma, quote or newline. */
-static void put_field(sbuf_t *b, const json_t *v)
-{
-    char num[32];
-    const char *s = "";
-    char *dumped = NULL;
-    if (json_is_string(v))
-        s = json_string_value(v);
-    else if (json_is_integer(v)) {
-        snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
-        s = num;
-    }
-    else if (json_is_true(v))
-        s = "true";
-    else if (json_is_false(v))
-        s = "false";
-    else if (v && !json_is_null(v))
-        s = dumped = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (!s)
-        s = "";
-    /* a leading = + - @ would be a formula to a spreadsheet: neutralise it */
-    bool formula = strchr("=+-@", s[0]) && s[0] && !json_is_integer(v);
-    if (strpbrk(s, ",\"\r\n") || formula) {
-        put(b, "\"", 1);
-        if (formula)
-            put(b, "'", 1);
-        for (const char *p = s; *p; p++) {
-            if (*p == '"')
-                put(b, "\"\"", 2);
-            else
-                put(b, p, 1);
-        }
-        put(b, "\"", 1);
-    } else {
-        put(b, s, strlen(s));
-    }
-    free(dumped);
-}
-
-static void put_text(sbuf_t *b, const char *s)
-{
-    json_t *v = json_string(s ? s : "");
-    put_field(b, v);
-    json_decref(v);
-}
-
 int api_ledger_csv(gw_req_t *r, gw_reply_t *out)
 {
     json_t *res = NULL;
@@ -352,41 +294,41 @@ int api_ledger_csv(gw_req_t *r, gw_reply_t *out)
     json_t *places = db_places(r->gw->db); /* NULL: codes only */
     size_t i;
     json_t *row;
-    sbuf_t b = {0};
-    put(&b, "\xEF\xBB\xBF", 3); /* UTF-8 BOM: spreadsheets then read the Chinese right */
-    put_text(&b, "乡镇代码");
+    csv_t b = {0};
+    csv_put(&b, "\xEF\xBB\xBF", 3); /* UTF-8 BOM: spreadsheets then read the Chinese right */
+    csv_put_text(&b, "乡镇代码");
     static const char *const heads[] = {"乡镇", "栏目", "项目代码", "项目", "数量", "金额(元)"};
     for (size_t h = 0; h < sizeof heads / sizeof heads[0]; h++) {
-        put(&b, ",", 1);
-        put_text(&b, heads[h]);
+        csv_put(&b, ",", 1);
+        csv_put_text(&b, heads[h]);
     }
-    put(&b, "\r\n", 2);
+    csv_put(&b, "\r\n", 2);
     json_array_foreach(rows, i, row) {
         const char *tw = json_string_value(json_object_get(row, "township"));
         const char *sec = json_string_value(json_object_get(row, "section"));
         const char *item = json_string_value(json_object_get(row, "item"));
         const char *name = json_string_value(json_object_get(places, tw ? tw : ""));
         char ibuf[128], yuan[32], count[32];
-        put_text(&b, tw);
-        put(&b, ",", 1);
-        put_text(&b, name ? name : tw);
-        put(&b, ",", 1);
-        put_text(&b, zh_ledger_section(sec));
-        put(&b, ",", 1);
-        put_text(&b, item);
-        put(&b, ",", 1);
-        put_text(&b, zh_ledger_item(sec, item, ibuf, sizeof ibuf));
-        put(&b, ",", 1);
+        csv_put_text(&b, tw);
+        csv_put(&b, ",", 1);
+        csv_put_text(&b, name ? name : tw);
+        csv_put(&b, ",", 1);
+        csv_put_text(&b, zh_ledger_section(sec));
+        csv_put(&b, ",", 1);
+        csv_put_text(&b, item);
+        csv_put(&b, ",", 1);
+        csv_put_text(&b, zh_ledger_item(sec, item, ibuf, sizeof ibuf));
+        csv_put(&b, ",", 1);
         json_t *n = json_object_get(row, "count");
         snprintf(count, sizeof count, "%lld", (long long)json_integer_value(n));
-        put_text(&b, json_is_integer(n) ? count : "");
-        put(&b, ",", 1);
+        csv_put_text(&b, json_is_integer(n) ? count : "");
+        csv_put(&b, ",", 1);
         /* money only where the row is money: the measures' amounts, fen → yuan */
         json_t *fen = json_object_get(row, "amount_fen");
-        put_text(&b, sec && strcmp(sec, "measures") == 0 && json_is_integer(fen)
+        csv_put_text(&b, sec && strcmp(sec, "measures") == 0 && json_is_integer(fen)
                          ? zh_yuan(json_integer_value(fen), yuan, sizeof yuan)
                          : "");
-        put(&b, "\r\n", 2);
+        csv_put(&b, "\r\n", 2);
     }
     json_decref(places);
     if (b.failed) {

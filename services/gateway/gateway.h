@@ -109,7 +109,8 @@ struct gw_route {
     const char *op;         /* the contract operation */
     const char *query;      /* GET: query parameters copied into the body,
                                comma-separated; "#name" is an integer */
-    const char *path_key;   /* body field set from the path's first * */
+    const char *path_key;   /* body field set from the path's first * ("#name":
+                               a record number, sent as an integer) */
     gw_reach_t reach;
     const char *audit;      /* the audit action ("" = none): writes after they
                                commit, reads (personal data) before answering */
@@ -138,6 +139,9 @@ int gw_fail_ic(gw_reply_t *out, const ic_err_t *e);
 const char *gw_header(gw_req_t *r, const char *name);
 const char *gw_query(gw_req_t *r, const char *name);
 const char *gw_cookie(gw_req_t *r, const char *name);
+/* The path's first * as a record number (1 or more, digits only) into *v;
+ * -1 with 400 invalid_field `field` answered when it is not one. */
+int gw_param_id(gw_req_t *r, gw_reply_t *out, const char *field, long long *v);
 /* Parses the body as a JSON object; on failure answers 400 and returns NULL. */
 json_t *gw_body_object(gw_req_t *r, gw_reply_t *out);
 /* The request id of a write: "gw-<username>-<Idempotency-Key>" when the
@@ -179,6 +183,9 @@ int api_case_reach(gw_req_t *r, gw_reply_t *out, json_t *query, json_t **area, c
 int api_op(gw_req_t *r, gw_reply_t *out);
 int api_ledger_csv(gw_req_t *r, gw_reply_t *out);
 int api_decision_submit(gw_req_t *r, gw_reply_t *out);
+/* api_payroll.c: the bank's file of a payroll run, the bank's returns */
+int api_payroll_file(gw_req_t *r, gw_reply_t *out);
+int api_payroll_returns(gw_req_t *r, gw_reply_t *out);
 /* api_audit.c */
 int api_places(gw_req_t *r, gw_reply_t *out);
 int api_audit_list(gw_req_t *r, gw_reply_t *out);

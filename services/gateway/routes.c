@@ -78,6 +78,20 @@ static const gw_route_t routes[] = {
      * ID number in a URL); results masked, every search audited (here and by casework) */
     {"POST", "/api/case-list", T | C | A, api_op, "case.search", NULL, NULL, REACH_TOWNSHIP,
      "case.search", false},
+    /* the monthly payroll (资金发放, R-PAY-MONTHLY; proto/BENEFITS.md), the county
+     * office's alone: run a month, a second person approves (four eyes: `by` is the
+     * user), the bank's file (accounts in full: audited, never cached), the bank's
+     * returns. The run view shows no account at all */
+    {"POST", "/api/payroll/runs", C, api_op, "payroll.run", NULL, NULL, REACH_ANY,
+     "payroll.run", true},
+    {"GET", "/api/payroll/runs/*", C, api_op, "payroll.get", NULL, "#run_id", REACH_ANY, "",
+     false},
+    {"POST", "/api/payroll/runs/*/approve", C, api_op, "payroll.approve", NULL, "#run_id",
+     REACH_ANY, "payroll.approve", true},
+    {"GET", "/api/payroll/runs/*/file", C, api_payroll_file, "payroll.file", NULL, "#run_id",
+     REACH_ANY, "payroll.file", false},
+    {"POST", "/api/payroll/runs/*/returns", C, api_payroll_returns, "payroll.reconcile", NULL,
+     "#run_id", REACH_ANY, "payroll.reconcile", true},
     /* the county's place names (aidctl places import): code → name */
     {"GET", "/api/places", GW_STAFF, api_places, NULL, NULL, NULL, REACH_ANY, "", false},
     {"GET", "/api/health", GW_STAFF, api_op, "health", NULL, NULL, REACH_ANY, "", false},

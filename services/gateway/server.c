@@ -147,6 +147,17 @@ const char *gw_cookie(gw_req_t *r, const char *name)
     return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
 }
 
+int gw_param_id(gw_req_t *r, gw_reply_t *out, const char *field, long long *v)
+{
+    const char *s = r->param[0];
+    size_t n = strlen(s);
+    if (n == 0 || n > 15 || strspn(s, "0123456789") != n || (*v = atoll(s)) < 1) {
+        gw_fail(out, 400, "invalid_field", field, "须为编号(正整数)");
+        return -1;
+    }
+    return 0;
+}
+
 json_t *gw_body_object(gw_req_t *r, gw_reply_t *out)
 {
     json_error_t je;

@@ -244,6 +244,7 @@ const AID = (() => {
     ['ledger.html', '月度台账', ['township', 'county', 'auditor']],
     ['disclosure.html', '公示', ['township', 'county', 'auditor']],
     ['complaints.html', '投诉', ['township', 'county', 'department', 'auditor']],
+    ['payroll.html', '资金发放', ['county']],
     ['trigger.html', '部门触发', ['county']],
     ['audit.html', '审计', ['county', 'auditor']],
   ];

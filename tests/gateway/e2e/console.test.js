@@ -9,7 +9,8 @@
  * shows every department decided, with amounts in yuan and the rules' texts.
  * The 待办 page of the review procedure: a township caseworker records a home
  * investigation (an overdue review listed first, marked); the county officer,
- * another person, confirms after the notice.
+ * another person, confirms after the notice. The payroll page (资金发放): the
+ * county officer compiles a month and is refused approving it (four eyes).
  * Screenshots go to $AID_VAR/e2e/. Run by tests/gateway/run.sh against its stack
  * (environment from `ops/stack.sh env`). Exit status 0 when every step passed. */
 'use strict';
@@ -328,6 +329,21 @@ async function fillMember(page, i, m) {
       assert(text.includes(caseId) && text.includes('王**') && !text.includes('王建国'), 'found, masked: ' + text);
       assert(!text.includes(head), 'no ID number in full');
       await page.screenshot({ path: path.join(OUT, 'cases.png'), fullPage: true });
+    });
+
+    await step('资金发放: the county compiles a month\'s payroll; its maker cannot approve it', async () => {
+      /* a month of the past no case is paid in: an empty county run, never approved */
+      const month = `${2000 + Math.floor(Math.random() * 20)}-${String(1 + Math.floor(Math.random() * 12)).padStart(2, '0')}`;
+      await page.goto(G + '/payroll.html');
+      await page.fill('#month', month);
+      await page.click('#run button[type=submit]');
+      await page.waitForSelector('#view[data-ready=true]', { timeout: T });
+      assert((await page.textContent('#title')).includes(month + ' · 全县'), 'the run is shown');
+      assert((await page.textContent('#people')).includes('编制人:县民政局管理员(admin)'), 'who compiled it');
+      await page.click('#approve');
+      await page.waitForSelector('#approve-error:not([hidden])', { timeout: T });
+      assert((await page.textContent('#approve-error')).includes('编制人不能审核'), 'four eyes: the server refuses the maker');
+      await page.screenshot({ path: path.join(OUT, 'payroll.png'), fullPage: true });
     });
 
     await step('no script errors on any page', async () => {
