@@ -275,7 +275,7 @@ integration: all $(LIVE_TESTS)
 test-secure: all $(LIVE_TESTS)
 	$(Q)AID_SECURE=1 AID_VAR=$(AID_VAR)/test-secure AID_PG_PORT=25542 AID_REDIS_PORT=26489 \
 	  AID_INTAKE_PORT=5711 AID_BUS_SUB_PORT=5712 AID_BUS_PUB_PORT=5713 \
-	  AID_INTAKE_REPLICA_PORT=5731 AID_METRICS_PORT=9701 \
+	  AID_INTAKE_REPLICA_PORT=5731 AID_METRICS_PORT=9701 AID_GATEWAY_PORT=18280 \
 	  AID_TESTS="tests/integration/test_95_secure.py tests/integration/test_04_fanout.py tests/integration/test_99_logs.py" \
 	  ops/timed.sh test-secure ops/run-integration.sh
 
