@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus.h"
 #include "date.h"
 #include "log.h"
 #include "mp.h"
@@ -511,12 +512,7 @@ static void publish_committed(submit_t *self, pending_t *ps, int n)
         return;
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 3);
-    mp_pack_kv_int(&pk, "seq", 0);
-    mp_pack_kv_int(&pk, "count", fresh);
-    mp_pack_kv_int(&pk, "last_report", last);
+    bus_committed_body(&sb, 0, fresh, last);
     intake_publish_now(self->door, "report.committed", sb.data, sb.size);
     msgpack_sbuffer_destroy(&sb);
 }
