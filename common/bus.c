@@ -119,6 +119,18 @@ int bus_seq_gap(int64_t *last, int64_t seq)
     return gap;
 }
 
+void bus_committed_body(msgpack_sbuffer *sb, int64_t seq, int count, int64_t last_report)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 1 + (count >= 0) + (last_report >= 0));
+    mp_pack_kv_int(&pk, "seq", seq);
+    if (count >= 0)
+        mp_pack_kv_int(&pk, "count", count);
+    if (last_report >= 0)
+        mp_pack_kv_int(&pk, "last_report", last_report);
+}
+
 int bus_publish_seq(void *pub, const char *topic, const void *body, size_t len, int64_t *seq)
 {
     msgpack_unpacked u;

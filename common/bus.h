@@ -9,6 +9,7 @@
 #ifndef AID_COMMON_BUS_H
 #define AID_COMMON_BUS_H
 
+#include <msgpack.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,11 @@ void *bus_pub_open_monitored(void *zctx, const char *endpoint, int events, void 
 /* bus_publish of a MessagePack map whose "seq" key becomes ++*seq (the
  * publisher's own stream); any other body is sent as it is. 0 or -1. */
 int bus_publish_seq(void *pub, const char *topic, const void *body, size_t len, int64_t *seq);
+/* Packs the body of a `report.committed` wake-up (proto/README.md §10) into
+ * sb: {"seq": seq}, then "count" unless count < 0 and "last_report" unless
+ * last_report < 0 (intake: all three; a trigger's wake-up: seq only; the
+ * disaster worker: seq and count). */
+void bus_committed_body(msgpack_sbuffer *sb, int64_t seq, int count, int64_t last_report);
 /* A SUB socket connected to endpoint and subscribed to each prefix in
  * topics (NULL-terminated). */
 void *bus_sub_open(void *zctx, const char *endpoint, const char *const *topics);

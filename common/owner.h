@@ -10,8 +10,12 @@
  * under a name "service.<name>"), and says which operations it serves and
  * which instance it is (service, host, AID_REPLICA: a restart replaces its
  * dead predecessor at once, services/intake/forward.h).
- * owner_recv waits for a forwarded request and sends the heartbeat (the same
- * READY, every AID_OWNER_HEARTBEAT_MS, 1000) while it waits: call it often.
+ * The heartbeat (the same READY, every AID_OWNER_HEARTBEAT_MS, 1000) and
+ * HOLDS (the requests taken and not yet answered) go from a thread of the
+ * owner's own, which alone uses the sockets to the intakes (owner.c), so a
+ * handler may run as long as it needs: intake keeps the owner and waits.
+ * owner_recv waits for a forwarded request; the owner's calls (all but
+ * owner_endpoints) are for the one thread that made it.
  * owner_answer parses a request, runs the handler with the caller's name and
  * sends its reply; owner_reply sends a reply made otherwise. */
 #ifndef AID_COMMON_OWNER_H
@@ -30,6 +34,7 @@ typedef struct owner owner_t;
 
 typedef struct {
     int sock;                /* which intake it came from */
+    unsigned gen;            /* and which connection to it */
     char token[24];          /* intake's number for it */
     char client[80];         /* the caller's name: its key's name, or "local" */
     zmq_msg_t body;          /* the request envelope as the caller sent it */

@@ -1,11 +1,11 @@
-/* door.h — the front door's insides, shared by its files and by the report
- * path it hands report.submit to:
+/* door.h — the front door's insides, shared by its files:
  *   intake.c  the socket and ZAP, the envelope, limits, authentication, the
  *             operation registry, forwarding to owners, the loop;
  *   events.c  what intake publishes on the bus (its operations are reads:
  *             every write is forwarded to its owner);
  *   audit.c   reads answered only once their audit rows are committed;
- *   services/report/submit.c  report.submit's group commit. */
+ * and the report path it hands report.submit to answers through intake.c's
+ * functions (services/report/submit.h: submit_door_t), without this file. */
 #ifndef AID_INTAKE_DOOR_H
 #define AID_INTAKE_DOOR_H
 
@@ -23,6 +23,7 @@
 #include "proto.h"
 #include "ratelimit.h"
 #include "store.h"
+#include "submit.h" /* services/report: report.submit's group commit */
 
 #define BATCH_MAX 256         /* requests read in one pass of the loop */
 #define MAX_ROUTE_FRAMES 8
@@ -45,7 +46,6 @@ typedef struct {
     msgpack_sbuffer reply;    /* the whole answer, ready to send */
 } held_t;
 
-typedef struct submit submit_t; /* services/report/submit.h */
 
 struct intake {
     /* intake.c: sockets, limits, the requests of a pass */

@@ -29,6 +29,7 @@ typedef struct {
     uint64_t ops;                         /* bit i: serves proto_ops[i] */
     int64_t seen_ms;                      /* last READY */
     int inflight;
+    int held_elsewhere;                   /* what it holds from other intakes (HOLDS) */
     uint64_t used;                        /* when last chosen (a counter) */
 } peer_t;
 
@@ -39,6 +40,8 @@ typedef struct {
     int owner;
     int op;
     int64_t deadline_ms;
+    int64_t limit_ms;                     /* the bound however long it is held */
+    bool held;                            /* its owner said HOLDS for it */
     char id[PROTO_STR_MAX + 1];
 } waiting_t;
 
@@ -48,7 +51,7 @@ struct forward {
     waiting_t *waiting;                   /* WAITING_MAX slots */
     uint64_t generation, uses;
     int nwaiting;                         /* slots in use */
-    int timeout_ms, expiry_ms;
+    int timeout_ms, expiry_ms, limit_ms;
     int64_t refused_logged_ms;            /* refused registrations: a log line a second */
     int64_t refused;                      /* refused since that line */
 };
@@ -66,6 +69,7 @@ forward_t *forward_new(void *router)
     self->router = router;
     self->timeout_ms = (int)config_int("AID_FORWARD_TIMEOUT_MS", 5000, 50, 600000);
     self->expiry_ms = (int)config_int("AID_OWNER_EXPIRY_MS", 3000, 100, 600000);
+    self->limit_ms = (int)config_int("AID_FORWARD_LIMIT_MS", 600000, 50, 3600000);
     return self;
 }
 
@@ -265,6 +269,7 @@ static void peer_ready(forward_t *self, const char *client, zmq_msg_t *frames, i
     }
     self->owners[k].ops = ops;
     self->owners[k].seen_ms = now_ms;
+    self->owners[k].held_elsewhere = 0; /* its HOLDS follows if it holds any */
 }
 
 static void peer_reply(forward_t *self, zmq_msg_t *frames, int n, int delim)
@@ -287,12 +292,50 @@ static void peer_reply(forward_t *self, zmq_msg_t *frames, int n, int delim)
     answer(self, w, zmq_msg_data(&frames[delim + 4]), zmq_msg_size(&frames[delim + 4]));
 }
 
+/* HOLDS <tokens, space-separated> <how many it holds from every intake>:
+ * the owner (alive: its heartbeat) is still working on these requests, so
+ * each waits another AID_FORWARD_TIMEOUT_MS, up to AID_FORWARD_LIMIT_MS in
+ * all. */
+static void peer_holds(forward_t *self, zmq_msg_t *frames, int n, int delim, int64_t now_ms)
+{
+    int k = peer_find(self, &frames[0]);
+    char list[WAITING_MAX * 24], total[16];
+    size_t ln = zmq_msg_size(&frames[delim + 3]), tn = zmq_msg_size(&frames[delim + 4]);
+    if (k < 0 || n != delim + 5 || ln >= sizeof list || tn >= sizeof total) {
+        log_warn("forward.stray_holds", NULL);
+        return;
+    }
+    self->owners[k].seen_ms = now_ms;
+    memcpy(list, zmq_msg_data(&frames[delim + 3]), ln);
+    list[ln] = 0;
+    memcpy(total, zmq_msg_data(&frames[delim + 4]), tn);
+    total[tn] = 0;
+    int here = 0;
+    for (char *save = NULL, *t = strtok_r(list, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+        uint64_t token = strtoull(t, NULL, 10);
+        waiting_t *w = &self->waiting[token % WAITING_MAX];
+        if (!token || w->token != token || w->owner != k)
+            continue; /* answered meanwhile */
+        here++;
+        w->held = true;
+        int64_t d = now_ms + self->timeout_ms;
+        if (d > w->limit_ms)
+            d = w->limit_ms;
+        if (d > w->deadline_ms)
+            w->deadline_ms = d;
+    }
+    int all = atoi(total);
+    self->owners[k].held_elsewhere = all > here ? all - here : 0;
+}
+
 void forward_owner_msg(forward_t *self, const char *client, zmq_msg_t *frames, int n,
                        int delim, int64_t now_ms)
 {
     const zmq_msg_t *cmd = &frames[delim + 2];
     if (frame_is(cmd, "READY"))
         peer_ready(self, client, frames, n, delim, now_ms);
+    else if (frame_is(cmd, "HOLDS"))
+        peer_holds(self, frames, n, delim, now_ms);
     else if (frame_is(cmd, "REPLY"))
         peer_reply(self, frames, n, delim);
     else if (frame_is(cmd, "GONE")) {
@@ -305,7 +348,11 @@ void forward_owner_msg(forward_t *self, const char *client, zmq_msg_t *frames, i
         zmq_msg_close(&frames[i]);
 }
 
-/* The owner of op to use now: fewest in flight, least recently used; -1. */
+/* How busy owner o is: what this intake waits for from it, and what it
+ * said it holds from other intakes. */
+static int peer_load(const peer_t *o) { return o->inflight + o->held_elsewhere; }
+
+/* The owner of op to use now: the least busy, least recently used; -1. */
 static int peer_pick(const forward_t *self, int op)
 {
     int best = -1;
@@ -313,8 +360,9 @@ static int peer_pick(const forward_t *self, int op)
         const peer_t *o = &self->owners[i];
         if (!o->live || op >= OPS_MAX || !(o->ops >> op & 1))
             continue;
-        if (best < 0 || o->inflight < self->owners[best].inflight ||
-            (o->inflight == self->owners[best].inflight && o->used < self->owners[best].used))
+        int load = peer_load(o), best_load = best < 0 ? 0 : peer_load(&self->owners[best]);
+        if (best < 0 || load < best_load ||
+            (load == best_load && o->used < self->owners[best].used))
             best = i;
     }
     return best;
@@ -379,6 +427,8 @@ int forward_request(forward_t *self, zmq_msg_t *route, int *nroute, const char *
     w->owner = k;
     w->op = op;
     w->deadline_ms = now_ms + self->timeout_ms;
+    w->limit_ms = now_ms + self->limit_ms;
+    w->held = false;
     snprintf(w->id, sizeof w->id, "%s", id ? id : "");
     o->inflight++;
     o->used = ++self->uses;
@@ -397,14 +447,16 @@ int forward_tick(forward_t *self, int64_t now_ms)
         else if (o->seen_ms + self->expiry_ms < next)
             next = o->seen_ms + self->expiry_ms;
     }
-    char why[64];
+    char why[64], why_held[96];
     snprintf(why, sizeof why, "did not answer within %d ms", self->timeout_ms);
+    snprintf(why_held, sizeof why_held, "was still working on it after %d ms (the limit)",
+             self->limit_ms);
     for (int i = 0; i < WAITING_MAX && self->nwaiting > 0; i++) {
         waiting_t *w = &self->waiting[i];
         if (!w->token)
             continue;
         if (now_ms >= w->deadline_ms)
-            answer_unavailable(self, w, why);
+            answer_unavailable(self, w, w->held && now_ms >= w->limit_ms ? why_held : why);
         else if (w->deadline_ms < next)
             next = w->deadline_ms;
     }

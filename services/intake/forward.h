@@ -4,26 +4,35 @@
  * A service that owns operations connects a DEALER to intake's ROUTER (the
  * same socket, the same CURVE and ZAP as every client: common/owner.h) and
  * says which operations it serves; intake forwards each request for such an
- * operation to one of the instances serving it — the one with the fewest
- * requests in flight, the least recently used among equals — with the
+ * operation to one of the instances serving it — the least busy (below),
+ * the least recently used among equals — with the
  * caller's authenticated name, and relays the owner's reply to the caller.
  *
  * Frames after the empty delimiter (the owner's DEALER adds none itself):
  *   owner → intake  "AIDO1" "READY" <service> <ops, space-separated>
  *                   [<instance> <started, µs since the epoch>]
  *                   (on connect and every heartbeat: it is the heartbeat)
+ *                   "AIDO1" "HOLDS" <tokens, space-separated> <held in all>
+ *                   (after READY while it holds requests: the ones of this
+ *                   intake it is working on, and how many from every intake)
  *                   "AIDO1" "REPLY" <token> <reply envelope>
  *                   "AIDO1" "GONE"  (clean stop: dropped at once)
  *   intake → owner  "AIDO1" "REQUEST" <token> <client name> <request envelope>
- * An owner silent for AID_OWNER_EXPIRY_MS (3000) is dropped, and so are the
- * answers it owes: each is answered `unavailable` then. A request not
- * answered within AID_FORWARD_TIMEOUT_MS (5000) is answered `unavailable`:
- * for a write "outcome unknown" (it may have been accepted; a retry with the
- * same id learns the truth), for a read "retry later". A late reply is
- * dropped. An instance ("<service>@<host>#<replica>.<n>": its host name,
- * its replica number, AID_REPLICA, 1 by default, and the how-manieth owner
- * of its process it is) that restarts replaces its
- * predecessor at once: a READY from a new routing id with the same instance
+ * The heartbeat comes from a thread of the owner's own (common/owner.c), so
+ * it goes on while a handler runs. An owner silent for AID_OWNER_EXPIRY_MS
+ * (3000: a killed process) is dropped, and so are the answers it owes: each
+ * is answered `unavailable` then. A request waits AID_FORWARD_TIMEOUT_MS
+ * (5000) for its owner to say it HOLDS it, and each HOLDS gives it that long
+ * again, up to AID_FORWARD_LIMIT_MS (600000) in all: a handler that runs
+ * for minutes (a trigger over 100,000 households, a county's payroll run) is
+ * waited for. Past its bound a request is answered `unavailable`: for a
+ * write "outcome unknown" (it may have been accepted; a retry with the same
+ * id learns the truth), for a read "retry later". A late reply is
+ * dropped. The instance chosen is the least busy: requests in flight from
+ * this intake plus what it said it holds from others. An instance
+ * ("<service>@<host>#<replica>.<n>": its host name, its replica number,
+ * AID_REPLICA, 1 by default, and the how-manieth owner of its process it
+ * is) that restarts replaces its predecessor at once: a READY from a new routing id with the same instance
  * (and the same key name) and a later start drops the old peer, and what it
  * owed is answered `unavailable` then, as at its expiry; a READY of an
  * instance older than the live one is ignored. In secure mode only keys named "service.<name>" and the names in

@@ -47,6 +47,22 @@ int64_t intake_now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* The report path's way out (services/report/submit.h): its callers are
+ * this door's inbound requests. */
+_Static_assert(BATCH_MAX <= SUBMIT_MAX, "a pass queues at most SUBMIT_MAX reports");
+static void submit_reply_ok(void *door, void *caller, const char *id, const msgpack_sbuffer *res)
+{
+    intake_reply_ok(door, caller, id, res);
+}
+static void submit_reply_error(void *door, void *caller, const char *id, const proto_error_t *e)
+{
+    intake_reply_error(door, caller, id, e);
+}
+static void submit_publish(void *door, const char *topic, const void *body, size_t len)
+{
+    intake_publish_now(door, topic, body, len);
+}
+
 /* The series of the intake's metrics port (see common/metrics.h). */
 static void metrics_open(intake_t *self)
 {
@@ -97,7 +113,8 @@ intake_t *intake_new(void)
         goto fail;
     prepare_statements(self->store);
     metrics_open(self);
-    if (!(self->submit = submit_new(self, self->store, self->cache, self->m_decided,
+    const submit_door_t door = {self, submit_reply_ok, submit_reply_error, submit_publish};
+    if (!(self->submit = submit_new(&door, self->store, self->cache, self->m_decided,
                                     self->m_batches, self->m_latency)))
         goto fail;
     const char *api = config_str("AID_INTAKE_BIND", config_str("AID_INTAKE_API", "tcp://127.0.0.1:5601"));
@@ -331,7 +348,7 @@ static int dispatch(intake_t *self, inbound_t *in, int slot)
     else if (bad != 0)
         intake_reply_error(self, in, req.id, &e);
     else if (req.op == OP_REPORT_SUBMIT)
-        queued = submit_queue(self->submit, in, &req, slot); /* batched: group commit */
+        queued = submit_queue(self->submit, in, in->t_us, &req, slot); /* batched: group commit */
     else {
         const op_handler_t *op = op_find(proto_ops[req.op].name);
         if (proto_ops[req.op].writes || forward_has(self->fw, proto_ops[req.op].name) || !op) {

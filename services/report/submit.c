@@ -21,15 +21,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "bus.h"
 #include "date.h"
 #include "log.h"
 #include "mp.h"
+#include "pgarr.h"
 #include "report_store.h"
+#include "write.h"
 
 /* A report.submit that passed validation and waits for the batch commit. */
 typedef struct {
-    inbound_t *in;
+    void *in;                 /* the caller, as the front door knows it */
+    int64_t t_us;             /* when the door read it (monotonic) */
     char id[PROTO_STR_MAX + 1];
     msgpack_sbuffer raw;      /* the body as received, keys sorted: idempotency hash */
     msgpack_sbuffer canon;    /* the canonical report, as_of filled in */
@@ -40,25 +45,25 @@ typedef struct {
 } pending_t;
 
 struct submit {
-    intake_t *door;           /* answers go out through the front door */
+    submit_door_t door;       /* answers go out through the front door */
     store_t *store;
     cache_t *cache;
-    pending_t *pending;       /* BATCH_MAX slots */
+    pending_t *pending;       /* SUBMIT_MAX slots */
     report_store_t *filer;    /* the report filer's parameters, reused */
     pgarr_t ids;              /* lookup_committed's parameters, reused */
     pgbin_t raws;
     metric_t *m_decided, *m_batches, *m_latency;
 };
 
-submit_t *submit_new(intake_t *door, store_t *store, cache_t *cache, metric_t *decided,
-                     metric_t *batches, metric_t *latency)
+submit_t *submit_new(const submit_door_t *door, store_t *store, cache_t *cache,
+                     metric_t *decided, metric_t *batches, metric_t *latency)
 {
     submit_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
-    *self = (submit_t){.door = door, .store = store, .cache = cache, .m_decided = decided,
+    *self = (submit_t){.door = *door, .store = store, .cache = cache, .m_decided = decided,
                        .m_batches = batches, .m_latency = latency};
-    self->pending = calloc(BATCH_MAX, sizeof *self->pending);
+    self->pending = calloc(SUBMIT_MAX, sizeof *self->pending);
     self->filer = report_store_new();
     if (!self->pending || !self->filer)
         submit_destroy(&self);
@@ -100,13 +105,13 @@ static uint64_t fnv1a(const char *p, size_t n)
     return h;
 }
 
-int submit_queue(submit_t *self, inbound_t *in, const proto_request_t *req, int slot)
+int submit_queue(submit_t *self, void *in, int64_t t_us, const proto_request_t *req, int slot)
 {
     proto_error_t e;
     schema_err_t se;
     if (!req->body) {
         proto_fail(&e, PROTO_INVALID_FIELD, "body", "report.submit needs a body");
-        intake_reply_error(self->door, in, req->id, &e);
+        self->door.reply_error(self->door.arg, in, req->id, &e);
         return 0;
     }
     pending_t *p = &self->pending[slot];
@@ -114,16 +119,17 @@ int submit_queue(submit_t *self, inbound_t *in, const proto_request_t *req, int 
     p->report = malloc(sizeof *p->report);
     if (!p->report) {
         proto_fail(&e, PROTO_UNAVAILABLE, NULL, "out of memory, retry later");
-        intake_reply_error(self->door, in, req->id, &e);
+        self->door.reply_error(self->door.arg, in, req->id, &e);
         return 0;
     }
     if (proto_report_decode(req->body, date_today(), p->report, &se) != 0) {
         proto_fail(&e, PROTO_INVALID_FIELD, se.field, se.message);
-        intake_reply_error(self->door, in, req->id, &e);
+        self->door.reply_error(self->door.arg, in, req->id, &e);
         free(p->report);
         return 0;
     }
     p->in = in;
+    p->t_us = t_us;
     snprintf(p->id, sizeof p->id, "%s", req->id);
     msgpack_packer pk;
     msgpack_sbuffer_init(&p->raw);
@@ -394,8 +400,8 @@ static store_outcome_t submit_all(submit_t *self, pending_t *ps, int n)
     PGconn *conn = store_conn(self->store);
     if (!conn || PQenterPipelineMode(conn) != 1)
         return STORE_ABORTED;
-    int unsettled[BATCH_MAX], nq = 0, nb = 0;
-    bool linked[BATCH_MAX];
+    int unsettled[SUBMIT_MAX], nq = 0, nb = 0;
+    bool linked[SUBMIT_MAX];
     for (int i = 0; i < n; i++)
         if (ps[i].outcome == 0 && ps[i].report)
             unsettled[nq++] = i;
@@ -418,7 +424,7 @@ static store_outcome_t submit_all(submit_t *self, pending_t *ps, int n)
         PGresult *r;
         if (nb) {
             /* one row per independent entry: its k (1-based, in unsettled order) */
-            int map[BATCH_MAX], k = 0;
+            int map[SUBMIT_MAX], k = 0;
             for (int q = 0; q < nq; q++)
                 if (!linked[q])
                     map[k++] = unsettled[q];
@@ -473,7 +479,7 @@ static void answer_report(submit_t *self, pending_t *p)
         proto_error_t e;
         proto_fail(&e, PROTO_CONFLICT, "id",
                    "this request id was already used with a different body");
-        intake_reply_error(self->door, p->in, p->id, &e);
+        self->door.reply_error(self->door.arg, p->in, p->id, &e);
         return;
     }
     msgpack_sbuffer sb;
@@ -487,7 +493,7 @@ static void answer_report(submit_t *self, pending_t *p)
     snprintf(buf, sizeof buf, "case-%lld", p->case_id);
     mp_pack_kv_str(&pk, "case_id", buf);
     mp_pack_kv_bool(&pk, "duplicate", p->outcome == 1);
-    intake_reply_ok(self->door, p->in, p->id, &sb);
+    self->door.reply_ok(self->door.arg, p->in, p->id, &sb);
     msgpack_sbuffer_destroy(&sb);
     if (p->outcome == 0)
         log_info("report.accepted", "report_id", LOG_I(p->report_id),
@@ -511,13 +517,8 @@ static void publish_committed(submit_t *self, pending_t *ps, int n)
         return;
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 3);
-    mp_pack_kv_int(&pk, "seq", 0);
-    mp_pack_kv_int(&pk, "count", fresh);
-    mp_pack_kv_int(&pk, "last_report", last);
-    intake_publish_now(self->door, "report.committed", sb.data, sb.size);
+    bus_committed_body(&sb, 0, fresh, last);
+    self->door.publish(self->door.arg, "report.committed", sb.data, sb.size);
     msgpack_sbuffer_destroy(&sb);
 }
 
@@ -538,9 +539,11 @@ void submit_commit(submit_t *self, int n)
                      LOG_S(store_errmsg(self->store)), NULL);
         }
     }
-    int64_t now = intake_now_us();
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts); /* the door's clock */
+    int64_t now = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
     for (int i = 0; i < n; i++) {
-        metric_observe_us(self->m_latency, now - ps[i].in->t_us);
+        metric_observe_us(self->m_latency, now - ps[i].t_us);
         /* settled: from the cache, or by the committed transaction (its own
          * result, or looked up when the link broke after COMMIT) */
         if (ps[i].outcome != 0 || (truth == STORE_COMMITTED && ps[i].report_id)) {
@@ -554,7 +557,7 @@ void submit_commit(submit_t *self, int n)
                            "database unavailable: nothing was accepted, retry with the same id");
             else
                 write_outcome_unknown(&e);
-            intake_reply_error(self->door, ps[i].in, ps[i].id, &e);
+            self->door.reply_error(self->door.arg, ps[i].in, ps[i].id, &e);
         }
     }
     if (truth == STORE_COMMITTED && unsettled) {

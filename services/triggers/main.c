@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus.h"
 #include "config.h"
 #include "log.h"
 #include "mp.h"
@@ -284,11 +285,7 @@ static void publish_committed(trig_ctx_t *c, worker_t *w, int filed)
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 2);
-    mp_pack_kv_int(&pk, "seq", ++c->seq);
-    mp_pack_kv_int(&pk, "count", filed);
+    bus_committed_body(&sb, ++c->seq, filed, -1);
     worker_publish(w, "report.committed", sb.data, sb.size);
     msgpack_sbuffer_destroy(&sb);
 }

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus.h"
 #include "log.h"
 #include "mp.h"
 #include "opctx.h"
@@ -247,10 +248,7 @@ static void wake(opctx_t *ctx)
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 1);
-    mp_pack_kv_int(&pk, "seq", 0);
+    bus_committed_body(&sb, 0, -1, -1);
     opctx_publish(ctx, "report.committed", sb.data, sb.size);
     msgpack_sbuffer_destroy(&sb);
 }

@@ -1,8 +1,10 @@
 /* test_forward.c — unit tests of the owners behind the front door: intake's
  * side (services/intake/forward.c, compiled in) against common/owner.c over
  * loopback TCP: a missing owner, two instances sharing the load, the caller's
- * name passed, an owner that does not answer or stops, a late reply, and who
- * may register in secure mode. */
+ * name passed, a busy owner kept and waited for (its heartbeat thread), an
+ * owner that holds a request past the limit, one that never confirms it, one
+ * that stops (killed: a bare socket that falls silent), a late reply, and
+ * who may register in secure mode. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -30,6 +32,7 @@ static int rig_up(void **state)
     setenv("AID_FORWARD_TIMEOUT_MS", "400", 1);
     setenv("AID_OWNER_EXPIRY_MS", "600", 1);
     setenv("AID_OWNER_HEARTBEAT_MS", "100", 1);
+    setenv("AID_FORWARD_LIMIT_MS", "900", 1);
     unsetenv("AID_SECURE");
     rig_t *r = calloc(1, sizeof *r);
     r->zctx = zmq_ctx_new();
@@ -229,31 +232,94 @@ static void two_instances_share_the_load(void **state)
     assert_false(forward_has(r->fw, "visits.due")); /* GONE: dropped at once */
 }
 
-static void silent_owner_answers_unavailable_within_the_bound(void **state)
+/* A bare owner (what intake sees of a process that is then killed): a
+ * DEALER that says READY when told, never HOLDS, never answers. */
+static void *bare_owner(rig_t *r)
+{
+    char ep[128];
+    size_t sz = sizeof ep;
+    zmq_getsockopt(r->router, ZMQ_LAST_ENDPOINT, ep, &sz);
+    void *d = zmq_socket(r->zctx, ZMQ_DEALER);
+    int linger = 0;
+    zmq_setsockopt(d, ZMQ_LINGER, &linger, sizeof linger);
+    assert_int_equal(zmq_connect(d, ep), 0);
+    return d;
+}
+
+static void bare_ready(void *d)
+{
+    const char *parts[] = {"", FORWARD_MAGIC, "READY", "care", "visits.due visit.record"};
+    for (int i = 0; i < 5; i++)
+        zmq_send(d, parts[i], strlen(parts[i]), i < 4 ? ZMQ_SNDMORE : 0);
+}
+
+/* The request a bare owner got: its id is in it. */
+static bool bare_got(void *d, const char *id)
+{
+    zmq_pollitem_t it = {d, 0, ZMQ_POLLIN, 0};
+    bool got = false;
+    while (zmq_poll(&it, 1, 0) > 0) {
+        char buf[512];
+        int more = 1, n = 0;
+        while (more) {
+            n = zmq_recv(d, buf, sizeof buf, 0);
+            size_t sz = sizeof more;
+            zmq_getsockopt(d, ZMQ_RCVMORE, &more, &sz);
+        }
+        got = got || (n > 0 && memmem(buf, (size_t)n, id, strlen(id)));
+    }
+    return got;
+}
+
+static void unconfirmed_request_answers_unavailable_within_the_bound(void **state)
+{
+    rig_t *r = *state;
+    void *d = bare_owner(r);
+    bare_ready(d);
+    settle(r);
+    /* a read: its owner heartbeats but never says it holds it: retry later */
+    int64_t t0 = svc_now_ms();
+    send_call(r, "visits.due", "t1");
+    char buf[512];
+    size_t n = 0;
+    bool got = false;
+    while (!n && svc_now_ms() - t0 < 3000) {
+        bare_ready(d);
+        got = bare_got(d, "t1") || got;
+        n = client_reply(r, 50, buf, sizeof buf);
+    }
+    int64_t took = svc_now_ms() - t0;
+    assert_true(got);
+    assert_true(n > 0);
+    assert_true(took >= 400 && took < 850);
+    assert_true(has(buf, n, "unavailable"));
+    assert_true(has(buf, n, "did not answer within 400 ms; retry later"));
+    /* a write: the outcome is unknown */
+    t0 = svc_now_ms();
+    send_call(r, "visit.record", "t2");
+    n = 0;
+    while (!n && svc_now_ms() - t0 < 3000) {
+        bare_ready(d);
+        n = client_reply(r, 50, buf, sizeof buf);
+    }
+    assert_true(has(buf, n, "outcome unknown: the owner of visit.record"));
+    assert_true(has(buf, n, "retry with the same id and body"));
+    assert_true(forward_has(r->fw, "visits.due")); /* it still heartbeats */
+    zmq_close(d);
+}
+
+static void held_request_answers_unavailable_at_the_limit(void **state)
 {
     rig_t *r = *state;
     owner_t *a = owner_new(r->zctx, "care", "visits.due visit.record");
     settle(r);
-    /* a read: retry later */
+    /* a write taken and never answered (a handler stuck): its owner's
+     * heartbeat thread holds it, so it waits for the limit (900 ms), not the
+     * bound (400 ms); then the outcome is unknown and a late reply dropped */
     int64_t t0 = svc_now_ms();
-    send_call(r, "visits.due", "t1");
-    char buf[512];
-    owner_request_t q;
-    size_t n = 0;
-    while (!n && svc_now_ms() - t0 < 3000) {
-        if (owner_recv(a, 10, &q) == 1)
-            zmq_msg_close(&q.body); /* taken, never answered */
-        n = client_reply(r, 20, buf, sizeof buf);
-    }
-    int64_t took = svc_now_ms() - t0;
-    assert_true(n > 0);
-    assert_true(took >= 400 && took < 2500);
-    assert_true(has(buf, n, "unavailable"));
-    assert_true(has(buf, n, "did not answer within 400 ms; retry later"));
-    /* a write: the outcome is unknown, and a late reply is dropped */
-    t0 = svc_now_ms();
     send_call(r, "visit.record", "t2");
-    n = 0;
+    char buf[512];
+    size_t n = 0;
     owner_request_t late = {0};
     bool got = false;
     while (!n && svc_now_ms() - t0 < 3000) {
@@ -261,22 +327,103 @@ static void silent_owner_answers_unavailable_within_the_bound(void **state)
             got = true;
         n = client_reply(r, 20, buf, sizeof buf);
     }
+    int64_t took = svc_now_ms() - t0;
     assert_true(got);
-    assert_true(has(buf, n, "outcome unknown: the owner of visit.record"));
+    assert_true(took >= 900 && took < 2000);
+    assert_true(has(buf, n, "outcome unknown: the owner of visit.record was still working on it "
+                            "after 900 ms (the limit)"));
     assert_true(has(buf, n, "retry with the same id and body"));
     owner_answer(a, &late, echo, "a");
     assert_int_equal(client_reply(r, 200, buf, sizeof buf), 0);
     owner_destroy(&a);
 }
 
+typedef struct {
+    rig_t *r;
+    owner_t *idle;
+    bool idle_served;
+} slow_t;
+
+/* An owner's handler that runs 700 ms, longer than the owner's expiry (600)
+ * and the bound (400), pumping the front door meanwhile; half-way through,
+ * a second request must go to the idle instance, not to this busy one. */
+static int slow(void *arg, const char *client, const proto_request_t *req, msgpack_packer *pk,
+                proto_error_t *err)
+{
+    slow_t *s = arg;
+    pump(s->r, 350);
+    send_call(s->r, "visits.due", "b2");
+    pump(s->r, 50);
+    owner_request_t q;
+    if (owner_recv(s->idle, 100, &q) == 1) {
+        owner_answer(s->idle, &q, echo, "idle");
+        s->idle_served = true;
+    }
+    pump(s->r, 300);
+    assert_true(forward_has(s->r->fw, "visit.record")); /* still registered */
+    return echo("slow", client, req, pk, err);
+}
+
+static void busy_owner_stays_registered_and_is_waited_for(void **state)
+{
+    rig_t *r = *state;
+    owner_t *a = owner_new(r->zctx, "care", "visits.due visit.record");
+    settle(r);
+    owner_t *b = owner_new(r->zctx, "care", "visits.due");
+    settle(r);
+    send_call(r, "visit.record", "b1");
+    pump(r, 30);
+    owner_request_t q;
+    assert_int_equal(owner_recv(a, 200, &q), 1);
+    int64_t t0 = svc_now_ms();
+    slow_t s = {.r = r, .idle = b};
+    owner_answer(a, &q, slow, &s);
+    assert_true(svc_now_ms() - t0 >= 700);
+    assert_true(s.idle_served); /* the idle instance took the second request */
+    char buf[512];
+    size_t n = client_reply(r, 500, buf, sizeof buf);
+    assert_true(n > 0 && has(buf, n, "b2") && has(buf, n, "\xa4" "idle"));
+    n = client_reply(r, 500, buf, sizeof buf);
+    assert_true(n > 0);
+    assert_true(has(buf, n, "b1"));
+    assert_true(has(buf, n, "\xa4" "slow")); /* answered, not "outcome unknown" */
+    owner_destroy(&a);
+    owner_destroy(&b);
+}
+
+static void owner_busy_at_another_intake_is_not_chosen(void **state)
+{
+    rig_t *r = *state;
+    void *busy = bare_owner(r), *idle = bare_owner(r);
+    bare_ready(busy);
+    bare_ready(idle);
+    settle(r);
+    /* busy says (after its READY) that it holds 2 requests of another intake */
+    const char *parts[] = {"", FORWARD_MAGIC, "HOLDS", "", "2"};
+    for (int i = 0; i < 5; i++)
+        zmq_send(busy, parts[i], strlen(parts[i]), i < 4 ? ZMQ_SNDMORE : 0);
+    settle(r);
+    for (int i = 0; i < 2; i++) { /* the idle one twice: least busy beats least recently used */
+        char id[8];
+        snprintf(id, sizeof id, "e%d", i);
+        send_call(r, "visits.due", id);
+        pump(r, 50);
+        assert_true(bare_got(idle, id));
+        assert_false(bare_got(busy, id));
+    }
+    zmq_close(busy);
+    zmq_close(idle);
+}
+
 static void dead_owner_is_dropped_and_its_requests_answered(void **state)
 {
     rig_t *r = *state;
-    owner_t *a = owner_new(r->zctx, "care", "visits.due");
+    void *d = bare_owner(r);
     /* the expiry, not the bound, answers */
     forward_destroy(&r->fw);
     setenv("AID_FORWARD_TIMEOUT_MS", "5000", 1);
     r->fw = forward_new(r->router);
+    bare_ready(d);
     settle(r);
     send_call(r, "visits.due", "d1");
     pump(r, 50);
@@ -288,10 +435,7 @@ static void dead_owner_is_dropped_and_its_requests_answered(void **state)
     assert_true(svc_now_ms() - t0 < 3000); /* the expiry (600 ms), not the 5 s bound */
     assert_true(has(buf, n, "stopped answering"));
     assert_false(forward_has(r->fw, "visits.due"));
-    owner_request_t q;
-    if (owner_recv(a, 0, &q) == 1)
-        zmq_msg_close(&q.body);
-    owner_destroy(&a);
+    zmq_close(d);
 }
 
 /* A READY from the client named name, as the router would give it. */
@@ -442,7 +586,13 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(missing_owner_is_unavailable_at_once, rig_up, rig_down),
         cmocka_unit_test_setup_teardown(two_instances_share_the_load, rig_up, rig_down),
-        cmocka_unit_test_setup_teardown(silent_owner_answers_unavailable_within_the_bound, rig_up,
+        cmocka_unit_test_setup_teardown(unconfirmed_request_answers_unavailable_within_the_bound,
+                                        rig_up, rig_down),
+        cmocka_unit_test_setup_teardown(held_request_answers_unavailable_at_the_limit, rig_up,
+                                        rig_down),
+        cmocka_unit_test_setup_teardown(busy_owner_stays_registered_and_is_waited_for, rig_up,
+                                        rig_down),
+        cmocka_unit_test_setup_teardown(owner_busy_at_another_intake_is_not_chosen, rig_up,
                                         rig_down),
         cmocka_unit_test_setup_teardown(dead_owner_is_dropped_and_its_requests_answered, rig_up,
                                         rig_down),
