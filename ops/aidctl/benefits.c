@@ -144,14 +144,24 @@ static int payroll_show(const aidctl_opts_t *o, const char *run)
     printf(")  failed %" PRId64 " (", int_of(s, "failed"));
     print_yuan(stdout, int_of(s, "failed_fen"));
     printf(")\n");
-    const msgpack_object *p = mp_get(r, "problems");
-    if (!p || p->type != MSGPACK_OBJECT_ARRAY || p->via.array.size == 0)
-        return aidctl_done(&rep, 0);
-    static const char *const keys[] = {"line_id", "case_id", "month", "$amount_fen", "kind",
-                                       "status", "reason"};
-    static const char *const heads[] = {"LINE", "CASE", "MONTH", "YUAN", "KIND", "STATUS",
-                                        "REASON"};
-    return aidctl_done(&rep, aidctl_print_table(p, "rllrlll", keys, heads));
+    const msgpack_object *p = mp_get(r, "problems"), *a = mp_get(r, "adjustments");
+    int out = 0;
+    if (p && p->type == MSGPACK_OBJECT_ARRAY && p->via.array.size > 0) {
+        static const char *const keys[] = {"line_id", "case_id", "month", "$amount_fen", "kind",
+                                           "status", "reason"};
+        static const char *const heads[] = {"LINE", "CASE", "MONTH", "YUAN", "KIND", "STATUS",
+                                            "REASON"};
+        out = aidctl_print_table(p, "rllrlll", keys, heads);
+    }
+    /* the corrections of months run before (their rules: --json) */
+    if (out == 0 && a && a->type == MSGPACK_OBJECT_ARRAY && a->via.array.size > 0) {
+        static const char *const keys[] = {"line_id", "case_id", "month", "$amount_fen",
+                                           "status", "reason"};
+        static const char *const heads[] = {"ADJUSTMENT", "CASE", "MONTH", "YUAN", "STATUS",
+                                            "REASON"};
+        out = aidctl_print_table(a, "rllrll", keys, heads);
+    }
+    return aidctl_done(&rep, out);
 }
 
 /* One CSV field: quoted when it holds a comma, quote or line break. */

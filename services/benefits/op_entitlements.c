@@ -33,7 +33,7 @@ static void prepare(store_t *store)
     store_prepare(store, "ben_pause",
                   "SELECT outcome FROM aid_entitlement_pause($1, $2::bigint, $3::date, $4, $5)");
     store_prepare(store, "ben_resume",
-                  "SELECT outcome FROM aid_entitlement_resume($1::bigint, $2::date, $3)");
+                  "SELECT outcome FROM aid_entitlement_resume($1::bigint, $2::date, $3, $4::boolean)");
 }
 
 /* entitlements.list: the case's entitlements (those active in month, when
@@ -158,8 +158,8 @@ static int handle_pause(opctx_t *c, const proto_request_t *req,
     date_format(q.month_first, month);
     PGresult *r;
     if (resume) {
-        const char *a[3] = {ent, month, q.by};
-        r = store_exec(c->store, "ben_resume", 3, a);
+        const char *a[4] = {ent, month, q.by, q.back_pay ? "true" : "false"};
+        r = store_exec(c->store, "ben_resume", 4, a);
     } else {
         const char *a[5] = {req->id, ent, month, q.reason, q.by};
         r = store_exec(c->store, "ben_pause", 5, a);
@@ -175,10 +175,12 @@ static int handle_pause(opctx_t *c, const proto_request_t *req,
         {NULL, 0, NULL, NULL}};
     int rc = ben_outcome(o, fails, err);
     if (rc == 0) {
-        msgpack_pack_map(pk, 3);
+        msgpack_pack_map(pk, resume ? 4 : 3);
         mp_pack_kv_int(pk, "entitlement_id", q.entitlement_id);
         mp_pack_kv_str(pk, resume ? "resumed" : "paused_from", q.month);
         mp_pack_kv_str(pk, "by", q.by);
+        if (resume) /* the paused months: owed (adjustment lines of the next run) or not */
+            mp_pack_kv_bool(pk, "back_pay", q.back_pay);
     }
     PQclear(r);
     return rc;

@@ -10,6 +10,7 @@
 
 #include "ben.h"
 #include "benefits.h"
+#include "entview.h"
 #include "log.h"
 #include "pii.h"
 #include "mp.h"
@@ -42,14 +43,23 @@ static void prepare(store_t *store)
                   " WHERE l.run_id = $1::bigint AND l.status IN ('blocked', 'failed')"
                   " ORDER BY l.line_id LIMIT 1000");
     store_prepare(store, "ben_file_lines",
-                  "SELECT l.line_id, l.case_id, to_char(l.month, 'YYYY-MM'), l.amount_fen,"
-                  "       p.bank, p.account_enc"
-                  "  FROM payroll_lines l"
-                  "  JOIN payroll_runs r ON r.run_id = l.run_id AND r.approved_at IS NOT NULL"
-                  "  CROSS JOIN LATERAL (SELECT * FROM payees p WHERE p.case_id = l.case_id"
+                  "SELECT h.line_id, h.case_id, to_char(h.month, 'YYYY-MM'), h.amount_fen,"
+                  "       p.bank, p.account_enc, h.n"
+                  "  FROM (SELECT min(l.line_id) AS line_id, l.case_id, r.month,"
+                  "               sum(l.amount_fen) AS amount_fen, count(*) AS n"
+                  "          FROM payroll_lines l"
+                  "          JOIN payroll_runs r ON r.run_id = l.run_id AND r.approved_at IS NOT NULL"
+                  "         WHERE l.run_id = $1::bigint AND l.status <> 'blocked'"
+                  "         GROUP BY l.case_id, r.month HAVING min(l.line_id) > $2::bigint) h"
+                  "  CROSS JOIN LATERAL (SELECT * FROM payees p WHERE p.case_id = h.case_id"
                   "                       ORDER BY p.since DESC LIMIT 1) p"
-                  " WHERE l.run_id = $1::bigint AND l.status <> 'blocked' AND l.line_id > $2::bigint"
-                  " ORDER BY l.line_id LIMIT $3::int");
+                  " ORDER BY h.line_id LIMIT $3::int");
+    store_prepare(store, "ben_run_adjustments",
+                  "SELECT l.line_id, l.case_id, to_char(l.month, 'YYYY-MM'), l.amount_fen,"
+                  "       l.status, coalesce(l.adjust_reason, ''), array_to_string(coalesce(l.rules, '{}'), ',')"
+                  "  FROM payroll_lines l"
+                  " WHERE l.run_id = $1::bigint AND l.kind = 'adjustment'"
+                  " ORDER BY l.line_id LIMIT 1000");
     store_prepare(store, "ben_filed",
                   "UPDATE payroll_runs SET filed_at = coalesce(filed_at, now())"
                   " WHERE run_id = $1::bigint AND approved_at IS NOT NULL RETURNING 1");
@@ -216,8 +226,14 @@ static int handle_run_get(opctx_t *c, const proto_request_t *req,
         PQclear(r);
         return ben_unavailable(err);
     }
+    PGresult *adj = store_exec(c->store, "ben_run_adjustments", 1, a);
+    if (!adj) {
+        PQclear(ls);
+        PQclear(r);
+        return ben_unavailable(err);
+    }
     const char *town = PQgetvalue(r, 0, 1), *appr = PQgetvalue(r, 0, 3);
-    msgpack_pack_map(pk, 9 + (*town != 0) + (*appr != 0));
+    msgpack_pack_map(pk, 10 + (*town != 0) + (*appr != 0));
     mp_pack_kv_int(pk, "run_id", q.run_id);
     mp_pack_kv_str(pk, "month", PQgetvalue(r, 0, 0));
     if (*town)
@@ -252,6 +268,24 @@ static int handle_run_get(opctx_t *c, const proto_request_t *req,
         if (*why)
             mp_pack_kv_str(pk, "reason", why);
     }
+    /* the corrections of months run before, each with its reason and rules */
+    mp_pack_str(pk, "adjustments");
+    n = PQntuples(adj);
+    msgpack_pack_array(pk, (size_t)n);
+    for (int i = 0; i < n; i++) {
+        char cid[40];
+        snprintf(cid, sizeof cid, "case-%s", PQgetvalue(adj, i, 1));
+        msgpack_pack_map(pk, 7);
+        mp_pack_kv_int(pk, "line_id", atoll(PQgetvalue(adj, i, 0)));
+        mp_pack_kv_str(pk, "case_id", cid);
+        mp_pack_kv_str(pk, "month", PQgetvalue(adj, i, 2));
+        mp_pack_kv_int(pk, "amount_fen", atoll(PQgetvalue(adj, i, 3)));
+        mp_pack_kv_str(pk, "status", PQgetvalue(adj, i, 4));
+        mp_pack_kv_str(pk, "reason", PQgetvalue(adj, i, 5));
+        mp_pack_str(pk, "rules");
+        entview_pack_csv(pk, PQgetvalue(adj, i, 6));
+    }
+    PQclear(adj);
     PQclear(ls);
     PQclear(r);
     return 0;
@@ -324,13 +358,14 @@ static int handle_file(opctx_t *c, const proto_request_t *req,
         char cid[40];
         snprintf(cid, sizeof cid, "case-%s", PQgetvalue(r, i, 1));
         last = atoll(PQgetvalue(r, i, 0));
-        msgpack_pack_map(pk, 6);
+        msgpack_pack_map(pk, 7);
         mp_pack_kv_int(pk, "line_id", last);
         mp_pack_kv_str(pk, "case_id", cid);
         mp_pack_kv_str(pk, "month", PQgetvalue(r, i, 2));
         mp_pack_kv_int(pk, "amount_fen", atoll(PQgetvalue(r, i, 3)));
         mp_pack_kv_str(pk, "bank", PQgetvalue(r, i, 4));
         mp_pack_kv_str(pk, "account", acc ? (const char *)acc : "");
+        mp_pack_kv_int(pk, "lines", atoll(PQgetvalue(r, i, 6)));
         if (acc) {
             memset(acc, 0, slen);
             free(acc);
