@@ -229,6 +229,24 @@ def test_a_year_of_a_small_county(h):
         (h1[5:], "2025-03", str(SUP_B), "2025-04", "granted"),
         (h2[5:], "2025-09", str(TEKUN), "2025-11", "back_pay"),
         (h2[5:], "2025-10", str(TEKUN), "2025-11", "back_pay")], adj
+    # the monthly ledger's benefits figures of the township (R-LEDGER-MONTHLY)
+    def benefits(month):
+        rows = ok(h, "ledger.monthly", {"month": month, "township": town})["rows"]
+        return {r["item"]: (r["count"], r["amount_fen"]) for r in rows
+                if r["section"] == "benefits"}
+    apr = benefits("2025-04")
+    assert apr["households"][0] == 4 and apr["persons"][0] == 6, apr
+    assert apr["owed"] == (4, sum(v for (c, m), v in expect.items() if m == "2025-04")), apr
+    # April: H2's line failed (then paid, carried, in May), H1's April line and
+    # every other household's paid
+    assert apr["failed"] == (1, TEKUN), apr
+    assert apr["paid"] == (4, apr["owed"][1]), apr
+    jul = benefits("2025-07")
+    assert jul["exit.death"] == (1, 0), jul
+    assert benefits("2025-09")["exit.income"][0] >= 1
+    dec = benefits("2025-12")
+    assert (dec["rechecks_due"], dec["rechecks_overdue"]) == ((1, 0), (1, 0)), dec
+
     # the timeline of H1 as case.get shows it
     ents = h.case_get(h1)["result"]["entitlements"]
     allow = sorted((e["first_month"], e["last_month"], e["amount_fen"])
