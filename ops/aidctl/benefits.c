@@ -229,7 +229,7 @@ static int payroll_file(const aidctl_opts_t *o, const char *run_s)
         return AIDCTL_EXIT_UNAVAILABLE;
     }
     fprintf(f, "line_id,case_id,month,bank,account,amount_yuan\n");
-    int64_t after = 0, n = 0, total = 0;
+    int64_t after = 0, n = 0, households = 0, total = 0;
     aidctl_opts_t quiet = *o;
     quiet.json = false;
     for (;;) {
@@ -253,7 +253,11 @@ static int payroll_file(const aidctl_opts_t *o, const char *run_s)
             fputc(',', f);
             print_yuan(f, amount);
             fputc('\n', f);
-            n++;
+            /* one line per household: its lines of the run summed (the control
+             * totals count lines) */
+            int64_t k = int_of(l, "lines");
+            n += k > 0 ? k : 1;
+            households++;
             total += amount;
         }
         const msgpack_object *next = mp_get(rep.result, "next_after");
@@ -283,12 +287,14 @@ static int payroll_file(const aidctl_opts_t *o, const char *run_s)
         return rc;
     }
     if (o->json) {
-        printf("{\"run_id\": %lld, \"lines\": %" PRId64 ", \"total_fen\": %" PRId64 ", \"file\": ",
-               (long long)run, n, total);
+        printf("{\"run_id\": %lld, \"lines\": %" PRId64 ", \"households\": %" PRId64
+               ", \"total_fen\": %" PRId64 ", \"file\": ",
+               (long long)run, n, households, total);
         aidctl_json_str(o->out);
         printf("}\n");
     } else {
-        printf("run %lld: %" PRId64 " lines, ", (long long)run, n);
+        printf("run %lld: %" PRId64 " lines (%" PRId64 " households), ", (long long)run, n,
+               households);
         print_yuan(stdout, total);
         printf(" yuan written to %s (mode 0600)\n", o->out);
     }

@@ -365,3 +365,13 @@ def test_aidctl_month(h, county, tmp_path):
     # July carries C's failed June line
     rc, out, errs = aidctl(h, "payroll", "run", "2025-07", "张会计", town)
     assert rc == 0 and "4 lines" in out, out
+    # its file: one line per household, C's two lines (June carried, July) summed, and
+    # still checked against the run's control totals (4 lines)
+    run7 = re.match(r"run (\d+):", out).group(1)
+    rc, out, errs = aidctl(h, "payroll", "approve", run7, "李科长")
+    assert rc == 0, errs
+    rc, out, errs = aidctl(h, "payroll", "file", run7, "--out", str(tmp_path / "bank7.csv"))
+    assert rc == 0 and "4 lines" in out, (out, errs)
+    rows = (tmp_path / "bank7.csv").read_text(encoding="utf-8").splitlines()[1:]
+    assert sorted((r.split(",")[1], r.split(",")[5]) for r in rows) == sorted(
+        [(a, "211.50"), (b, "1728.00"), (c, "282.00")]), rows
