@@ -26,16 +26,14 @@ static int handle_recheck(opctx_t *c, const proto_request_t *req,
     schema_err_t se;
     if (benefits_recheck_decode(req->body, &q, &se) != 0)
         return proto_fail(err, PROTO_INVALID_FIELD, se.field, se.message);
-    if (!store_ready(c->store))
-        return ben_unavailable(err);
     char month[11];
     date_format(q.month_first, month);
     const char *a[2] = {month, q.township[0] ? q.township : NULL};
-    PGresult *r = store_exec(c->store, "ben_recheck", 2, a);
+    PGresult *r = ben_read(c, "ben_recheck", 2, a, err);
     if (!r)
-        return ben_unavailable(err);
+        return -1;
     int n = PQntuples(r), shown = n > 5000 ? 5000 : n;
-    /* R-AUDIT: a list of persons (masked) read by c->client */
+    /* R-AUDIT: a list of persons (masked) read by the caller */
     char action[64];
     snprintf(action, sizeof action, "recheck.due %s %s", q.month, q.township);
     if (ben_audit(c, action, NULL, req->id, err) != 0) {
