@@ -42,18 +42,26 @@ static void prepare(store_t *store)
                   "  FROM payroll_lines l"
                   " WHERE l.run_id = $1::bigint AND l.status IN ('blocked', 'failed')"
                   " ORDER BY l.line_id LIMIT 1000");
+    /* one line per household: its first line of the run (the reference the bank's
+     * return gives back) with all its lines of the run summed; a page at a time
+     * in the order of the reference lines */
     store_prepare(store, "ben_file_lines",
-                  "SELECT h.line_id, h.case_id, to_char(h.month, 'YYYY-MM'), h.amount_fen,"
-                  "       p.bank, p.account_enc, h.n"
-                  "  FROM (SELECT min(l.line_id) AS line_id, l.case_id, r.month,"
-                  "               sum(l.amount_fen) AS amount_fen, count(*) AS n"
-                  "          FROM payroll_lines l"
-                  "          JOIN payroll_runs r ON r.run_id = l.run_id AND r.approved_at IS NOT NULL"
+                  "SELECT h.line_id, h.case_id, to_char(r.month, 'YYYY-MM'), s.amount_fen,"
+                  "       p.bank, p.account_enc, s.n"
+                  "  FROM (SELECT l.line_id, l.case_id, l.run_id FROM payroll_lines l"
                   "         WHERE l.run_id = $1::bigint AND l.status <> 'blocked'"
-                  "         GROUP BY l.case_id, r.month HAVING min(l.line_id) > $2::bigint) h"
+                  "           AND l.line_id > $2::bigint"
+                  "           AND NOT EXISTS (SELECT 1 FROM payroll_lines k"
+                  "                            WHERE k.case_id = l.case_id AND k.run_id = l.run_id"
+                  "                              AND k.status <> 'blocked' AND k.line_id < l.line_id)"
+                  "         ORDER BY l.line_id LIMIT $3::int) h"
+                  "  JOIN payroll_runs r ON r.run_id = h.run_id AND r.approved_at IS NOT NULL"
+                  "  CROSS JOIN LATERAL (SELECT sum(k.amount_fen) AS amount_fen, count(*) AS n"
+                  "                        FROM payroll_lines k WHERE k.case_id = h.case_id"
+                  "                         AND k.run_id = h.run_id AND k.status <> 'blocked') s"
                   "  CROSS JOIN LATERAL (SELECT * FROM payees p WHERE p.case_id = h.case_id"
                   "                       ORDER BY p.since DESC LIMIT 1) p"
-                  " ORDER BY h.line_id LIMIT $3::int");
+                  " ORDER BY h.line_id");
     store_prepare(store, "ben_run_adjustments",
                   "SELECT l.line_id, l.case_id, to_char(l.month, 'YYYY-MM'), l.amount_fen,"
                   "       l.status, coalesce(l.adjust_reason, ''), array_to_string(coalesce(l.rules, '{}'), ',')"
