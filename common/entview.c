@@ -6,8 +6,7 @@
 
 #include "mp.h"
 
-/* Packs a comma-separated list as an array of strings. */
-static void pack_csv(msgpack_packer *pk, const char *csv)
+void entview_pack_csv(msgpack_packer *pk, const char *csv)
 {
     size_t n = 0;
     for (const char *p = csv; *p; n++) {
@@ -45,7 +44,7 @@ void entview_pack(msgpack_packer *pk, const PGresult *r)
         else
             msgpack_pack_nil(pk);
         mp_pack_str(pk, "rules");
-        pack_csv(pk, PQgetvalue(r, i, 6));
+        entview_pack_csv(pk, PQgetvalue(r, i, 6));
         if (*why)
             mp_pack_kv_str(pk, "end_reason", why);
     }

@@ -17,5 +17,7 @@
 
 /* Packs the rows of r (ENTVIEW_COLUMNS) as an array of entitlement maps. */
 void entview_pack(msgpack_packer *pk, const PGresult *r);
+/* Packs a comma-separated list (rule ids) as an array of strings. */
+void entview_pack_csv(msgpack_packer *pk, const char *csv);
 
 #endif

@@ -205,6 +205,7 @@ static const schema_field_t resume_fields[] = {
     SF_INT(benefits_pause_t, entitlement_id, "entitlement_id", true, 1, INT64_MAX),
     SF_STR(benefits_pause_t, month, "month", true, 15),
     SF_STR(benefits_pause_t, by, "by", true, BENEFITS_TEXT_MAX),
+    SF_BOOL(benefits_pause_t, back_pay, "back_pay", false),
 };
 static SCHEMA(resume_schema, "body", resume_fields);
 

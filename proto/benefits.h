@@ -4,6 +4,7 @@
 #define AID_PROTO_BENEFITS_H
 
 #include <msgpack.h>
+#include <stdbool.h>
 
 #include "date.h"
 #include "schema.h"
@@ -83,13 +84,16 @@ typedef struct {
 int benefits_exit_decode(const msgpack_object *body, benefits_exit_t *x, schema_err_t *err);
 
 /* entitlement.suspend {"entitlement_id", "from_month", "reason", "by"},
- * entitlement.resume {"entitlement_id", "month", "by"} */
+ * entitlement.resume {"entitlement_id", "month", "by", "back_pay"?}: back_pay true
+ * when the resumption says the paused months are owed (paid as adjustment
+ * lines of the next payroll run); else they are owed nothing. */
 typedef struct {
     int64_t entitlement_id;
     char month[16];          /* from_month (suspend), month (resume) */
     aid_date_t month_first;
     char reason[BENEFITS_TEXT_MAX + 1];
     char by[BENEFITS_TEXT_MAX + 1];
+    bool back_pay;           /* resume: the paused months are owed */
 } benefits_pause_t;
 int benefits_suspend_decode(const msgpack_object *body, benefits_pause_t *p, schema_err_t *err);
 int benefits_resume_decode(const msgpack_object *body, benefits_pause_t *p, schema_err_t *err);

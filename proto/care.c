@@ -2,7 +2,9 @@
  * tables, and the checks a table cannot state: non-empty text, months
  * written YYYY-MM, dates not after today, tracking-number shape, case ids. */
 #include "care.h"
+#include "rules.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,7 +161,8 @@ int care_ledger_decode(const msgpack_object *body, care_month_query_t *q, schema
 
 static const schema_field_t ledger_submit_fields[] = {
     SF_STR(care_month_query_t, month, "month", true, 16),
-    SF_DIGITS(care_month_query_t, township, "township", true, 9),
+    SF_DIGITS(care_month_query_t, township, "township", false, 9),
+    SF_STR(care_month_query_t, department, "department", false, 16),
     SF_STR(care_month_query_t, by, "by", true, CARE_STR_MAX),
 };
 static SCHEMA(ledger_submit_schema, "body", ledger_submit_fields);
@@ -173,6 +176,18 @@ int care_ledger_submit_decode(const msgpack_object *body, aid_date_t today,
         return -1;
     if (q->month_first > today)
         return fail(err, "month", "must not be after the current month");
+    /* a township's ledger or a department's (R-LEDGER-MONTHLY): one of them */
+    if (!q->township[0] == !q->department[0])
+        return fail(err, q->township[0] ? "department" : "township",
+                    "give the township (9 digits) or the department whose ledger it is, one of them");
+    if (q->department[0]) {
+        bool known = false;
+        for (int i = 0; rules_departments[i]; i++)
+            known = known || strcmp(rules_departments[i], q->department) == 0;
+        if (!known)
+            return fail(err, "department", "must be a department: civil, tempaid, medical, "
+                                           "education, housing, employment, relief, social, care");
+    }
     if (!q->by[0])
         return fail(err, "by", "must name who submits the ledger");
     return 0;

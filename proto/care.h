@@ -62,13 +62,14 @@ typedef struct {
 } care_score_t;
 
 /* ledger.monthly {"month", "township"?} and disclosure.list {"village",
- * "month"} and ledger.submit {"month", "township", "by"}. */
+ * "month"} and ledger.submit {"month", "township" | "department", "by"}. */
 typedef struct {
     char month[17];
     aid_date_t month_first;
     char township[10];                /* "" when absent (ledger.monthly) */
     char village[13];                 /* disclosure.list */
     char by[CARE_STR_MAX + 1];        /* ledger.submit, not empty */
+    char department[17];              /* ledger.submit: a department's ledger, or "" */
 } care_month_query_t;
 
 /* complaint.submit {"channel", "text", "case_id"?, "by"?}. */

@@ -158,7 +158,7 @@ const char *zh_ledger_section(const char *sec)
     static const zh_name_t t[] = {
         {"groups", "救助对象(按类别,人)"}, {"visits", "探访"}, {"decisions", "部门办理(件)"},
         {"measures", "救助措施与金额"}, {"central_care", "特困集中供养"},
-        {"reviews", "审核审批(件)"}, {NULL, NULL},
+        {"reviews", "审核审批(件)"}, {"benefits", "保障待遇发放"}, {NULL, NULL},
     };
     for (int i = 0; sec && t[i].code; i++)
         if (strcmp(t[i].code, sec) == 0)
@@ -174,6 +174,14 @@ const char *zh_ledger_item(const char *sec, const char *item, char *buf, size_t 
         {"dispersed", "分散供养(人)"}, {"target_pct", "目标集中供养率(%)"},
         {"overdue", "逾期未办结"}, {"confirmed", "审核确认"}, {"refused", "不予确认"}, {NULL, NULL},
     };
+    static const zh_name_t ben[] = {
+        {"households", "保障户数"}, {"persons", "保障人数"}, {"owed", "应发(户,元)"},
+        {"paid", "已发放(笔,元)"}, {"failed", "发放失败(笔,元)"}, {"rechecks_due", "应复核"},
+        {"rechecks_overdue", "逾期未复核"}, {"rechecks_done", "已复核"},
+        {"exit.death", "退出 · 死亡"}, {"exit.income", "退出 · 收入超标(渐退期满)"},
+        {"exit.moved", "退出 · 迁出本户"}, {"exit.merged", "退出 · 合并案件"},
+        {"exit.ended", "退出 · 不再符合"}, {"exit.other", "退出 · 其他"}, {NULL, NULL},
+    };
     const char *zh = NULL;
     if (!sec || !item)
         return item ? item : "";
@@ -181,7 +189,11 @@ const char *zh_ledger_item(const char *sec, const char *item, char *buf, size_t 
         zh = zh_group(item);
     else if (strcmp(sec, "measures") == 0)
         zh = zh_measure(item);
-    else if (strcmp(sec, "central_care") == 0 && strcmp(item, "rate_pct") == 0)
+    else if (strcmp(sec, "benefits") == 0) {
+        for (int i = 0; ben[i].code && !zh; i++)
+            if (strcmp(ben[i].code, item) == 0)
+                zh = ben[i].zh;
+    } else if (strcmp(sec, "central_care") == 0 && strcmp(item, "rate_pct") == 0)
         zh = "集中供养率(%)";
     else if (strcmp(sec, "decisions") == 0) {
         /* "civil.granted" → "民政 · 已批准" */

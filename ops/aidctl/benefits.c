@@ -144,14 +144,24 @@ static int payroll_show(const aidctl_opts_t *o, const char *run)
     printf(")  failed %" PRId64 " (", int_of(s, "failed"));
     print_yuan(stdout, int_of(s, "failed_fen"));
     printf(")\n");
-    const msgpack_object *p = mp_get(r, "problems");
-    if (!p || p->type != MSGPACK_OBJECT_ARRAY || p->via.array.size == 0)
-        return aidctl_done(&rep, 0);
-    static const char *const keys[] = {"line_id", "case_id", "month", "$amount_fen", "kind",
-                                       "status", "reason"};
-    static const char *const heads[] = {"LINE", "CASE", "MONTH", "YUAN", "KIND", "STATUS",
-                                        "REASON"};
-    return aidctl_done(&rep, aidctl_print_table(p, "rllrlll", keys, heads));
+    const msgpack_object *p = mp_get(r, "problems"), *a = mp_get(r, "adjustments");
+    int out = 0;
+    if (p && p->type == MSGPACK_OBJECT_ARRAY && p->via.array.size > 0) {
+        static const char *const keys[] = {"line_id", "case_id", "month", "$amount_fen", "kind",
+                                           "status", "reason"};
+        static const char *const heads[] = {"LINE", "CASE", "MONTH", "YUAN", "KIND", "STATUS",
+                                            "REASON"};
+        out = aidctl_print_table(p, "rllrlll", keys, heads);
+    }
+    /* the corrections of months run before (their rules: --json) */
+    if (out == 0 && a && a->type == MSGPACK_OBJECT_ARRAY && a->via.array.size > 0) {
+        static const char *const keys[] = {"line_id", "case_id", "month", "$amount_fen",
+                                           "status", "reason"};
+        static const char *const heads[] = {"ADJUSTMENT", "CASE", "MONTH", "YUAN", "STATUS",
+                                            "REASON"};
+        out = aidctl_print_table(a, "rllrll", keys, heads);
+    }
+    return aidctl_done(&rep, out);
 }
 
 /* One CSV field: quoted when it holds a comma, quote or line break. */
@@ -219,7 +229,7 @@ static int payroll_file(const aidctl_opts_t *o, const char *run_s)
         return AIDCTL_EXIT_UNAVAILABLE;
     }
     fprintf(f, "line_id,case_id,month,bank,account,amount_yuan\n");
-    int64_t after = 0, n = 0, total = 0;
+    int64_t after = 0, n = 0, households = 0, total = 0;
     aidctl_opts_t quiet = *o;
     quiet.json = false;
     for (;;) {
@@ -243,7 +253,11 @@ static int payroll_file(const aidctl_opts_t *o, const char *run_s)
             fputc(',', f);
             print_yuan(f, amount);
             fputc('\n', f);
-            n++;
+            /* one line per household: its lines of the run summed (the control
+             * totals count lines) */
+            int64_t k = int_of(l, "lines");
+            n += k > 0 ? k : 1;
+            households++;
             total += amount;
         }
         const msgpack_object *next = mp_get(rep.result, "next_after");
@@ -273,12 +287,14 @@ static int payroll_file(const aidctl_opts_t *o, const char *run_s)
         return rc;
     }
     if (o->json) {
-        printf("{\"run_id\": %lld, \"lines\": %" PRId64 ", \"total_fen\": %" PRId64 ", \"file\": ",
-               (long long)run, n, total);
+        printf("{\"run_id\": %lld, \"lines\": %" PRId64 ", \"households\": %" PRId64
+               ", \"total_fen\": %" PRId64 ", \"file\": ",
+               (long long)run, n, households, total);
         aidctl_json_str(o->out);
         printf("}\n");
     } else {
-        printf("run %lld: %" PRId64 " lines, ", (long long)run, n);
+        printf("run %lld: %" PRId64 " lines (%" PRId64 " households), ", (long long)run, n,
+               households);
         print_yuan(stdout, total);
         printf(" yuan written to %s (mode 0600)\n", o->out);
     }

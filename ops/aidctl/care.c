@@ -2,7 +2,7 @@
  *
  *   aidctl visits TOWNSHIP [BEFORE]                  visits.due
  *   aidctl ledger MONTH [TOWNSHIP] [--csv]            ledger.monthly
- *   aidctl ledger submit MONTH TOWNSHIP BY            ledger.submit
+ *   aidctl ledger submit MONTH TOWNSHIP|DEPARTMENT BY ledger.submit
  *   aidctl disclosure VILLAGE MONTH [--csv]           disclosure.list
  *   aidctl complaint submit CHANNEL TEXT [CASE_ID]    complaint.submit
  *   aidctl complaint [get] TRACKING_NO                complaint.get
@@ -271,9 +271,12 @@ int cmd_visits(const aidctl_opts_t *o)
 static int ledger_submit(const aidctl_opts_t *o)
 {
     if (o->nargs != 4)
-        return usage("usage: aidctl ledger submit MONTH TOWNSHIP BY", NULL);
-    json_t *body = json_pack("{ssssss}", "month", o->args[1], "township", o->args[2], "by",
-                             o->args[3]);
+        return usage("usage: aidctl ledger submit MONTH TOWNSHIP|DEPARTMENT BY", NULL);
+    /* a township is 9 digits; anything else is a department's name (civil, ...) */
+    const char *who = o->args[2];
+    bool town = strspn(who, "0123456789") == strlen(who) && *who;
+    json_t *body = json_pack("{ssssss}", "month", o->args[1], town ? "township" : "department",
+                             who, "by", o->args[3]);
     dealer_reply_t rep;
     int rc = call(o, "ledger.submit", body, &rep);
     if (rc >= 0)
@@ -282,7 +285,8 @@ static int ledger_submit(const aidctl_opts_t *o)
     const msgpack_object *dup = mp_get(rep.result, "duplicate");
     printf("%sledger %s of %s submitted on %s (due %s%s)\n",
            dup && dup->type == MSGPACK_OBJECT_BOOLEAN && dup->via.boolean ? "duplicate: " : "",
-           field(rep.result, "month", m, sizeof m), field(rep.result, "township", t, sizeof t),
+           field(rep.result, "month", m, sizeof m),
+           field(rep.result, town ? "township" : "department", t, sizeof t),
            field(rep.result, "submitted_on", on, sizeof on),
            field(rep.result, "due_on", due, sizeof due),
            strcmp(field(rep.result, "late", late, sizeof late), "yes") == 0 ? ", late" : "");
@@ -326,6 +330,24 @@ int cmd_ledger(const aidctl_opts_t *o)
                town ? field(rep.result, "township", t, sizeof t) : "every township",
                field(rep.result, "due_on", due, sizeof due),
                field(rep.result, "submitted", sub, sizeof sub));
+    }
+    /* the county's view: who has not submitted (R-LEDGER-MONTHLY) */
+    const msgpack_object *miss = mp_get(rep.result, "missing");
+    static const char *const miss_keys[] = {"townships", "departments"};
+    for (int k = 0; miss && k < 2; k++) {
+        const msgpack_object *a = mp_get(miss, miss_keys[k]);
+        if (!a || a->type != MSGPACK_OBJECT_ARRAY)
+            continue;
+        printf(o->zh ? (k ? "  未报送的部门(%u):" : "  未报送的乡镇(%u):")
+                     : (k ? "  departments not submitted (%u):" : "  townships not submitted (%u):"),
+               a->via.array.size);
+        for (uint32_t i = 0; i < a->via.array.size; i++) {
+            char c[CELL];
+            const char *code = cell(&a->via.array.ptr[i], c, sizeof c, 1);
+            const char *zh = o->zh && k ? zh_department(code) : NULL;
+            printf(" %s", zh ? zh : code);
+        }
+        printf("\n");
     }
     if (rows->via.array.size == 0) {
         printf(o->zh ? "  本月没有台账数据\n" : "  no figures for this month\n");

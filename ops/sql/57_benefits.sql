@@ -52,8 +52,9 @@ $$;
 -- per monthly cash measure (civil.dibao_grant → dibao_allowance,
 -- civil.dibao_supplement, civil.tekun_support and civil.tekun_grant →
 -- tekun_support, civil.tekun_care → care_allowance), from the month after the
--- report's as_of (R-PROC-DIBAO: benefits start the month after; never in a
--- month already approved for payroll). A civil decision decides the whole
+-- report's as_of (R-PROC-DIBAO: benefits start the month after; a month already
+-- in a payroll run is corrected by an adjustment line of the next run, its paid
+-- line never rewritten). A civil decision decides the whole
 -- household: it supersedes, from that first month on, the case's and its
 -- persons' active entitlements of the kinds it decides (supplements, tekun
 -- support and care allowance; the dibao allowance too when it grants one),
@@ -125,7 +126,9 @@ BEGIN
                   AND e.kind = ANY (v_kinds) AND e.report_id > v_report) THEN
         RETURN 0;
     END IF;
-    v_month := aid_entitlements_open_month(v_case, aid_month_after(v_asof));
+    -- from its own first month, even one already in a payroll run: the run after
+    -- corrects that month with an adjustment line (aid_payroll_run)
+    v_month := aid_month_after(v_asof);
 
     -- a person whose entitlements a death ended gets none again (a report filed
     -- after the death may still list them)
@@ -215,10 +218,133 @@ GRANT EXECUTE ON FUNCTION aid_pii_key_matches(bytea) TO aid_benefits;
 
 -- ---------------------------------------------------------------- payroll
 
+-- Is entitlement p_ent paused in month p_month, and not owed for it? (A pause
+-- whose resumption said the paused months are owed — back pay — pays them.)
+CREATE OR REPLACE FUNCTION aid_entitlement_paused(p_ent bigint, p_month date) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT 1 FROM entitlement_pauses z
+                    WHERE z.entitlement_id = p_ent AND NOT z.owed AND z.from_month <= p_month
+                      AND (z.to_month IS NULL OR z.to_month >= p_month))
+$$;
+
+-- The corrections of months already run, as adjustment lines of run p_run (of
+-- p_month, township p_township; NULL: the county), R-PAY-MONTHLY: for each
+-- household and earlier month that a run of its township or the county covered,
+-- what it is owed now (its entitlements active in that month and not paused, or
+-- paused with back pay) minus what its lines gave (regular and adjustment lines,
+-- whatever their status: a failed or blocked one is carried; the lines of a case
+-- merged into it count as its own). A difference is one adjustment line for that
+-- month — due, or blocked without a payee — with its reason (adjust_reason:
+-- 'back_pay' for paused months a resumption owes, 'granted' for entitlements owed
+-- and not given, else the end reasons of those given and no longer owed:
+-- 'superseded', 'exit', 'death', ...) and rules (the changes' own, and
+-- R-PAY-MONTHLY). The paid lines are never rewritten. A negative one (money given
+-- that was not owed) is taken from the household's payment in this run when what
+-- stays is more than nothing; else it waits for a later run. Returns the number of
+-- adjustment lines.
+CREATE OR REPLACE FUNCTION aid_payroll_adjust(p_run bigint, p_month date, p_township text)
+RETURNS int
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_n int;
+    v_m int;
+BEGIN
+    CREATE TEMP TABLE IF NOT EXISTS adj_new (
+        case_id bigint, month date, amount_fen bigint, reason text, rules text[], ents bigint[]
+    ) ON COMMIT DROP;
+    TRUNCATE adj_new;
+    INSERT INTO adj_new
+    WITH cm AS (
+        SELECT DISTINCT c.case_id, r.month
+          FROM payroll_runs r JOIN cases c ON r.township IS NULL OR c.township = r.township
+         WHERE r.month < p_month AND r.run_id <> p_run
+           AND (p_township IS NULL OR c.township = p_township)
+           AND EXISTS (SELECT 1 FROM entitlements e
+                        WHERE e.case_id = c.case_id AND e.first_month <= r.month)),
+    owed AS (
+        SELECT cm.case_id, cm.month, coalesce(sum(e.amount_fen), 0) AS owed,
+               coalesce(array_agg(e.entitlement_id ORDER BY e.entitlement_id)
+                        FILTER (WHERE e.entitlement_id IS NOT NULL), '{}') AS ents
+          FROM cm LEFT JOIN entitlements e
+            ON e.case_id = cm.case_id AND e.first_month <= cm.month
+           AND (e.last_month IS NULL OR e.last_month >= cm.month)
+           AND NOT aid_entitlement_paused(e.entitlement_id, cm.month)
+         GROUP BY 1, 2),
+    lines AS (
+        SELECT CASE WHEN EXISTS (SELECT 1 FROM case_merges g WHERE g.from_case = l.case_id)
+                    THEN aid_case_resolve(l.case_id) ELSE l.case_id END AS case_id,
+               l.month, l.amount_fen, l.entitlements
+          FROM payroll_lines l
+         WHERE l.kind IN ('regular', 'adjustment') AND l.month < p_month
+           AND l.case_id IN (SELECT x.case_id FROM cm x
+                             UNION ALL
+                             SELECT g.from_case FROM case_merges g)),
+    given AS (
+        SELECT l.case_id, l.month, sum(l.amount_fen) AS given FROM lines l GROUP BY 1, 2),
+    given_ents AS (
+        SELECT l.case_id, l.month, array_agg(DISTINCT u.ent) AS ents
+          FROM lines l CROSS JOIN LATERAL unnest(l.entitlements) AS u(ent) GROUP BY 1, 2)
+    SELECT o.case_id, o.month, o.owed - coalesce(g.given, 0),
+           coalesce(ch.reason, 'correction'),
+           ARRAY(SELECT DISTINCT x FROM unnest(coalesce(ch.rules, '{}') || 'R-PAY-MONTHLY'::text)
+                   AS x ORDER BY x),
+           o.ents
+      FROM owed o
+      LEFT JOIN given g ON g.case_id = o.case_id AND g.month = o.month
+      LEFT JOIN given_ents ge ON ge.case_id = o.case_id AND ge.month = o.month
+      LEFT JOIN LATERAL (
+          SELECT string_agg(DISTINCT w.why, ',' ORDER BY w.why) AS reason,
+                 array_agg(DISTINCT r.rule ORDER BY r.rule)
+                     FILTER (WHERE r.rule IS NOT NULL) AS rules
+            FROM (SELECT coalesce(e.end_reason, 'paused') AS why, e.end_rules AS rules
+                    FROM entitlements e
+                   WHERE e.entitlement_id = ANY (coalesce(ge.ents, '{}'))
+                     AND e.entitlement_id <> ALL (o.ents)
+                  UNION ALL
+                  SELECT CASE WHEN EXISTS (
+                              SELECT 1 FROM entitlement_pauses z
+                               WHERE z.entitlement_id = e.entitlement_id AND z.owed
+                                 AND z.from_month <= o.month AND z.to_month >= o.month)
+                              THEN 'back_pay' ELSE 'granted' END, e.rules
+                    FROM entitlements e
+                   WHERE e.entitlement_id = ANY (o.ents)
+                     AND e.entitlement_id <> ALL (coalesce(ge.ents, '{}'))) w
+            LEFT JOIN LATERAL unnest(w.rules) AS r(rule) ON true) ch ON true
+     WHERE o.owed <> coalesce(g.given, 0);
+    -- what is owed more
+    INSERT INTO payroll_lines (run_id, case_id, month, amount_fen, kind, status, adjust_reason,
+                               rules, entitlements)
+    SELECT p_run, a.case_id, a.month, a.amount_fen, 'adjustment',
+           CASE WHEN EXISTS (SELECT 1 FROM payees p WHERE p.case_id = a.case_id)
+                THEN 'due' ELSE 'blocked' END,
+           a.reason, a.rules, a.ents
+      FROM adj_new a WHERE a.amount_fen > 0
+     ORDER BY a.case_id, a.month;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    -- what was given too much: from this run's payment, when some of it stays
+    INSERT INTO payroll_lines (run_id, case_id, month, amount_fen, kind, status, adjust_reason,
+                               rules, entitlements)
+    SELECT p_run, a.case_id, a.month, a.amount_fen, 'adjustment',
+           CASE WHEN EXISTS (SELECT 1 FROM payees p WHERE p.case_id = a.case_id)
+                THEN 'due' ELSE 'blocked' END,
+           a.reason, a.rules, a.ents
+      FROM adj_new a
+     WHERE a.amount_fen < 0
+       AND (SELECT coalesce(sum(l.amount_fen), 0) FROM payroll_lines l
+             WHERE l.run_id = p_run AND l.case_id = a.case_id)
+         + (SELECT sum(b.amount_fen) FROM adj_new b
+             WHERE b.case_id = a.case_id AND b.amount_fen < 0) > 0
+     ORDER BY a.case_id, a.month;
+    GET DIAGNOSTICS v_m = ROW_COUNT;
+    RETURN v_n + v_m;
+END
+$$;
+
 -- The monthly payroll of p_month for township p_township (NULL: the county),
 -- R-PAY-MONTHLY: one regular line per household (case) with its entitlements
 -- active and not paused in the month summed; every failed or blocked line of
--- an earlier run, not yet carried, carried once; a household without a payee
+-- an earlier run, not yet carried, carried once; the corrections of months
+-- already run as adjustment lines (aid_payroll_adjust); a household without a payee
 -- blocked (listed, never in the bank's file). One transaction: a run killed
 -- half-way left nothing, and a household-month is in at most one regular line
 -- (a county run and a township run of one month never pay it twice). The run's
@@ -231,6 +357,8 @@ CREATE OR REPLACE FUNCTION aid_payroll_run(p_request text, p_month date, p_towns
                                            OUT blocked int)
 LANGUAGE plpgsql AS $$
 BEGIN
+    -- one run at a time: a run's adjustments count the lines of every earlier one
+    PERFORM pg_advisory_xact_lock(hashtext('aid_payroll_run'));
     INSERT INTO payroll_runs (month, township, created_by, request_id, lines, total_fen, blocked)
     VALUES (p_month, p_township, p_by, p_request, 0, 0, 0)
     ON CONFLICT (month, coalesce(township, '')) DO NOTHING
@@ -251,9 +379,7 @@ BEGIN
       FROM entitlements e JOIN cases c USING (case_id)
      WHERE e.first_month <= p_month AND (e.last_month IS NULL OR e.last_month >= p_month)
        AND (p_township IS NULL OR c.township = p_township)
-       AND NOT EXISTS (SELECT 1 FROM entitlement_pauses z
-                        WHERE z.entitlement_id = e.entitlement_id AND z.from_month <= p_month
-                          AND (z.to_month IS NULL OR z.to_month >= p_month))
+       AND NOT aid_entitlement_paused(e.entitlement_id, p_month)
      GROUP BY e.case_id
     ON CONFLICT (case_id, month) WHERE kind = 'regular' DO NOTHING;
     -- failed and blocked lines of earlier months, each carried once
@@ -268,6 +394,7 @@ BEGIN
        AND (p_township IS NULL OR c.township = p_township)
        AND NOT EXISTS (SELECT 1 FROM payroll_lines k WHERE k.carried_from = l.line_id)
     ON CONFLICT (carried_from) DO NOTHING;
+    PERFORM aid_payroll_adjust(aid_payroll_run.run_id, p_month, p_township);
     SELECT count(*) FILTER (WHERE l.status = 'due'),
            coalesce(sum(l.amount_fen) FILTER (WHERE l.status = 'due'), 0),
            count(*) FILTER (WHERE l.status = 'blocked')
@@ -335,7 +462,9 @@ END
 $$;
 
 -- Marks line p_line of run p_run paid or failed (the bank's return, with its
--- reason). outcome: 'ok', 'no_run', 'not_found' (no such line in the run),
+-- reason), and with it every other due line of the same household in the run
+-- (the bank's file has one line per household: its lines summed, p_line the
+-- first of them). outcome: 'ok', 'no_run', 'not_found' (no such line in the run),
 -- 'not_approved', 'blocked' (never sent), 'settled' (paid or failed before:
 -- a paid line is never paid again, a failed one is carried, not re-marked).
 CREATE OR REPLACE FUNCTION aid_payroll_settle(p_run bigint, p_line bigint, p_status text,
@@ -357,8 +486,9 @@ BEGIN
     ELSIF l.status <> 'due' THEN
         outcome := CASE WHEN l.status = p_status THEN 'ok' ELSE 'settled' END;
     ELSE
+        -- the bank's file pays a household its lines of the run summed, in one line
         UPDATE payroll_lines SET status = p_status, reason = p_reason, settled_at = now()
-         WHERE line_id = p_line;
+         WHERE run_id = p_run AND case_id = l.case_id AND status = 'due';
         outcome := 'ok';
     END IF;
 END
@@ -405,8 +535,8 @@ $$;
 --           its latest civil decision keeps its dibao (R-DIBAO-KEEP: outcome 'keep');
 --   moved   the person p_hash's (moved to another household), at the end of p_month;
 --   other   the household's (or the person's, with p_hash) at the end of p_month.
--- Never a month already approved for payroll (the end moves to that month's end
--- at the earliest: what was paid stays paid). outcome: 'ok' (ended: the number),
+-- An end in a month already paid is corrected by a negative adjustment line of
+-- the next run (aid_payroll_run); the paid line stays. outcome: 'ok' (ended: the number),
 -- 'keep', 'none' (nothing active to end); last_month the end month.
 CREATE OR REPLACE FUNCTION aid_entitlements_exit(p_request text, p_case bigint, p_hash bytea,
                                                  p_reason text, p_month date, p_by text,
@@ -431,9 +561,7 @@ BEGIN
         WHEN 'income' THEN (p_month + make_interval(months =>
                             aid_benefits_param('P_GRADUAL_EXIT_MONTHS', p_month)::int))::date
         ELSE p_month END;
-    -- what an approved payroll paid stays paid
-    last_month := greatest(last_month,
-                           (aid_entitlements_open_month(p_case, p_month) - interval '1 month')::date);
+    -- a month already paid stays paid: the next run's adjustment line takes it back
     v_rules := CASE p_reason WHEN 'income' THEN '{R-EXIT,R-RECHECK}' ELSE '{R-EXIT}' END;
     UPDATE entitlements e
        SET last_month = CASE WHEN e.first_month > aid_entitlements_exit.last_month
@@ -476,13 +604,17 @@ END
 $$;
 
 -- Resumes entitlement p_ent from month p_month (the pause ends the month before).
+-- p_back_pay: the resumption says the paused months are owed (back pay: the next
+-- run pays those already run as adjustment lines); else they are owed nothing.
 -- outcome 'ok', 'not_found', 'not_paused'.
+DROP FUNCTION IF EXISTS aid_entitlement_resume(bigint, date, text);
 CREATE OR REPLACE FUNCTION aid_entitlement_resume(p_ent bigint, p_month date, p_by text,
-                                                  OUT outcome text)
+                                                  p_back_pay boolean, OUT outcome text)
 LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE entitlement_pauses z
-       SET to_month = greatest(z.from_month, p_month) - interval '1 month', resumed_by = p_by
+       SET to_month = greatest(z.from_month, p_month) - interval '1 month', resumed_by = p_by,
+           owed = p_back_pay
      WHERE z.entitlement_id = p_ent AND z.to_month IS NULL;
     outcome := CASE WHEN FOUND THEN 'ok'
                     WHEN EXISTS (SELECT 1 FROM entitlements WHERE entitlement_id = p_ent)

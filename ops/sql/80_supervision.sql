@@ -95,6 +95,107 @@ LANGUAGE sql STABLE AS $$
     UNION ALL SELECT township, 'reviews', 'refused', refused, 0 FROM rev WHERE refused > 0
 $$;
 
+-- The monthly ledger's benefits figures (issue 17, R-LEDGER-MONTHLY, R-PAY-MONTHLY,
+-- R-RECHECK, R-EXIT), per township of the case, for month p_month (its first day):
+--   households, persons   households with an entitlement active in the month, and
+--                         their members;
+--   owed                  those households (count) and the sum of their entitlements
+--                         active and not paused in the month (paused with back pay
+--                         counts): what the month owes;
+--   paid, failed          the payroll lines for the month (regular, carried and
+--                         adjustment) the bank's return marked paid or failed: count
+--                         and sum;
+--   rechecks_due          dibao households and tekun persons whose re-check is due
+--                         in or before the month (aid_recheck_due), rechecks_overdue
+--                         those due before it;
+--   rechecks_done         households re-decided in the month: a granted civil
+--                         decision within it on a case that held an entitlement from
+--                         another decision;
+--   exit.<reason>         persons or households whose entitlement ended with the
+--                         month, by reason (death, income, moved, merged, ended, ...;
+--                         not a supersession).
+CREATE OR REPLACE FUNCTION aid_ledger_benefits(p_month date, p_township text)
+RETURNS TABLE (township text, section text, item text, count bigint, amount_fen bigint)
+LANGUAGE sql STABLE AS $$
+    WITH act AS (
+        SELECT c.township::text AS township, e.case_id, e.amount_fen,
+               aid_entitlement_paused(e.entitlement_id, p_month) AS paused
+          FROM entitlements e JOIN cases c USING (case_id)
+         WHERE e.first_month <= p_month AND (e.last_month IS NULL OR e.last_month >= p_month)
+           AND (p_township IS NULL OR c.township = p_township::bpchar)),
+    hh AS (
+        SELECT a.township, count(DISTINCT a.case_id) AS households,
+               coalesce(sum(a.amount_fen) FILTER (WHERE NOT a.paused), 0)::bigint AS owed
+          FROM act a GROUP BY a.township),
+    per AS (
+        SELECT c.township::text AS township, count(*) AS n
+          FROM case_members m JOIN cases c USING (case_id)
+         WHERE m.case_id IN (SELECT a.case_id FROM act a)
+         GROUP BY 1),
+    pay AS (
+        SELECT c.township::text AS township,
+               count(*) FILTER (WHERE l.status = 'paid') AS paid,
+               coalesce(sum(l.amount_fen) FILTER (WHERE l.status = 'paid'), 0)::bigint AS paid_fen,
+               count(*) FILTER (WHERE l.status = 'failed') AS failed,
+               coalesce(sum(l.amount_fen) FILTER (WHERE l.status = 'failed'), 0)::bigint AS failed_fen
+          FROM payroll_lines l JOIN cases c USING (case_id)
+         WHERE l.month = p_month AND (p_township IS NULL OR c.township = p_township::bpchar)
+         GROUP BY 1),
+    due AS (
+        SELECT d.township, count(*) AS due, count(*) FILTER (WHERE d.due_month < p_month) AS overdue
+          FROM aid_recheck_due(p_month, p_township) d GROUP BY 1),
+    done AS (
+        SELECT c.township::text AS township, count(DISTINCT f.case_id) AS n
+          FROM referrals f JOIN cases c USING (case_id)
+         WHERE f.department = 'civil' AND f.status = 'granted'
+           AND aid_china_date(f.decided_at) >= p_month
+           AND aid_china_date(f.decided_at) < aid_month_after(p_month)
+           AND (p_township IS NULL OR c.township = p_township::bpchar)
+           AND EXISTS (SELECT 1 FROM entitlements e
+                        WHERE e.case_id = f.case_id AND e.referral_id <> f.referral_id
+                          AND e.first_month <= p_month)
+         GROUP BY 1),
+    ex AS (
+        SELECT c.township::text AS township, e.end_reason, count(DISTINCT e.subject) AS n
+          FROM entitlements e JOIN cases c USING (case_id)
+         WHERE e.last_month = p_month AND e.last_month >= e.first_month
+           AND e.end_reason <> 'superseded'
+           AND (p_township IS NULL OR c.township = p_township::bpchar)
+         GROUP BY 1, 2)
+    SELECT township, 'benefits', 'households', households, 0::bigint FROM hh
+    UNION ALL SELECT township, 'benefits', 'persons', n, 0 FROM per
+    UNION ALL SELECT township, 'benefits', 'owed', households, owed FROM hh
+    UNION ALL SELECT township, 'benefits', 'paid', paid, paid_fen FROM pay
+    UNION ALL SELECT township, 'benefits', 'failed', failed, failed_fen FROM pay
+    UNION ALL SELECT township, 'benefits', 'rechecks_due', due, 0 FROM due
+    UNION ALL SELECT township, 'benefits', 'rechecks_overdue', overdue, 0 FROM due
+    UNION ALL SELECT township, 'benefits', 'rechecks_done', n, 0 FROM done
+    UNION ALL SELECT township, 'benefits', 'exit.' || end_reason, n, 0 FROM ex
+$$;
+
+-- Who has not submitted month p_month's ledger (R-LEDGER-MONTHLY): kind 'township'
+-- for each township of the county (places, 9 digits, and every township of a case)
+-- without a submission, kind 'department' for each department of p_departments
+-- without one.
+CREATE OR REPLACE FUNCTION aid_ledger_missing(p_month date, p_departments text[])
+RETURNS TABLE (kind text, code text)
+LANGUAGE sql STABLE AS $$
+    SELECT 'township', t.code
+      FROM (SELECT p.code FROM places p WHERE length(p.code) = 9
+            UNION SELECT DISTINCT c.township::text FROM cases c) t
+     WHERE NOT EXISTS (SELECT 1 FROM ledger_submissions s
+                        WHERE s.month = p_month AND s.township = t.code::bpchar)
+    UNION ALL
+    SELECT 'department', d.code
+      FROM unnest(p_departments) AS d(code)
+     WHERE NOT EXISTS (SELECT 1 FROM ledger_dept_submissions s
+                        WHERE s.month = p_month AND s.department = d.code)
+     ORDER BY 1 DESC, 2
+$$;
+
+-- the ledger reads the payroll and the pauses (tables of migration 111)
+GRANT SELECT ON payroll_lines, entitlement_pauses, places TO aid_supervision;
+
 -- True when complaint p_no exists and lies within p_township (NULL: any).
 CREATE OR REPLACE FUNCTION aid_complaint_in_reach(p_no text, p_township text) RETURNS boolean
 LANGUAGE sql STABLE AS $$

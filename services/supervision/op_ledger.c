@@ -1,8 +1,10 @@
 /* op_ledger.c — `ledger.monthly`, `ledger.submit` (R-LEDGER-MONTHLY) and
  * `disclosure.list` (R-DISCLOSE), POLICY.md §12–13, proto/CARE.md.
  *
- * The figures are computed by aid_ledger (migration 010) in one
- * REPEATABLE READ snapshot; only the centralized-care rate needs this file:
+ * The figures are computed by aid_ledger and aid_ledger_benefits (entitlements,
+ * payroll, re-checks, exits; ops/sql/80_supervision.sql) in one REPEATABLE
+ * READ snapshot, with the townships and departments that have not submitted
+ * (aid_ledger_missing; a department submits too, R-LEDGER-MONTHLY); only the centralized-care rate needs this file:
  * whether a tekun person is dispersed or centralized is in the report body,
  * so the tekun households' latest reports are decoded here. The public list
  * carries a masked name, the household size, the measure and its amount —
@@ -15,6 +17,7 @@
 #include "idcard.h"
 #include "mp.h"
 #include "pii.h"
+#include "rules.h"
 #include "opctx.h"
 #include "write.h"
 
@@ -43,6 +46,16 @@ static void prepare(store_t *store)
                   "                  ORDER BY p.effective_from DESC, p.created_at DESC LIMIT 1), 60),"
                   "       coalesce((SELECT string_agg(s.township::text, ',' ORDER BY s.township)"
                   "                   FROM ledger_submissions s WHERE s.month = $1::date), '')");
+    store_prepare(store, "care_ledger_benefits",
+                  "SELECT township, section, item, count, amount_fen"
+                  "  FROM aid_ledger_benefits($1::date, $2)");
+    /* who has not submitted the month's ledger (R-LEDGER-MONTHLY) */
+    store_prepare(store, "care_ledger_missing",
+                  "SELECT kind, code FROM aid_ledger_missing($1::date, $2::text[])");
+    store_prepare(store, "care_ledger_dept_submit",
+                  "INSERT INTO ledger_dept_submissions (month, department, submitted_by, request_id)"
+                  " VALUES ($1::date, $2, $3, $4) ON CONFLICT DO NOTHING"
+                  " RETURNING to_char(aid_china_date(submitted_at), 'YYYY-MM-DD')");
     store_prepare(store, "care_ledger_submit",
                   "INSERT INTO ledger_submissions (month, township, submitted_by, request_id)"
                   " VALUES ($1::date, $2, $3, $4) ON CONFLICT DO NOTHING"
@@ -105,7 +118,7 @@ typedef struct {
 } ledger_t;
 
 static const char *const sections[] = {"groups", "visits", "decisions", "measures",
-                                       "central_care", "reviews", NULL};
+                                       "central_care", "reviews", "benefits", NULL};
 /* Items listed in this order within their section (by sections[] index);
  * others (decisions, measures) by name after them. */
 static const char *const ranked_items[][16] = {
@@ -115,6 +128,8 @@ static const char *const ranked_items[][16] = {
     {NULL},
     {"centralized", "dispersed", "rate_pct", "target_pct", NULL},
     {"overdue", "confirmed", "refused", NULL},
+    {"households", "persons", "owed", "paid", "failed", "rechecks_due", "rechecks_overdue",
+     "rechecks_done", NULL},
 };
 
 static int find(const char *const *names, const char *s)
@@ -245,7 +260,7 @@ static bool listed(const char *list, const char *township)
 }
 
 static void pack_ledger(msgpack_packer *pk, const care_month_query_t *q, const ledger_t *l,
-                        const char *submitted_list)
+                        const char *submitted_list, PGresult *missing)
 {
     /* submitted: this township's ledger; the whole county's when every
      * township in it has submitted */
@@ -259,12 +274,30 @@ static void pack_ledger(msgpack_packer *pk, const care_month_query_t *q, const l
     }
     char due[11];
     snprintf(due, sizeof due, "%.7s-28", q->month);
-    msgpack_pack_map(pk, q->township[0] ? 5 : 4);
+    msgpack_pack_map(pk, 5);
     mp_pack_kv_str(pk, "month", q->month);
     if (q->township[0])
         mp_pack_kv_str(pk, "township", q->township);
     mp_pack_kv_str(pk, "due_on", due);
     mp_pack_kv_bool(pk, "submitted", submitted);
+    if (!q->township[0]) {
+        /* the county's view: which townships and departments have not submitted */
+        int n = PQntuples(missing), nt = 0;
+        for (int i = 0; i < n; i++)
+            nt += strcmp(PQgetvalue(missing, i, 0), "township") == 0;
+        mp_pack_str(pk, "missing");
+        msgpack_pack_map(pk, 2);
+        mp_pack_str(pk, "townships");
+        msgpack_pack_array(pk, (size_t)nt);
+        for (int i = 0; i < n; i++)
+            if (strcmp(PQgetvalue(missing, i, 0), "township") == 0)
+                mp_pack_str(pk, PQgetvalue(missing, i, 1));
+        mp_pack_str(pk, "departments");
+        msgpack_pack_array(pk, (size_t)(n - nt));
+        for (int i = 0; i < n; i++)
+            if (strcmp(PQgetvalue(missing, i, 0), "township") != 0)
+                mp_pack_str(pk, PQgetvalue(missing, i, 1));
+    }
     mp_pack_str(pk, "rows");
     msgpack_pack_array(pk, l->n);
     for (size_t i = 0; i < l->n; i++) {
@@ -297,11 +330,19 @@ static int handle_monthly(opctx_t *ctx, const proto_request_t *req, msgpack_pack
     PGresult *rows = store_exec(store, "care_ledger_rows", 2, rows_args);
     PGresult *tekun = rows ? store_exec(store, "care_ledger_tekun", 2, tekun_args) : NULL;
     PGresult *state = tekun ? store_exec(store, "care_ledger_state", 2, state_args) : NULL;
+    PGresult *ben = state ? store_exec(store, "care_ledger_benefits", 2, rows_args) : NULL;
+    char depts[256] = "{";
+    for (int i = 0; rules_departments[i]; i++)
+        snprintf(depts + strlen(depts), sizeof depts - strlen(depts), "%s%s", i ? "," : "",
+                 rules_departments[i]);
+    snprintf(depts + strlen(depts), sizeof depts - strlen(depts), "}");
+    const char *missing_args[2] = {first, depts};
+    PGresult *missing = ben ? store_exec(store, "care_ledger_missing", 2, missing_args) : NULL;
     ledger_t l = {0};
     central_t *cs = NULL;
     size_t ncs = 0;
     int rc = -1;
-    if (!state) {
+    if (!missing) {
         write_unavailable(err);
         goto out;
     }
@@ -313,6 +354,10 @@ static int handle_monthly(opctx_t *ctx, const proto_request_t *req, msgpack_pack
         if (ledger_add(&l, PQgetvalue(rows, i, 0), PQgetvalue(rows, i, 1), PQgetvalue(rows, i, 2),
                        atoll(PQgetvalue(rows, i, 3)), atoll(PQgetvalue(rows, i, 4))) != 0)
             goto oom;
+    for (int i = 0; i < PQntuples(ben); i++)
+        if (ledger_add(&l, PQgetvalue(ben, i, 0), PQgetvalue(ben, i, 1), PQgetvalue(ben, i, 2),
+                       atoll(PQgetvalue(ben, i, 3)), atoll(PQgetvalue(ben, i, 4))) != 0)
+            goto oom;
     if (count_tekun(tekun, cs, &ncs) != 0) {
         proto_fail(err, PROTO_UNAVAILABLE, NULL, "a stored report could not be read");
         goto out;
@@ -321,7 +366,7 @@ static int handle_monthly(opctx_t *ctx, const proto_request_t *req, msgpack_pack
         goto oom;
     if (l.n)
         qsort(l.rows, l.n, sizeof *l.rows, row_cmp);
-    pack_ledger(pk, &q, &l, PQgetvalue(state, 0, 1));
+    pack_ledger(pk, &q, &l, PQgetvalue(state, 0, 1), missing);
     rc = 0;
     goto out;
 oom:
@@ -330,6 +375,8 @@ out:
     PQclear(rows);
     PQclear(tekun);
     PQclear(state);
+    PQclear(ben);
+    PQclear(missing);
     store_rollback(store); /* read-only: nothing to commit */
     free(l.rows);
     free(cs);
@@ -347,21 +394,24 @@ static int handle_submit(opctx_t *ctx, const proto_request_t *req, msgpack_packe
         return proto_fail(err, PROTO_INVALID_FIELD, se.field, se.message);
     char first[11];
     date_format(q.month_first, first);
-    const char *vals[4] = {first, q.township, q.by, req->id};
-    PGresult *r = store_exec(ctx->store, "care_ledger_submit", 4, vals);
+    const bool dept = q.department[0] != 0;
+    const char *vals[4] = {first, dept ? q.department : q.township, q.by, req->id};
+    PGresult *r = store_exec(ctx->store, dept ? "care_ledger_dept_submit" : "care_ledger_submit",
+                             4, vals);
     if (!r)
         return write_unavailable(err);
     if (PQntuples(r) != 1) {
         PQclear(r);
-        return proto_fail(err, PROTO_CONFLICT, "township",
-                          "this township's ledger for the month is already submitted");
+        return proto_fail(err, PROTO_CONFLICT, dept ? "department" : "township",
+                          dept ? "this department's ledger for the month is already submitted"
+                               : "this township's ledger for the month is already submitted");
     }
     char due[11];
     snprintf(due, sizeof due, "%.7s-28", q.month);
     const char *on = PQgetvalue(r, 0, 0);
     msgpack_pack_map(pk, 5);
     mp_pack_kv_str(pk, "month", q.month);
-    mp_pack_kv_str(pk, "township", q.township);
+    mp_pack_kv_str(pk, dept ? "department" : "township", dept ? q.department : q.township);
     mp_pack_kv_str(pk, "submitted_on", on);
     mp_pack_kv_str(pk, "due_on", due);
     mp_pack_kv_bool(pk, "late", strcmp(on, due) > 0);

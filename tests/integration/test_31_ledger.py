@@ -223,6 +223,42 @@ def test_ledger_submit_rejects_bad_input(h):
         assert e["code"] == "invalid_field" and e["field"] == field, (body, e)
 
 
+def test_departments_submit_their_ledgers_and_the_county_sees_who_has_not(h):
+    """R-LEDGER-MONTHLY: each township's and each department's ledger; the county's
+    ledger lists who has not submitted (missing), and aidctl shows it."""
+    month, town = "2024-03", new_township(h)
+    file(h, household(h, town, [h.member(birth="1950-01-01", name="周一")],
+                      datetime.date(2024, 2, 10)))
+    other = new_township(h)
+    file(h, household(h, other, [h.member(birth="1951-01-01", name="周二")],
+                      datetime.date(2024, 2, 11)))
+    r = ok(h.call("ledger.submit", {"month": month, "department": "housing", "by": "住建局"},
+                  h.rid()))
+    assert r["department"] == "housing" and r["due_on"] == "2024-03-28" and r["late"] is True, r
+    ok(h.call("ledger.submit", {"month": month, "township": town, "by": "乡镇民政办"}, h.rid()))
+    e = h.error_of(h.call("ledger.submit", {"month": month, "department": "housing", "by": "x"},
+                          h.rid()))
+    assert e["code"] == "conflict" and e["field"] == "department", e
+    for body, field in [({"month": month, "by": "x"}, "township"),
+                        ({"month": month, "township": town, "department": "civil", "by": "x"},
+                         "department"),
+                        ({"month": month, "department": "police", "by": "x"}, "department")]:
+        e = h.error_of(h.call("ledger.submit", body, h.rid()))
+        assert e["code"] == "invalid_field" and e["field"] == field, (body, e)
+    county = ok(h.call("ledger.monthly", {"month": month}))
+    miss = county["missing"]
+    assert "housing" not in miss["departments"] and "civil" in miss["departments"], miss
+    assert other in miss["townships"] and town not in miss["townships"], miss
+    assert "missing" not in ok(h.call("ledger.monthly", {"month": month, "township": town}))
+    p = aidctl(h, "ledger", month)
+    assert p.returncode == 0, p.stderr
+    line = [x for x in p.stdout.splitlines() if "departments not submitted" in x]
+    assert line and " civil" in line[0] and "housing" not in line[0], p.stdout
+    p = aidctl(h, "ledger", "submit", month, "medical", "医保局")
+    assert p.returncode == 0 and "medical" in p.stdout, (p.stdout, p.stderr)
+    assert "medical" not in ok(h.call("ledger.monthly", {"month": month}))["missing"]["departments"]
+
+
 # ------------------------------------------------------------------ a simulated month
 
 @pytest.fixture(scope="module")
@@ -334,6 +370,8 @@ def test_monthly_ledger_matches_the_month(h, month):
     got = {}
     for r in res["rows"]:
         assert r["township"] == sim["township"], r
+        if r["section"] == "benefits":
+            continue    # the entitlements and payroll figures: test_52_twelve_months
         key = (r["section"], r["item"])
         assert key not in got, "row twice: %r" % (key,)
         got[key] = (r["count"], r["amount_fen"])
@@ -346,7 +384,7 @@ def test_monthly_ledger_matches_the_month(h, month):
     assert got[("measures", "civil.dibao_supplement")] == (2, 2 * 14100)
     # sections in order, groups in code order
     sections = [r["section"] for r in res["rows"]]
-    order = ["groups", "visits", "decisions", "measures", "central_care"]
+    order = ["groups", "visits", "decisions", "measures", "central_care", "reviews", "benefits"]
     assert sections == sorted(sections, key=order.index)
     # the county view holds the same rows for this township
     county = ok(h.call("ledger.monthly", {"month": sim["month"]}))

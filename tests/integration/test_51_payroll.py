@@ -8,7 +8,12 @@ pays.
   a household without a payee is blocked (listed, not in the file); control
   totals; a second run of the month is a conflict naming month.
 - payroll.approve: four eyes (the maker cannot approve); once approved, a
-  change to that month's entitlements waits for the next month.
+  change to that month's entitlements is paid by the next run: an adjustment
+  line for that month (with its reason and rules), the paid line unchanged.
+- the bank's file has one line per household: its lines of the run summed.
+- corrections: an amount lowered for a month already paid is a negative
+  adjustment in the next run; a resumption with back pay pays the paused months
+  as adjustments, one without owes nothing for them.
 - payroll.file only after approval; payroll.reconcile marks lines paid or
   failed; a failed (or blocked) line is carried once into the next run, a
   paid line never again; the sum paid equals the entitlements month by month.
@@ -163,12 +168,17 @@ def test_month_by_month(h, county):
     assert h.psql_value("SELECT count(*) FROM audit_log WHERE action LIKE %s"
                         % h.q("payroll.file run %d %%" % run["run_id"])) >= "1"
 
-    # a change to February after its approval waits for March
+    # a change to February after its approval: February's paid line stays, March's
+    # run adjusts February (below)
     elder = dict(county["a_elder"], disability_grade=3, disability_kind="physical")
     settle(h, report_in(h, town, [elder], "2025-01-20", status={"dibao": "partial"}))
-    ents = wait_ents(h, a, 2)
-    assert sorted((e["first_month"], e["amount_fen"]) for e in ents) == [
-        ("2025-02", 14100), ("2025-03", 21150)], ents
+    ents = wait_ents(h, a, 1, month="2025-02")
+    deadline = time.monotonic() + 30
+    while ents[0]["amount_fen"] != 21150:
+        assert time.monotonic() < deadline, ents
+        time.sleep(0.3)
+        ents = wait_ents(h, a, 1, month="2025-02")
+    assert [(e["first_month"], e["amount_fen"]) for e in ents] == [("2025-02", 21150)], ents
 
     # the bank: A paid, B failed
     rec = ok(h, "payroll.reconcile", {"run_id": run["run_id"], "by": "张会计", "returns": [
@@ -182,17 +192,27 @@ def test_month_by_month(h, county):
         {"line_id": by_case[a]["line_id"], "status": "failed"}]})
     assert e["code"] == "invalid_field" and e["field"] == "returns[0].reason"
 
-    # March: C now has a payee; B's February and C's February carried once
+    # March: C now has a payee; B's February and C's February carried once; A's
+    # February adjusted by what it is owed more (21150 - 14100), the paid line unchanged
     ok(h, "payee.set", {"case_id": c, "holder_id_number": h.new_id("1970-01-01"),
                         "bank": "农业银行", "account": "6222000055556666"})
     run3 = ok(h, "payroll.run", {"month": "2025-03", "township": town, "by": "张会计"})
     assert run3["blocked"] == 0
-    assert run3["total_fen"] == 21150 + 172800 + 14100 + 172800 + 14100, run3
+    assert run3["lines"] == 6, run3
+    assert run3["total_fen"] == 21150 + 172800 + 14100 + 172800 + 14100 + 7050, run3
+    got3 = ok(h, "payroll.get", {"run_id": run3["run_id"]})
+    assert [(x["case_id"], x["month"], x["amount_fen"], x["status"]) for x in got3["adjustments"]] \
+        == [(a, "2025-02", 7050, "due")], got3
+    assert "superseded" in got3["adjustments"][0]["reason"].split(","), got3
+    assert "R-PAY-MONTHLY" in got3["adjustments"][0]["rules"], got3
+    assert h.psql_value("SELECT amount_fen FROM payroll_lines WHERE line_id = %d"
+                        % by_case[a]["line_id"]) == "14100"        # never rewritten
     ok(h, "payroll.approve", {"run_id": run3["run_id"], "by": "李科长"})
     lines3 = file_lines(h, run3["run_id"])
-    assert len(lines3) == 5
-    assert sorted((l["case_id"], l["month"]) for l in lines3) == sorted([
-        (a, "2025-03"), (b, "2025-03"), (b, "2025-02"), (c, "2025-03"), (c, "2025-02")])
+    # the bank's file: one line per household, its lines of the run summed
+    assert sorted((l["case_id"], l["month"], l["amount_fen"], l["lines"]) for l in lines3) == \
+        sorted([(a, "2025-03", 21150 + 7050, 2), (b, "2025-03", 172800 * 2, 2),
+                (c, "2025-03", 14100 * 2, 2)]), lines3
     ok(h, "payroll.reconcile", {"run_id": run3["run_id"], "by": "张会计", "returns": [
         {"line_id": l["line_id"], "status": "paid"} for l in lines3]})
 
@@ -208,6 +228,85 @@ def test_month_by_month(h, county):
     cases = [a, b, c]
     assert paid_by_case_month(h, cases) == owed_by_case_month(
         h, cases, ["2025-01", "2025-02", "2025-03", "2025-04"])
+
+
+def month_paid(h, town, month, fail=()):
+    """Run, approve, the file, every household's line paid but those in fail."""
+    run = ok(h, "payroll.run", {"month": month, "township": town, "by": "张会计"})
+    ok(h, "payroll.approve", {"run_id": run["run_id"], "by": "李科长"})
+    lines = file_lines(h, run["run_id"])
+    assert sum(l["amount_fen"] for l in lines) == run["total_fen"], (run, lines)
+    if lines:
+        ok(h, "payroll.reconcile", {"run_id": run["run_id"], "by": "张会计", "returns": [
+            {"line_id": l["line_id"], "status": "paid"} for l in lines]})
+    return run, ok(h, "payroll.get", {"run_id": run["run_id"]})
+
+
+def test_corrections_and_back_pay(h):
+    """A lowered amount for a month paid is taken back in the next run (a negative
+    adjustment); a resumption with back pay pays the paused months, one without
+    owes nothing for them."""
+    town = new_township(h)
+    elder = h.member(birth="1951-03-01", name="孙一", disability_grade=3,
+                     disability_kind="physical")
+    d = settle(h, report_in(h, town, [elder], "2025-01-10", status={"dibao": "partial"}))
+    e = settle(h, report_in(h, town, [h.member(birth="1942-01-01", name="孙二", tekun="dispersed",
+                                               self_care="none")], "2025-01-12"))
+    f = settle(h, report_in(h, town, [h.member(birth="1943-01-01", name="孙三", tekun="dispersed",
+                                               self_care="none")], "2025-01-12"))
+    for x, n in ((d, 1), (e, 2), (f, 2)):
+        wait_ents(h, x, n)
+        ok(h, "payee.set", {"case_id": x, "holder_id_number": h.new_id("1970-02-02"),
+                            "bank": "农村信用社", "account": "6222000099990000"})
+    run, _ = month_paid(h, town, "2025-02")
+    assert run["total_fen"] == 21150 + 172800 * 2, run
+
+    # D's amount was lower from February (a report of January decided late); E and F
+    # in hospital from March
+    settle(h, report_in(h, town, [{k: v for k, v in elder.items() if not k.startswith("disability")}],
+                        "2025-01-25", status={"dibao": "partial"}))
+    deadline = time.monotonic() + 30
+    while wait_ents(h, d, 1, month="2025-02")[0]["amount_fen"] != 14100:
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    paused = {}
+    for x in (e, f):
+        paused[x] = wait_ents(h, x, 2, month="2025-03")
+        for ent in paused[x]:
+            ok(h, "entitlement.suspend", {"entitlement_id": ent["entitlement_id"],
+                                          "from_month": "2025-03", "reason": "住院", "by": "乡镇民政办"})
+
+    # March: D's 14100, less February's 7050 paid too much; nothing for E and F
+    run, got = month_paid(h, town, "2025-03")
+    assert (run["lines"], run["total_fen"]) == (2, 14100 - 7050), run
+    assert [(x["case_id"], x["month"], x["amount_fen"], x["status"]) for x in got["adjustments"]] \
+        == [(d, "2025-02", -7050, "paid")], got
+    assert "superseded" in got["adjustments"][0]["reason"].split(",")
+
+    # E resumes in April with back pay for March, F without
+    for x, back in ((e, True), (f, False)):
+        for ent in paused[x]:
+            res = ok(h, "entitlement.resume", {"entitlement_id": ent["entitlement_id"],
+                                               "month": "2025-04", "by": "乡镇民政办",
+                                               "back_pay": back})
+            assert res["back_pay"] is back, res
+    r = h.call("entitlement.resume", {"entitlement_id": paused[e][0]["entitlement_id"],
+                                      "month": "2025-04", "by": "x", "back_pay": "yes"},
+               id=h.rid("resume"))
+    assert h.error_of(r)["field"] == "back_pay", r
+    run, got = month_paid(h, town, "2025-04")
+    assert run["total_fen"] == 14100 + 172800 * 3, run
+    assert [(x["case_id"], x["month"], x["amount_fen"], x["reason"]) for x in got["adjustments"]] \
+        == [(e, "2025-03", 172800, "back_pay")], got
+    assert "R-PAY-MONTHLY" in got["adjustments"][0]["rules"]
+    # May: nothing more to correct
+    run, got = month_paid(h, town, "2025-05")
+    assert run["total_fen"] == 14100 + 172800 * 2 and got["adjustments"] == [], got
+
+    expect = {(d, m): 14100 for m in ("2025-02", "2025-03", "2025-04", "2025-05")}
+    expect.update({(x, m): 172800 for x in (e, f) for m in ("2025-02", "2025-04", "2025-05")})
+    expect[(e, "2025-03")] = 172800
+    assert paid_by_case_month(h, [d, e, f]) == expect
 
 
 def test_no_account_number_in_any_log(h, county):
@@ -266,3 +365,13 @@ def test_aidctl_month(h, county, tmp_path):
     # July carries C's failed June line
     rc, out, errs = aidctl(h, "payroll", "run", "2025-07", "张会计", town)
     assert rc == 0 and "4 lines" in out, out
+    # its file: one line per household, C's two lines (June carried, July) summed, and
+    # still checked against the run's control totals (4 lines)
+    run7 = re.match(r"run (\d+):", out).group(1)
+    rc, out, errs = aidctl(h, "payroll", "approve", run7, "李科长")
+    assert rc == 0, errs
+    rc, out, errs = aidctl(h, "payroll", "file", run7, "--out", str(tmp_path / "bank7.csv"))
+    assert rc == 0 and "4 lines" in out, (out, errs)
+    rows = (tmp_path / "bank7.csv").read_text(encoding="utf-8").splitlines()[1:]
+    assert sorted((r.split(",")[1], r.split(",")[5]) for r in rows) == sorted(
+        [(a, "211.50"), (b, "1728.00"), (c, "282.00")]), rows
