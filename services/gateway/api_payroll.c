@@ -69,7 +69,10 @@ int api_payroll_file(gw_req_t *r, gw_reply_t *out)
             }
             put_yuan(&b, fen);
             csv_put(&b, "\n", 1);
-            n++;
+            /* one row per household, its lines of the run summed: the control
+             * totals count lines */
+            long long k = int_of(l, "lines");
+            n += k > 0 ? k : 1;
             total += fen;
         }
         json_t *next = json_object_get(page, "next_after");

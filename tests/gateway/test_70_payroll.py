@@ -170,6 +170,25 @@ def test_the_banks_returns(g, county):
                x["detail"].endswith("run %d paid 0 failed 1" % run["run_id"]) for x in rows), rows
 
 
+
+def test_a_failed_line_carried_into_the_next_months_file(g, county, tmp_path):
+    """The line the bank failed (test above) is carried into next month's run: the
+    household has two lines there, its one row of the bank's file sums them, and the
+    file still matches the run's control totals (which count lines)."""
+    nxt = g.ok(g.login("admin").post("/api/payroll/runs", {"month": "2024-04",
+                                                           "township": county["town"]},
+                                     key=g.key("pay-run-next")))
+    g.ok(g.login("county1").post(path(nxt, "/approve"), key=g.key("pay-ok-next")))
+    r = g.login("county1").get(path(nxt, "/file"))
+    assert r.status_code == 200, r.text
+    out = tmp_path / "bank-next.csv"
+    g.aidctl("payroll", "file", str(nxt["run_id"]), "--out", str(out))
+    assert r.content == out.read_bytes()
+    rows = r.text.splitlines()[1:]
+    assert len(rows) == 1, rows
+    f = rows[0].split(",")
+    assert f[1] == county["paid"] and f[5] == "%d.%02d" % divmod(2 * county["fen"], 100), f
+
 def test_no_account_in_the_console_log(g, county):
     log = os.path.join(os.environ.get("AID_VAR", "var/gwtest"), "log", "gateway.log")
     if not os.path.exists(log):
