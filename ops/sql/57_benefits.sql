@@ -213,6 +213,37 @@ $$;
 -- that reads ID numbers (aid_pii_key_matches: 20_roles.sql)
 GRANT EXECUTE ON FUNCTION aid_pii_key_matches(bytea) TO aid_benefits;
 
+-- The household status the case's entitlements give, for the reports p_reports
+-- (POLICY.md §17: status given in a report is what the reporter believes; what
+-- the county granted is the case's entitlements, and decisions use the latter
+-- where they differ). One row per report whose case holds an entitlement (any,
+-- not void): dibao when a dibao allowance or supplement of the case is in force
+-- in the report's month, and the ID hashes (hex) of the persons whose tekun
+-- support or care allowance is. In force: not ended before that month (a grant
+-- counts from its decision on, though paid from the month after). A case with
+-- no entitlement yet has no row: its reported status stands. Eligibility calls
+-- it once per batch (set-based, no trigger on the report path).
+CREATE OR REPLACE FUNCTION aid_entitled_status(p_reports bigint[])
+RETURNS TABLE (report_id bigint, dibao boolean, tekun text[])
+LANGUAGE sql STABLE AS $$
+    SELECT r.report_id,
+           coalesce(bool_or(e.kind IN ('dibao_allowance', 'dibao_supplement')
+                            AND (e.last_month IS NULL
+                                 OR e.last_month >= date_trunc('month', r.as_of))), false),
+           coalesce(array_agg(DISTINCT encode(e.id_hash, 'hex'))
+                        FILTER (WHERE e.kind IN ('tekun_support', 'care_allowance')
+                                  AND e.id_hash IS NOT NULL
+                                  AND (e.last_month IS NULL
+                                       OR e.last_month >= date_trunc('month', r.as_of))),
+                    '{}')
+      FROM reports r
+      JOIN entitlements e ON e.case_id = r.case_id
+     WHERE r.report_id = ANY (p_reports)
+       AND (e.last_month IS NULL OR e.last_month >= e.first_month)
+     GROUP BY r.report_id
+$$;
+GRANT SELECT ON entitlements TO aid_eligibility;
+
 -- ---------------------------------------------------------------- payroll
 
 -- The monthly payroll of p_month for township p_township (NULL: the county),
