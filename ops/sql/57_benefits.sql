@@ -662,3 +662,78 @@ BEGIN
     RETURN x.ended;
 END
 $$;
+
+-- Deaths named in reports (a `death` circumstance with the person's ID number,
+-- R-EXIT; ops/migrations/101): for each (report, its case, the person's ID hash in
+-- hex, the month of the death, the per-capita income and number of the living
+-- members the report lists), once per report and person: ends the person's
+-- entitlements at the end of that month (aid_entitlements_exit, as a death trigger
+-- does) and recomputes the household's running dibao allowance for the living from
+-- the month after (R-DIBAO-GRANT: per member P_DIBAO minus the per-capita income, at
+-- least P_DIBAO_MIN_RATE (10%) of P_DIBAO): the old one ends with the death month
+-- (superseded; never in a month already approved for payroll) and the new one runs
+-- on. The household's supplements, tekun support and care allowances are recomputed
+-- by the report's own civil decision. Eligibility calls it once per batch that names
+-- a death, in the batch's transaction; the definer's rights (eligibility writes no
+-- entitlement itself). Returns the number of the persons' entitlements ended.
+CREATE OR REPLACE FUNCTION aid_entitlements_report_deaths(p_reports bigint[], p_cases bigint[],
+                                                          p_hashes text[], p_months date[],
+                                                          p_pci bigint[], p_living int[])
+RETURNS int
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+DECLARE
+    d record;
+    x record;
+    a entitlements%ROWTYPE;
+    v_n int := 0;
+    v_std bigint;
+    v_rate bigint;
+    v_amount bigint;
+    v_from date;
+BEGIN
+    FOR d IN SELECT t.r, t.c, decode(t.h, 'hex') AS hash, date_trunc('month', t.m)::date AS m,
+                    t.pci, t.n
+               FROM unnest(p_reports, p_cases, p_hashes, p_months, p_pci, p_living)
+                    AS t(r, c, h, m, pci, n)
+              ORDER BY t.c, t.r, t.h
+    LOOP
+        INSERT INTO report_deaths (report_id, id_hash, case_id, month)
+        VALUES (d.r, d.hash, d.c, d.m) ON CONFLICT DO NOTHING;
+        CONTINUE WHEN NOT FOUND;
+        SELECT * INTO x FROM aid_entitlements_exit('report-' || d.r, d.c, d.hash, 'death', d.m,
+                                                   'report-' || d.r);
+        v_n := v_n + x.ended;
+        UPDATE report_deaths SET ended = x.ended WHERE report_id = d.r AND id_hash = d.hash;
+        -- the household's dibao allowance, for the living
+        SELECT * INTO a FROM entitlements e
+         WHERE e.case_id = d.c AND e.kind = 'dibao_allowance' AND e.id_hash IS NULL
+           AND e.last_month IS NULL
+         FOR UPDATE;
+        CONTINUE WHEN NOT FOUND OR d.n < 1;
+        v_std := aid_benefits_param('P_DIBAO', d.m);
+        v_rate := coalesce(aid_benefits_param('P_DIBAO_MIN_RATE', d.m), 10);
+        v_amount := greatest(v_std - d.pci, v_std / 100 * v_rate + (v_std % 100 * v_rate + 50) / 100)
+                    * d.n;
+        CONTINUE WHEN v_amount = a.amount_fen;
+        v_from := greatest(a.first_month, aid_entitlements_open_month(d.c, aid_month_after(d.m)));
+        UPDATE entitlements
+           SET last_month = (v_from - interval '1 month')::date, end_reason = 'superseded',
+               end_rules = '{R-EXIT,R-DIBAO-GRANT}', ended_by_whom = 'report-' || d.r,
+               ended_request = 'report-' || d.r
+         WHERE entitlement_id = a.entitlement_id;
+        INSERT INTO entitlements (case_id, id_hash, subject, id_masked, kind, amount_fen,
+                                  first_month, referral_id, report_id, rules)
+        VALUES (d.c, NULL, a.subject, NULL, 'dibao_allowance', v_amount, v_from, a.referral_id,
+                greatest(a.report_id, d.r), a.rules);
+        UPDATE report_deaths SET allowance = v_amount WHERE report_id = d.r AND id_hash = d.hash;
+    END LOOP;
+    RETURN v_n;
+END
+$$;
+REVOKE ALL ON FUNCTION aid_entitlements_report_deaths(bigint[], bigint[], text[], date[], bigint[],
+                                                      int[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION aid_entitlements_report_deaths(bigint[], bigint[], text[], date[],
+                                                         bigint[], int[]) TO aid_eligibility;

@@ -11,7 +11,10 @@
  * transaction: nothing is recorded for it and its case stays incomplete.
  * Household status comes from the case's entitlements where the report says
  * otherwise (POLICY.md §17): one aid_entitled_status call per batch, after
- * the claim, and the assessment records what was replaced (policy/entitled.c). */
+ * the claim, and the assessment records what was replaced (policy/entitled.c).
+ * A `death` circumstance naming a person ends that person's entitlements at the
+ * end of the month and recomputes the household's dibao allowance for the
+ * living: one aid_entitlements_report_deaths call per batch that names one. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +30,9 @@
 
 #define ELIG_BATCH 256
 
+/* The arrays of one aid_entitlements_report_deaths call, in parameter order. */
+enum { D_REPORTS, D_CASES, D_HASHES, D_MONTHS, D_PCI, D_LIVING, D_COUNT };
+
 /* The arrays of one aid_record_assessments call, in parameter order. */
 enum { A_REPORTS, A_CASES, A_DATA, A_PREPORT, A_PIDX, A_IDS, A_NAMES, A_AGES, A_GROUPS, A_SUPS,
        A_VISITS, A_CARES, A_RREPORT, A_RDEPT, A_COUNT };
@@ -37,6 +43,8 @@ typedef struct {
     pgarr_t arr[A_COUNT];
     pgarr_t held;                /* reports of the batch that cannot be read */
     pgarr_t claimed;             /* the batch's report ids (aid_entitled_status) */
+    pgarr_t deaths[D_COUNT];     /* deaths the batch's reports name */
+    int n_deaths;
     msgpack_sbuffer sb;          /* one encoded assessment */
     char *hex;                   /* its hex form */
     size_t hexcap;
@@ -60,6 +68,9 @@ static void prepare(store_t *store)
     store_prepare(store, "elig_entitled",
                   "SELECT report_id, dibao, tekun FROM aid_entitled_status($1::bigint[])"
                   " ORDER BY report_id");
+    store_prepare(store, "elig_deaths",
+                  "SELECT aid_entitlements_report_deaths($1::bigint[], $2::bigint[], $3::text[],"
+                  " $4::date[], $5::bigint[], $6::int[])");
     store_prepare(store, "elig_depth", "SELECT count(*) FROM report_queue WHERE held IS NULL");
 }
 
@@ -153,6 +164,21 @@ static int add_report(elig_ctx_t *c, int64_t report_id, int64_t case_id)
         pgarr_add_text(&c->arr[A_VISITS], visits[p->visit]);
         pgarr_add_int(&c->arr[A_CARES], p->care_category);
     }
+    for (int k = 0; k < r->n_circumstances; k++) { /* a death naming the person (§17) */
+        const circumstance_t *ci = &r->circumstances[k];
+        if (ci->kind != CIRC_DEATH || !ci->id_number[0])
+            continue;
+        char h[PII_HASH_HEX], month[11];
+        pii_hash_hex(ci->id_number, h);
+        date_format(ci->occurred_on, month);
+        pgarr_add_int(&c->deaths[D_REPORTS], report_id);
+        pgarr_add_int(&c->deaths[D_CASES], case_id);
+        pgarr_add_text(&c->deaths[D_HASHES], h);
+        pgarr_add_text(&c->deaths[D_MONTHS], month);
+        pgarr_add_int(&c->deaths[D_PCI], a->per_capita_income_fen);
+        pgarr_add_int(&c->deaths[D_LIVING], r->n_members);
+        c->n_deaths++;
+    }
     for (int d = 0; d < DEPT_COUNT; d++)
         if (a->routing & (1u << d)) {
             pgarr_add_int(&c->arr[A_RREPORT], report_id);
@@ -194,6 +220,23 @@ static int hold(store_t *store, pgarr_t *ids)
     return rc;
 }
 
+/* Ends the entitlements of the persons whose death the batch's reports name
+ * (aid_entitlements_report_deaths), in the batch's transaction. 0 or -1. */
+static int ended_deaths(elig_ctx_t *c, store_t *store)
+{
+    const char *vals[D_COUNT];
+    for (int k = 0; k < D_COUNT; k++)
+        if (!(vals[k] = pgarr_str(&c->deaths[k])))
+            return -1;
+    PGresult *r = store_exec(store, "elig_deaths", D_COUNT, vals);
+    if (!r)
+        return -1;
+    log_info("reports.deaths", "deaths", LOG_I(c->n_deaths), "ended", LOG_I(atoll(PQgetvalue(r, 0, 0))),
+             NULL);
+    PQclear(r);
+    return 0;
+}
+
 static int step(worker_t *w, void *arg)
 {
     elig_ctx_t *c = arg;
@@ -213,6 +256,9 @@ static int step(worker_t *w, void *arg)
         pgarr_reset(&c->arr[k]);
     pgarr_reset(&c->held);
     pgarr_reset(&c->claimed);
+    for (int k = 0; k < D_COUNT; k++)
+        pgarr_reset(&c->deaths[k]);
+    c->n_deaths = 0;
     for (int i = 0; i < n; i++)
         pgarr_add_int(&c->claimed, store_i64(r, i, 0));
     const char *cv = pgarr_str(&c->claimed);
@@ -244,6 +290,8 @@ static int step(worker_t *w, void *arg)
         PQclear(r);
         return n;
     }
+    if (c->n_deaths && ended_deaths(c, store) != 0)
+        goto fail;
     const char *vals[A_COUNT];
     for (int k = 0; k < A_COUNT; k++)
         if (!(vals[k] = pgarr_str(&c->arr[k])))
@@ -290,6 +338,8 @@ int main(void)
         pgarr_init(&c->arr[k]);
     pgarr_init(&c->held);
     pgarr_init(&c->claimed);
+    for (int k = 0; k < D_COUNT; k++)
+        pgarr_init(&c->deaths[k]);
     msgpack_sbuffer_init(&c->sb);
     worker_config_t cfg = {"eligibility", "report.committed", ELIG_BATCH, step, c, prepare};
     int rc = worker_run_depth(&cfg, depth);
@@ -297,6 +347,8 @@ int main(void)
         pgarr_free(&c->arr[k]);
     pgarr_free(&c->held);
     pgarr_free(&c->claimed);
+    for (int k = 0; k < D_COUNT; k++)
+        pgarr_free(&c->deaths[k]);
     msgpack_sbuffer_destroy(&c->sb);
     free(c->hex);
     free(c);

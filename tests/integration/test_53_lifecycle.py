@@ -4,12 +4,18 @@
 - Household status for decisions comes from the case's entitlements where the
   report says otherwise, and the decision says which (its reason); on a case
   with no entitlement yet the reported status stands.
+- A `death` circumstance naming a person ends that person's entitlements at
+  the end of the month of death and recomputes the household's dibao allowance
+  for the living from the month after; bad input is refused naming the field.
 """
+import datetime
 import re
+import time
 
 ID_RE = re.compile(r"(?<![0-9])[0-9]{17}[0-9X](?![0-9])")
 SUP_B = 14100       # R-DIBAO-SUP-B: 20% of P_DIBAO 70500
 TEKUN_STD = 112800  # R-TEKUN-STD: 1.6 x P_DIBAO
+P_DIBAO = 70500
 
 
 def ents_of(h, case_id, month=None):
@@ -23,7 +29,6 @@ def ents_of(h, case_id, month=None):
 
 def wait_ents(h, case_id, want, month=None, timeout=20.0):
     """Polls entitlements.list until want(list) holds (the sweep runs every 300 ms)."""
-    import time
     deadline = time.monotonic() + timeout
     while True:
         ents = ents_of(h, case_id, month)
@@ -100,3 +105,92 @@ def test_without_entitlements_the_reported_status_stands(h):
     assert any(m["code"] == "civil.dibao_supplement" for m in f["measures"]), f
     rep, got = settle(h, h.report([h.member(birth="1952-06-06")], as_of="2026-10-02"))
     assert all("status from entitlements" not in x["reason"] for x in got["referrals"])
+
+
+# ---------------------------------------------------------------- 2. a death in a report
+
+def day(d, n):
+    return (datetime.date.fromisoformat(d) + datetime.timedelta(days=n)).isoformat()
+
+
+def step_ok(h, ref, action, by, on, **kw):
+    body = {"referral_id": ref, "action": action, "by": by, "on": on}
+    body.update(kw)
+    r = h.call("review.step", body, id=h.rid("step"))
+    assert r.get("ok") is True, r
+    return r["result"]
+
+
+def dibao_household(h, members, as_of):
+    """A dibao applicant walked through the review (POLICY §16): investigated the day
+    after as_of, confirmed by another person after the 7-day notice; returns the
+    case id once its dibao allowance runs."""
+    rep, got = settle(h, h.report(members, as_of=as_of))
+    f = civil_of(got, rep["report_id"])
+    assert f["status"] == "in_review", f
+    step_ok(h, f["referral_id"], "investigate", "520123101.li", day(as_of, 1))
+    step_ok(h, f["referral_id"], "confirm", "county.wang", day(as_of, 8))
+    wait_ents(h, rep["case_id"], lambda e: any(x["kind"] == "dibao_allowance" for x in e))
+    return rep["case_id"]
+
+
+def test_a_death_in_a_report_ends_the_persons_and_recomputes_the_households(h):
+    a = h.member(birth="1950-01-01", name="郑甲")
+    b = h.member(birth="1949-02-02", name="郑乙")
+    case = dibao_household(h, [a, b], "2026-09-10")
+    # reported again: a dibao household now (its allowance), so each elder's supplement
+    settle(h, h.report([a, b], as_of="2026-10-05"))
+    ents = wait_ents(h, case, lambda e: len(e) == 3)
+    kinds = sorted((e["kind"], e["amount_fen"]) for e in ents)
+    assert kinds == [("dibao_allowance", 2 * P_DIBAO), ("dibao_supplement", SUP_B),
+                     ("dibao_supplement", SUP_B)], ents
+
+    death = {"kind": "death", "id_number": b["id_number"], "occurred_on": "2026-11-12"}
+    rep2, got = settle(h, h.report([a], as_of="2026-11-25", circumstances=[death]))
+    ents = ents_of(h, case)
+    [bs] = [e for e in ents if e.get("id_masked") == h.mask(b["id_number"])]
+    assert bs["last_month"] == "2026-11" and bs["end_reason"] == "death", bs
+    allow = sorted((e for e in ents if e["kind"] == "dibao_allowance"),
+                   key=lambda e: e["first_month"])
+    assert [(e["amount_fen"], e["first_month"], e["last_month"]) for e in allow] == [
+        (2 * P_DIBAO, "2026-10", "2026-11"), (P_DIBAO, "2026-12", None)], allow
+    assert allow[0]["end_reason"] == "superseded", allow
+    assert sorted((e["kind"], e["amount_fen"]) for e in ents_of(h, case, "2026-12")) == [
+        ("dibao_allowance", P_DIBAO), ("dibao_supplement", SUP_B)]
+    assert sorted(e["amount_fen"] for e in ents_of(h, case, "2026-11")) == [
+        SUP_B, SUP_B, 2 * P_DIBAO]                               # the past stays
+    f = civil_of(got, rep2["report_id"])
+    assert f["status"] == "granted", f
+    n = h.psql_value("SELECT ended || '/' || allowance FROM report_deaths WHERE report_id = %s"
+                     % rep2["report_id"][7:])
+    assert n == "1/%d" % P_DIBAO, n
+    # the same death in a later report ends nothing more
+    settle(h, h.report([a], as_of="2026-11-26", circumstances=[death]))
+    assert len(ents_of(h, case)) == len(ents), ents_of(h, case)
+
+
+def test_a_death_is_refused_naming_the_field(h):
+    a = h.member(birth="1950-01-01")
+    b = h.member(birth="1949-02-02")
+    cases = [
+        ([a, b], [{"kind": "death", "id_number": b["id_number"], "occurred_on": "2026-11-01"}],
+         "circumstances[0].id_number", "household.members[1]"),
+        ([a], [{"kind": "death", "id_number": b["id_number"]}],
+         "circumstances[0].occurred_on", "day"),
+        ([a], [{"kind": "illness"},
+               {"kind": "death", "id_number": b["id_number"], "occurred_on": "2026-11-30"}],
+         "circumstances[1].occurred_on", "after as_of"),
+        ([a], [{"kind": "death", "id_number": b["id_number"], "occurred_on": "2026-11-01"},
+               {"kind": "death", "id_number": b["id_number"], "occurred_on": "2026-11-02"}],
+         "circumstances[1].id_number", "circumstances[0]"),
+        ([a], [{"kind": "death", "id_number": b["id_number"], "occurred_on": "1940-01-01"}],
+         "circumstances[0].occurred_on", "birth"),
+    ]
+    for members, circ, field, words in cases:
+        r = h.call("report.submit", h.report(members, as_of="2026-11-25", circumstances=circ),
+                   id=h.rid("death"))
+        e = h.error_of(r)
+        assert e["code"] == "invalid_field" and e["field"] == field, (circ, e)
+        assert words in e["message"], e
+    # a death that names nobody is what it was: a circumstance of the report
+    settle(h, h.report([a], as_of="2026-11-25", circumstances=[{"kind": "death"}]))
