@@ -33,6 +33,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                WHEN 'tekun_support' THEN r IN ('R-TEKUN-STD', 'R-TEKUN-GRANT')
                WHEN 'care_allowance' THEN r = 'R-TEKUN-CARE'
            END
+              OR r = 'R-RECHECK'
 $$;
 
 -- The first month a change may take effect in for case: never a month whose
@@ -99,6 +100,10 @@ BEGIN
     IF NOT FOUND OR v_status <> 'granted' THEN
         RETURN 0;
     END IF;
+    -- a re-check (R-RECHECK, aid_recheck_confirm) takes effect the month after its
+    -- confirmation, not after the report it started from
+    v_asof := coalesce((SELECT k.closed_on FROM rechecks k WHERE k.referral_id = p_referral),
+                       v_asof);
     -- one case at a time (the sweep and a confirmation may meet)
     PERFORM pg_advisory_xact_lock(hashtext('aid_entitlements'), v_case::int);
 
@@ -535,13 +540,14 @@ RETURNS TABLE (case_id bigint, kind text, id_masked text, due_month date, townsh
 LANGUAGE sql STABLE AS $$
     WITH last AS (
         SELECT DISTINCT ON (f.case_id) f.case_id, f.report_id,
-               date_trunc('month', r.as_of)::date AS checked
+               date_trunc('month', coalesce(k.closed_on, r.as_of))::date AS checked
           FROM referrals f JOIN reports r USING (report_id)
+          LEFT JOIN rechecks k ON k.referral_id = f.referral_id
          WHERE f.department = 'civil' AND f.status = 'granted'
            AND f.case_id IN (SELECT e.case_id FROM entitlements e
                               WHERE e.first_month <= p_month
                                 AND (e.last_month IS NULL OR e.last_month >= p_month))
-         ORDER BY f.case_id, r.as_of DESC, f.report_id DESC),
+         ORDER BY f.case_id, coalesce(k.closed_on, r.as_of) DESC, f.report_id DESC),
     active AS (
         SELECT e.case_id, e.kind, e.id_masked
           FROM entitlements e JOIN cases c USING (case_id)
@@ -737,3 +743,75 @@ REVOKE ALL ON FUNCTION aid_entitlements_report_deaths(bigint[], bigint[], text[]
                                                       int[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION aid_entitlements_report_deaths(bigint[], bigint[], text[], date[],
                                                          bigint[], int[]) TO aid_eligibility;
+
+-- ---------------------------------------------------------------- re-checks as reviews
+
+-- The confirmation of re-check p_ref on p_on (aid_review_step, R-RECHECK): what
+-- its investigation recomputed (the review's grant) supersedes the household's
+-- entitlements from the month after (aid_entitlements_start; unchanged ones run
+-- on); a recomputed dibao allowance of 0 (per-capita income at or above P_DIBAO)
+-- is an exit instead (R-EXIT: the household keeps its dibao P_GRADUAL_EXIT_MONTHS
+-- more months, then its entitlements end; 'keep' under R-DIBAO-KEEP). The re-check
+-- is then done: recheck.due counts from this month. Returns the outcome
+-- ('recomputed', 'exit', 'keep'). The definer's rights: casework writes no
+-- entitlement itself.
+CREATE OR REPLACE FUNCTION aid_recheck_confirm(p_ref bigint, p_on date, p_by text,
+                                               p_request text)
+RETURNS text
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+DECLARE
+    v_case bigint;
+    v_outcome text;
+    x record;
+BEGIN
+    UPDATE rechecks SET closed_on = p_on, outcome = 'recomputed'
+     WHERE referral_id = p_ref AND outcome IS NULL
+    RETURNING case_id INTO v_case;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    IF EXISTS (SELECT 1 FROM reviews v, jsonb_array_elements(v.grant_measures) g(m)
+                WHERE v.referral_id = p_ref AND g.m->>'code' = 'civil.dibao_grant'
+                  AND (g.m->>'amount_fen')::bigint = 0) THEN
+        -- never started by the sweep either
+        INSERT INTO entitlement_sources (referral_id) VALUES (p_ref) ON CONFLICT DO NOTHING;
+        SELECT * INTO x FROM aid_entitlements_exit(p_request, v_case, NULL, 'income',
+                                                   date_trunc('month', p_on)::date, p_by);
+        v_outcome := CASE x.outcome WHEN 'keep' THEN 'keep' ELSE 'exit' END;
+    ELSE
+        PERFORM aid_entitlements_start(p_ref);
+        v_outcome := 'recomputed';
+    END IF;
+    UPDATE rechecks SET outcome = v_outcome WHERE referral_id = p_ref;
+    RETURN v_outcome;
+END
+$$;
+REVOKE ALL ON FUNCTION aid_recheck_confirm(bigint, date, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION aid_recheck_confirm(bigint, date, text, text) TO aid_casework;
+
+-- The re-checks past their month on p_on (R-RECHECK: overdue), of township p_township
+-- (NULL: the county): each due before p_on's month and not done since (a confirmed
+-- re-check moves the due month on), with the referral of a re-check opened and not
+-- yet closed. For referrals.overdue and the monthly ledger (count them).
+CREATE OR REPLACE FUNCTION aid_rechecks_overdue(p_on date, p_township text)
+RETURNS TABLE (case_id bigint, kind text, id_masked text, due_month date, township text,
+               referral_id bigint)
+LANGUAGE sql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+    SELECT d.case_id, d.kind, d.id_masked, d.due_month, d.township,
+           (SELECT k.referral_id FROM rechecks k WHERE k.case_id = d.case_id
+               AND k.outcome IS NULL)
+      FROM aid_recheck_due(date_trunc('month', p_on)::date, p_township) d
+     WHERE d.due_month < date_trunc('month', p_on)::date
+$$;
+REVOKE ALL ON FUNCTION aid_rechecks_overdue(date, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION aid_rechecks_overdue(date, text)
+    TO aid_decisions, aid_supervision, aid_operator, aid_benefits;
+GRANT SELECT ON rechecks TO aid_benefits, aid_operator, aid_supervision, aid_intake;
+-- a re-check's investigation recomputes from the status the entitlements give
+GRANT SELECT ON entitlements TO aid_casework;

@@ -7,9 +7,17 @@
 - A `death` circumstance naming a person ends that person's entitlements at
   the end of the month of death and recomputes the household's dibao allowance
   for the living from the month after; bad input is refused naming the field.
+- A re-check opens a review (recheck.open): its proposal is the entitlements in
+  force, the investigation recomputes them from its findings, the confirmation
+  by another person supersedes them from the month after, or starts the
+  gradual exit when the income reaches the standard (R-RECHECK, R-EXIT); the
+  next re-check is due 6 months on. A re-check past its month is overdue in
+  referrals.overdue.
 """
 import datetime
+import os
 import re
+import subprocess
 import time
 
 ID_RE = re.compile(r"(?<![0-9])[0-9]{17}[0-9X](?![0-9])")
@@ -194,3 +202,129 @@ def test_a_death_is_refused_naming_the_field(h):
         assert words in e["message"], e
     # a death that names nobody is what it was: a circumstance of the report
     settle(h, h.report([a], as_of="2026-11-25", circumstances=[{"kind": "death"}]))
+
+
+# ---------------------------------------------------------------- 3. a re-check opens a review
+
+def recheck_open(h, case, on, by="520123101.li", rid=None):
+    return h.call("recheck.open", {"case_id": case, "by": by, "on": on},
+                  id=rid or h.rid("recheck"))
+
+
+def overdue_rechecks(h, case, as_of):
+    r = h.call("referrals.overdue", {"as_of": as_of})
+    assert r.get("ok") is True, r
+    return [x for x in r["result"]["rechecks"] if x["case_id"] == case]
+
+
+def due_of(h, case, month):
+    r = h.call("recheck.due", {"month": month})
+    assert r.get("ok") is True, r
+    return [x for x in r["result"]["due"] if x["case_id"] == case]
+
+
+def allowances(h, case):
+    return sorted(((e["amount_fen"], e["first_month"], e["last_month"], e.get("end_reason"))
+                   for e in ents_of(h, case) if e["kind"] == "dibao_allowance"),
+                  key=lambda x: x[1])
+
+
+def test_a_recheck_is_a_review_that_recomputes_the_entitlements(h):
+    a = h.member(birth="1980-04-04", name="冯甲", monthly_income_fen=20000)
+    case = dibao_household(h, [a], "2026-05-10")
+    assert allowances(h, case) == [(P_DIBAO - 20000, "2026-06", None, None)]
+    # due six months after its decision, and overdue once past that month
+    [due] = due_of(h, case, "2026-11")
+    assert due["kind"] == "dibao" and due["due_month"] == "2026-11", due
+    [late] = overdue_rechecks(h, case, "2026-12-01")
+    assert late["due_month"] == "2026-11" and "referral_id" not in late, late
+    assert late["rules"] == ["R-RECHECK"] and late["department"] == "civil", late
+    assert overdue_rechecks(h, case, "2026-11-20") == []
+
+    rid = h.rid("recheck")
+    r = recheck_open(h, case, "2026-11-20", rid=rid)
+    assert r.get("ok") is True, r
+    got = r["result"]
+    assert got["kind"] == "dibao" and got["due_month"] == "2026-11", got
+    assert got["stage"] == "investigation" and got["case_id"] == case, got
+    ref = got["referral_id"]
+    again = recheck_open(h, case, "2026-11-20", rid=rid)
+    assert again["ok"] and again["result"].get("duplicate") is True, again
+    e = h.error_of(recheck_open(h, case, "2026-11-20"))
+    assert e["code"] == "conflict" and ref in e["message"], e
+    # the review's proposal: the entitlements in force
+    items = h.call("review.queue", {})["result"]["items"]
+    [item] = [i for i in items if i["referral_id"] == ref]
+    assert item["stage"] == "investigation" and item["due_on"] > "2026-11-20", item
+    assert [(m["code"], m["amount_fen"]) for m in item["proposal"]] == [
+        ("civil.dibao_grant", P_DIBAO - 20000)], item
+    [late] = overdue_rechecks(h, case, "2026-12-01")
+    assert late["referral_id"] == ref, late
+
+    # the township finds a higher income; the county confirms after the notice
+    inv = step_ok(h, ref, "investigate", "520123101.li", "2026-11-21",
+                  amend={"members": [{"index": 0, "monthly_income_fen": 30000}]},
+                  note="复核: 工资上涨")
+    assert inv["stage"] in ("notice", "confirmation"), inv
+    [item] = [i for i in h.call("review.queue", {})["result"]["items"]
+              if i["referral_id"] == ref]
+    assert [(m["code"], m["amount_fen"]) for m in item["proposal"]] == [
+        ("civil.dibao_grant", P_DIBAO - 30000)], item
+    e = h.error_of(h.call("review.step", {"referral_id": ref, "action": "confirm",
+                                          "by": "520123101.li", "on": "2026-11-30"},
+                          id=h.rid("step")))
+    assert e["code"] == "unauthorized" and e["field"] == "by", e
+    conf = step_ok(h, ref, "confirm", "county.wang", "2026-11-30")
+    assert conf["status"] == "granted" and conf["entitlements_started"] is True, conf
+    assert allowances(h, case) == [(P_DIBAO - 20000, "2026-06", "2026-11", "superseded"),
+                                   (P_DIBAO - 30000, "2026-12", None, None)]
+    [new] = [x for x in ents_of(h, case, "2026-12") if x["kind"] == "dibao_allowance"]
+    assert "R-RECHECK" in new["rules"] and "R-DIBAO-GRANT" in new["rules"], new
+    # done: the next one is due six months on, nothing is overdue
+    assert due_of(h, case, "2026-12") == []
+    assert [x["due_month"] for x in due_of(h, case, "2027-05")] == ["2027-05"]
+    assert overdue_rechecks(h, case, "2026-12-01") == []
+    row = h.psql("SELECT outcome, closed_on FROM rechecks WHERE referral_id = %s" % ref[9:])
+    assert row == [["recomputed", "2026-11-30"]], row
+    n = h.psql_value("SELECT count(*) FROM audit_log WHERE action = 'recheck.open'"
+                     " AND case_id = %s" % case[5:])
+    assert n == "1"
+
+
+def test_a_recheck_finding_income_at_the_standard_starts_the_gradual_exit(h):
+    a = h.member(birth="1981-05-05", name="褚甲", monthly_income_fen=10000)
+    case = dibao_household(h, [a], "2026-05-11")
+    out = subprocess.run([os.path.join(h.ROOT, "bin", "aidctl"), "recheck", "open", case,
+                          "520123101.li", "2026-11-20"], env=dict(os.environ),
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out
+    m = re.search(r"\(dibao, due 2026-11\) opened as (referral-\d+): investigation", out.stdout)
+    assert m, out.stdout
+    ref = m.group(1)
+    step_ok(h, ref, "investigate", "520123101.li", "2026-11-21",
+            amend={"members": [{"index": 0, "monthly_income_fen": P_DIBAO + 100}]},
+            note="复核: 已就业")
+    step_ok(h, ref, "confirm", "county.wang", "2026-11-30")
+    # R-EXIT: kept P_GRADUAL_EXIT_MONTHS (6) more months, then ended
+    [(amount, first, last, reason)] = allowances(h, case)
+    assert (amount, first, last, reason) == (P_DIBAO - 10000, "2026-06", "2027-05", "income")
+    row = h.psql("SELECT outcome FROM rechecks WHERE referral_id = %s" % ref[9:])
+    assert row == [["exit"]], row
+
+
+def test_recheck_open_errors_name_the_field(h):
+    e = h.error_of(h.call("recheck.open", {"by": "x"}, id=h.rid("rc")))
+    assert e["code"] == "invalid_field" and e["field"] == "case_id", e
+    e = h.error_of(h.call("recheck.open", {"case_id": "case-1"}, id=h.rid("rc")))
+    assert e["code"] == "invalid_field" and e["field"] == "by", e
+    e = h.error_of(h.call("recheck.open", {"case_id": "case-1", "by": "x", "on": "2026-13-01"},
+                          id=h.rid("rc")))
+    assert e["code"] == "invalid_field" and e["field"] == "on", e
+    e = h.error_of(recheck_open(h, "case-x", "2026-11-20"))
+    assert e["code"] == "not_found" and e["field"] == "case_id", e
+    e = h.error_of(recheck_open(h, "case-999999999", "2026-11-20"))
+    assert e["code"] == "not_found" and e["field"] == "case_id", e
+    # nothing due: a household without entitlements
+    rep, _ = settle(h, h.report([h.member(birth="1979-01-01")], as_of="2026-10-01"))
+    e = h.error_of(recheck_open(h, rep["case_id"], "2026-11-20"))
+    assert e["code"] == "conflict" and "no re-check due" in e["message"], e
