@@ -587,6 +587,19 @@ LANGUAGE sql STABLE AS $$
     SELECT c FROM chain ORDER BY depth DESC LIMIT 1
 $$;
 
+-- Case p_case and every case merged into it (followed back through case_merges),
+-- ascending: whose reports, referrals and decisions case.get shows under p_case's
+-- number (history kept: a merge moves members and entitlements, never reports).
+CREATE OR REPLACE FUNCTION aid_case_family(p_case bigint) RETURNS bigint[]
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    WITH RECURSIVE fam(c, depth) AS (
+        SELECT p_case, 0
+        UNION ALL
+        SELECT m.from_case, fam.depth + 1 FROM case_merges m JOIN fam ON m.into_case = fam.c
+         WHERE fam.depth < 32)
+    SELECT array_agg(DISTINCT c ORDER BY c) FROM fam
+$$;
+
 -- Merges case p_from into p_into (case.merge): the members of p_from become
 -- members of p_into (every later report about them joins it); its persons'
 -- entitlements go on under p_into; a household-level entitlement of p_from ends

@@ -13,11 +13,16 @@
   gradual exit when the income reaches the standard (R-RECHECK, R-EXIT); the
   next re-check is due 6 months on. A re-check past its month is overdue in
   referrals.overdue.
+- A merged case's history under the new number: case.get of the old number (or
+  the new) answers with the new case, the old case's reports, decisions and
+  entitlements included, and says which cases were merged into it.
 """
 import datetime
 import os
 import re
 import subprocess
+
+import pytest
 import time
 
 ID_RE = re.compile(r"(?<![0-9])[0-9]{17}[0-9X](?![0-9])")
@@ -328,3 +333,43 @@ def test_recheck_open_errors_name_the_field(h):
     rep, _ = settle(h, h.report([h.member(birth="1979-01-01")], as_of="2026-10-01"))
     e = h.error_of(recheck_open(h, rep["case_id"], "2026-11-20"))
     assert e["code"] == "conflict" and "no re-check due" in e["message"], e
+
+
+# ---------------------------------------------------------------- 4. a merged case's history
+
+@pytest.mark.skipif(os.environ.get("AID_SECURE") == "1",
+                    reason="case.merge needs a civil-affairs key in secure mode (test_95)")
+def test_a_merged_cases_history_answers_under_the_new_number(h):
+    x = h.member(birth="1946-03-03", name="卫甲")
+    y = h.member(birth="1947-04-04", name="卫乙")
+    rx, _ = settle(h, h.report([x], as_of="2026-10-01", status={"dibao": "partial"}))
+    ry, old = settle(h, h.report([y], as_of="2026-10-02", status={"dibao": "partial"}))
+    a, b = rx["case_id"], ry["case_id"]
+    wait_ents(h, a, lambda e: len(e) == 1)
+    [ey] = wait_ents(h, b, lambda e: len(e) == 1)
+    old_refs = sorted(f["referral_id"] for f in old["referrals"])
+    r = h.call("case.merge", {"into": a, "from": b, "by": "县民政局", "reason": "同一户"},
+               id=h.rid("merge"))
+    assert r["ok"], r
+    for asked in (b, a):
+        view = h.case_get(asked)
+        assert view["ok"], view
+        got = view["result"]
+        assert got["case_id"] == a and got["merged_from"] == [b], got
+        refs = {f["referral_id"]: f for f in got["referrals"]}
+        assert set(old_refs) <= set(refs), (old_refs, sorted(refs))
+        assert {f["report_id"] for f in got["referrals"]} >= {rx["report_id"], ry["report_id"]}
+        [civil_b] = [f for f in got["referrals"]
+                     if f["report_id"] == ry["report_id"] and f["department"] == "civil"]
+        assert civil_b["status"] == "granted" and civil_b["measures"], civil_b
+        assert ey["entitlement_id"] in {e["entitlement_id"] for e in got["entitlements"]}
+        assert sorted(p["id_masked"] for p in got["persons"]) == sorted(
+            [h.mask(x["id_number"]), h.mask(y["id_number"])])
+        assert got["complete"] is True
+    # a case never merged says nothing of merges
+    lone, _ = settle(h, h.report([h.member()]))
+    assert "merged_from" not in h.case_get(lone["case_id"])["result"]
+    # the merge is in the audit trail under both numbers
+    n = h.psql_value("SELECT count(*) FROM audit_log WHERE action = 'case.merge'"
+                     " AND case_id IN (%s, %s)" % (a[5:], b[5:]))
+    assert n == "2"
