@@ -487,10 +487,12 @@ GRANT EXECUTE ON FUNCTION aid_case_search(text, text, text, bytea, int) TO aid_c
 -- review at once (aid_review_open); the review counts its deadlines from p_on and its
 -- proposal is the case's entitlements in force (the investigation recomputes it from
 -- its findings). Only a re-check due by p_on's month (aid_recheck_due: a dibao
--- household before a tekun person), one open per case. Errors: CW404 no such case,
--- CW409 none due or one already open. The definer's rights: casework issues no
+-- household before a tekun person), one open per case. p_township (the caller's reach,
+-- optional): a case registered elsewhere is CW404, as a missing one. Errors: CW404 no
+-- such case, CW409 none due or one already open. The definer's rights: casework issues no
 -- referral and records no decision itself.
 CREATE OR REPLACE FUNCTION aid_recheck_open(p_request text, p_case bigint, p_by text, p_on date,
+                                            p_township text,
                                             OUT o_referral_id bigint, OUT o_case_id bigint,
                                             OUT o_kind text, OUT o_due_month date,
                                             OUT o_stage text, OUT o_due_on date)
@@ -509,7 +511,8 @@ DECLARE
     s record;
 BEGIN
     o_case_id := aid_case_resolve(p_case);
-    IF NOT EXISTS (SELECT 1 FROM cases c WHERE c.case_id = o_case_id) THEN
+    IF NOT EXISTS (SELECT 1 FROM cases c WHERE c.case_id = o_case_id
+                      AND (p_township IS NULL OR c.township = p_township)) THEN
         RAISE EXCEPTION 'case_id|no case case-%', p_case USING ERRCODE = 'CW404';
     END IF;
     PERFORM pg_advisory_xact_lock(hashtext('aid_entitlements'), o_case_id::int);
@@ -578,6 +581,6 @@ BEGIN
                    to_char(o_due_month, 'YYYY-MM'), o_referral_id, p_request));
 END;
 $$;
-REVOKE ALL ON FUNCTION aid_recheck_open(text, bigint, text, date) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION aid_recheck_open(text, bigint, text, date) TO aid_casework;
+REVOKE ALL ON FUNCTION aid_recheck_open(text, bigint, text, date, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION aid_recheck_open(text, bigint, text, date, text) TO aid_casework;
 GRANT SELECT, UPDATE (closed_on, outcome) ON rechecks TO aid_casework;

@@ -34,7 +34,7 @@ void recheck_prepare(store_t *store)
     store_prepare(store, "cw_recheck_open",
                   "SELECT o_referral_id, o_case_id, o_kind, to_char(o_due_month, 'YYYY-MM'),"
                   "       o_stage, coalesce(o_due_on::text, '')"
-                  "  FROM aid_recheck_open($1, $2::bigint, $3, $4::date)");
+                  "  FROM aid_recheck_open($1, $2::bigint, $3, $4::date, $5)");
 }
 
 int recheck_open(void *arg, const char *client, const proto_request_t *req, msgpack_packer *pk,
@@ -55,13 +55,15 @@ int recheck_open(void *arg, const char *client, const proto_request_t *req, msgp
         q.on = today;
     if (q.on > today)
         return proto_fail(err, PROTO_INVALID_FIELD, "on", "must not be after today");
-    if (casework_acts_for(client, q.by, err) != 0)
+    char township[10] = ""; /* a township's key: its own township's cases only */
+    if (casework_acts_for(client, q.by, err) != 0 ||
+        casework_township_reach(client, township, err) != 0)
         return -1;
     char on[11], by[BY_MAX + 1];
     date_format(q.on, on);
     log_scrub(q.by, by, sizeof by);
-    const char *vals[4] = {req->id, digits, by, on};
-    PGresult *r = store_exec(cw->store, "cw_recheck_open", 4, vals);
+    const char *vals[5] = {req->id, digits, by, on, township[0] ? township : NULL};
+    PGresult *r = store_exec(cw->store, "cw_recheck_open", 5, vals);
     if (!r)
         return casework_sql_error(cw->store, err);
     if (PQntuples(r) != 1) {

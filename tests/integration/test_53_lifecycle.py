@@ -25,6 +25,11 @@ import subprocess
 import pytest
 import time
 
+# review steps name staff accounts: in secure mode only a key's own accounts (test_95
+# checks that boundary, and recheck.open's township reach); plaintext here
+plain = pytest.mark.skipif(os.environ.get("AID_SECURE") == "1",
+                           reason="staff accounts in review steps need their keys in secure mode")
+
 ID_RE = re.compile(r"(?<![0-9])[0-9]{17}[0-9X](?![0-9])")
 SUP_B = 14100       # R-DIBAO-SUP-B: 20% of P_DIBAO 70500
 TEKUN_STD = 112800  # R-TEKUN-STD: 1.6 x P_DIBAO
@@ -147,6 +152,7 @@ def dibao_household(h, members, as_of):
     return rep["case_id"]
 
 
+@plain
 def test_a_death_in_a_report_ends_the_persons_and_recomputes_the_households(h):
     a = h.member(birth="1950-01-01", name="郑甲")
     b = h.member(birth="1949-02-02", name="郑乙")
@@ -234,6 +240,7 @@ def allowances(h, case):
                   key=lambda x: x[1])
 
 
+@plain
 def test_a_recheck_is_a_review_that_recomputes_the_entitlements(h):
     a = h.member(birth="1980-04-04", name="冯甲", monthly_income_fen=20000)
     case = dibao_household(h, [a], "2026-05-10")
@@ -296,6 +303,7 @@ def test_a_recheck_is_a_review_that_recomputes_the_entitlements(h):
     assert n == "1"
 
 
+@plain
 def test_a_recheck_finding_income_at_the_standard_starts_the_gradual_exit(h):
     a = h.member(birth="1981-05-05", name="褚甲", monthly_income_fen=10000)
     case = dibao_household(h, [a], "2026-05-11")
@@ -317,6 +325,7 @@ def test_a_recheck_finding_income_at_the_standard_starts_the_gradual_exit(h):
     assert row == [["exit"]], row
 
 
+@plain
 def test_recheck_open_errors_name_the_field(h):
     e = h.error_of(h.call("recheck.open", {"by": "x"}, id=h.rid("rc")))
     assert e["code"] == "invalid_field" and e["field"] == "case_id", e
