@@ -54,6 +54,7 @@ const proto_op_info_t proto_ops[] = {
     {"calendar.set", true},
     {"calendar.get", false},
     {"case.search", false},
+    {"recheck.open", true},
 };
 const int proto_op_count = (int)(sizeof proto_ops / sizeof proto_ops[0]);
 

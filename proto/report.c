@@ -178,12 +178,37 @@ int proto_report_decode(const msgpack_object *body, aid_date_t today, report_t *
             }
     }
     for (int i = 0; i < r->n_circumstances; i++) {
-        const char *id = r->circumstances[i].id_number;
-        if (id[0] && idcard_birth(id) > r->as_of) {
-            char path[64];
-            snprintf(path, sizeof path, "circumstances[%d].id_number", i);
+        const circumstance_t *c = &r->circumstances[i];
+        const char *id = c->id_number;
+        char path[64];
+        snprintf(path, sizeof path, "circumstances[%d].id_number", i);
+        if (id[0] && idcard_birth(id) > r->as_of)
             return fail(err, path, idcard_strerror(IDCARD_FUTURE));
-        }
+        if (c->kind != CIRC_DEATH || !id[0])
+            continue;
+        /* a death naming the person ends their entitlements (POLICY.md §17, R-EXIT):
+         * its day is needed, and the household is listed as it is now */
+        for (int j = 0; j < r->n_members; j++)
+            if (strcmp(id, r->members[j].id_number) == 0) {
+                char msg[96];
+                snprintf(msg, sizeof msg,
+                         "the person who died is listed in household.members[%d]; list the living", j);
+                return fail(err, path, msg);
+            }
+        for (int j = 0; j < i; j++)
+            if (r->circumstances[j].kind == CIRC_DEATH &&
+                strcmp(id, r->circumstances[j].id_number) == 0) {
+                char msg[64];
+                snprintf(msg, sizeof msg, "same death as circumstances[%d]", j);
+                return fail(err, path, msg);
+            }
+        snprintf(path, sizeof path, "circumstances[%d].occurred_on", i);
+        if (c->occurred_on == 0)
+            return fail(err, path, "a death naming a person needs the day it occurred");
+        if (c->occurred_on > r->as_of)
+            return fail(err, path, "a death must not be after as_of");
+        if (c->occurred_on < idcard_birth(id))
+            return fail(err, path, "a death must not be before the person's birth");
     }
     return 0;
 }

@@ -8,6 +8,7 @@
  *   aidctl payroll file RUN --out FILE                payroll.file: the bank's CSV
  *   aidctl payroll reconcile RUN RETURNS.csv BY       payroll.reconcile
  *   aidctl recheck MONTH [TOWNSHIP]                   recheck.due
+ *   aidctl recheck open CASE BY [ON]                   recheck.open
  *
  * The account number is read from standard input, never from the command line
  * (where `ps` and the shell's history would keep it). The bank's file is CSV
@@ -424,6 +425,27 @@ int cmd_payroll(const aidctl_opts_t *o)
 
 int cmd_recheck(const aidctl_opts_t *o)
 {
+    if (strcmp(o->args[0], "open") == 0) {
+        if (o->nargs < 3)
+            return usage("usage: aidctl recheck open CASE BY [ON]");
+        json_t *b = json_pack("{ssss}", "case_id", o->args[1], "by", o->args[2]);
+        if (b && o->nargs > 3)
+            json_object_set_new(b, "on", json_string(o->args[3]));
+        dealer_reply_t rep;
+        int rc = aidctl_call(o, "recheck.open", b, &rep);
+        if (rc >= 0)
+            return rc;
+        char ref[CELL], kind[CELL], due[CELL], stage[CELL], on[CELL];
+        printf("re-check of %s (%s, due %s) opened as %s: %s until %s\n", o->args[1],
+               aidctl_field(rep.result, "kind", kind, sizeof kind),
+               aidctl_field(rep.result, "due_month", due, sizeof due),
+               aidctl_field(rep.result, "referral_id", ref, sizeof ref),
+               aidctl_field(rep.result, "stage", stage, sizeof stage),
+               aidctl_field(rep.result, "due_on", on, sizeof on));
+        return aidctl_done(&rep, 0);
+    }
+    if (o->nargs > 2)
+        return usage("usage: aidctl recheck MONTH [TOWNSHIP] | open CASE BY [ON]");
     json_t *body = json_pack("{ss}", "month", o->args[0]);
     if (body && o->nargs > 1)
         json_object_set_new(body, "township", json_string(o->args[1]));

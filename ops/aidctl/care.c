@@ -534,14 +534,26 @@ int cmd_overdue(const aidctl_opts_t *o)
     char d[CELL];
     printf("referrals overdue on %s: %u\n", field(rep.result, "as_of", d, sizeof d),
            rows->via.array.size);
-    if (rows->via.array.size == 0)
-        return done(&rep, 0);
-    static const char *const keys[] = {"urgent", "referral_id", "case_id", "department",
-                                       "village", "created_on", "deadline",
-                                       "working_days_overdue"};
-    static const char *const heads[] = {"URGENT", "REFERRAL", "CASE", "DEPARTMENT", "VILLAGE",
-                                        "CREATED", "DEADLINE", "DAYS OVER"};
-    return done(&rep, print_table(rows, "lllllllr", keys, heads));
+    int prc = 0;
+    if (rows->via.array.size > 0) {
+        static const char *const keys[] = {"urgent", "referral_id", "case_id", "department",
+                                           "village", "created_on", "deadline",
+                                           "working_days_overdue"};
+        static const char *const heads[] = {"URGENT", "REFERRAL", "CASE", "DEPARTMENT",
+                                            "VILLAGE", "CREATED", "DEADLINE", "DAYS OVER"};
+        prc = print_table(rows, "lllllllr", keys, heads);
+    }
+    /* re-checks past their month (R-RECHECK) */
+    const msgpack_object *rc_rows = array_at(rep.result, "rechecks");
+    if (prc == 0 && rc_rows && rc_rows->via.array.size > 0) {
+        printf("re-checks overdue: %u\n", rc_rows->via.array.size);
+        static const char *const keys[] = {"due_month", "case_id", "kind", "id_masked",
+                                           "township", "referral_id"};
+        static const char *const heads[] = {"DUE", "CASE", "KIND", "PERSON", "TOWNSHIP",
+                                            "REVIEW"};
+        prc = print_table(rc_rows, "llllll", keys, heads);
+    }
+    return done(&rep, prc);
 }
 
 /* ---- for the other command files (benefits.c) ------------------------------------ */

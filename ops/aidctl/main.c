@@ -83,6 +83,7 @@ static const char help_text[] =
     "                              status paid or failed (failed: carried next month)\n"
     "  recheck MONTH [TOWNSHIP]    dibao households and tekun persons whose re-check\n"
     "                              is due by MONTH, overdue ones marked (R-RECHECK)\n"
+    "  recheck open CASE BY [ON]   opens a household's re-check as a review (R-RECHECK)\n"
     "  disclosure VILLAGE MONTH [--csv]\n"
     "                              the public list of a village (masked names)\n"
     "  complaint submit CHANNEL TEXT [CASE_ID] | [get] TRACKING_NO |\n"
@@ -260,7 +261,7 @@ static const command_t commands[] = {
     {"entitlements", cmd_entitlements, 1, 2, false, false},
     {"payee", cmd_payee, 4, 5, true, false},
     {"payroll", cmd_payroll, 2, 4, true, false},
-    {"recheck", cmd_recheck, 1, 2, false, false},
+    {"recheck", cmd_recheck, 1, 4, true, false},
     {"review", cmd_review, 1, AIDCTL_MAX_ARGS, true, false},
     {"calendar", cmd_calendar, 1, 3, true, false},
 };

@@ -258,9 +258,18 @@ BEGIN
                    g.m->>'form'
               FROM jsonb_array_elements(r.grant_measures) WITH ORDINALITY AS g(m, ord);
             -- the household's entitlements start here, in the same transaction
-            -- (ops/sql/57_benefits.sql, R-PAY-MONTHLY)
-            PERFORM aid_entitlements_start(p_ref);
+            -- (ops/sql/57_benefits.sql, R-PAY-MONTHLY); a re-check's supersede the
+            -- old ones from the month after, or start the exit (R-RECHECK, R-EXIT)
+            IF EXISTS (SELECT 1 FROM rechecks k WHERE k.referral_id = p_ref) THEN
+                PERFORM aid_recheck_confirm(p_ref, p_on, p_by, p_request);
+            ELSE
+                PERFORM aid_entitlements_start(p_ref);
+            END IF;
             ents := true;
+        ELSE
+            -- a refused re-check is closed; the entitlements run on as they were
+            UPDATE rechecks SET closed_on = p_on, outcome = 'refused'
+             WHERE referral_id = p_ref AND outcome IS NULL;
         END IF;
         new_stage := 'done';
     WHEN 'spot_check' THEN
@@ -468,3 +477,110 @@ $$;
 
 REVOKE ALL ON FUNCTION aid_case_search(text, text, text, bytea, int) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION aid_case_search(text, text, text, bytea, int) TO aid_casework;
+
+-- ---------------------------------------------------------------- re-checks (R-RECHECK)
+
+-- recheck.open: opens the re-check of case p_case on p_on (POLICY.md §17 R-RECHECK) as
+-- a review (§16: investigation → notice → confirmation by another person): a civil
+-- referral on the case's latest report, issued by 'recheck', whose decision cites
+-- R-RECHECK and R-DIBAO-REVIEW (or R-TEKUN-REVIEW for a tekun person) and so is in
+-- review at once (aid_review_open); the review counts its deadlines from p_on and its
+-- proposal is the case's entitlements in force (the investigation recomputes it from
+-- its findings). Only a re-check due by p_on's month (aid_recheck_due: a dibao
+-- household before a tekun person), one open per case. p_township (the caller's reach,
+-- optional): a case registered elsewhere is CW404, as a missing one. Errors: CW404 no
+-- such case, CW409 none due or one already open. The definer's rights: casework issues no
+-- referral and records no decision itself.
+CREATE OR REPLACE FUNCTION aid_recheck_open(p_request text, p_case bigint, p_by text, p_on date,
+                                            p_township text,
+                                            OUT o_referral_id bigint, OUT o_case_id bigint,
+                                            OUT o_kind text, OUT o_due_month date,
+                                            OUT o_stage text, OUT o_due_on date)
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+DECLARE
+    v_month date := date_trunc('month', p_on)::date;
+    v_report bigint;
+    v_seq bigint;
+    v_idx int;
+    v_mask text;
+    v_open bigint;
+    r reviews;
+    s record;
+BEGIN
+    o_case_id := aid_case_resolve(p_case);
+    IF NOT EXISTS (SELECT 1 FROM cases c WHERE c.case_id = o_case_id
+                      AND (p_township IS NULL OR c.township = p_township)) THEN
+        RAISE EXCEPTION 'case_id|no case case-%', p_case USING ERRCODE = 'CW404';
+    END IF;
+    PERFORM pg_advisory_xact_lock(hashtext('aid_entitlements'), o_case_id::int);
+    SELECT k.referral_id INTO v_open FROM rechecks k
+     WHERE k.case_id = o_case_id AND k.outcome IS NULL;
+    IF FOUND THEN
+        RAISE EXCEPTION 'case-% has a re-check open: referral-%', o_case_id, v_open
+            USING ERRCODE = 'CW409';
+    END IF;
+    SELECT d.kind, d.due_month, d.id_masked INTO o_kind, o_due_month, v_mask
+      FROM aid_recheck_due(v_month, NULL) d
+     WHERE d.case_id = o_case_id
+     ORDER BY d.kind = 'dibao' DESC, d.due_month LIMIT 1;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'case-% has no re-check due by % (recheck.due)', o_case_id,
+            to_char(v_month, 'YYYY-MM') USING ERRCODE = 'CW409';
+    END IF;
+    SELECT max(x.report_id) INTO v_report FROM reports x WHERE x.case_id = o_case_id;
+    IF v_report IS NULL THEN
+        RAISE EXCEPTION 'case-% has no report to re-check', o_case_id USING ERRCODE = 'CW409';
+    END IF;
+    IF o_kind = 'tekun' THEN
+        SELECT p.idx INTO v_idx FROM assessed_persons p JOIN entitlements e
+            ON e.id_hash = p.id_hash
+         WHERE p.report_id = v_report AND e.case_id = o_case_id AND e.id_masked = v_mask
+           AND e.kind = 'tekun_support' LIMIT 1;
+    END IF;
+    UPDATE dept_streams d SET last_seq = d.last_seq + 1
+     WHERE d.department = 'civil' RETURNING d.last_seq INTO v_seq;
+    INSERT INTO referrals (report_id, case_id, department, seq, issued_by)
+    VALUES (v_report, o_case_id, 'civil', v_seq, 'recheck')
+    RETURNING referrals.referral_id INTO o_referral_id;
+    INSERT INTO rechecks (referral_id, case_id, kind, due_month, opened_by, opened_on, request_id)
+    VALUES (o_referral_id, o_case_id, o_kind, o_due_month, p_by, p_on, p_request);
+    PERFORM aid_record_decision(
+        o_referral_id, 'granted', '',
+        CASE o_kind WHEN 'dibao' THEN ARRAY['R-RECHECK', 'R-DIBAO-REVIEW']
+                    ELSE ARRAY['R-RECHECK', 'R-TEKUN-REVIEW'] END,
+        ARRAY[CASE o_kind WHEN 'dibao' THEN 'civil.dibao_review' ELSE 'civil.tekun_review' END],
+        ARRAY[v_idx], ARRAY[v_mask], ARRAY[0::bigint], ARRAY['once'], ARRAY['service'],
+        'recheck');
+    -- its deadlines count from the day it was opened; its proposal: what runs now
+    UPDATE reviews v
+       SET as_of = p_on, started_on = p_on,
+           proposal = coalesce((
+               SELECT jsonb_agg(jsonb_build_object(
+                          'code', CASE e.kind WHEN 'dibao_allowance' THEN 'civil.dibao_grant'
+                                              WHEN 'care_allowance' THEN 'civil.tekun_care'
+                                              ELSE 'civil.' || e.kind END,
+                          'person', p.idx, 'id_masked', e.id_masked,
+                          'amount_fen', e.amount_fen, 'period', 'month', 'form', 'cash')
+                          ORDER BY e.id_hash IS NOT NULL, p.idx, e.kind)
+                 FROM entitlements e
+                 LEFT JOIN assessed_persons p ON p.report_id = v_report AND p.id_hash = e.id_hash
+                WHERE e.case_id = o_case_id AND e.first_month <= aid_month_after(p_on)
+                  AND (e.last_month IS NULL OR e.last_month >= v_month)
+                  AND (e.last_month IS NULL OR e.last_month >= e.first_month)), '[]')
+     WHERE v.referral_id = o_referral_id
+    RETURNING * INTO r;
+    s := aid_review_state(r, p_on);
+    o_stage := s.stage;
+    o_due_on := s.due_on;
+    INSERT INTO audit_log (who, action, case_id, detail)
+    VALUES (p_by, 'recheck.open', o_case_id,
+            format('re-check (%s, due %s) opened as referral %s; request %s', o_kind,
+                   to_char(o_due_month, 'YYYY-MM'), o_referral_id, p_request));
+END;
+$$;
+REVOKE ALL ON FUNCTION aid_recheck_open(text, bigint, text, date, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION aid_recheck_open(text, bigint, text, date, text) TO aid_casework;
+GRANT SELECT, UPDATE (closed_on, outcome) ON rechecks TO aid_casework;

@@ -33,6 +33,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                WHEN 'tekun_support' THEN r IN ('R-TEKUN-STD', 'R-TEKUN-GRANT')
                WHEN 'care_allowance' THEN r = 'R-TEKUN-CARE'
            END
+              OR r = 'R-RECHECK'
 $$;
 
 -- The first month a change may take effect in for case: never a month whose
@@ -100,6 +101,10 @@ BEGIN
     IF NOT FOUND OR v_status <> 'granted' THEN
         RETURN 0;
     END IF;
+    -- a re-check (R-RECHECK, aid_recheck_confirm) takes effect the month after its
+    -- confirmation, not after the report it started from
+    v_asof := coalesce((SELECT k.closed_on FROM rechecks k WHERE k.referral_id = p_referral),
+                       v_asof);
     -- one case at a time (the sweep and a confirmation may meet)
     PERFORM pg_advisory_xact_lock(hashtext('aid_entitlements'), v_case::int);
 
@@ -215,6 +220,37 @@ $$;
 -- the benefits service checks the PII key on connecting, like every service
 -- that reads ID numbers (aid_pii_key_matches: 20_roles.sql)
 GRANT EXECUTE ON FUNCTION aid_pii_key_matches(bytea) TO aid_benefits;
+
+-- The household status the case's entitlements give, for the reports p_reports
+-- (POLICY.md §17: status given in a report is what the reporter believes; what
+-- the county granted is the case's entitlements, and decisions use the latter
+-- where they differ). One row per report whose case holds an entitlement (any,
+-- not void): dibao when a dibao allowance or supplement of the case is in force
+-- in the report's month, and the ID hashes (hex) of the persons whose tekun
+-- support or care allowance is. In force: not ended before that month (a grant
+-- counts from its decision on, though paid from the month after). A case with
+-- no entitlement yet has no row: its reported status stands. Eligibility calls
+-- it once per batch (set-based, no trigger on the report path).
+CREATE OR REPLACE FUNCTION aid_entitled_status(p_reports bigint[])
+RETURNS TABLE (report_id bigint, dibao boolean, tekun text[])
+LANGUAGE sql STABLE AS $$
+    SELECT r.report_id,
+           coalesce(bool_or(e.kind IN ('dibao_allowance', 'dibao_supplement')
+                            AND (e.last_month IS NULL
+                                 OR e.last_month >= date_trunc('month', r.as_of))), false),
+           coalesce(array_agg(DISTINCT encode(e.id_hash, 'hex'))
+                        FILTER (WHERE e.kind IN ('tekun_support', 'care_allowance')
+                                  AND e.id_hash IS NOT NULL
+                                  AND (e.last_month IS NULL
+                                       OR e.last_month >= date_trunc('month', r.as_of))),
+                    '{}')
+      FROM reports r
+      JOIN entitlements e ON e.case_id = r.case_id
+     WHERE r.report_id = ANY (p_reports)
+       AND (e.last_month IS NULL OR e.last_month >= e.first_month)
+     GROUP BY r.report_id
+$$;
+GRANT SELECT ON entitlements TO aid_eligibility;
 
 -- ---------------------------------------------------------------- payroll
 
@@ -636,13 +672,14 @@ RETURNS TABLE (case_id bigint, kind text, id_masked text, due_month date, townsh
 LANGUAGE sql STABLE AS $$
     WITH last AS (
         SELECT DISTINCT ON (f.case_id) f.case_id, f.report_id,
-               date_trunc('month', r.as_of)::date AS checked
+               date_trunc('month', coalesce(k.closed_on, r.as_of))::date AS checked
           FROM referrals f JOIN reports r USING (report_id)
+          LEFT JOIN rechecks k ON k.referral_id = f.referral_id
          WHERE f.department = 'civil' AND f.status = 'granted'
            AND f.case_id IN (SELECT e.case_id FROM entitlements e
                               WHERE e.first_month <= p_month
                                 AND (e.last_month IS NULL OR e.last_month >= p_month))
-         ORDER BY f.case_id, r.as_of DESC, f.report_id DESC),
+         ORDER BY f.case_id, coalesce(k.closed_on, r.as_of) DESC, f.report_id DESC),
     active AS (
         SELECT e.case_id, e.kind, e.id_masked
           FROM entitlements e JOIN cases c USING (case_id)
@@ -680,6 +717,19 @@ LANGUAGE sql STABLE AS $$
         SELECT m.into_case, chain.depth + 1 FROM case_merges m JOIN chain ON m.from_case = chain.c
          WHERE chain.depth < 32)
     SELECT c FROM chain ORDER BY depth DESC LIMIT 1
+$$;
+
+-- Case p_case and every case merged into it (followed back through case_merges),
+-- ascending: whose reports, referrals and decisions case.get shows under p_case's
+-- number (history kept: a merge moves members and entitlements, never reports).
+CREATE OR REPLACE FUNCTION aid_case_family(p_case bigint) RETURNS bigint[]
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    WITH RECURSIVE fam(c, depth) AS (
+        SELECT p_case, 0
+        UNION ALL
+        SELECT m.from_case, fam.depth + 1 FROM case_merges m JOIN fam ON m.into_case = fam.c
+         WHERE fam.depth < 32)
+    SELECT array_agg(DISTINCT c ORDER BY c) FROM fam
 $$;
 
 -- Merges case p_from into p_into (case.merge): the members of p_from become
@@ -763,3 +813,150 @@ BEGIN
     RETURN x.ended;
 END
 $$;
+
+-- Deaths named in reports (a `death` circumstance with the person's ID number,
+-- R-EXIT; ops/migrations/101): for each (report, its case, the person's ID hash in
+-- hex, the month of the death, the per-capita income and number of the living
+-- members the report lists), once per report and person: ends the person's
+-- entitlements at the end of that month (aid_entitlements_exit, as a death trigger
+-- does) and recomputes the household's running dibao allowance for the living from
+-- the month after (R-DIBAO-GRANT: per member P_DIBAO minus the per-capita income, at
+-- least P_DIBAO_MIN_RATE (10%) of P_DIBAO): the old one ends with the death month
+-- (superseded; never in a month already approved for payroll) and the new one runs
+-- on. The household's supplements, tekun support and care allowances are recomputed
+-- by the report's own civil decision. Eligibility calls it once per batch that names
+-- a death, in the batch's transaction; the definer's rights (eligibility writes no
+-- entitlement itself). Returns the number of the persons' entitlements ended.
+CREATE OR REPLACE FUNCTION aid_entitlements_report_deaths(p_reports bigint[], p_cases bigint[],
+                                                          p_hashes text[], p_months date[],
+                                                          p_pci bigint[], p_living int[])
+RETURNS int
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+DECLARE
+    d record;
+    x record;
+    a entitlements%ROWTYPE;
+    v_n int := 0;
+    v_std bigint;
+    v_rate bigint;
+    v_amount bigint;
+    v_from date;
+BEGIN
+    FOR d IN SELECT t.r, t.c, decode(t.h, 'hex') AS hash, date_trunc('month', t.m)::date AS m,
+                    t.pci, t.n
+               FROM unnest(p_reports, p_cases, p_hashes, p_months, p_pci, p_living)
+                    AS t(r, c, h, m, pci, n)
+              ORDER BY t.c, t.r, t.h
+    LOOP
+        INSERT INTO report_deaths (report_id, id_hash, case_id, month)
+        VALUES (d.r, d.hash, d.c, d.m) ON CONFLICT DO NOTHING;
+        CONTINUE WHEN NOT FOUND;
+        SELECT * INTO x FROM aid_entitlements_exit('report-' || d.r, d.c, d.hash, 'death', d.m,
+                                                   'report-' || d.r);
+        v_n := v_n + x.ended;
+        UPDATE report_deaths SET ended = x.ended WHERE report_id = d.r AND id_hash = d.hash;
+        -- the household's dibao allowance, for the living
+        SELECT * INTO a FROM entitlements e
+         WHERE e.case_id = d.c AND e.kind = 'dibao_allowance' AND e.id_hash IS NULL
+           AND e.last_month IS NULL
+         FOR UPDATE;
+        CONTINUE WHEN NOT FOUND OR d.n < 1;
+        v_std := aid_benefits_param('P_DIBAO', d.m);
+        v_rate := coalesce(aid_benefits_param('P_DIBAO_MIN_RATE', d.m), 10);
+        v_amount := greatest(v_std - d.pci, v_std / 100 * v_rate + (v_std % 100 * v_rate + 50) / 100)
+                    * d.n;
+        CONTINUE WHEN v_amount = a.amount_fen;
+        v_from := greatest(a.first_month, aid_entitlements_open_month(d.c, aid_month_after(d.m)));
+        UPDATE entitlements
+           SET last_month = (v_from - interval '1 month')::date, end_reason = 'superseded',
+               end_rules = '{R-EXIT,R-DIBAO-GRANT}', ended_by_whom = 'report-' || d.r,
+               ended_request = 'report-' || d.r
+         WHERE entitlement_id = a.entitlement_id;
+        INSERT INTO entitlements (case_id, id_hash, subject, id_masked, kind, amount_fen,
+                                  first_month, referral_id, report_id, rules)
+        VALUES (d.c, NULL, a.subject, NULL, 'dibao_allowance', v_amount, v_from, a.referral_id,
+                greatest(a.report_id, d.r), a.rules);
+        UPDATE report_deaths SET allowance = v_amount WHERE report_id = d.r AND id_hash = d.hash;
+    END LOOP;
+    RETURN v_n;
+END
+$$;
+REVOKE ALL ON FUNCTION aid_entitlements_report_deaths(bigint[], bigint[], text[], date[], bigint[],
+                                                      int[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION aid_entitlements_report_deaths(bigint[], bigint[], text[], date[],
+                                                         bigint[], int[]) TO aid_eligibility;
+
+-- ---------------------------------------------------------------- re-checks as reviews
+
+-- The confirmation of re-check p_ref on p_on (aid_review_step, R-RECHECK): what
+-- its investigation recomputed (the review's grant) supersedes the household's
+-- entitlements from the month after (aid_entitlements_start; unchanged ones run
+-- on); a recomputed dibao allowance of 0 (per-capita income at or above P_DIBAO)
+-- is an exit instead (R-EXIT: the household keeps its dibao P_GRADUAL_EXIT_MONTHS
+-- more months, then its entitlements end; 'keep' under R-DIBAO-KEEP). The re-check
+-- is then done: recheck.due counts from this month. Returns the outcome
+-- ('recomputed', 'exit', 'keep'). The definer's rights: casework writes no
+-- entitlement itself.
+CREATE OR REPLACE FUNCTION aid_recheck_confirm(p_ref bigint, p_on date, p_by text,
+                                               p_request text)
+RETURNS text
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+DECLARE
+    v_case bigint;
+    v_outcome text;
+    x record;
+BEGIN
+    UPDATE rechecks SET closed_on = p_on, outcome = 'recomputed'
+     WHERE referral_id = p_ref AND outcome IS NULL
+    RETURNING case_id INTO v_case;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    IF EXISTS (SELECT 1 FROM reviews v, jsonb_array_elements(v.grant_measures) g(m)
+                WHERE v.referral_id = p_ref AND g.m->>'code' = 'civil.dibao_grant'
+                  AND (g.m->>'amount_fen')::bigint = 0) THEN
+        -- never started by the sweep either
+        INSERT INTO entitlement_sources (referral_id) VALUES (p_ref) ON CONFLICT DO NOTHING;
+        SELECT * INTO x FROM aid_entitlements_exit(p_request, v_case, NULL, 'income',
+                                                   date_trunc('month', p_on)::date, p_by);
+        v_outcome := CASE x.outcome WHEN 'keep' THEN 'keep' ELSE 'exit' END;
+    ELSE
+        PERFORM aid_entitlements_start(p_ref);
+        v_outcome := 'recomputed';
+    END IF;
+    UPDATE rechecks SET outcome = v_outcome WHERE referral_id = p_ref;
+    RETURN v_outcome;
+END
+$$;
+REVOKE ALL ON FUNCTION aid_recheck_confirm(bigint, date, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION aid_recheck_confirm(bigint, date, text, text) TO aid_casework;
+
+-- The re-checks past their month on p_on (R-RECHECK: overdue), of township p_township
+-- (NULL: the county): each due before p_on's month and not done since (a confirmed
+-- re-check moves the due month on), with the referral of a re-check opened and not
+-- yet closed. For referrals.overdue and the monthly ledger (count them).
+CREATE OR REPLACE FUNCTION aid_rechecks_overdue(p_on date, p_township text)
+RETURNS TABLE (case_id bigint, kind text, id_masked text, due_month date, township text,
+               referral_id bigint)
+LANGUAGE sql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+    SELECT d.case_id, d.kind, d.id_masked, d.due_month, d.township,
+           (SELECT k.referral_id FROM rechecks k WHERE k.case_id = d.case_id
+               AND k.outcome IS NULL)
+      FROM aid_recheck_due(date_trunc('month', p_on)::date, p_township) d
+     WHERE d.due_month < date_trunc('month', p_on)::date
+$$;
+REVOKE ALL ON FUNCTION aid_rechecks_overdue(date, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION aid_rechecks_overdue(date, text)
+    TO aid_decisions, aid_supervision, aid_operator, aid_benefits;
+GRANT SELECT ON rechecks TO aid_benefits, aid_operator, aid_supervision, aid_intake;
+-- a re-check's investigation recomputes from the status the entitlements give
+GRANT SELECT ON entitlements TO aid_casework;

@@ -17,11 +17,13 @@ typedef struct {
 } casework_t;
 
 /* The operations of review.c and calendar.c, for owner_new. */
-#define CASEWORK_OPS "review.queue review.step review.draw calendar.set calendar.get case.search"
+#define CASEWORK_OPS                                                                     \
+    "review.queue review.step review.draw calendar.set calendar.get case.search recheck.open"
 
 void review_prepare(store_t *store);
 void calendar_prepare(store_t *store);
 void search_prepare(store_t *store);
+void recheck_prepare(store_t *store);
 
 /* owner_handler_fn, arg a casework_t. */
 int review_queue(void *arg, const char *client, const proto_request_t *req, msgpack_packer *pk,
@@ -34,6 +36,9 @@ int calendar_set(void *arg, const char *client, const proto_request_t *req, msgp
                  proto_error_t *err);
 int case_search(void *arg, const char *client, const proto_request_t *req, msgpack_packer *pk,
                 proto_error_t *err);
+/* recheck.open (recheck.c, R-RECHECK): a write. */
+int recheck_open(void *arg, const char *client, const proto_request_t *req, msgpack_packer *pk,
+                 proto_error_t *err);
 int calendar_get(void *arg, const char *client, const proto_request_t *req, msgpack_packer *pk,
                  proto_error_t *err);
 

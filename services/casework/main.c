@@ -1,6 +1,6 @@
 /* casework — the owner of the review procedure (POLICY.md §16): review.queue,
- * review.step, review.draw, calendar.set, calendar.get, and case.search (the
- * case list of a township or village) behind the front door
+ * review.step, review.draw, calendar.set, calendar.get, case.search (the
+ * case list of a township or village) and recheck.open (R-RECHECK) behind the front door
  * (common/owner.h). Reads are answered with owner_answer, writes with
  * owner_answer_write (each request id runs once, in the transaction that
  * records it). Connects to Postgres as aid_casework. */
@@ -28,6 +28,7 @@ int main(void)
     review_prepare(cw.store);
     calendar_prepare(cw.store);
     search_prepare(cw.store);
+    recheck_prepare(cw.store);
     owner_t *owner = owner_new(zctx, "casework", CASEWORK_OPS);
     if (!owner)
         return 1;
@@ -63,6 +64,8 @@ int main(void)
             owner_answer_write(owner, &req, cw.store, calendar_set, &cw);
         else if (strcmp(op, "calendar.get") == 0)
             owner_answer(owner, &req, calendar_get, &cw);
+        else if (strcmp(op, "recheck.open") == 0)
+            owner_answer_write(owner, &req, cw.store, recheck_open, &cw);
         else if (strcmp(op, "case.search") == 0)
             owner_answer(owner, &req, case_search, &cw);
         else

@@ -37,9 +37,14 @@ void review_prepare(store_t *store)
                   "  FROM aid_review_queue($1, $2, $3, $4::boolean, $5::date)");
     store_prepare(store, "cw_report",
                   "SELECT r.body, r.as_of::text,"
-                  "       aid_casework_param('P_DIBAO_MIN_RATE', r.as_of, 10)"
+                  "       aid_casework_param('P_DIBAO_MIN_RATE', r.as_of, 10),"
+                  "       k.referral_id IS NOT NULL, coalesce(e.dibao, false),"
+                  "       coalesce(array_to_string(e.tekun, ','), '')"
                   "  FROM reviews v JOIN referrals f USING (referral_id)"
                   "  JOIN reports r ON r.report_id = f.report_id"
+                  "  LEFT JOIN rechecks k ON k.referral_id = v.referral_id"
+                  "  LEFT JOIN LATERAL aid_entitled_status(ARRAY[f.report_id]) e"
+                  "         ON k.referral_id IS NOT NULL"
                   " WHERE v.referral_id = $1::bigint AND v.kind IN ('dibao', 'tekun')");
     store_prepare(store, "cw_step",
                   "SELECT o_stage, o_status, coalesce(o_due_on::text, ''),"
@@ -387,6 +392,51 @@ static char *measures_json(const decision_t *d, const report_t *r)
     return s;
 }
 
+/* What a re-check's confirmation grants (R-RECHECK): the household's monthly
+ * entitlements recomputed from the report as amended by the investigation, with the
+ * status its entitlements give (policy_entitled): the civil decision's monthly cash
+ * measures (supplements, tekun support, care allowance) and, for a dibao household,
+ * R-DIBAO-GRANT's allowance — 0 when the per-capita income is at or above P_DIBAO:
+ * the exit (R-EXIT, aid_recheck_confirm). */
+static void recheck_grant(report_t *rep, bool ent_dibao, const char *ent_tekun,
+                          const params_t *p, int64_t min_rate, assessment_t *a, decision_t *d,
+                          decision_t *g)
+{
+    uint32_t tekun = 0;
+    for (int i = 0; i < rep->n_members && i < 32; i++) {
+        char h[PII_HASH_HEX];
+        pii_hash_hex(rep->members[i].id_number, h);
+        if (strstr(ent_tekun, h))
+            tekun |= 1u << i;
+    }
+    entitled_t e;
+    policy_entitled(rep, ent_dibao, tekun, &e);
+    policy_assess(rep, p, a);
+    policy_decide(DEPT_CIVIL, rep, a, p, d);
+    memset(g, 0, sizeof *g);
+    g->status = STATUS_GRANTED;
+    g->rules[g->n_rules++] = "R-RECHECK";
+    if (rep->status.dibao != DIBAO_NONE) {
+        decision_t review, grant;
+        memset(&review, 0, sizeof review);
+        review.n_measures = 1;
+        snprintf(review.measures[0].code, sizeof review.measures[0].code, "civil.dibao_review");
+        review.measures[0].person = -1;
+        policy_grant(rep, a, &review, p, min_rate, &grant);
+        for (int k = 0; k < grant.n_measures && g->n_measures < DECISION_MAX_MEASURES; k++) {
+            g->measures[g->n_measures] = grant.measures[k];
+            if (a->per_capita_income_fen >= p->P_DIBAO)
+                g->measures[g->n_measures].amount_fen = 0; /* R-EXIT */
+            g->n_measures++;
+        }
+        g->rules[g->n_rules++] = a->per_capita_income_fen >= p->P_DIBAO ? "R-EXIT"
+                                                                          : "R-DIBAO-GRANT";
+    }
+    for (int k = 0; k < d->n_measures && g->n_measures < DECISION_MAX_MEASURES; k++)
+        if (d->measures[k].period == PERIOD_MONTH && d->measures[k].form == FORM_CASH)
+            g->measures[g->n_measures++] = d->measures[k];
+}
+
 /* The investigation's proposal and grant: the stored report as amended, decided
  * again by the civil policy. 0 (both NULL when there is no report to read: the
  * SQL answers for it), or -1 with err. */
@@ -410,6 +460,9 @@ static int recompute(casework_t *cw, const step_q_t *q, char **proposal, char **
     PQfreemem(sealed);
     aid_date_t as_of = date_parse(PQgetvalue(r, 0, 1), strlen(PQgetvalue(r, 0, 1)));
     int64_t min_rate = atoll(PQgetvalue(r, 0, 2));
+    bool recheck = PQgetvalue(r, 0, 3)[0] == 't', ent_dibao = PQgetvalue(r, 0, 4)[0] == 't';
+    char ent_tekun[REPORT_MAX_MEMBERS * (PII_HASH_HEX + 1) + 1];
+    snprintf(ent_tekun, sizeof ent_tekun, "%s", PQgetvalue(r, 0, 5));
     PQclear(r);
     static report_t rep;
     static assessment_t a;
@@ -441,6 +494,13 @@ static int recompute(casework_t *cw, const step_q_t *q, char **proposal, char **
     }
     params_t p;
     params_store_resolve(&cw->params, rep.as_of, &p);
+    if (recheck) {
+        recheck_grant(&rep, ent_dibao, ent_tekun, &p, min_rate, &a, &d, &g);
+        *proposal = measures_json(&g, &rep); /* the entitlements recomputed */
+        *grant = measures_json(&g, &rep);
+        rc = *proposal && *grant ? 0 : casework_unavailable(err);
+        goto out;
+    }
     policy_assess(&rep, &p, &a);
     policy_decide(DEPT_CIVIL, &rep, &a, &p, &d);
     policy_grant(&rep, &a, &d, &p, min_rate, &g);

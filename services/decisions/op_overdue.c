@@ -10,7 +10,9 @@
  * both parameters in force on the creation day. A referral under review
  * (POLICY.md §16) has left its department's queue: it is overdue when its
  * review's stage is past its date (due_on), and shows that date and stage.
- * The working days overdue are counted in the same calendar. */
+ * The working days overdue are counted in the same calendar. Beside them,
+ * `rechecks`: the re-checks of dibao households and tekun persons past their
+ * month (R-RECHECK, aid_rechecks_overdue), with the review of one opened. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +67,38 @@ static void prepare(store_t *store)
                   " WHERE v.stage <> 'done' AND s.overdue"
                   "   AND ($1::text IS NULL OR v.township = $1)"
                   ") x WHERE x.deadline < $2::date");
+    store_prepare(store, "care_recheck_overdue",
+                  "SELECT case_id, kind, coalesce(id_masked, ''), to_char(due_month, 'YYYY-MM'),"
+                  "       township, coalesce(referral_id::text, '')"
+                  "  FROM aid_rechecks_overdue($2::date, $1::text)"
+                  " ORDER BY due_month, case_id, id_masked");
+}
+
+/* The re-checks past their month, as "rechecks": [...]. */
+static void pack_rechecks(msgpack_packer *pk, PGresult *r)
+{
+    mp_pack_str(pk, "rechecks");
+    msgpack_pack_array(pk, (size_t)PQntuples(r));
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *mask = PQgetvalue(r, i, 2), *ref = PQgetvalue(r, i, 5);
+        char buf[48];
+        msgpack_pack_map(pk, 6 + (*mask != 0) + (*ref != 0));
+        snprintf(buf, sizeof buf, "case-%s", PQgetvalue(r, i, 0));
+        mp_pack_kv_str(pk, "case_id", buf);
+        mp_pack_kv_str(pk, "department", "civil"); /* whose re-check it is */
+        mp_pack_kv_str(pk, "kind", PQgetvalue(r, i, 1));
+        if (*mask)
+            mp_pack_kv_str(pk, "id_masked", mask);
+        mp_pack_kv_str(pk, "due_month", PQgetvalue(r, i, 3));
+        mp_pack_kv_str(pk, "township", PQgetvalue(r, i, 4));
+        if (*ref) {
+            snprintf(buf, sizeof buf, "referral-%s", ref);
+            mp_pack_kv_str(pk, "referral_id", buf);
+        }
+        mp_pack_str(pk, "rules");
+        msgpack_pack_array(pk, 1);
+        mp_pack_str(pk, "R-RECHECK");
+    }
 }
 
 static int overdue_cmp(const void *x, const void *y)
@@ -145,11 +179,16 @@ static int handle(opctx_t *ctx, const proto_request_t *req, msgpack_packer *pk,
         count++;
     }
     PQclear(r);
+    PGresult *rc = store_exec(store, "care_recheck_overdue", 2, args);
+    if (!rc) {
+        free(list);
+        return write_unavailable(err);
+    }
     if (count)
         qsort(list, count, sizeof *list, overdue_cmp);
     char d[11];
     date_format(q.as_of, d);
-    msgpack_pack_map(pk, q.township[0] ? 3 : 2);
+    msgpack_pack_map(pk, q.township[0] ? 4 : 3);
     if (q.township[0])
         mp_pack_kv_str(pk, "township", q.township);
     mp_pack_kv_str(pk, "as_of", d);
@@ -157,6 +196,8 @@ static int handle(opctx_t *ctx, const proto_request_t *req, msgpack_packer *pk,
     msgpack_pack_array(pk, count);
     for (size_t i = 0; i < count; i++)
         pack_row(pk, &list[i]);
+    pack_rechecks(pk, rc);
+    PQclear(rc);
     free(list);
     return 0;
 }

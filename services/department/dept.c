@@ -75,7 +75,16 @@ static int decide_row(dept_ctx_t *c, const param_cache_t *pc, PGresult *r, int i
         goto out;
     params_t p;
     params_store_resolve(pc, c->report.as_of, &p);
+    /* the household status eligibility took from the case's entitlements (§17) */
+    policy_entitled_apply(&c->report, &c->assessment.entitled);
     policy_decide(c->dept, &c->report, &c->assessment, &p, &c->decision);
+    if (c->assessment.entitled.changed) { /* the decision says which */
+        char note[PROTO_STR_MAX + 1];
+        policy_entitled_note(&c->assessment.entitled, note, sizeof note);
+        size_t len = strlen(c->decision.reason);
+        snprintf(c->decision.reason + len, sizeof c->decision.reason - len, "%s%s",
+                 len ? "; " : "", note);
+    }
     rc = 0;
 out:
     msgpack_unpacked_destroy(&ub);

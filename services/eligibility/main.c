@@ -8,7 +8,13 @@
  * set-based statement (aid_record_assessments, migration 021), commit; then
  * referral.<department> is published for each referral made. A report whose
  * stored body cannot be read is held in the queue instead (045), in the same
- * transaction: nothing is recorded for it and its case stays incomplete. */
+ * transaction: nothing is recorded for it and its case stays incomplete.
+ * Household status comes from the case's entitlements where the report says
+ * otherwise (POLICY.md §17): one aid_entitled_status call per batch, after
+ * the claim, and the assessment records what was replaced (policy/entitled.c).
+ * A `death` circumstance naming a person ends that person's entitlements at the
+ * end of the month and recomputes the household's dibao allowance for the
+ * living: one aid_entitlements_report_deaths call per batch that names one. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +30,9 @@
 
 #define ELIG_BATCH 256
 
+/* The arrays of one aid_entitlements_report_deaths call, in parameter order. */
+enum { D_REPORTS, D_CASES, D_HASHES, D_MONTHS, D_PCI, D_LIVING, D_COUNT };
+
 /* The arrays of one aid_record_assessments call, in parameter order. */
 enum { A_REPORTS, A_CASES, A_DATA, A_PREPORT, A_PIDX, A_IDS, A_NAMES, A_AGES, A_GROUPS, A_SUPS,
        A_VISITS, A_CARES, A_RREPORT, A_RDEPT, A_COUNT };
@@ -33,6 +42,9 @@ typedef struct {
     assessment_t assessment;
     pgarr_t arr[A_COUNT];
     pgarr_t held;                /* reports of the batch that cannot be read */
+    pgarr_t claimed;             /* the batch's report ids (aid_entitled_status) */
+    pgarr_t deaths[D_COUNT];     /* deaths the batch's reports name */
+    int n_deaths;
     msgpack_sbuffer sb;          /* one encoded assessment */
     char *hex;                   /* its hex form */
     size_t hexcap;
@@ -53,12 +65,34 @@ static void prepare(store_t *store)
                   " $10::bigint[], $11::text[], $12::int[], $13::bigint[], $14::text[])");
     store_prepare(store, "elig_hold",
                   "UPDATE report_queue SET held = $2 WHERE report_id = ANY ($1::bigint[])");
+    store_prepare(store, "elig_entitled",
+                  "SELECT report_id, dibao, tekun FROM aid_entitled_status($1::bigint[])"
+                  " ORDER BY report_id");
+    store_prepare(store, "elig_deaths",
+                  "SELECT aid_entitlements_report_deaths($1::bigint[], $2::bigint[], $3::text[],"
+                  " $4::date[], $5::bigint[], $6::int[])");
     store_prepare(store, "elig_depth", "SELECT count(*) FROM report_queue WHERE held IS NULL");
 }
 
+/* The members of report r with tekun by entitlement: bit i when member i's ID
+ * hash is in the text array literal tekun ({hex,hex,...}). */
+static uint32_t tekun_bits(const report_t *r, const char *tekun)
+{
+    uint32_t bits = 0;
+    for (int i = 0; i < r->n_members && i < 32; i++) {
+        char h[PII_HASH_HEX];
+        pii_hash_hex(r->members[i].id_number, h);
+        if (strstr(tekun, h))
+            bits |= 1u << i;
+    }
+    return bits;
+}
+
 /* Assesses the report in row i: 0, or -1 when its stored body cannot be
- * opened or decoded (it was validated at intake, so it is damaged). */
-static int assess_row(elig_ctx_t *c, const param_cache_t *pc, PGresult *r, int i)
+ * opened or decoded (it was validated at intake, so it is damaged). ent is
+ * its row in the aid_entitled_status result, or -1: the report's status stands. */
+static int assess_row(elig_ctx_t *c, const param_cache_t *pc, PGresult *r, int i,
+                      PGresult *ents, int ent)
 {
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
@@ -71,7 +105,12 @@ static int assess_row(elig_ctx_t *c, const param_cache_t *pc, PGresult *r, int i
         proto_report_decode(&u.data, date_today(), &c->report, &se) == 0) {
         params_t p;
         params_store_resolve(pc, c->report.as_of, &p);
+        entitled_t e = {0};
+        if (ent >= 0)
+            policy_entitled(&c->report, PQgetvalue(ents, ent, 1)[0] == 't',
+                            tekun_bits(&c->report, PQgetvalue(ents, ent, 2)), &e);
         policy_assess(&c->report, &p, &c->assessment);
+        c->assessment.entitled = e;
         rc = 0;
     }
     msgpack_unpacked_destroy(&u);
@@ -125,6 +164,21 @@ static int add_report(elig_ctx_t *c, int64_t report_id, int64_t case_id)
         pgarr_add_text(&c->arr[A_VISITS], visits[p->visit]);
         pgarr_add_int(&c->arr[A_CARES], p->care_category);
     }
+    for (int k = 0; k < r->n_circumstances; k++) { /* a death naming the person (§17) */
+        const circumstance_t *ci = &r->circumstances[k];
+        if (ci->kind != CIRC_DEATH || !ci->id_number[0])
+            continue;
+        char h[PII_HASH_HEX], month[11];
+        pii_hash_hex(ci->id_number, h);
+        date_format(ci->occurred_on, month);
+        pgarr_add_int(&c->deaths[D_REPORTS], report_id);
+        pgarr_add_int(&c->deaths[D_CASES], case_id);
+        pgarr_add_text(&c->deaths[D_HASHES], h);
+        pgarr_add_text(&c->deaths[D_MONTHS], month);
+        pgarr_add_int(&c->deaths[D_PCI], a->per_capita_income_fen);
+        pgarr_add_int(&c->deaths[D_LIVING], r->n_members);
+        c->n_deaths++;
+    }
     for (int d = 0; d < DEPT_COUNT; d++)
         if (a->routing & (1u << d)) {
             pgarr_add_int(&c->arr[A_RREPORT], report_id);
@@ -166,12 +220,29 @@ static int hold(store_t *store, pgarr_t *ids)
     return rc;
 }
 
+/* Ends the entitlements of the persons whose death the batch's reports name
+ * (aid_entitlements_report_deaths), in the batch's transaction. 0 or -1. */
+static int ended_deaths(elig_ctx_t *c, store_t *store)
+{
+    const char *vals[D_COUNT];
+    for (int k = 0; k < D_COUNT; k++)
+        if (!(vals[k] = pgarr_str(&c->deaths[k])))
+            return -1;
+    PGresult *r = store_exec(store, "elig_deaths", D_COUNT, vals);
+    if (!r)
+        return -1;
+    log_info("reports.deaths", "deaths", LOG_I(c->n_deaths), "ended", LOG_I(atoll(PQgetvalue(r, 0, 0))),
+             NULL);
+    PQclear(r);
+    return 0;
+}
+
 static int step(worker_t *w, void *arg)
 {
     elig_ctx_t *c = arg;
     store_t *store = worker_store(w);
     const worker_metrics_t *wm = worker_metrics(w);
-    PGresult *r = worker_claim(w, "elig_claim"), *made = NULL;
+    PGresult *r = worker_claim(w, "elig_claim"), *made = NULL, *ents = NULL;
     if (!r)
         goto fail;
     int n = PQntuples(r);
@@ -184,10 +255,22 @@ static int step(worker_t *w, void *arg)
     for (int k = 0; k < A_COUNT; k++)
         pgarr_reset(&c->arr[k]);
     pgarr_reset(&c->held);
-    int held = 0;
+    pgarr_reset(&c->claimed);
+    for (int k = 0; k < D_COUNT; k++)
+        pgarr_reset(&c->deaths[k]);
+    c->n_deaths = 0;
+    for (int i = 0; i < n; i++)
+        pgarr_add_int(&c->claimed, store_i64(r, i, 0));
+    const char *cv = pgarr_str(&c->claimed);
+    if (!cv || !(ents = store_exec(store, "elig_entitled", 1, &cv)))
+        goto fail;
+    int held = 0, ne = PQntuples(ents), ei = 0;
     for (int i = 0; i < n; i++) {
         int64_t report_id = store_i64(r, i, 0);
-        if (assess_row(c, worker_params(w), r, i) != 0) {
+        while (ei < ne && atoll(PQgetvalue(ents, ei, 0)) < report_id)
+            ei++; /* both ordered by report_id */
+        int ent = ei < ne && atoll(PQgetvalue(ents, ei, 0)) == report_id ? ei : -1;
+        if (assess_row(c, worker_params(w), r, i, ents, ent) != 0) {
             log_error("report.unreadable", "report_id", LOG_I(report_id), "action", LOG_S("held"),
                       NULL);
             pgarr_add_int(&c->held, report_id);
@@ -203,9 +286,12 @@ static int step(worker_t *w, void *arg)
     if (held == n) { /* nothing readable: only the holds to commit */
         if (store_commit(store) != 0)
             goto fail;
+        PQclear(ents);
         PQclear(r);
         return n;
     }
+    if (c->n_deaths && ended_deaths(c, store) != 0)
+        goto fail;
     const char *vals[A_COUNT];
     for (int k = 0; k < A_COUNT; k++)
         if (!(vals[k] = pgarr_str(&c->arr[k])))
@@ -220,11 +306,13 @@ static int step(worker_t *w, void *arg)
     log_info("reports.assessed", "reports", LOG_I(n - held), "referrals", LOG_I(PQntuples(made)),
              NULL);
     PQclear(made);
+    PQclear(ents);
     PQclear(r);
     return n;
 fail:
     log_warn("eligibility.step_failed", "error", LOG_S(store_errmsg(store)), NULL);
     PQclear(made);
+    PQclear(ents);
     PQclear(r);
     store_rollback(store);
     return -1;
@@ -249,12 +337,18 @@ int main(void)
     for (int k = 0; k < A_COUNT; k++)
         pgarr_init(&c->arr[k]);
     pgarr_init(&c->held);
+    pgarr_init(&c->claimed);
+    for (int k = 0; k < D_COUNT; k++)
+        pgarr_init(&c->deaths[k]);
     msgpack_sbuffer_init(&c->sb);
     worker_config_t cfg = {"eligibility", "report.committed", ELIG_BATCH, step, c, prepare};
     int rc = worker_run_depth(&cfg, depth);
     for (int k = 0; k < A_COUNT; k++)
         pgarr_free(&c->arr[k]);
     pgarr_free(&c->held);
+    pgarr_free(&c->claimed);
+    for (int k = 0; k < D_COUNT; k++)
+        pgarr_free(&c->deaths[k]);
     msgpack_sbuffer_destroy(&c->sb);
     free(c->hex);
     free(c);

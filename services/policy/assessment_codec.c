@@ -7,7 +7,7 @@
 
 void assessment_encode(const assessment_t *a, msgpack_packer *pk)
 {
-    msgpack_pack_map(pk, 5);
+    msgpack_pack_map(pk, a->entitled.changed ? 6 : 5);
     mp_pack_kv_int(pk, "hh_class", a->hh_class);
     mp_pack_kv_int(pk, "per_capita_income_fen", a->per_capita_income_fen);
     mp_pack_kv_bool(pk, "low_income", a->low_income);
@@ -24,6 +24,15 @@ void assessment_encode(const assessment_t *a, msgpack_packer *pk)
         mp_pack_kv_bool(pk, "supplement_max", p->supplement_max);
         mp_pack_kv_int(pk, "visit", p->visit);
         mp_pack_kv_int(pk, "care_category", p->care_category);
+    }
+    if (a->entitled.changed) { /* only then: every other assessment encodes as before */
+        const entitled_t *e = &a->entitled;
+        mp_pack_str(pk, "entitled");
+        msgpack_pack_map(pk, 4);
+        mp_pack_kv_int(pk, "reported_dibao", e->reported_dibao);
+        mp_pack_kv_int(pk, "dibao", e->dibao);
+        mp_pack_kv_int(pk, "tekun_on", e->tekun_on);
+        mp_pack_kv_int(pk, "tekun_off", e->tekun_off);
     }
 }
 
@@ -78,6 +87,23 @@ int assessment_decode(const msgpack_object *o, int n_members, assessment_t *a)
         if (get_int(po, "care_category", 0, 3, &v) != 0)
             return -1;
         p->care_category = (int)v;
+    }
+    const msgpack_object *eo = mp_get(o, "entitled");
+    if (eo) {
+        entitled_t *e = &a->entitled;
+        if (get_int(eo, "reported_dibao", DIBAO_NONE, DIBAO_FULL, &v) != 0)
+            return -1;
+        e->reported_dibao = (int)v;
+        if (get_int(eo, "dibao", DIBAO_NONE, DIBAO_FULL, &v) != 0)
+            return -1;
+        e->dibao = (int)v;
+        if (get_int(eo, "tekun_on", 0, UINT32_MAX, &v) != 0)
+            return -1;
+        e->tekun_on = (uint32_t)v;
+        if (get_int(eo, "tekun_off", 0, UINT32_MAX, &v) != 0)
+            return -1;
+        e->tekun_off = (uint32_t)v;
+        e->changed = true;
     }
     return 0;
 }

@@ -10,6 +10,7 @@
 #define AID_POLICY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "report.h"
@@ -76,6 +77,17 @@ extern const char *const policy_group_names[POLICY_GROUP_COUNT];
 typedef enum { HH_NONE, HH_S, HH_M, HH_O } hh_class_t;
 typedef enum { VISIT_NONE, VISIT_MONTH, VISIT_QUARTER } visit_t;
 /* Which supplement of §3 a person won ('A'..'D'), or 0. */
+/* The household status the case's entitlements give where the report says
+ * otherwise (POLICY.md §17, entitled.c): what the county granted, not what the
+ * reporter believes. All zero when the report's status stands. */
+typedef struct {
+    bool changed;              /* the report's status was replaced */
+    int reported_dibao;        /* dibao_t, as reported */
+    int dibao;                 /* dibao_t the decisions use */
+    uint32_t tekun_on;         /* bit i: member i tekun by entitlement, reported none */
+    uint32_t tekun_off;        /* bit i: member i reported tekun, no entitlement */
+} entitled_t;
+
 typedef struct {
     int age;                   /* whole years on as_of */
     uint32_t groups;           /* G_* bits */
@@ -93,7 +105,21 @@ typedef struct {
     int64_t per_capita_income_fen;           /* integer division */
     bool low_income;                         /* §0 low-income household */
     uint32_t routing;                        /* bit (1u << dept_t) per department owed a referral */
+    entitled_t entitled;                     /* status from entitlements (entitled.c) */
 } assessment_t;
+
+/* Compares report r with its case's entitlements in force (dibao: a dibao
+ * allowance or supplement; tekun: bit i for member i with tekun support or a
+ * care allowance) and fills out with the status the decisions use: dibao when
+ * entitled (the reported level, else full when the per-capita income is 0, else
+ * partial), none when not; a member tekun (dispersed unless reported
+ * centralized) when entitled, none when not. Then applies it to r. */
+void policy_entitled(report_t *r, bool dibao, uint32_t tekun, entitled_t *out);
+/* Applies a stored entitled_t to the report it was computed for (no-op unless changed). */
+void policy_entitled_apply(report_t *r, const entitled_t *e);
+/* Writes e's note ("status from entitlements: dibao full (reported: none)") into
+ * buf of size n; "" when unchanged. */
+void policy_entitled_note(const entitled_t *e, char *buf, size_t n);
 
 /* Computes the assessment of report r under parameters p (as_of must be set). */
 void policy_assess(const report_t *r, const params_t *p, assessment_t *a);

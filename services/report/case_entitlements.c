@@ -15,6 +15,9 @@ void case_entitlements_prepare(store_t *store)
                   "        WHERE c.case_id = $1::bigint AND c.township = $2::bpchar))"
                   " ORDER BY e.first_month, e.entitlement_id");
     store_prepare(store, "case_resolve", "SELECT aid_case_resolve($1::bigint)");
+    store_prepare(store, "case_merged",
+                  "SELECT coalesce(array_to_string(array_remove(aid_case_family($1::bigint),"
+                  " $1::bigint), ','), '')");
 }
 
 int case_entitlements_resolve(store_t *store, char *case_id, size_t size)
@@ -25,6 +28,17 @@ int case_entitlements_resolve(store_t *store, char *case_id, size_t size)
         return -1;
     if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
         snprintf(case_id, size, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return 0;
+}
+
+int case_entitlements_merged(store_t *store, const char *case_id, char *csv, size_t size)
+{
+    const char *a[1] = {case_id};
+    PGresult *r = store_exec(store, "case_merged", 1, a);
+    if (!r)
+        return -1;
+    snprintf(csv, size, "%s", PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "");
     PQclear(r);
     return 0;
 }

@@ -23,4 +23,8 @@ int case_entitlements_pack(store_t *store, const char *case_id, const char *town
  * -1 when it cannot be read. */
 int case_entitlements_resolve(store_t *store, char *case_id, size_t size);
 
+/* The cases merged into case_id (digits), as a comma-separated list of numbers
+ * in csv (of size bytes; "" when none): their history is case_id's. 0 or -1. */
+int case_entitlements_merged(store_t *store, const char *case_id, char *csv, size_t size);
+
 #endif

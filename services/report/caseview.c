@@ -55,9 +55,13 @@
     "       coalesce(t.by_account, ''), coalesce(t.on_day::text, ''), coalesce(t.note, '')" \
     "  FROM reviews v CROSS JOIN LATERAL aid_review_state(v, aid_china_date(now())) s"       \
     "  LEFT JOIN review_steps t ON t.referral_id = v.referral_id"
+/* Case $1 and the cases merged into it (issue 17): their reports, referrals and
+ * decisions are its history (aid_case_family, ops/sql/57_benefits.sql). */
+#define FAMILY "aid_case_family($1::bigint)"
 /* The reports of case $1 filed in township $2. */
 #define REPORTS_IN                                                                           \
-    "(SELECT r.report_id FROM reports r WHERE r.case_id = $1::bigint AND r.township = $2::bpchar)"
+    "(SELECT r.report_id FROM reports r WHERE r.case_id = ANY (" FAMILY ")"                   \
+    "    AND r.township = $2::bpchar)"
 
 void caseview_prepare(store_t *store)
 {
@@ -81,21 +85,21 @@ void caseview_prepare(store_t *store)
         " WHERE m.case_id = $1::bigint ORDER BY m.joined_at");
     store_prepare(store, "case_referrals",
                   REFERRAL_ROWS
-                  " WHERE f.case_id = $1::bigint ORDER BY f.referral_id");
+                  " WHERE f.case_id = ANY (" FAMILY ") ORDER BY f.referral_id");
     store_prepare(store, "case_measures",
                   MEASURE_ROWS
-                  " WHERE f.case_id = $1::bigint ORDER BY f.referral_id, m.ord");
+                  " WHERE f.case_id = ANY (" FAMILY ") ORDER BY f.referral_id, m.ord");
     store_prepare(store, "case_reviews",
-                  REVIEW_ROWS " WHERE v.case_id = $1::bigint ORDER BY v.referral_id, t.n");
+                  REVIEW_ROWS " WHERE v.case_id = ANY (" FAMILY ") ORDER BY v.referral_id, t.n");
     store_prepare(store, "case_complete",
                   "SELECT NOT EXISTS (SELECT 1 FROM reports r JOIN report_queue q USING (report_id)"
-                  "                    WHERE r.case_id = $1::bigint)"
-                  "   AND NOT EXISTS (SELECT 1 FROM referrals WHERE case_id = $1::bigint"
+                  "                    WHERE r.case_id = ANY (" FAMILY "))"
+                  "   AND NOT EXISTS (SELECT 1 FROM referrals WHERE case_id = ANY (" FAMILY ")"
                   "                      AND status = 'pending')");
     /* the same, for the reports filed in township $2 only */
     store_prepare(store, "case_by_id_in",
                   "SELECT case_id FROM cases c WHERE case_id = $1::bigint"
-                  "   AND EXISTS (SELECT 1 FROM reports r WHERE r.case_id = $1::bigint"
+                  "   AND EXISTS (SELECT 1 FROM reports r WHERE r.case_id = ANY (" FAMILY ")"
                   "                  AND r.township = $2::bpchar)");
     store_prepare(
         store, "case_persons_in",
@@ -104,27 +108,27 @@ void caseview_prepare(store_t *store)
         "       (extract(epoch FROM m.joined_at) * 1000000)::bigint"
         "  FROM case_members m"
         "  JOIN LATERAL (SELECT a.* FROM assessed_persons a JOIN reports r USING (report_id)"
-        "                 WHERE a.id_hash = m.id_hash AND r.case_id = $1::bigint"
+        "                 WHERE a.id_hash = m.id_hash AND r.case_id = ANY (" FAMILY ")"
         "                   AND r.township = $2::bpchar"
         "                 ORDER BY a.report_id DESC LIMIT 1) ap ON true"
         " WHERE m.case_id = $1::bigint ORDER BY m.joined_at");
     store_prepare(store, "case_referrals_in",
                   REFERRAL_ROWS
-                  " WHERE f.case_id = $1::bigint AND f.report_id IN " REPORTS_IN
+                  " WHERE f.case_id = ANY (" FAMILY ") AND f.report_id IN " REPORTS_IN
                   " ORDER BY f.referral_id");
     store_prepare(store, "case_measures_in",
                   MEASURE_ROWS
-                  " WHERE f.case_id = $1::bigint AND f.report_id IN " REPORTS_IN
+                  " WHERE f.case_id = ANY (" FAMILY ") AND f.report_id IN " REPORTS_IN
                   " ORDER BY f.referral_id, m.ord");
     store_prepare(store, "case_reviews_in",
-                  REVIEW_ROWS " WHERE v.case_id = $1::bigint AND v.referral_id IN"
+                  REVIEW_ROWS " WHERE v.case_id = ANY (" FAMILY ") AND v.referral_id IN"
                   " (SELECT f.referral_id FROM referrals f WHERE f.report_id IN " REPORTS_IN ")"
                   " ORDER BY v.referral_id, t.n");
     store_prepare(store, "case_complete_in",
                   "SELECT NOT EXISTS (SELECT 1 FROM reports r JOIN report_queue q USING (report_id)"
-                  "                    WHERE r.case_id = $1::bigint AND r.township = $2::bpchar)"
+                  "                    WHERE r.case_id = ANY (" FAMILY ") AND r.township = $2::bpchar)"
                   "   AND NOT EXISTS (SELECT 1 FROM referrals f JOIN reports r USING (report_id)"
-                  "                    WHERE f.case_id = $1::bigint AND f.status = 'pending'"
+                  "                    WHERE f.case_id = ANY (" FAMILY ") AND f.status = 'pending'"
                   "                      AND r.township = $2::bpchar)");
 }
 
@@ -395,9 +399,14 @@ int caseview_write_case(store_t *store, const proto_case_get_t *q, msgpack_packe
         rc = proto_fail(err, PROTO_NOT_FOUND, "id_number", "no such case");
         goto out;
     }
-    char wire_id[40];
+    char wire_id[40], merged[512] = "";
     snprintf(wire_id, sizeof wire_id, "case-%s", case_id);
-    msgpack_pack_map(pk, 5);
+    /* issue 17: the cases merged into this one, whose history it shows */
+    if (!q->township[0] && case_entitlements_merged(store, case_id, merged, sizeof merged) != 0) {
+        rc = proto_fail(err, PROTO_UNAVAILABLE, NULL, "database unavailable, retry later");
+        goto out;
+    }
+    msgpack_pack_map(pk, merged[0] ? 6 : 5);
     mp_pack_kv_str(pk, "case_id", wire_id);
     mp_pack_kv_bool(pk, "complete", PQgetvalue(done, 0, 0)[0] == 't');
     mp_pack_str(pk, "persons");
@@ -411,6 +420,20 @@ int caseview_write_case(store_t *store, const proto_case_get_t *q, msgpack_packe
     if (case_entitlements_pack(store, case_id, q->township, pk) != 0) {
         rc = proto_fail(err, PROTO_UNAVAILABLE, NULL, "the case's entitlements could not be read");
         goto out;
+    }
+    if (merged[0]) {
+        int n = 1;
+        for (const char *c = merged; *c; c++)
+            n += *c == ',';
+        mp_pack_str(pk, "merged_from");
+        msgpack_pack_array(pk, (size_t)n);
+        for (const char *c = merged; n-- > 0;) {
+            char buf[48];
+            size_t len = strcspn(c, ",");
+            snprintf(buf, sizeof buf, "case-%.*s", (int)len, c);
+            mp_pack_str(pk, buf);
+            c += len + (c[len] == ',');
+        }
     }
     snprintf(case_out, case_outsz, "%s", case_id);
 out:

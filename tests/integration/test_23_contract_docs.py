@@ -153,6 +153,7 @@ def bodies(h):
         ("calendar.set", ""): {"days": [{"day": "2030-01-01", "kind": "normal"}], "by": "x"},
         ("calendar.get", ""): {"from": "2026-11-01", "to": "2026-11-30"},
         ("case.search", ""): {},
+        ("recheck.open", ""): {"case_id": "case-999999999", "by": "x"},
     }
 
 

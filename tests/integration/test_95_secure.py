@@ -288,3 +288,28 @@ def test_a_township_key_reads_only_its_own_townships_reviews_and_cases(h):
             cl.close()
             _remove(pub)
 
+
+
+def test_a_township_key_opens_re_checks_of_its_own_townships_cases_only(h):
+    """Issue 17: recheck.open names a staff account of the key, and a township's key
+    reaches only the cases registered in its township (another's is not_found)."""
+    t = "520123%03d" % (300 + os.getpid() % 100)
+    res = h.submit_ok(h.report([h.member(birth="1979-09-09")],
+                               area={"county": "520123", "township": t, "village": t + "001"}))
+    h.wait_complete(res["case_id"], report_id=res["report_id"])
+    clients = {name: _client_named(h, name) for name in (t, "520123999")}
+    try:
+        body = {"case_id": res["case_id"], "by": "520123999.li", "on": "2026-11-20"}
+        e = h.error_of(clients["520123999"][0].call("recheck.open", body, id=h.rid("rc")))
+        assert (e["code"], e.get("field")) == ("not_found", "case_id"), e
+        e = h.error_of(clients[t][0].call("recheck.open", dict(body, by="520123999.li"),
+                                          id=h.rid("rc")))
+        assert (e["code"], e.get("field")) == ("unauthorized", "by"), e
+        # its own township's case: reached (nothing is due there yet)
+        e = h.error_of(clients[t][0].call("recheck.open", dict(body, by=t + ".li"),
+                                          id=h.rid("rc")))
+        assert e["code"] == "conflict" and "no re-check due" in e["message"], e
+    finally:
+        for c, pub in clients.values():
+            c.close()
+            _remove(pub)

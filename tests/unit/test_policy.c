@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "assessment_codec.h"
 #include "idcard.h"
 #include "policy.h"
 
@@ -1532,6 +1533,74 @@ static void test_grants_of_confirmed_reviews(void **state)
     assert_int_equal(g.n_measures, 0);
 }
 
+/* POLICY.md §17: the status the entitlements give replaces the reported one,
+ * survives the stored assessment and says which in its note. */
+static void test_status_from_entitlements(void **state)
+{
+    (void)state;
+    report_t r;
+    entitled_t e;
+    char note[PROTO_STR_MAX + 1];
+    report_base(&r);
+    add(&r, 70)->monthly_income_fen = 0;
+    member_t *k = add(&r, 40);
+    k->monthly_income_fen = 0;
+    k->tekun = TEKUN_DISPERSED;
+    /* as reported: nothing to say */
+    policy_entitled(&r, false, 2u, &e);
+    assert_false(e.changed);
+    policy_entitled_note(&e, note, sizeof note);
+    assert_string_equal(note, "");
+    /* dibao by entitlement, income 0: full; member 2 no longer tekun */
+    policy_entitled(&r, true, 0, &e);
+    assert_true(e.changed);
+    assert_int_equal(r.status.dibao, DIBAO_FULL);
+    assert_int_equal(r.members[1].tekun, TEKUN_NONE);
+    policy_entitled_note(&e, note, sizeof note);
+    assert_string_equal(note, "status from entitlements: dibao full (reported: none); "
+                              "member 2 no tekun (reported: tekun)");
+    /* the stored assessment carries it to the departments */
+    assessment_t a, b;
+    memset(&a, 0, sizeof a);
+    a.n = r.n_members;
+    a.entitled = e;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    assessment_encode(&a, &pk);
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    assert_int_equal(msgpack_unpack_next(&u, sb.data, sb.size, NULL), MSGPACK_UNPACK_SUCCESS);
+    assert_int_equal(assessment_decode(&u.data, r.n_members, &b), 0);
+    assert_true(b.entitled.changed);
+    assert_int_equal(b.entitled.dibao, DIBAO_FULL);
+    assert_int_equal(b.entitled.reported_dibao, DIBAO_NONE);
+    assert_int_equal(b.entitled.tekun_off, 2u);
+    msgpack_unpacked_destroy(&u);
+    msgpack_sbuffer_destroy(&sb);
+    report_t again;
+    report_base(&again);
+    add(&again, 70);
+    add(&again, 40)->tekun = TEKUN_DISPERSED;
+    policy_entitled_apply(&again, &b.entitled);
+    assert_int_equal(again.status.dibao, DIBAO_FULL);
+    assert_int_equal(again.members[1].tekun, TEKUN_NONE);
+    /* an income: partial; a reported dibao with no entitlement: none */
+    report_base(&r);
+    add(&r, 50)->monthly_income_fen = 10000;
+    policy_entitled(&r, true, 1u, &e);
+    assert_int_equal(r.status.dibao, DIBAO_PARTIAL);
+    assert_int_equal(r.members[0].tekun, TEKUN_DISPERSED);
+    report_base(&r);
+    r.status.dibao = DIBAO_PARTIAL;
+    add(&r, 50);
+    policy_entitled(&r, false, 0, &e);
+    assert_int_equal(r.status.dibao, DIBAO_NONE);
+    policy_entitled_note(&e, note, sizeof note);
+    assert_string_equal(note, "status from entitlements: none (reported: dibao partial)");
+}
+
 int main(void)
 {
     static const struct CMUnitTest fixed[] = {
@@ -1543,6 +1612,7 @@ int main(void)
         cmocka_unit_test(test_largest_household_fits),
         cmocka_unit_test(test_invariants_every_row_report),
         cmocka_unit_test(test_grants_of_confirmed_reviews),
+        cmocka_unit_test(test_status_from_entitlements),
     };
     enum { N_FIXED = sizeof fixed / sizeof fixed[0] };
     struct CMUnitTest tests[N_ROWS + N_FIXED];
