@@ -94,53 +94,61 @@ BEGIN
 END;
 $$;
 
--- The review of a new decision (BEFORE INSERT on decisions, only for the rows that
--- cite a review or an emergency grant): a dibao or tekun review is stored as the
--- proposal with the status in_review; an R-TEMP-EMERG grant stays granted and owes
--- its sign-off. The definer's rights: the department roles write no review table.
-CREATE OR REPLACE FUNCTION aid_review_open() RETURNS trigger
+-- The reviews of a batch of new decisions (aid_apply_decisions, once per batch, for
+-- the referrals it decided whose decision cites a review or an emergency grant): a
+-- dibao or tekun review (the decision stored as the proposal, in_review) starts at
+-- investigation; an R-TEMP-EMERG grant stays granted and owes its sign-off. Read
+-- from the decision rows themselves, so a call can only open what they say. The
+-- definer's rights: the department roles write no review table. Returns the number
+-- of reviews opened.
+CREATE OR REPLACE FUNCTION aid_reviews_open(p_refs bigint[]) RETURNS int
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, public
 AS $$
 DECLARE
-    k text;
+    n int;
 BEGIN
-    IF NEW.status = 'granted' AND NEW.rules && ARRAY['R-DIBAO-REVIEW', 'R-TEKUN-REVIEW'] THEN
-        NEW.status := 'in_review';
-        k := CASE WHEN 'R-DIBAO-REVIEW' = ANY (NEW.rules) THEN 'dibao' ELSE 'tekun' END;
-    ELSIF NEW.status = 'granted' AND 'R-TEMP-EMERG' = ANY (NEW.rules) THEN
-        k := 'emerg';
-    ELSE
-        RETURN NEW;
-    END IF;
     INSERT INTO reviews (referral_id, kind, case_id, department, township, village, as_of,
                          started_on, stage, proposal)
-    SELECT f.referral_id, k, f.case_id, f.department, r.township, r.village, r.as_of,
+    SELECT v.referral_id, v.kind, f.case_id, f.department, r.township, r.village, r.as_of,
            aid_china_date(r.received_at),
-           CASE WHEN k = 'emerg' THEN 'signoff' ELSE 'investigation' END,
+           CASE WHEN v.kind = 'emerg' THEN 'signoff' ELSE 'investigation' END,
            coalesce((SELECT jsonb_agg(jsonb_build_object('code', m.code, 'person', m.person,
                                                          'id_masked', m.mask,
                                                          'amount_fen', m.amount,
                                                          'period', m.period, 'form', m.form)
                                       ORDER BY m.ord)
-                       FROM unnest(NEW.m_code, NEW.m_person, NEW.m_id_masked,
-                                   NEW.m_amount_fen, NEW.m_period, NEW.m_form)
+                       FROM unnest(v.m_code, v.m_person, v.m_id_masked, v.m_amount_fen,
+                                   v.m_period, v.m_form)
                             WITH ORDINALITY AS m(code, person, mask, amount, period, form, ord)),
                     '[]'::jsonb)
-      FROM referrals f JOIN reports r USING (report_id)
-     WHERE f.referral_id = NEW.referral_id
+      FROM (SELECT d.referral_id, d.m_code, d.m_person, d.m_id_masked, d.m_amount_fen,
+                   d.m_period, d.m_form,
+                   CASE WHEN d.status = 'in_review' AND 'R-DIBAO-REVIEW' = ANY (d.rules)
+                            THEN 'dibao'
+                        WHEN d.status = 'in_review' AND 'R-TEKUN-REVIEW' = ANY (d.rules)
+                            THEN 'tekun'
+                        WHEN d.status = 'granted' AND 'R-TEMP-EMERG' = ANY (d.rules)
+                            THEN 'emerg' END AS kind
+              FROM decisions d
+             WHERE d.referral_id = ANY (p_refs)) v
+      JOIN referrals f ON f.referral_id = v.referral_id
+      JOIN reports r ON r.report_id = f.report_id
+     WHERE v.kind IS NOT NULL
     ON CONFLICT (referral_id) DO NOTHING;
-    RETURN NEW;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
 END;
 $$;
 
-REVOKE ALL ON FUNCTION aid_review_open() FROM PUBLIC;
+REVOKE ALL ON FUNCTION aid_reviews_open(bigint[]) FROM PUBLIC;
+-- the roles that call aid_apply_decisions with their own rights (decision.submit);
+-- the departments' aid_dept_record runs as its definer
+GRANT EXECUTE ON FUNCTION aid_reviews_open(bigint[]) TO aid_decisions;
 
-DROP TRIGGER IF EXISTS decisions_review_open ON decisions;
-CREATE TRIGGER decisions_review_open BEFORE INSERT ON decisions
-    FOR EACH ROW WHEN (NEW.rules && ARRAY['R-DIBAO-REVIEW', 'R-TEKUN-REVIEW', 'R-TEMP-EMERG'])
-    EXECUTE FUNCTION aid_review_open();
+-- (the decisions trigger that opened them one row at a time, and its function
+-- aid_review_open, are gone: migration 120)
 
 DROP TRIGGER IF EXISTS review_steps_append_only ON review_steps;
 CREATE TRIGGER review_steps_append_only BEFORE UPDATE OR DELETE ON review_steps
