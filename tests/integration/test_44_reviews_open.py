@@ -1,4 +1,4 @@
-"""test_42_reviews_open.py — a batch of decisions opens its reviews with one call
+"""test_44_reviews_open.py — a batch of decisions opens its reviews with one call
 (migration 120, issue 19).
 
 A granted civil decision citing R-DIBAO-REVIEW or R-TEKUN-REVIEW is stored as the
@@ -42,10 +42,10 @@ SELECT 'row_triggers', count(*) FROM pg_trigger
 INSERT INTO cases (case_id) VALUES (%(b)d);
 INSERT INTO reports (report_id, case_id, request_id, source, as_of, township, village,
                      urgent, body, received_at)
-VALUES (%(b)d, %(b)d, 'test_42-%(b)d', 'test_42', '2026-03-01', '330102001',
+VALUES (%(b)d, %(b)d, 'test_44-%(b)d', 'test_44', '2026-03-01', '330102001',
         '330102001001', false, '\\x80', '2026-03-02 20:00:00+00');
 INSERT INTO referrals (referral_id, report_id, case_id, department, seq, issued_by)
-SELECT %(b)d + k, %(b)d, %(b)d, d, %(b)d + k, 'test_42'
+SELECT %(b)d + k, %(b)d, %(b)d, d, %(b)d + k, 'test_44'
   FROM (VALUES (1, 'civil'), (2, 'social'), (3, 'tempaid'), (4, 'housing'),
                (5, 'medical'), (6, 'care')) AS v(k, d);
 -- referral 6 is decided already: a second decision of it changes nothing
@@ -61,7 +61,7 @@ SELECT 'made', count(*) FROM aid_apply_decisions(
     ARRAY[%(b)d + 1, %(b)d + 1, %(b)d + 3]::bigint[], ARRAY[2, 1, 1],
     ARRAY['DIBAO_SUPP', 'DIBAO_BASE', 'TEMP_CASH'], ARRAY[1, 0, NULL]::int[],
     ARRAY['m1', 'm0', NULL], ARRAY[300, 200, 900]::bigint[],
-    ARRAY['month', 'month', 'once'], ARRAY['cash', 'cash', 'cash'], 'test_42');
+    ARRAY['month', 'month', 'once'], ARRAY['cash', 'cash', 'cash'], 'test_44');
 SELECT 'status', f.referral_id - %(b)d, f.status, d.status FROM referrals f
   JOIN decisions d USING (referral_id)
  WHERE f.referral_id > %(b)d ORDER BY 2;
