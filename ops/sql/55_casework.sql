@@ -29,17 +29,28 @@ LANGUAGE sql STABLE AS $$
                     extract(isodow FROM p_day) < 6)
 $$;
 
--- The p_n-th working day after p_day (p_day itself when p_n is 0): one query over the
--- days that follow (a year more than Monday–Friday would need, for long holidays);
--- NULL when the calendar leaves fewer working days than that.
+-- The p_n-th working day after p_day (p_day itself when p_n is 0). When the calendar
+-- lists no day after p_day up to the p_n-th Monday–Friday day after it (w: a weekend
+-- p_day counts from its Friday, then whole weeks and the rest), that day is the
+-- answer: one index probe, no list of days (case.get asks it for every open review).
+-- Otherwise one query over the days that follow (a year more than Monday–Friday
+-- would need, for long holidays); NULL when the calendar leaves fewer working days.
 CREATE OR REPLACE FUNCTION aid_workdays_add(p_day date, p_n int) RETURNS date
 LANGUAGE sql STABLE AS $$
-    SELECT CASE WHEN p_n <= 0 THEN p_day ELSE (
+    SELECT CASE WHEN p_n <= 0 THEN p_day
+                WHEN NOT EXISTS (SELECT 1 FROM calendar_days c
+                                  WHERE c.day > p_day AND c.day <= w.day) THEN w.day
+                ELSE (
         SELECT d.day::date
           FROM generate_series(p_day + 1, p_day + 2 * p_n + 366, interval '1 day') AS d(day)
           LEFT JOIN calendar_days c ON c.day = d.day::date
          WHERE coalesce(c.kind = 'workday', extract(isodow FROM d.day) < 6)
          ORDER BY d.day OFFSET p_n - 1 LIMIT 1) END
+      FROM (SELECT f.mon + ((f.dow - 1 + p_n) / 5) * 7 + (f.dow - 1 + p_n) % 5 AS day
+              FROM (SELECT g.fri - (extract(isodow FROM g.fri)::int - 1) AS mon,
+                           extract(isodow FROM g.fri)::int AS dow
+                      FROM (SELECT p_day - greatest(extract(isodow FROM p_day)::int - 5, 0)
+                                   AS fri) g) f) w
 $$;
 
 -- The working days in (p_from, p_to]: 0 when p_to is not after p_from (the days
