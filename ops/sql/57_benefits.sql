@@ -121,7 +121,7 @@ BEGIN
 
     -- stale: a later report's decision already holds these kinds
     IF EXISTS (SELECT 1 FROM entitlements e
-                WHERE (e.case_id = v_case OR e.subject IN (SELECT subject FROM ent_new))
+                WHERE (e.case_id = v_case OR e.subject = ANY (ARRAY(SELECT subject FROM ent_new)))
                   AND e.kind = ANY (v_kinds) AND e.report_id > v_report) THEN
         RETURN 0;
     END IF;
@@ -152,7 +152,7 @@ BEGIN
                                              AND n.kind = e.kind) THEN 'superseded'
                              ELSE 'ended' END,
            end_rules = v_rules
-     WHERE (e.case_id = v_case OR e.subject IN (SELECT subject FROM ent_new))
+     WHERE (e.case_id = v_case OR e.subject = ANY (ARRAY(SELECT subject FROM ent_new)))
        AND e.kind = ANY (v_kinds)
        AND (e.last_month IS NULL OR e.last_month >= v_month)
        AND e.entitlement_id <> ALL (v_keep);
