@@ -35,22 +35,28 @@ $$;
 -- answer: one index probe, no list of days (case.get asks it for every open review).
 -- Otherwise one query over the days that follow (a year more than Monday–Friday
 -- would need, for long holidays); NULL when the calendar leaves fewer working days.
+-- PL/pgSQL: its plans are kept by the session (a SQL function's are made again at
+-- every statement that calls it, which cost as much as the day list it saves).
 CREATE OR REPLACE FUNCTION aid_workdays_add(p_day date, p_n int) RETURNS date
-LANGUAGE sql STABLE AS $$
-    SELECT CASE WHEN p_n <= 0 THEN p_day
-                WHEN NOT EXISTS (SELECT 1 FROM calendar_days c
-                                  WHERE c.day > p_day AND c.day <= w.day) THEN w.day
-                ELSE (
-        SELECT d.day::date
-          FROM generate_series(p_day + 1, p_day + 2 * p_n + 366, interval '1 day') AS d(day)
-          LEFT JOIN calendar_days c ON c.day = d.day::date
-         WHERE coalesce(c.kind = 'workday', extract(isodow FROM d.day) < 6)
-         ORDER BY d.day OFFSET p_n - 1 LIMIT 1) END
-      FROM (SELECT f.mon + ((f.dow - 1 + p_n) / 5) * 7 + (f.dow - 1 + p_n) % 5 AS day
-              FROM (SELECT g.fri - (extract(isodow FROM g.fri)::int - 1) AS mon,
-                           extract(isodow FROM g.fri)::int AS dow
-                      FROM (SELECT p_day - greatest(extract(isodow FROM p_day)::int - 5, 0)
-                                   AS fri) g) f) w
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    fri date := p_day - greatest(extract(isodow FROM p_day)::int - 5, 0);
+    dow int := extract(isodow FROM fri)::int;
+    w date;
+BEGIN
+    IF p_n <= 0 THEN
+        RETURN p_day;
+    END IF;
+    w := fri - (dow - 1) + ((dow - 1 + p_n) / 5) * 7 + (dow - 1 + p_n) % 5;
+    IF NOT EXISTS (SELECT 1 FROM calendar_days c WHERE c.day > p_day AND c.day <= w) THEN
+        RETURN w;
+    END IF;
+    RETURN (SELECT d.day::date
+              FROM generate_series(p_day + 1, p_day + 2 * p_n + 366, interval '1 day') AS d(day)
+              LEFT JOIN calendar_days c ON c.day = d.day::date
+             WHERE coalesce(c.kind = 'workday', extract(isodow FROM d.day) < 6)
+             ORDER BY d.day OFFSET p_n - 1 LIMIT 1);
+END;
 $$;
 
 -- The working days in (p_from, p_to]: 0 when p_to is not after p_from (the days
