@@ -540,14 +540,18 @@ $$;
 -- ---------------------------------------------------------------- one case per household
 
 -- The case p_case goes on as: itself, or the case it was merged into (followed).
+-- PL/pgSQL, whose plan the session keeps: every case.get asks it, and a SQL function
+-- with a recursive query is planned again at each call (issue 19).
 CREATE OR REPLACE FUNCTION aid_case_resolve(p_case bigint) RETURNS bigint
-LANGUAGE sql STABLE AS $$
-    WITH RECURSIVE chain(c, depth) AS (
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (WITH RECURSIVE chain(c, depth) AS (
         SELECT p_case, 0
         UNION ALL
         SELECT m.into_case, chain.depth + 1 FROM case_merges m JOIN chain ON m.from_case = chain.c
          WHERE chain.depth < 32)
-    SELECT c FROM chain ORDER BY depth DESC LIMIT 1
+    SELECT c FROM chain ORDER BY depth DESC LIMIT 1);
+END;
 $$;
 
 -- Merges case p_from into p_into (case.merge): the members of p_from become
