@@ -13,8 +13,14 @@ LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan
 SET enable_seqscan = off
 AS $$
+DECLARE
+    v_done bigint[];
+    v_open bigint[];
 BEGIN
-    RETURN QUERY
+    -- a granted decision citing R-DIBAO-REVIEW or R-TEKUN-REVIEW is stored as the
+    -- proposal, in_review (POLICY.md §16); its review, and the sign-off an
+    -- R-TEMP-EMERG grant owes, are opened for the whole batch afterwards by one
+    -- aid_reviews_open call (ops/sql/55_casework.sql), not by a trigger per row
     WITH ms AS (
         SELECT m.r, array_agg(m.code ORDER BY m.ord) AS codes,
                array_agg(m.person ORDER BY m.ord) AS persons,
@@ -28,20 +34,29 @@ BEGIN
     ), fresh AS (
         INSERT INTO decisions (referral_id, status, reason, rules, decided_by, m_code, m_person,
                                m_id_masked, m_amount_fen, m_period, m_form)
-        SELECT t.r, t.s, t.reason,
-               CASE WHEN t.rules = '' THEN '{}'::text[] ELSE string_to_array(t.rules, ',') END,
+        SELECT t.r,
+               CASE WHEN t.s = 'granted'
+                         AND t.rules && ARRAY['R-DIBAO-REVIEW', 'R-TEKUN-REVIEW']
+                    THEN 'in_review' ELSE t.s END,
+               t.reason, t.rules,
                p_by, coalesce(ms.codes, '{}'), coalesce(ms.persons, '{}'),
                coalesce(ms.masks, '{}'), coalesce(ms.amounts, '{}'),
                coalesce(ms.periods, '{}'), coalesce(ms.forms, '{}')
-          FROM unnest(p_refs, p_status, p_reason, p_rules) AS t(r, s, reason, rules)
+          FROM (SELECT u.r, u.s, u.reason,
+                       CASE WHEN u.rules = '' THEN '{}'::text[]
+                            ELSE string_to_array(u.rules, ',') END AS rules
+                  FROM unnest(p_refs, p_status, p_reason, p_rules) AS u(r, s, reason, rules)) t
           LEFT JOIN ms ON ms.r = t.r
         ON CONFLICT (referral_id) DO NOTHING
-        RETURNING decisions.referral_id AS r, decisions.status AS s
+        RETURNING decisions.referral_id AS r, decisions.status AS s,
+                  decisions.status IN ('in_review', 'granted')
+                  AND decisions.rules && ARRAY['R-DIBAO-REVIEW', 'R-TEKUN-REVIEW',
+                                               'R-TEMP-EMERG'] AS opens
     ), done AS (
         UPDATE referrals f SET status = fresh.s, decided_at = now()
           FROM fresh
          WHERE f.referral_id = fresh.r
-        RETURNING f.referral_id, f.department, f.seq
+        RETURNING f.referral_id, f.department, f.seq, fresh.opens
     ), dequeued AS (
         -- department and seq are the index's keys (a lookup whatever the
         -- statistics said when the plan was made); referral_id keeps one
@@ -51,7 +66,14 @@ BEGIN
            AND q.seq = ANY (ARRAY(SELECT done.seq FROM done))
            AND q.referral_id = ANY (ARRAY(SELECT done.referral_id FROM done))
     )
-    SELECT done.referral_id FROM done;
+    SELECT coalesce(array_agg(done.referral_id), '{}'),
+           coalesce(array_agg(done.referral_id) FILTER (WHERE done.opens), '{}')
+      INTO v_done, v_open
+      FROM done;
+    IF cardinality(v_open) > 0 THEN
+        PERFORM aid_reviews_open(v_open);
+    END IF;
+    RETURN QUERY SELECT unnest(v_done);
 END;
 $$;
 

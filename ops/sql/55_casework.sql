@@ -29,17 +29,34 @@ LANGUAGE sql STABLE AS $$
                     extract(isodow FROM p_day) < 6)
 $$;
 
--- The p_n-th working day after p_day (p_day itself when p_n is 0): one query over the
--- days that follow (a year more than Monday–Friday would need, for long holidays);
--- NULL when the calendar leaves fewer working days than that.
+-- The p_n-th working day after p_day (p_day itself when p_n is 0). When the calendar
+-- lists no day after p_day up to the p_n-th Monday–Friday day after it (w: a weekend
+-- p_day counts from its Friday, then whole weeks and the rest), that day is the
+-- answer: one index probe, no list of days (case.get asks it for every open review).
+-- Otherwise one query over the days that follow (a year more than Monday–Friday
+-- would need, for long holidays); NULL when the calendar leaves fewer working days.
+-- PL/pgSQL: its plans are kept by the session (a SQL function's are made again at
+-- every statement that calls it, which cost as much as the day list it saves).
 CREATE OR REPLACE FUNCTION aid_workdays_add(p_day date, p_n int) RETURNS date
-LANGUAGE sql STABLE AS $$
-    SELECT CASE WHEN p_n <= 0 THEN p_day ELSE (
-        SELECT d.day::date
-          FROM generate_series(p_day + 1, p_day + 2 * p_n + 366, interval '1 day') AS d(day)
-          LEFT JOIN calendar_days c ON c.day = d.day::date
-         WHERE coalesce(c.kind = 'workday', extract(isodow FROM d.day) < 6)
-         ORDER BY d.day OFFSET p_n - 1 LIMIT 1) END
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    fri date := p_day - greatest(extract(isodow FROM p_day)::int - 5, 0);
+    dow int := extract(isodow FROM fri)::int;
+    w date;
+BEGIN
+    IF p_n <= 0 THEN
+        RETURN p_day;
+    END IF;
+    w := fri - (dow - 1) + ((dow - 1 + p_n) / 5) * 7 + (dow - 1 + p_n) % 5;
+    IF NOT EXISTS (SELECT 1 FROM calendar_days c WHERE c.day > p_day AND c.day <= w) THEN
+        RETURN w;
+    END IF;
+    RETURN (SELECT d.day::date
+              FROM generate_series(p_day + 1, p_day + 2 * p_n + 366, interval '1 day') AS d(day)
+              LEFT JOIN calendar_days c ON c.day = d.day::date
+             WHERE coalesce(c.kind = 'workday', extract(isodow FROM d.day) < 6)
+             ORDER BY d.day OFFSET p_n - 1 LIMIT 1);
+END;
 $$;
 
 -- The working days in (p_from, p_to]: 0 when p_to is not after p_from (the days
@@ -94,53 +111,61 @@ BEGIN
 END;
 $$;
 
--- The review of a new decision (BEFORE INSERT on decisions, only for the rows that
--- cite a review or an emergency grant): a dibao or tekun review is stored as the
--- proposal with the status in_review; an R-TEMP-EMERG grant stays granted and owes
--- its sign-off. The definer's rights: the department roles write no review table.
-CREATE OR REPLACE FUNCTION aid_review_open() RETURNS trigger
+-- The reviews of a batch of new decisions (aid_apply_decisions, once per batch, for
+-- the referrals it decided whose decision cites a review or an emergency grant): a
+-- dibao or tekun review (the decision stored as the proposal, in_review) starts at
+-- investigation; an R-TEMP-EMERG grant stays granted and owes its sign-off. Read
+-- from the decision rows themselves, so a call can only open what they say. The
+-- definer's rights: the department roles write no review table. Returns the number
+-- of reviews opened.
+CREATE OR REPLACE FUNCTION aid_reviews_open(p_refs bigint[]) RETURNS int
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, public
 AS $$
 DECLARE
-    k text;
+    n int;
 BEGIN
-    IF NEW.status = 'granted' AND NEW.rules && ARRAY['R-DIBAO-REVIEW', 'R-TEKUN-REVIEW'] THEN
-        NEW.status := 'in_review';
-        k := CASE WHEN 'R-DIBAO-REVIEW' = ANY (NEW.rules) THEN 'dibao' ELSE 'tekun' END;
-    ELSIF NEW.status = 'granted' AND 'R-TEMP-EMERG' = ANY (NEW.rules) THEN
-        k := 'emerg';
-    ELSE
-        RETURN NEW;
-    END IF;
     INSERT INTO reviews (referral_id, kind, case_id, department, township, village, as_of,
                          started_on, stage, proposal)
-    SELECT f.referral_id, k, f.case_id, f.department, r.township, r.village, r.as_of,
+    SELECT v.referral_id, v.kind, f.case_id, f.department, r.township, r.village, r.as_of,
            aid_china_date(r.received_at),
-           CASE WHEN k = 'emerg' THEN 'signoff' ELSE 'investigation' END,
+           CASE WHEN v.kind = 'emerg' THEN 'signoff' ELSE 'investigation' END,
            coalesce((SELECT jsonb_agg(jsonb_build_object('code', m.code, 'person', m.person,
                                                          'id_masked', m.mask,
                                                          'amount_fen', m.amount,
                                                          'period', m.period, 'form', m.form)
                                       ORDER BY m.ord)
-                       FROM unnest(NEW.m_code, NEW.m_person, NEW.m_id_masked,
-                                   NEW.m_amount_fen, NEW.m_period, NEW.m_form)
+                       FROM unnest(v.m_code, v.m_person, v.m_id_masked, v.m_amount_fen,
+                                   v.m_period, v.m_form)
                             WITH ORDINALITY AS m(code, person, mask, amount, period, form, ord)),
                     '[]'::jsonb)
-      FROM referrals f JOIN reports r USING (report_id)
-     WHERE f.referral_id = NEW.referral_id
+      FROM (SELECT d.referral_id, d.m_code, d.m_person, d.m_id_masked, d.m_amount_fen,
+                   d.m_period, d.m_form,
+                   CASE WHEN d.status = 'in_review' AND 'R-DIBAO-REVIEW' = ANY (d.rules)
+                            THEN 'dibao'
+                        WHEN d.status = 'in_review' AND 'R-TEKUN-REVIEW' = ANY (d.rules)
+                            THEN 'tekun'
+                        WHEN d.status = 'granted' AND 'R-TEMP-EMERG' = ANY (d.rules)
+                            THEN 'emerg' END AS kind
+              FROM decisions d
+             WHERE d.referral_id = ANY (p_refs)) v
+      JOIN referrals f ON f.referral_id = v.referral_id
+      JOIN reports r ON r.report_id = f.report_id
+     WHERE v.kind IS NOT NULL
     ON CONFLICT (referral_id) DO NOTHING;
-    RETURN NEW;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
 END;
 $$;
 
-REVOKE ALL ON FUNCTION aid_review_open() FROM PUBLIC;
+REVOKE ALL ON FUNCTION aid_reviews_open(bigint[]) FROM PUBLIC;
+-- the roles that call aid_apply_decisions with their own rights (decision.submit);
+-- the departments' aid_dept_record runs as its definer
+GRANT EXECUTE ON FUNCTION aid_reviews_open(bigint[]) TO aid_decisions;
 
-DROP TRIGGER IF EXISTS decisions_review_open ON decisions;
-CREATE TRIGGER decisions_review_open BEFORE INSERT ON decisions
-    FOR EACH ROW WHEN (NEW.rules && ARRAY['R-DIBAO-REVIEW', 'R-TEKUN-REVIEW', 'R-TEMP-EMERG'])
-    EXECUTE FUNCTION aid_review_open();
+-- (the decisions trigger that opened them one row at a time, and its function
+-- aid_review_open, are gone: migration 120)
 
 DROP TRIGGER IF EXISTS review_steps_append_only ON review_steps;
 CREATE TRIGGER review_steps_append_only BEFORE UPDATE OR DELETE ON review_steps
@@ -484,7 +509,7 @@ GRANT EXECUTE ON FUNCTION aid_case_search(text, text, text, bytea, int) TO aid_c
 -- a review (§16: investigation → notice → confirmation by another person): a civil
 -- referral on the case's latest report, issued by 'recheck', whose decision cites
 -- R-RECHECK and R-DIBAO-REVIEW (or R-TEKUN-REVIEW for a tekun person) and so is in
--- review at once (aid_review_open); the review counts its deadlines from p_on and its
+-- review at once (aid_apply_decisions opens it: aid_reviews_open); the review counts its deadlines from p_on and its
 -- proposal is the case's entitlements in force (the investigation recomputes it from
 -- its findings). Only a re-check due by p_on's month (aid_recheck_due: a dibao
 -- household before a tekun person), one open per case. p_township (the caller's reach,

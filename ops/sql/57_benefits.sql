@@ -127,7 +127,7 @@ BEGIN
 
     -- stale: a later report's decision already holds these kinds
     IF EXISTS (SELECT 1 FROM entitlements e
-                WHERE (e.case_id = v_case OR e.subject IN (SELECT subject FROM ent_new))
+                WHERE (e.case_id = v_case OR e.subject = ANY (ARRAY(SELECT subject FROM ent_new)))
                   AND e.kind = ANY (v_kinds) AND e.report_id > v_report) THEN
         RETURN 0;
     END IF;
@@ -160,7 +160,7 @@ BEGIN
                                              AND n.kind = e.kind) THEN 'superseded'
                              ELSE 'ended' END,
            end_rules = v_rules
-     WHERE (e.case_id = v_case OR e.subject IN (SELECT subject FROM ent_new))
+     WHERE (e.case_id = v_case OR e.subject = ANY (ARRAY(SELECT subject FROM ent_new)))
        AND e.kind = ANY (v_kinds)
        AND (e.last_month IS NULL OR e.last_month >= v_month)
        AND e.entitlement_id <> ALL (v_keep);
@@ -709,14 +709,18 @@ $$;
 -- ---------------------------------------------------------------- one case per household
 
 -- The case p_case goes on as: itself, or the case it was merged into (followed).
+-- PL/pgSQL, whose plan the session keeps: every case.get asks it, and a SQL function
+-- with a recursive query is planned again at each call (issue 19).
 CREATE OR REPLACE FUNCTION aid_case_resolve(p_case bigint) RETURNS bigint
-LANGUAGE sql STABLE AS $$
-    WITH RECURSIVE chain(c, depth) AS (
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (WITH RECURSIVE chain(c, depth) AS (
         SELECT p_case, 0
         UNION ALL
         SELECT m.into_case, chain.depth + 1 FROM case_merges m JOIN chain ON m.from_case = chain.c
          WHERE chain.depth < 32)
-    SELECT c FROM chain ORDER BY depth DESC LIMIT 1
+    SELECT c FROM chain ORDER BY depth DESC LIMIT 1);
+END;
 $$;
 
 -- Case p_case and every case merged into it (followed back through case_merges),

@@ -12,7 +12,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 MIGRATIONS = os.path.join(ROOT, "ops", "migrations")
 SQL = os.path.join(ROOT, "ops", "sql")
 FUNC = re.compile(r"\bCREATE\s+(?:OR\s+REPLACE\s+)?FUNCTION\s+(?:public\.)?(\w+)\s*\(", re.I)
-DEAD = ("aid_record_assessment", "aid_record_decisions")
+DEAD = ("aid_record_assessment", "aid_record_decisions", "aid_review_open")
 VIEW = re.compile(r"\bCREATE\s+(?:OR\s+REPLACE\s+)?VIEW\s+(?:public\.)?(\w+)", re.I)
 # The views migrations made before views had their home in ops/sql; migrations are
 # never edited, so these statements stay as they ran. No other migration makes a view.

@@ -1,0 +1,97 @@
+"""test_46_entitlements_lookups.py — starting a decision's entitlements looks
+entitlements up by index, not by reading the whole table (migration 121, issue 19).
+
+aid_entitlements_start (the benefits sweep, once per granted civil decision)
+asked three questions of every entitlement of the county: is a later decision
+already holding these kinds (case OR subject IN (a subquery): no index can
+answer a hashed subplan), is this person dead (end_reason = 'death': no
+index), which of them end now (the same OR). In `make bench` that was 12 ms a
+decision with 22,000 entitlements, the largest CPU user of the whole pipeline,
+and it grows with the county. Now the subjects are an array (= ANY, an index
+condition) and the deaths have a partial index.
+
+The test, as the owner in a transaction that is rolled back: a case, a report,
+a granted civil decision with a monthly dibao supplement, then
+aid_entitlements_start among 5,000 other households' entitlements (analyzed:
+the plans are chosen by cost) with auto_explain on: the entitlement is started and no plan
+read entitlements sequentially.
+"""
+import re
+import subprocess
+import time
+
+BASE = 920000000
+
+
+def run_sql(h, sql):
+    """Runs sql (several statements, one session) as the owner."""
+    p = subprocess.run(["psql", h.PG_DSN, "-X", "-q", "-A", "-t", "-F", "\t",
+                        "-v", "ON_ERROR_STOP=1", "-f", "-"],
+                       input=sql, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    return [line.split("\t") for line in p.stdout.splitlines() if line != ""]
+
+
+SQL = """
+BEGIN;
+INSERT INTO cases (case_id) VALUES (%(b)d);
+INSERT INTO reports (report_id, case_id, request_id, source, as_of, township, village,
+                     urgent, body)
+VALUES (%(b)d, %(b)d, 'test_46-%(b)d', 'test_46', '2026-03-01', '330102001',
+        '330102001001', false, '\\x80');
+INSERT INTO referrals (referral_id, report_id, case_id, department, seq, issued_by)
+VALUES (%(b)d, %(b)d, %(b)d, 'civil', %(b)d, 'test_46');
+SELECT 'decided', count(*) FROM aid_apply_decisions(
+    ARRAY[%(b)d]::bigint[], ARRAY['granted'], ARRAY['a'], ARRAY['R-DIBAO-SUP-A'],
+    ARRAY[%(b)d]::bigint[], ARRAY[1], ARRAY['civil.dibao_supplement'], ARRAY[NULL]::int[],
+    ARRAY[NULL], ARRAY[31500]::bigint[], ARRAY['month'], ARRAY['cash'], 'civil');
+-- a county's worth of other households' entitlements, and their statistics (the
+-- plans are chosen by cost: a nearly empty table is rightly read whole)
+INSERT INTO cases (case_id) SELECT %(b)d + g FROM generate_series(1, 5000) g;
+INSERT INTO entitlements (case_id, subject, kind, amount_fen, first_month, referral_id,
+                          report_id, rules)
+SELECT %(b)d + g, int8send(%(b)d + g), 'dibao_supplement', 100, '2026-01-01', %(b)d,
+       %(b)d, '{}'
+  FROM generate_series(1, 5000) g;
+ANALYZE entitlements;
+LOAD 'auto_explain';
+SET LOCAL auto_explain.log_min_duration = 0;
+SET LOCAL auto_explain.log_nested_statements = on;
+SELECT 'started', aid_entitlements_start(%(b)d);
+SELECT 'marker_test_46_end';
+ROLLBACK;
+""" % {"b": BASE}
+
+
+def test_starting_entitlements_reads_no_whole_table(h):
+    offset = h.log_size("postgres")
+    rows = run_sql(h, SQL)
+    assert rows == [["decided", "1"], ["started", "1"], ["marker_test_46_end"]], rows
+    log = ""
+    for _ in range(50):
+        log = h.log_since("postgres", offset)
+        if "marker_test_46_end" in log:
+            break
+        time.sleep(0.1)  # the server writes its log on its own
+    # only this session logs plans; the three questions, each by the case or the
+    # subject (an index condition, not a filter on every row)
+    asked = 0
+    for block in log.split(" plan:")[1:]:
+        if not ("e.report_id > v_report" in block or "UPDATE entitlements e" in block
+                or "e.end_reason = 'death'" in block):
+            continue
+        asked += 1
+        lines = block.splitlines()
+        for i, line in enumerate(lines):
+            if not re.search(r"Scan .*\bon entitlements e\b", line):
+                continue
+            props = []
+            for nxt in lines[i + 1:]:
+                if "->" in nxt:
+                    break
+                props.append(nxt)
+            assert "entitlements_deaths" in line or any(
+                ("Index Cond" in p or "Recheck Cond" in p) and
+                ("case_id" in p or "subject" in p) for p in props), \
+                "entitlements read whole:\n%s" % block[:3000]
+    assert asked == 3, log[-3000:]
