@@ -500,6 +500,16 @@ def psql(sql, timeout=60):
     return [line.split("\t") for line in p.stdout.splitlines() if line != ""]
 
 
+def psql_script(sql, timeout=120):
+    """Runs a script of several statements in one session (a transaction of its own
+    making, session settings) on AID_PG_DSN; returns the rows of every statement."""
+    p = subprocess.run(["psql", PG_DSN, "-X", "-q", "-A", "-t", "-F", "\t",
+                        "-v", "ON_ERROR_STOP=1", "-f", "-"],
+                       input=sql, capture_output=True, text=True, timeout=timeout)
+    assert p.returncode == 0, p.stderr
+    return [line.split("\t") for line in p.stdout.splitlines() if line != ""]
+
+
 def psql_value(sql):
     rows = psql(sql)
     assert len(rows) == 1 and len(rows[0]) == 1, rows

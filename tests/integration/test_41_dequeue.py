@@ -19,20 +19,10 @@ All of it inside a transaction that is rolled back (ids and seqs far above
 the stack's own), so the running departments never see these rows.
 """
 import re
-import subprocess
 import time
 
 BASE = 900000000
 N = 300
-
-
-def run_sql(h, sql):
-    """Runs sql (several statements, one session) as the owner."""
-    p = subprocess.run(["psql", h.PG_DSN, "-X", "-q", "-A", "-t", "-F", "\t",
-                        "-v", "ON_ERROR_STOP=1", "-f", "-"],
-                       input=sql, capture_output=True, text=True, timeout=120)
-    assert p.returncode == 0, p.stderr
-    return [line.split("\t") for line in p.stdout.splitlines() if line != ""]
 
 
 SQL = """
@@ -77,7 +67,7 @@ ROLLBACK;
 
 def test_decided_referrals_leave_the_queue_one_lookup_each(h):
     offset = h.log_size("postgres")
-    rows = run_sql(h, SQL)
+    rows = h.psql_script(SQL)
     assert [r[1:] for r in rows if r[0] == "made"] == [[str(N)]], rows
     # civil's rows left the queue; housing's, with the same seqs, stayed
     assert [r[1:] for r in rows if r[0] == "queued"] == [["housing", str(N)]], rows

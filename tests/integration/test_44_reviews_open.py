@@ -19,18 +19,8 @@ test, in one transaction that is rolled back (ids far above the stack's own):
   a denied referral).
 """
 import json
-import subprocess
 
 BASE = 910000000
-
-
-def run_sql(h, sql):
-    """Runs sql (several statements, one session) as the owner."""
-    p = subprocess.run(["psql", h.PG_DSN, "-X", "-q", "-A", "-t", "-F", "\t",
-                        "-v", "ON_ERROR_STOP=1", "-f", "-"],
-                       input=sql, capture_output=True, text=True, timeout=120)
-    assert p.returncode == 0, p.stderr
-    return [line.split("\t") for line in p.stdout.splitlines() if line != ""]
 
 
 SQL = """
@@ -76,7 +66,7 @@ ROLLBACK;
 
 
 def test_a_batch_of_decisions_opens_its_reviews_in_one_call(h):
-    rows = run_sql(h, SQL)
+    rows = h.psql_script(SQL)
     # no trigger per row on the departments' hot path
     assert [r[1:] for r in rows if r[0] == "row_triggers"] == [["0"]], rows
     assert [r[1:] for r in rows if r[0] == "first"] == [["1"]], rows

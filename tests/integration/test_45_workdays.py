@@ -19,17 +19,7 @@ are rolled back (the stack's calendar is left as it is):
   0.02–0.04 ms.
 """
 import re
-import subprocess
 import time
-
-
-def run_sql(h, sql):
-    """Runs sql (several statements, one session) as the owner."""
-    p = subprocess.run(["psql", h.PG_DSN, "-X", "-q", "-A", "-t", "-F", "\t",
-                        "-v", "ON_ERROR_STOP=1", "-f", "-"],
-                       input=sql, capture_output=True, text=True, timeout=120)
-    assert p.returncode == 0, p.stderr
-    return [line.split("\t") for line in p.stdout.splitlines() if line != ""]
 
 
 # the n-th working day after d, one day at a time, next to the function's answer
@@ -70,14 +60,14 @@ ROLLBACK;
 
 
 def test_workdays_add_agrees_with_counting_day_by_day(h):
-    rows = run_sql(h, SQL)
+    rows = h.psql_script(SQL)
     n = str(28 * 26)
     assert rows == [["empty", n, "0"], ["calendar", n, "0"]], rows
 
 
 def test_workdays_add_lists_no_days_when_the_calendar_has_none(h):
     offset = h.log_size("postgres")
-    rows = run_sql(h, PLAN)
+    rows = h.psql_script(PLAN)
     assert rows == [["due", "2026-02-02"]], rows
     log = ""
     for _ in range(50):

@@ -17,19 +17,9 @@ the plans are chosen by cost) with auto_explain on: the entitlement is started a
 read entitlements sequentially.
 """
 import re
-import subprocess
 import time
 
 BASE = 920000000
-
-
-def run_sql(h, sql):
-    """Runs sql (several statements, one session) as the owner."""
-    p = subprocess.run(["psql", h.PG_DSN, "-X", "-q", "-A", "-t", "-F", "\t",
-                        "-v", "ON_ERROR_STOP=1", "-f", "-"],
-                       input=sql, capture_output=True, text=True, timeout=120)
-    assert p.returncode == 0, p.stderr
-    return [line.split("\t") for line in p.stdout.splitlines() if line != ""]
 
 
 SQL = """
@@ -65,7 +55,7 @@ ROLLBACK;
 
 def test_starting_entitlements_reads_no_whole_table(h):
     offset = h.log_size("postgres")
-    rows = run_sql(h, SQL)
+    rows = h.psql_script(SQL)
     assert rows == [["decided", "1"], ["started", "1"], ["marker_test_46_end"]], rows
     log = ""
     for _ in range(50):
