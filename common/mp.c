@@ -1,6 +1,7 @@
 /* mp.c — allocation-free pre-check of MessagePack bytes, and helpers. */
 #include "mp.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -238,4 +239,19 @@ void mp_pack_kv_bool(msgpack_packer *pk, const char *key, bool val)
         msgpack_pack_true(pk);
     else
         msgpack_pack_false(pk);
+}
+
+void mp_pack_id_list(msgpack_packer *pk, const char *csv, const char *prefix)
+{
+    size_t n = *csv ? 1 : 0;
+    for (const char *c = csv; *c; c++)
+        n += *c == ',';
+    msgpack_pack_array(pk, n);
+    for (const char *c = csv; n-- > 0;) {
+        char buf[64];
+        size_t len = strcspn(c, ",");
+        snprintf(buf, sizeof buf, "%s%.*s", prefix, (int)len, c);
+        mp_pack_str(pk, buf);
+        c += len + (c[len] == ',');
+    }
 }

@@ -52,5 +52,8 @@ void mp_pack_strn(msgpack_packer *pk, const char *s, size_t n);
 void mp_pack_kv_str(msgpack_packer *pk, const char *key, const char *val);
 void mp_pack_kv_int(msgpack_packer *pk, const char *key, int64_t val);
 void mp_pack_kv_bool(msgpack_packer *pk, const char *key, bool val);
+/* Packs a comma-separated list of numbers ("12,40"; "" is none) as an array of
+ * prefixed ids: ["case-12", "case-40"] for prefix "case-". */
+void mp_pack_id_list(msgpack_packer *pk, const char *csv, const char *prefix);
 
 #endif

@@ -588,22 +588,6 @@ static const schema_field_t draw_fields[] = {
 };
 static SCHEMA(draw_schema, "review.draw", draw_fields);
 
-/* Packs a comma-separated list of referral numbers as ["referral-<n>", …]. */
-static void pack_referrals(msgpack_packer *pk, const char *csv)
-{
-    int n = *csv ? 1 : 0;
-    for (const char *c = csv; *c; c++)
-        n += *c == ',';
-    msgpack_pack_array(pk, (size_t)n);
-    for (const char *c = csv; n-- > 0;) {
-        char buf[48];
-        size_t len = strcspn(c, ",");
-        snprintf(buf, sizeof buf, "referral-%.*s", (int)len, c);
-        mp_pack_str(pk, buf);
-        c += len + (c[len] == ',');
-    }
-}
-
 int review_draw(void *arg, const char *client, const proto_request_t *req, msgpack_packer *pk,
                 proto_error_t *err)
 {
@@ -639,7 +623,7 @@ int review_draw(void *arg, const char *client, const proto_request_t *req, msgpa
     mp_pack_kv_int(pk, "rate_percent", atoll(PQgetvalue(r, 0, 0)));
     mp_pack_kv_int(pk, "awaiting", pool_n);
     mp_pack_str(pk, "drawn");
-    pack_referrals(pk, PQgetvalue(r, 0, 2));
+    mp_pack_id_list(pk, PQgetvalue(r, 0, 2), "referral-");
     mp_pack_kv_int(pk, "seed", (int64_t)seed);
     mp_pack_kv_str(pk, "by", q.by);
     log_info("review.drawn", "township", LOG_S(q.township), "month", LOG_S(q.month), NULL);

@@ -422,18 +422,8 @@ int caseview_write_case(store_t *store, const proto_case_get_t *q, msgpack_packe
         goto out;
     }
     if (merged[0]) {
-        int n = 1;
-        for (const char *c = merged; *c; c++)
-            n += *c == ',';
         mp_pack_str(pk, "merged_from");
-        msgpack_pack_array(pk, (size_t)n);
-        for (const char *c = merged; n-- > 0;) {
-            char buf[48];
-            size_t len = strcspn(c, ",");
-            snprintf(buf, sizeof buf, "case-%.*s", (int)len, c);
-            mp_pack_str(pk, buf);
-            c += len + (c[len] == ',');
-        }
+        mp_pack_id_list(pk, merged, "case-");
     }
     snprintf(case_out, case_outsz, "%s", case_id);
 out:
