@@ -1,25 +1,33 @@
 """test_52_twelve_months.py — a small county's year of entitlements and payroll
-(issue 17 "Done when", POLICY.md §17), in a township of its own, months of 2025.
+(issue 17 "Done when", POLICY.md §16-17), in a township of its own, months of 2025,
+through the real flows: the casework review, recheck.open, a report's death, case.merge.
 
-Four households: H1 a dibao family (grandmother and a child) whom the county
-grants a dibao allowance, H2 a dispersed tekun person, H3 a dibao couple whose
-income reaches the standard, H4 a dibao widower who dies. Every month the
-township runs the payroll, a second person approves it, the bank's file is
-written, the bank's return reconciled; then the month's events:
+Five households: H1 a grandmother and a child who apply for dibao in January (the
+township investigates, the county confirms after the notice, another person: the
+allowance from February; reported again, the grandmother's supplement), H2 a
+dispersed tekun person, H3 a dibao couple on dibao since the autumn before, H4 a
+dibao widower, H5 his sister filed on a case of her own. Every month the township
+runs the payroll, a second person approves it, the bank's file is written, the
+bank's return reconciled; then the month's events:
 
   Mar  H1's child started school in February (a report of February decided after
        March was paid: a supplement from March, March adjusted in April's run);
-       H3's re-check finds its income at the standard: gradual exit, 6 more
-       months (R-EXIT)
+       H3's re-check is due (recheck.open): the investigation finds its income at
+       the standard, the confirmation starts the gradual exit, 6 more months (R-EXIT)
   Apr  the bank fails H2's line: paid in May's run
-  May  H1's re-check lowers its dibao allowance from June (a county confirmation)
-  Jul  H4 dies: his entitlements end at the end of July
+  Jun  H5 proves to be one household with H4 (case.merge): her supplement goes on
+       under H4, case.get of H5's number answers with H4
+  Jul  the sister reports H4's widower dead (a `death` circumstance): his
+       entitlements end at the end of July, hers run on
   Aug  H2 goes to hospital: paused from September, resumed from November with
-       back pay (September and October paid in November's run)
+       back pay (September and October paid in November's run); H1's re-check is
+       due (six months after February's report): a higher pension, the
+       confirmation lowers its allowance from September
 
-At the end, what was paid for each household and month equals, to the fen, both
-the entitlements active (and not paused) in that month and the amounts worked
-out here from the plan of the year; no household-month was paid twice.
+At the end, what was paid for each household and month (a merged case's lines
+counted under the case it goes on as) equals, to the fen, both the entitlements
+active (and not paused) in that month and the amounts worked out here from the plan
+of the year; no household-month and no entitlement-month was paid twice.
 """
 import os
 import random
@@ -56,8 +64,8 @@ def file_report(h, town, members, as_of, **kw):
     body = h.report(members, as_of=as_of, **kw)
     body["area"] = {"county": "520123", "township": town, "village": town + "001"}
     rep = h.submit_ok(body)
-    # in SQL, not case.get: the county's confirmations below add a second civil
-    # referral to a report, which case.get's invariants of automatic routing refuse
+    # decided: assessed, and no referral left pending (an application's stays in
+    # review until the county confirms it)
     num = rep["report_id"][7:]
     deadline = time.monotonic() + 60
     while h.psql_value("SELECT count(*) FROM reports r WHERE r.report_id = %s"
@@ -78,28 +86,34 @@ def wait_started(h, report_id, timeout=30.0):
         time.sleep(0.3)
 
 
-def county_confirms(h, case_id, report_id, allowance, masks_sup):
-    """What the casework confirmation does (issue 16): a granted civil decision with a
-    civil.dibao_grant measure on the case's report, then aid_entitlements_start."""
-    persons = ",".join(str(i) for i, _ in masks_sup)
-    masks = ", ".join(h.q(m) for _, m in masks_sup)
-    amounts = ",".join([str(allowance)] + [str(SUP_B)] * len(masks_sup))
-    codes = ",".join(["civil.dibao_grant"] + ["civil.dibao_supplement"] * len(masks_sup))
-    n = len(masks_sup) + 1
-    rows = h.psql(
-        "BEGIN;"
-        " WITH f AS (INSERT INTO referrals (report_id, case_id, department, seq, status,"
-        "            decided_at, issued_by)"
-        "   VALUES (%s, %s, 'civil', 0, 'granted', now(), 'casework') RETURNING referral_id)"
-        " INSERT INTO decisions (referral_id, status, reason, rules, decided_by, m_code,"
-        "        m_person, m_id_masked, m_amount_fen, m_period, m_form)"
-        "   SELECT referral_id, 'granted', '', '{R-DIBAO-GRANT,R-PROC-CONFIRM,R-DIBAO-SUP-B}',"
-        "          'county', '{%s}', '{NULL,%s}', ARRAY[NULL, %s], '{%s}', '{%s}', '{%s}' FROM f;"
-        " SELECT aid_entitlements_start(max(referral_id)) FROM referrals"
-        "  WHERE report_id = %s AND issued_by = 'casework';"
-        " COMMIT;" % (report_id[7:], case_id[5:], codes, persons, masks, amounts,
-                      ",".join(["month"] * n), ",".join(["cash"] * n), report_id[7:]))
-    return rows
+def wait_ents(h, case_id, want, month=None, timeout=20.0):
+    """Polls entitlements.list until want(list) holds (the sweep runs every 300 ms)."""
+    body = {"case_id": case_id}
+    if month:
+        body["month"] = month
+    deadline = time.monotonic() + timeout
+    while True:
+        ents = ok(h, "entitlements.list", body)["entitlements"]
+        if want(ents):
+            return ents
+        assert time.monotonic() < deadline, "entitlements of %s: %r" % (case_id, ents)
+        time.sleep(0.2)
+
+
+def step(h, ref, action, by, on, **kw):
+    body = {"referral_id": ref, "action": action, "by": by, "on": on}
+    body.update(kw)
+    return ok(h, "review.step", body)
+
+
+def review(h, ref, on, amend, confirm_on):
+    """The township investigates (its findings amend the report), the county confirms
+    after the 7-day notice, another person than the investigator (POLICY §16)."""
+    step(h, ref, "investigate", "520123101.li", on, note="入户调查",
+         **({"amend": {"members": amend}} if amend else {}))
+    conf = step(h, ref, "confirm", "county.wang", confirm_on)
+    assert conf["status"] == "granted", conf
+    return conf
 
 
 def month_cycle(h, town, month, fail=()):
@@ -128,21 +142,34 @@ def month_cycle(h, town, month, fail=()):
 
 def test_a_year_of_a_small_county(h):
     town = new_township(h)
-    gran = h.member(birth="1950-02-02", name="郑奶奶")
+    # H1 applies for dibao: the grandmother's pension 81000 a month, so the county's
+    # review grants 2 x P_DIBAO - 81000 = 60000 (R-DIBAO-GRANT, R-PROC-CONFIRM)
+    gran = h.member(birth="1950-02-02", name="郑奶奶", monthly_income_fen=81000)
     child = h.member(birth="2019-03-03", name="郑小")
-    r1 = file_report(h, town, [gran, child], "2025-01-05", status={"dibao": "partial"})
+    r1 = file_report(h, town, [gran, child], "2025-01-05")
     r2 = file_report(h, town, [h.member(birth="1940-04-04", name="冯独", tekun="dispersed",
                                         self_care="semi")], "2025-01-06")
-    r3 = file_report(h, town, [h.member(birth="1980-05-05", name="陈甲"),
-                               h.member(birth="1944-06-06", name="陈乙")], "2025-01-07",
+    # H3 on dibao since the autumn before: its re-check is due in March (R-RECHECK)
+    chen = h.member(birth="1980-05-05", name="陈甲")
+    r3 = file_report(h, town, [chen, h.member(birth="1944-06-06", name="陈乙")], "2024-09-07",
                      status={"dibao": "partial"})
     widower = h.member(birth="1939-07-07", name="卫翁")
+    sister = h.member(birth="1942-08-08", name="卫妹")
     r4 = file_report(h, town, [widower], "2025-01-08", status={"dibao": "full"})
-    h1, h2, h3, h4 = (r["case_id"] for r in (r1, r2, r3, r4))
-    for r in (r1, r2, r3, r4):
+    # H5: the widower's sister, filed on a case of her own (merged in June)
+    r5 = file_report(h, town, [sister], "2025-01-09", status={"dibao": "partial"})
+    h1, h2, h3, h4, h5 = (r["case_id"] for r in (r1, r2, r3, r4, r5))
+    for r in (r2, r3, r4, r5):
         wait_started(h, r["report_id"])
-    county_confirms(h, h1, r1["report_id"], 60000, [(0, h.mask(gran["id_number"]))])
-    for k, c in enumerate((h1, h2, h3, h4)):
+    [f1] = [f for f in h.case_get(h1)["result"]["referrals"]
+            if f["report_id"] == r1["report_id"] and f["department"] == "civil"]
+    assert f1["status"] == "in_review", f1
+    review(h, f1["referral_id"], "2025-01-06", None, "2025-01-14")
+    wait_ents(h, h1, lambda e: any(x["kind"] == "dibao_allowance" for x in e))
+    # reported again in January, now a dibao household: the grandmother's supplement
+    r = file_report(h, town, [gran, child], "2025-01-20")
+    wait_started(h, r["report_id"])
+    for k, c in enumerate((h1, h2, h3, h4, h5)):
         ok(h, "payee.set", {"case_id": c, "holder_id_number": h.new_id("1970-01-01"),
                             "bank": "农村信用社", "account": "62220000%08d" % k})
 
@@ -152,27 +179,44 @@ def test_a_year_of_a_small_county(h):
         paid_lines[month] = lines
         if month == "2025-03":
             school = dict(child, school_stage="compulsory")
-            r = file_report(h, town, [gran, school], "2025-02-20", status={"dibao": "partial"})
+            r = file_report(h, town, [gran, school], "2025-02-20")
             wait_started(h, r["report_id"])
-            x = ok(h, "entitlement.exit", {"case_id": h3, "reason": "income", "month": month,
-                                           "by": "乡镇民政办"})
-            assert x["last_month"] == "2025-09" and x["rules"] == ["R-EXIT", "R-RECHECK"], x
-        if month == "2025-05":
-            school = dict(child, school_stage="compulsory")
-            r = file_report(h, town, [gran, school], "2025-05-10", status={"dibao": "partial"})
-            wait_started(h, r["report_id"])
-            county_confirms(h, h1, r["report_id"], 40000,
-                            [(0, h.mask(gran["id_number"])), (1, h.mask(child["id_number"]))])
+            # H3's re-check: 陈甲 works now, the income per head reaches P_DIBAO
+            rc = ok(h, "recheck.open", {"case_id": h3, "by": "520123101.li",
+                                        "on": "2025-03-10"})
+            assert (rc["kind"], rc["due_month"]) == ("dibao", "2025-03"), rc
+            review(h, rc["referral_id"], "2025-03-11",
+                   [{"index": 0, "monthly_income_fen": 2 * 70500}], "2025-03-20")
+            [x] = ok(h, "entitlements.list", {"case_id": h3})["entitlements"]
+            assert (x["last_month"], x["end_reason"]) == ("2025-09", "income"), x
+        if month == "2025-06":
+            ok(h, "case.merge", {"into": h4, "from": h5, "by": "县民政局",
+                                 "reason": "同一户: 卫妹与卫翁同住"})
+            got = h.case_get(h5)["result"]
+            assert got["case_id"] == h4 and got["merged_from"] == [h5], got
         if month == "2025-07":
-            x = ok(h, "entitlement.exit", {"case_id": h4, "id_number": widower["id_number"],
-                                           "reason": "death", "month": month, "by": "村委会"})
-            assert x["last_month"] == "2025-07", x
+            # the sister reports her brother's death: his entitlements end with July
+            death = {"kind": "death", "id_number": widower["id_number"],
+                     "occurred_on": "2025-07-12"}
+            r = file_report(h, town, [sister], "2025-07-25", circumstances=[death])
+            assert r["case_id"] == h4, r
+            ents = wait_ents(h, h4, lambda e: any(x.get("end_reason") == "death" for x in e))
+            [w] = [e for e in ents if e.get("id_masked") == h.mask(widower["id_number"])]
+            assert (w["last_month"], w["end_reason"]) == ("2025-07", "death"), w
         if month == "2025-08":
             ents = ok(h, "entitlements.list", {"case_id": h2, "month": "2025-09"})["entitlements"]
             for e in ents:
                 ok(h, "entitlement.suspend", {"entitlement_id": e["entitlement_id"],
                                               "from_month": "2025-09", "reason": "住院",
                                               "by": "乡镇民政办"})
+            # H1's re-check (due six months after February's report): the pension
+            # rose to 101000, the allowance falls to 40000 from September
+            rc = ok(h, "recheck.open", {"case_id": h1, "by": "520123101.li",
+                                        "on": "2025-08-05"})
+            assert (rc["kind"], rc["due_month"]) == ("dibao", "2025-08"), rc
+            conf = review(h, rc["referral_id"], "2025-08-06",
+                          [{"index": 0, "monthly_income_fen": 101000}], "2025-08-15")
+            assert conf["entitlements_started"] is True, conf
         if month == "2025-10":
             ents = ok(h, "entitlements.list", {"case_id": h2, "month": "2025-09"})["entitlements"]
             for e in ents:
@@ -180,22 +224,19 @@ def test_a_year_of_a_small_county(h):
                                              "month": "2025-11", "by": "乡镇民政办",
                                              "back_pay": True})
 
-    # the plan of the year, worked out here
+    # the plan of the year, worked out here (H5's months under H4, the case it goes on as)
     expect = {}
     for m in MONTHS:
         n = int(m[5:])
-        h1_amount = SUP_B + (SUP_B if n >= 3 else 0) + (60000 if n <= 5 else 40000)
-        expect[(h1, m)] = h1_amount
+        expect[(h1, m)] = SUP_B + (SUP_B if n >= 3 else 0) + (60000 if n <= 8 else 40000)
         expect[(h2, m)] = TEKUN
         if n <= 9:
             expect[(h3, m)] = SUP_B
-        if n <= 7:
-            expect[(h4, m)] = SUP_B
-    cases = [h1, h2, h3, h4]
-    nums = ",".join(c[5:] for c in cases)
+        expect[(h4, m)] = SUP_B + (SUP_B if n <= 7 else 0)
+    nums = ",".join(c[5:] for c in (h1, h2, h3, h4, h5))
     paid = {("case-" + c, m): int(s) for c, m, s in h.psql(
-        "SELECT case_id, to_char(month, 'YYYY-MM'), sum(amount_fen) FROM payroll_lines"
-        " WHERE status = 'paid' AND case_id IN (%s) GROUP BY 1, 2" % nums)}
+        "SELECT aid_case_resolve(case_id), to_char(month, 'YYYY-MM'), sum(amount_fen)"
+        "  FROM payroll_lines WHERE status = 'paid' AND case_id IN (%s) GROUP BY 1, 2" % nums)}
     owed = {("case-" + c, m): int(s) for c, m, s in h.psql(
         "SELECT e.case_id, to_char(g.m, 'YYYY-MM'), sum(e.amount_fen)"
         "  FROM generate_series('2025-02-01'::date, '2025-12-01', '1 month') AS g(m)"
@@ -207,6 +248,10 @@ def test_a_year_of_a_small_county(h):
         " GROUP BY 1, 2" % nums)}
     assert paid == expect, sorted(set(paid.items()) ^ set(expect.items()))
     assert owed == expect, sorted(set(owed.items()) ^ set(expect.items()))
+    # the merged case's months: H5's own lines until June, H4's from July
+    h5_lines = h.psql("SELECT to_char(min(month), 'YYYY-MM'), to_char(max(month), 'YYYY-MM')"
+                      "  FROM payroll_lines WHERE case_id = %s" % h5[5:])
+    assert h5_lines == [["2025-02", "2025-06"]], h5_lines
     # H2's failed April line was paid in May's run, once
     may = h.psql("SELECT l.case_id, to_char(l.month, 'YYYY-MM'), l.kind, l.status"
                  "  FROM payroll_lines l JOIN payroll_runs r USING (run_id)"
@@ -214,10 +259,18 @@ def test_a_year_of_a_small_county(h):
                  " ORDER BY l.line_id" % (h.q(town), h2[5:]))
     assert [tuple(x) for x in may] == [(h2[5:], "2025-05", "regular", "paid"),
                                        (h2[5:], "2025-04", "carried", "paid")], may
+    # no household-month and no entitlement-month paid twice (a merged case's lines
+    # are those of the household it was until the merge)
     twice = h.psql_value(
         "SELECT count(*) FROM (SELECT case_id, month FROM payroll_lines WHERE status = 'paid'"
         " AND kind <> 'adjustment' AND case_id IN (%s) GROUP BY 1, 2 HAVING count(*) > 1) x"
         % nums)
+    assert twice == "0"
+    twice = h.psql_value(
+        "SELECT count(*) FROM (SELECT u.e, l.month FROM payroll_lines l,"
+        "       unnest(l.entitlements) AS u(e) WHERE l.status = 'paid'"
+        "   AND l.kind <> 'adjustment' AND l.case_id IN (%s)"
+        " GROUP BY 1, 2 HAVING count(*) > 1) x" % nums)
     assert twice == "0"
     # the corrections: H1's March (the supplement decided late) in April's run, H2's
     # September and October (back pay) in November's
@@ -235,29 +288,46 @@ def test_a_year_of_a_small_county(h):
         return {r["item"]: (r["count"], r["amount_fen"]) for r in rows
                 if r["section"] == "benefits"}
     apr = benefits("2025-04")
-    assert apr["households"][0] == 4 and apr["persons"][0] == 6, apr
+    # H4 and H5 proved to be one household: counted once, as it is now; its persons,
+    # and the bank's lines of April (H5's its own then), are what they were
+    assert apr["households"][0] == 4 and apr["persons"][0] == 7, apr
     assert apr["owed"] == (4, sum(v for (c, m), v in expect.items() if m == "2025-04")), apr
-    # April: H2's line failed (then paid, carried, in May), H1's April line and
-    # every other household's paid
+    # April: H2's line failed, then paid, carried, in May; the four others' lines paid
+    # (H5's its own then): five lines paid for April, all that was owed
     assert apr["failed"] == (1, TEKUN), apr
-    assert apr["paid"] == (4, apr["owed"][1]), apr
+    assert apr["paid"] == (5, apr["owed"][1]), apr
     jul = benefits("2025-07")
     assert jul["exit.death"] == (1, 0), jul
     assert benefits("2025-09")["exit.income"][0] >= 1
     dec = benefits("2025-12")
-    assert (dec["rechecks_due"], dec["rechecks_overdue"]) == ((1, 0), (1, 0)), dec
+    assert "rechecks_due" not in dec and "rechecks_overdue" not in dec, dec
+    # the two re-checks, closed on their confirmation days: an exit and a recomputation
+    done = h.psql("SELECT case_id, to_char(due_month, 'YYYY-MM'), closed_on, outcome"
+                  "  FROM rechecks WHERE case_id IN (%s) ORDER BY closed_on" % nums)
+    assert [tuple(x) for x in done] == [(h3[5:], "2025-03", "2025-03-20", "exit"),
+                                        (h1[5:], "2025-08", "2025-08-15", "recomputed")], done
 
-    # the timeline of H1 as case.get shows it
+    # the timeline of H1 as case.get shows it: the review's grant, then the re-check's
     ents = h.case_get(h1)["result"]["entitlements"]
     allow = sorted((e["first_month"], e["last_month"], e["amount_fen"])
                    for e in ents if e["kind"] == "dibao_allowance")
-    assert allow == [("2025-02", "2025-05", 60000), ("2025-06", None, 40000)], ents
-    # R-RECHECK: H1 was last decided in May (not all elderly: every 6 months),
-    # H2's tekun support in January (every 12 months)
-    due = ok(h, "recheck.due", {"month": "2025-12", "township": town})["due"]
+    assert allow == [("2025-02", "2025-08", 60000), ("2025-09", None, 40000)], ents
+    # H4 as case.get of either number shows it: H5's history under the new number
+    for asked in (h4, h5):
+        got = h.case_get(asked)["result"]
+        assert got["case_id"] == h4 and got["merged_from"] == [h5], got
+        assert r5["report_id"] in {f["report_id"] for f in got["referrals"]}, got
+        assert sorted((e["id_masked"], e["first_month"], e["last_month"])
+                      for e in got["entitlements"]) == sorted(
+            [(h.mask(widower["id_number"]), "2025-02", "2025-07"),
+             (h.mask(sister["id_number"]), "2025-02", None)]), got["entitlements"]
+    # R-RECHECK: H1 was last re-checked in August (not all elderly: every 6 months),
+    # H2's tekun support decided in January (every 12 months), the merged household
+    # in July (all elderly: every 12 months); H3's dibao ended in September
+    due = ok(h, "recheck.due", {"month": "2026-02", "township": town})["due"]
     assert [(d["case_id"], d["kind"], d["due_month"], d["overdue"]) for d in due] == [
-        (h1, "dibao", "2025-11", True)], due
-    due = ok(h, "recheck.due", {"month": "2026-01", "township": town})["due"]
-    assert [(d["case_id"], d["kind"], d["due_month"], d["overdue"]) for d in due] == [
-        (h1, "dibao", "2025-11", True), (h2, "tekun", "2026-01", False)], due
-    assert re.fullmatch(r"[0-9]{6}\*{8}[0-9]{3}[0-9X]", due[1]["id_masked"]), due
+        (h2, "tekun", "2026-01", True), (h1, "dibao", "2026-02", False)], due
+    assert re.fullmatch(r"[0-9]{6}\*{8}[0-9]{3}[0-9X]", due[0]["id_masked"]), due
+    assert ok(h, "recheck.due", {"month": "2025-12", "township": town})["due"] == []
+    due = ok(h, "recheck.due", {"month": "2026-07", "township": town})["due"]
+    assert (h4, "dibao", "2026-07") in [(d["case_id"], d["kind"], d["due_month"]) for d in due]
