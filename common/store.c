@@ -19,6 +19,7 @@ struct store {
     int64_t next_try_ms;               /* earliest next reconnect attempt */
     int64_t retry_ms;                  /* reconnect throttle */
     int64_t outcome_ms;                /* how long store_outcome may try */
+    int64_t outcome_down_ms;           /* … while the server cannot be reached at all */
     const char *session;               /* run after each connect, or NULL */
     int nstmts;
     const char *names[STORE_MAX_STMTS];
@@ -48,6 +49,7 @@ store_t *store_new(const char *dsn)
     }
     self->retry_ms = config_int("AID_PG_RETRY_MS", 500, 10, 60000);
     self->outcome_ms = config_int("AID_PG_OUTCOME_MS", 5000, 100, 60000);
+    self->outcome_down_ms = config_int("AID_PG_OUTCOME_DOWN_MS", 1000, 0, 60000);
     return self;
 }
 
@@ -430,11 +432,15 @@ store_outcome_t store_outcome(store_t *self, uint64_t xid, bool commit_sent,
     bool restarted = false;
     char arg_xid[24];
     snprintf(arg_xid, sizeof arg_xid, "%llu", (unsigned long long)xid);
-    int64_t t0 = now_ms(), end = t0 + self->outcome_ms;
+    /* The caller waits here, and with it every client of its process: while the
+     * server cannot be reached at all (stopped, restarting, failing over) the
+     * outcome is learned later by the client's retry, and the wait is shorter. */
+    int64_t t0 = now_ms(), end = t0 + self->outcome_ms, down_end = t0 + self->outcome_down_ms;
     self->next_try_ms = 0; /* the link was up: reconnect at once */
     while (xid) {
         int got = -1;
-        if (store_ready(self)) {
+        bool up = store_ready(self);
+        if (up) {
             got = xact_status(self, arg_xid);
             restarted = strcmp(was, self->started) != 0;
             /* After a crash restart the transaction is over, but an id that
@@ -455,7 +461,7 @@ store_outcome_t store_outcome(store_t *self, uint64_t xid, bool commit_sent,
             out = got;
             break;
         }
-        if (now_ms() >= end)
+        if (now_ms() >= (up ? end : down_end))
             break;
         usleep(50 * 1000);
     }

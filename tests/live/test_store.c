@@ -665,6 +665,29 @@ static void bad_dsn_leaves_the_store_not_ready(void **state)
     store_destroy(NULL);
 }
 
+/* A COMMIT whose answer was lost, and a server that cannot be reached at all:
+ * store_outcome stops asking after AID_PG_OUTCOME_DOWN_MS, not the whole
+ * AID_PG_OUTCOME_MS, and says it does not know (its caller's process serves
+ * nobody while it asks: intake would answer no one for the whole outage). */
+static void an_unreachable_server_leaves_the_outcome_unknown_sooner(void **state)
+{
+    (void)state;
+    setenv("AID_PG_OUTCOME_MS", "4000", 1);
+    setenv("AID_PG_OUTCOME_DOWN_MS", "300", 1);
+    store_t *s = store_new("host=127.0.0.1 port=1 dbname=nope user=nope connect_timeout=2");
+    unsetenv("AID_PG_OUTCOME_MS");
+    unsetenv("AID_PG_OUTCOME_DOWN_MS");
+    assert_non_null(s);
+    int64_t t0 = mono_ms();
+    assert_int_equal(store_outcome(s, 12345, true, NULL, NULL), STORE_UNKNOWN);
+    int64_t took = mono_ms() - t0;
+    if (took >= 2000)
+        fail_msg("store_outcome asked an unreachable server for %lld ms", (long long)took);
+    /* COMMIT never sent: nothing can have committed, whatever the server */
+    assert_int_equal(store_outcome(s, 12345, false, NULL, NULL), STORE_ABORTED);
+    store_destroy(&s);
+}
+
 static void a_statement_that_fails_to_prepare_keeps_the_store_not_ready(void **state)
 {
     (void)state;
@@ -701,6 +724,7 @@ int main(void)
         cmocka_unit_test(a_refusing_connect_check_is_an_error_not_an_exit),
         cmocka_unit_test(a_check_that_cannot_decide_is_asked_again),
         cmocka_unit_test(a_statement_that_fails_to_prepare_keeps_the_store_not_ready),
+        cmocka_unit_test(an_unreachable_server_leaves_the_outcome_unknown_sooner),
     };
     return cmocka_run_group_tests_name("store (live)", tests, setup_env, NULL);
 }
