@@ -726,14 +726,23 @@ $$;
 -- Case p_case and every case merged into it (followed back through case_merges),
 -- ascending: whose reports, referrals and decisions case.get shows under p_case's
 -- number (history kept: a merge moves members and entitlements, never reports).
+-- PL/pgSQL, whose plans the session keeps: case.get calls it in most of its
+-- statements, and as a SQL function (a recursive query, never inlined) it was
+-- planned again at every call; a case nothing was merged into (nearly all) is one
+-- index probe.
 CREATE OR REPLACE FUNCTION aid_case_family(p_case bigint) RETURNS bigint[]
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    WITH RECURSIVE fam(c, depth) AS (
-        SELECT p_case, 0
-        UNION ALL
-        SELECT m.from_case, fam.depth + 1 FROM case_merges m JOIN fam ON m.into_case = fam.c
-         WHERE fam.depth < 32)
-    SELECT array_agg(DISTINCT c ORDER BY c) FROM fam
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM case_merges m WHERE m.into_case = p_case) THEN
+        RETURN ARRAY[p_case];
+    END IF;
+    RETURN (WITH RECURSIVE fam(c, depth) AS (
+                SELECT p_case, 0
+                UNION ALL
+                SELECT m.from_case, fam.depth + 1 FROM case_merges m JOIN fam ON m.into_case = fam.c
+                 WHERE fam.depth < 32)
+            SELECT array_agg(DISTINCT c ORDER BY c) FROM fam);
+END;
 $$;
 
 -- Merges case p_from into p_into (case.merge): the members of p_from become
