@@ -366,7 +366,9 @@ static int handle_get(opctx_t *ctx, const proto_request_t *req, msgpack_packer *
     if (q.limit == 0)
         q.limit = 200;
     store_t *store = ctx->store;
-    if (!store_ready(store))
+    /* the trigger's outcomes and its households' referrals from one snapshot, so
+     * that the counts and the rows agree while the departments decide */
+    if (!store_ready(store) || store_cmd(store, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") != 0)
         return write_unavailable(err);
     char ts[24], as[24], ls[24];
     snprintf(ts, sizeof ts, "%lld", tid);
@@ -398,6 +400,7 @@ static int handle_get(opctx_t *ctx, const proto_request_t *req, msgpack_packer *
         write_unavailable(err);
         goto out;
     }
+    store_rollback(store); /* read-only: nothing to commit; the audit row is its own */
     msgpack_pack_map(pk, TRIGGER_KEYS + 1 + 2);
     pack_trigger(pk, t, 0, true); /* with id_masked: nil for a disaster over areas */
     mp_pack_kv_bool(pk, "more", n == q.limit);
@@ -411,6 +414,7 @@ static int handle_get(opctx_t *ctx, const proto_request_t *req, msgpack_packer *
              ? write_unavailable(err)
              : 0;
 out:
+    store_rollback(store); /* ends the read on every path (a no-op once ended) */
     PQclear(t);
     PQclear(hh);
     PQclear(mem);
