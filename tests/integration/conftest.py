@@ -510,6 +510,32 @@ def psql_script(sql, timeout=120):
     return [line.split("\t") for line in p.stdout.splitlines() if line != ""]
 
 
+ENT_ID_RE = re.compile(r"(?<![0-9])[0-9]{17}[0-9X](?![0-9])")
+
+
+def entitlements(case_id, month=None, timeout=10):
+    """entitlements.list of a case (in a month); no full ID number in the answer."""
+    body = {"case_id": case_id}
+    if month:
+        body["month"] = month
+    r = call("entitlements.list", body, timeout=timeout)
+    assert r.get("ok") is True, r
+    assert not ENT_ID_RE.search(repr(r)), "a full ID number in entitlements.list"
+    return r["result"]["entitlements"]
+
+
+def wait_entitlements(case_id, want, month=None, timeout=30.0):
+    """Polls entitlements.list until want(list) holds (the benefits sweep starts them)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        ents = entitlements(case_id, month)
+        if want(ents):
+            return ents
+        assert time.monotonic() < deadline, "entitlements of %s never became right: %r" % (
+            case_id, ents)
+        time.sleep(0.2)
+
+
 def psql_value(sql):
     rows = psql(sql)
     assert len(rows) == 1 and len(rows[0]) == 1, rows

@@ -26,28 +26,6 @@ TEKUN_STD = 112800  # R-TEKUN-STD: 1.6 x P_DIBAO
 CARE_NONE = 60000   # R-TEKUN-CARE, self-care none
 
 
-def ent_list(h, case_id, month=None, timeout=10):
-    body = {"case_id": case_id}
-    if month:
-        body["month"] = month
-    r = h.call("entitlements.list", body, timeout=timeout)
-    assert r.get("ok") is True, r
-    assert not ID_RE.search(repr(r)), "a full ID number in entitlements.list"
-    return r["result"]["entitlements"]
-
-
-def wait_entitlements(h, case_id, want, month=None, timeout=30.0):
-    """Polls entitlements.list until want(list) holds (the sweep runs every second)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        ents = ent_list(h, case_id, month)
-        if want(ents):
-            return ents
-        assert time.monotonic() < deadline, "entitlements of %s never became right: %r" % (
-            case_id, ents)
-        time.sleep(0.3)
-
-
 def by_person(ents, kind):
     return {e["id_masked"]: e for e in ents if e["kind"] == kind}
 
@@ -64,34 +42,34 @@ def test_supplements_start_the_month_after_and_are_superseded_from_their_month(h
     rep = settle(h, h.report([elder, child], as_of="2026-09-15",
                              status={"dibao": "partial"}))
     case = rep["case_id"]
-    ents = wait_entitlements(h, case, lambda e: len(e) == 1)
+    ents = h.wait_entitlements(case, lambda e: len(e) == 1)
     [e] = ents
     assert e["kind"] == "dibao_supplement" and e["amount_fen"] == SUP_B, e
     assert e["id_masked"] == h.mask(elder["id_number"])
     assert e["first_month"] == "2026-10" and e["last_month"] is None, e
     assert "R-DIBAO-SUP-B" in e["rules"], e
-    assert ent_list(h, case, "2026-09") == []            # the month after as_of
-    assert len(ent_list(h, case, "2026-10")) == 1
+    assert h.entitlements(case, "2026-09") == []            # the month after as_of
+    assert len(h.entitlements(case, "2026-10")) == 1
 
     # the child starts school: a supplement from the month after; the elder's runs on
     child2 = dict(child, school_stage="compulsory")
     settle(h, h.report([elder, child2], as_of="2026-11-05", status={"dibao": "partial"}))
-    ents = wait_entitlements(h, case, lambda e: len(e) == 2)
+    ents = h.wait_entitlements(case, lambda e: len(e) == 2)
     sup = by_person(ents, "dibao_supplement")
     assert sup[h.mask(elder["id_number"])]["entitlement_id"] == e["entitlement_id"]
     assert sup[h.mask(elder["id_number"])]["last_month"] is None
     assert sup[h.mask(child["id_number"])]["first_month"] == "2026-12"
-    assert [x["id_masked"] for x in ent_list(h, case, "2026-11")] == [h.mask(elder["id_number"])]
-    assert len(ent_list(h, case, "2026-12")) == 2
+    assert [x["id_masked"] for x in h.entitlements(case, "2026-11")] == [h.mask(elder["id_number"])]
+    assert len(h.entitlements(case, "2026-12")) == 2
 
     # the elder is no longer in the household: theirs ends before the new first month
     settle(h, h.report([child2], as_of="2026-12-01", status={"dibao": "partial"}))
-    wait_entitlements(h, case, lambda e: any(x["last_month"] for x in e))
-    jan = ent_list(h, case, "2027-01")
+    h.wait_entitlements(case, lambda e: any(x["last_month"] for x in e))
+    jan = h.entitlements(case, "2027-01")
     assert [x["id_masked"] for x in jan] == [h.mask(child["id_number"])]
-    dec = ent_list(h, case, "2026-12")
+    dec = h.entitlements(case, "2026-12")
     assert len(dec) == 2                                    # the past is not rewritten
-    [old] = [x for x in ent_list(h, case) if x["id_masked"] == h.mask(elder["id_number"])]
+    [old] = [x for x in h.entitlements(case) if x["id_masked"] == h.mask(elder["id_number"])]
     assert old["first_month"] == "2026-10" and old["last_month"] == "2026-12", old
     assert old["end_reason"] == "ended", old
 
@@ -99,7 +77,7 @@ def test_supplements_start_the_month_after_and_are_superseded_from_their_month(h
 def test_tekun_support_and_care_allowance(h):
     p = h.member(birth="1940-01-01", name="李独", tekun="dispersed", self_care="none")
     rep = settle(h, h.report([p], as_of="2026-10-20"))
-    ents = wait_entitlements(h, rep["case_id"], lambda e: len(e) == 2)
+    ents = h.wait_entitlements(rep["case_id"], lambda e: len(e) == 2)
     kinds = {e["kind"]: e for e in ents}
     assert kinds["tekun_support"]["amount_fen"] == TEKUN_STD
     assert kinds["tekun_support"]["rules"] == ["R-TEKUN-STD"]
@@ -111,7 +89,7 @@ def test_tekun_support_and_care_allowance(h):
 def test_one_active_row_of_a_kind_per_person_and_month(h):
     p = h.member(birth="1945-02-02", name="赵")
     rep = settle(h, h.report([p], as_of="2026-10-03", status={"dibao": "full"}))
-    [e] = wait_entitlements(h, rep["case_id"], lambda e: len(e) == 1)
+    [e] = h.wait_entitlements(rep["case_id"], lambda e: len(e) == 1)
     with pytest.raises(AssertionError) as exc:
         h.psql("INSERT INTO entitlements (case_id, id_hash, subject, kind, amount_fen,"
                " first_month, referral_id, report_id, rules)"
@@ -127,7 +105,7 @@ def test_start_once_and_a_dibao_grant_starts_an_allowance(h):
     a = h.member(birth="1952-01-01", name="周")
     rep = settle(h, h.report([a], as_of="2026-10-10", status={"dibao": "partial"}))
     case = rep["case_id"]
-    wait_entitlements(h, case, lambda e: len(e) == 1)
+    h.wait_entitlements(case, lambda e: len(e) == 1)
     num = int(case.split("-")[1])
     rows = h.psql(
         "BEGIN;"
@@ -144,7 +122,7 @@ def test_start_once_and_a_dibao_grant_starts_an_allowance(h):
         "   FROM referrals WHERE case_id = %d AND issued_by = 'casework';"
         " COMMIT;" % (num, num, h.q(h.mask(a["id_number"])), SUP_B, num))
     assert rows[-1] == ["1", "0"], rows       # the allowance once; the supplement runs on
-    ents = ent_list(h, case)
+    ents = h.entitlements(case)
     kinds = sorted(e["kind"] for e in ents)
     assert kinds == ["dibao_allowance", "dibao_supplement"], ents
     [allow] = [e for e in ents if e["kind"] == "dibao_allowance"]
@@ -178,7 +156,7 @@ def test_list_errors_name_the_field_and_reads_are_audited(h):
 def test_case_get_shows_the_entitlements(h):
     p = h.member(birth="1948-04-04", name="孙")
     rep = settle(h, h.report([p], as_of="2026-10-11", status={"dibao": "full"}))
-    [e] = wait_entitlements(h, rep["case_id"], lambda e: len(e) == 1)
+    [e] = h.wait_entitlements(rep["case_id"], lambda e: len(e) == 1)
     r = h.case_get(rep["case_id"])
     assert r["ok"], r
     assert r["result"]["entitlements"] == [e]
@@ -194,7 +172,7 @@ def test_public_list_counts_the_entitlements_of_the_month(h):
     body = h.report([p], as_of="2026-09-08", status={"dibao": "full"})
     body["area"] = {"county": "520123", "township": "520123101", "village": village}
     rep = settle(h, body)
-    wait_entitlements(h, rep["case_id"], lambda e: len(e) == 1)
+    h.wait_entitlements(rep["case_id"], lambda e: len(e) == 1)
     for month in ("2026-10", "2026-11"):
         r = h.call("disclosure.list", {"village": village, "month": month})
         assert r["ok"], r
@@ -214,8 +192,8 @@ def test_case_merge_one_household_over_time(h):
     y = h.member(birth="1947-02-02", name="褚乙")
     a = settle(h, h.report([x], as_of="2026-10-01", status={"dibao": "partial"}))["case_id"]
     b = settle(h, h.report([y], as_of="2026-10-02", status={"dibao": "partial"}))["case_id"]
-    wait_entitlements(h, a, lambda e: len(e) == 1)
-    [ey] = wait_entitlements(h, b, lambda e: len(e) == 1)
+    h.wait_entitlements(a, lambda e: len(e) == 1)
+    [ey] = h.wait_entitlements(b, lambda e: len(e) == 1)
     body = {"into": a, "from": b, "by": "县民政局", "reason": "同一户,分户登记有误"}
     r = h.call("case.merge", body, id=h.rid("merge"))
     assert r["ok"], r
@@ -229,7 +207,7 @@ def test_case_merge_one_household_over_time(h):
     # the old number answers with the new one
     view = h.case_get(b)
     assert view["ok"] and view["result"]["case_id"] == a, view
-    ents = ent_list(h, a)
+    ents = h.entitlements(a)
     assert sorted(e["id_masked"] for e in ents) == sorted([h.mask(x["id_number"]),
                                                            h.mask(y["id_number"])])
     assert [e for e in ents if e["entitlement_id"] == ey["entitlement_id"]][0]["first_month"] \
@@ -249,11 +227,11 @@ def test_a_death_trigger_ends_the_persons_entitlements_at_the_month_end(h):
     p = h.member(birth="1938-08-08", name="蒋翁")
     q = h.member(birth="1941-09-09", name="蒋婆")
     rep = settle(h, h.report([p, q], as_of="2026-10-12", status={"dibao": "full"}))
-    wait_entitlements(h, rep["case_id"], lambda e: len(e) == 2)
+    h.wait_entitlements(rep["case_id"], lambda e: len(e) == 2)
     r = h.call("trigger.submit", {"kind": "death", "id_number": p["id_number"],
                                   "occurred_on": "2026-11-20"}, id=h.rid("death"))
     assert r["ok"], r
-    ents = wait_entitlements(h, rep["case_id"],
+    ents = h.wait_entitlements(rep["case_id"],
                              lambda e: any(x.get("end_reason") == "death" for x in e))
     [dead] = [e for e in ents if e["id_masked"] == h.mask(p["id_number"])]
     assert dead["last_month"] == "2026-11" and dead["end_reason"] == "death", ents
@@ -267,5 +245,5 @@ def test_a_death_trigger_ends_the_persons_entitlements_at_the_month_end(h):
             " WHERE f.case_id = %s AND f.report_id <> %s" % (num, rep["report_id"][7:])) == "0":
         assert time.monotonic() < deadline, "the trigger's report was never decided and swept"
         time.sleep(0.3)
-    jan = ent_list(h, rep["case_id"], "2027-01")
+    jan = h.entitlements(rep["case_id"], "2027-01")
     assert [e["id_masked"] for e in jan] == [h.mask(q["id_number"])], jan

@@ -23,7 +23,6 @@ import re
 import subprocess
 
 import pytest
-import time
 
 # review steps name staff accounts: in secure mode only a key's own accounts (test_95
 # checks that boundary, and recheck.open's township reach); plaintext here
@@ -34,26 +33,6 @@ ID_RE = re.compile(r"(?<![0-9])[0-9]{17}[0-9X](?![0-9])")
 SUP_B = 14100       # R-DIBAO-SUP-B: 20% of P_DIBAO 70500
 TEKUN_STD = 112800  # R-TEKUN-STD: 1.6 x P_DIBAO
 P_DIBAO = 70500
-
-
-def ents_of(h, case_id, month=None):
-    body = {"case_id": case_id}
-    if month:
-        body["month"] = month
-    r = h.call("entitlements.list", body)
-    assert r.get("ok") is True, r
-    return r["result"]["entitlements"]
-
-
-def wait_ents(h, case_id, want, month=None, timeout=20.0):
-    """Polls entitlements.list until want(list) holds (the sweep runs every 300 ms)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        ents = ents_of(h, case_id, month)
-        if want(ents):
-            return ents
-        assert time.monotonic() < deadline, "entitlements of %s: %r" % (case_id, ents)
-        time.sleep(0.2)
 
 
 def settle(h, body):
@@ -73,7 +52,7 @@ def test_a_dibao_household_reported_as_none_is_decided_as_dibao(h):
     elder = h.member(birth="1950-03-01", name="钱老")
     rep, _ = settle(h, h.report([elder], as_of="2026-09-15", status={"dibao": "partial"}))
     case = rep["case_id"]
-    [sup] = wait_ents(h, case, lambda e: len(e) == 1)
+    [sup] = h.wait_entitlements(case, lambda e: len(e) == 1)
     assert sup["kind"] == "dibao_supplement" and sup["amount_fen"] == SUP_B, sup
 
     # the village reports the household again, not knowing it is on dibao
@@ -86,7 +65,7 @@ def test_a_dibao_household_reported_as_none_is_decided_as_dibao(h):
     [p] = [p for p in got["persons"] if p["id_masked"] == h.mask(elder["id_number"])]
     assert "S1" in p["groups"], p
     # the supplement runs on: the same entitlement, not ended
-    [again] = wait_ents(h, case, lambda e: len(e) == 1)
+    [again] = h.wait_entitlements(case, lambda e: len(e) == 1)
     assert again["entitlement_id"] == sup["entitlement_id"] and again["last_month"] is None
 
 
@@ -94,21 +73,21 @@ def test_a_tekun_person_reported_as_none_keeps_tekun_support(h):
     p = h.member(birth="1941-01-01", name="孙独", tekun="dispersed")
     rep, _ = settle(h, h.report([p], as_of="2026-10-20"))
     case = rep["case_id"]
-    [ts] = wait_ents(h, case, lambda e: len(e) == 1)
+    [ts] = h.wait_entitlements(case, lambda e: len(e) == 1)
     assert ts["kind"] == "tekun_support" and ts["amount_fen"] == TEKUN_STD, ts
     rep2, got = settle(h, h.report([dict(p, tekun="none")], as_of="2026-11-03"))
     f = civil_of(got, rep2["report_id"])
     assert "member 1 tekun dispersed (reported: none)" in f["reason"], f
     assert any(m["code"] == "civil.tekun_support" for m in f["measures"]), f
     assert not ID_RE.search(f["reason"])
-    [again] = wait_ents(h, case, lambda e: len(e) == 1)
+    [again] = h.wait_entitlements(case, lambda e: len(e) == 1)
     assert again["entitlement_id"] == ts["entitlement_id"] and again["last_month"] is None
 
 
 def test_a_case_with_entitlements_but_no_dibao_is_not_decided_as_dibao(h):
     p = h.member(birth="1942-02-02", name="周独", tekun="dispersed")
     rep, _ = settle(h, h.report([p], as_of="2026-10-21"))
-    wait_ents(h, rep["case_id"], lambda e: len(e) == 1)
+    h.wait_entitlements(rep["case_id"], lambda e: len(e) == 1)
     rep2, got = settle(h, h.report([p], as_of="2026-11-04", status={"dibao": "partial"}))
     f = civil_of(got, rep2["report_id"])
     assert "status from entitlements: none (reported: dibao partial)" in f["reason"], f
@@ -148,7 +127,7 @@ def dibao_household(h, members, as_of):
     assert f["status"] == "in_review", f
     step_ok(h, f["referral_id"], "investigate", "520123101.li", day(as_of, 1))
     step_ok(h, f["referral_id"], "confirm", "county.wang", day(as_of, 8))
-    wait_ents(h, rep["case_id"], lambda e: any(x["kind"] == "dibao_allowance" for x in e))
+    h.wait_entitlements(rep["case_id"], lambda e: any(x["kind"] == "dibao_allowance" for x in e))
     return rep["case_id"]
 
 
@@ -159,14 +138,14 @@ def test_a_death_in_a_report_ends_the_persons_and_recomputes_the_households(h):
     case = dibao_household(h, [a, b], "2026-09-10")
     # reported again: a dibao household now (its allowance), so each elder's supplement
     settle(h, h.report([a, b], as_of="2026-10-05"))
-    ents = wait_ents(h, case, lambda e: len(e) == 3)
+    ents = h.wait_entitlements(case, lambda e: len(e) == 3)
     kinds = sorted((e["kind"], e["amount_fen"]) for e in ents)
     assert kinds == [("dibao_allowance", 2 * P_DIBAO), ("dibao_supplement", SUP_B),
                      ("dibao_supplement", SUP_B)], ents
 
     death = {"kind": "death", "id_number": b["id_number"], "occurred_on": "2026-11-12"}
     rep2, got = settle(h, h.report([a], as_of="2026-11-25", circumstances=[death]))
-    ents = ents_of(h, case)
+    ents = h.entitlements(case)
     [bs] = [e for e in ents if e.get("id_masked") == h.mask(b["id_number"])]
     assert bs["last_month"] == "2026-11" and bs["end_reason"] == "death", bs
     allow = sorted((e for e in ents if e["kind"] == "dibao_allowance"),
@@ -174,9 +153,9 @@ def test_a_death_in_a_report_ends_the_persons_and_recomputes_the_households(h):
     assert [(e["amount_fen"], e["first_month"], e["last_month"]) for e in allow] == [
         (2 * P_DIBAO, "2026-10", "2026-11"), (P_DIBAO, "2026-12", None)], allow
     assert allow[0]["end_reason"] == "superseded", allow
-    assert sorted((e["kind"], e["amount_fen"]) for e in ents_of(h, case, "2026-12")) == [
+    assert sorted((e["kind"], e["amount_fen"]) for e in h.entitlements(case, "2026-12")) == [
         ("dibao_allowance", P_DIBAO), ("dibao_supplement", SUP_B)]
-    assert sorted(e["amount_fen"] for e in ents_of(h, case, "2026-11")) == [
+    assert sorted(e["amount_fen"] for e in h.entitlements(case, "2026-11")) == [
         SUP_B, SUP_B, 2 * P_DIBAO]                               # the past stays
     f = civil_of(got, rep2["report_id"])
     assert f["status"] == "granted", f
@@ -185,7 +164,7 @@ def test_a_death_in_a_report_ends_the_persons_and_recomputes_the_households(h):
     assert n == "1/%d" % P_DIBAO, n
     # the same death in a later report ends nothing more
     settle(h, h.report([a], as_of="2026-11-26", circumstances=[death]))
-    assert len(ents_of(h, case)) == len(ents), ents_of(h, case)
+    assert len(h.entitlements(case)) == len(ents), h.entitlements(case)
 
 
 def test_a_death_is_refused_naming_the_field(h):
@@ -236,7 +215,7 @@ def due_of(h, case, month):
 
 def allowances(h, case):
     return sorted(((e["amount_fen"], e["first_month"], e["last_month"], e.get("end_reason"))
-                   for e in ents_of(h, case) if e["kind"] == "dibao_allowance"),
+                   for e in h.entitlements(case) if e["kind"] == "dibao_allowance"),
                   key=lambda x: x[1])
 
 
@@ -290,7 +269,7 @@ def test_a_recheck_is_a_review_that_recomputes_the_entitlements(h):
     assert conf["status"] == "granted" and conf["entitlements_started"] is True, conf
     assert allowances(h, case) == [(P_DIBAO - 20000, "2026-06", "2026-11", "superseded"),
                                    (P_DIBAO - 30000, "2026-12", None, None)]
-    [new] = [x for x in ents_of(h, case, "2026-12") if x["kind"] == "dibao_allowance"]
+    [new] = [x for x in h.entitlements(case, "2026-12") if x["kind"] == "dibao_allowance"]
     assert "R-RECHECK" in new["rules"] and "R-DIBAO-GRANT" in new["rules"], new
     # done: the next one is due six months on, nothing is overdue
     assert due_of(h, case, "2026-12") == []
@@ -354,8 +333,8 @@ def test_a_merged_cases_history_answers_under_the_new_number(h):
     rx, _ = settle(h, h.report([x], as_of="2026-10-01", status={"dibao": "partial"}))
     ry, old = settle(h, h.report([y], as_of="2026-10-02", status={"dibao": "partial"}))
     a, b = rx["case_id"], ry["case_id"]
-    wait_ents(h, a, lambda e: len(e) == 1)
-    [ey] = wait_ents(h, b, lambda e: len(e) == 1)
+    h.wait_entitlements(a, lambda e: len(e) == 1)
+    [ey] = h.wait_entitlements(b, lambda e: len(e) == 1)
     old_refs = sorted(f["referral_id"] for f in old["referrals"])
     r = h.call("case.merge", {"into": a, "from": b, "by": "县民政局", "reason": "同一户"},
                id=h.rid("merge"))
