@@ -177,9 +177,104 @@ $$;
 REVOKE ALL ON FUNCTION aid_entitlements_start(bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION aid_entitlements_start(bigint) TO aid_benefits, aid_casework;
 
+-- Starts the entitlements of the granted civil decisions p_refs, as calling
+-- aid_entitlements_start for each in report order would, in a few set-based
+-- statements for the common case: a decision whose case no other decision of the
+-- batch touches, none of whose persons another decision of the batch names, and
+-- whose case and persons hold no entitlement yet (a first grant). For such a
+-- decision aid_entitlements_start would find nothing stale, no death, nothing to
+-- keep and nothing to end, and insert every monthly cash measure: so it is done
+-- here, for all of them in one insert. Every other decision goes through
+-- aid_entitlements_start, one at a time, oldest report first; the two groups share
+-- no case and no person, so their order between them changes nothing. Every case
+-- of the batch is locked first, in order (the lock aid_entitlements_start takes).
+-- Returns the number of decisions started now (done before, not granted: not
+-- counted).
+CREATE OR REPLACE FUNCTION aid_entitlements_start_batch(p_refs bigint[]) RETURNS int
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+DECLARE
+    v_ref bigint;
+    v_n int := 0;
+    v_first int := 0;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('aid_entitlements'), c::int)
+       FROM (SELECT DISTINCT f.case_id AS c FROM referrals f
+              WHERE f.referral_id = ANY (p_refs) ORDER BY 1) x;
+    CREATE TEMP TABLE IF NOT EXISTS ent_refs (
+        referral_id bigint, case_id bigint, report_id bigint, month date, rules text[]
+    ) ON COMMIT DROP;
+    CREATE TEMP TABLE IF NOT EXISTS ent_rows (
+        referral_id bigint, id_hash bytea, subject bytea, id_masked text, kind text,
+        amount_fen bigint, rules text[]
+    ) ON COMMIT DROP;
+    TRUNCATE ent_refs, ent_rows;
+    -- as aid_entitlements_start reads one: the review's confirmation adds the
+    -- grant's rules, a re-check takes effect after its confirmation
+    INSERT INTO ent_refs
+    SELECT f.referral_id, f.case_id, f.report_id,
+           aid_month_after(coalesce(k.closed_on, r.as_of)),
+           d.rules || CASE WHEN d.status = 'in_review'
+                           THEN ARRAY['R-DIBAO-GRANT', 'R-TEKUN-GRANT', 'R-PROC-CONFIRM']
+                           ELSE '{}'::text[] END
+      FROM referrals f JOIN decisions d USING (referral_id) JOIN reports r USING (report_id)
+      LEFT JOIN rechecks k ON k.referral_id = f.referral_id
+     WHERE f.referral_id = ANY (p_refs) AND f.department = 'civil' AND f.status = 'granted'
+       AND NOT EXISTS (SELECT 1 FROM entitlement_sources s WHERE s.referral_id = f.referral_id);
+    INSERT INTO ent_rows
+    SELECT x.referral_id, p.id_hash, coalesce(p.id_hash, int8send(x.case_id)), m.id_masked,
+           aid_entitlement_kind(m.code), sum(m.amount_fen),
+           aid_entitlement_rules(aid_entitlement_kind(m.code), x.rules)
+      FROM ent_refs x
+      JOIN measures m ON m.referral_id = x.referral_id
+      LEFT JOIN assessed_persons p ON p.report_id = x.report_id AND p.idx = m.person_idx
+     WHERE m.period = 'month' AND m.form = 'cash' AND m.amount_fen > 0
+       AND aid_entitlement_kind(m.code) IS NOT NULL
+     GROUP BY 1, 2, 3, 4, 5, 7;
+
+    -- first grants: recorded as started and inserted at once
+    WITH first AS (
+        SELECT x.referral_id FROM ent_refs x
+         WHERE NOT EXISTS (SELECT 1 FROM ent_refs y
+                            WHERE y.case_id = x.case_id AND y.referral_id <> x.referral_id)
+           AND NOT EXISTS (SELECT 1 FROM ent_rows a JOIN ent_rows b ON b.subject = a.subject
+                            WHERE a.referral_id = x.referral_id AND b.referral_id <> x.referral_id)
+           AND NOT EXISTS (SELECT 1 FROM entitlements e WHERE e.case_id = x.case_id)
+           AND NOT EXISTS (SELECT 1 FROM ent_rows a JOIN entitlements e ON e.subject = a.subject
+                            WHERE a.referral_id = x.referral_id)
+    ), src AS (
+        INSERT INTO entitlement_sources (referral_id, started)
+        SELECT f.referral_id, (SELECT count(*) FROM ent_rows a WHERE a.referral_id = f.referral_id)
+          FROM first f
+        ON CONFLICT (referral_id) DO NOTHING
+        RETURNING referral_id
+    ), ins AS (
+        INSERT INTO entitlements (case_id, id_hash, subject, id_masked, kind, amount_fen,
+                                  first_month, referral_id, report_id, rules)
+        SELECT x.case_id, a.id_hash, a.subject, a.id_masked, a.kind, a.amount_fen, x.month,
+               x.referral_id, x.report_id, a.rules
+          FROM src JOIN ent_refs x USING (referral_id) JOIN ent_rows a USING (referral_id)
+    )
+    SELECT count(*) INTO v_first FROM src;
+    DELETE FROM ent_refs x USING entitlement_sources s WHERE s.referral_id = x.referral_id;
+
+    -- the others one by one, as before
+    FOR v_ref IN SELECT x.referral_id FROM ent_refs x ORDER BY x.report_id, x.referral_id LOOP
+        PERFORM aid_entitlements_start(v_ref);
+        v_n := v_n + 1;
+    END LOOP;
+    RETURN v_first + v_n;
+END
+$$;
+REVOKE ALL ON FUNCTION aid_entitlements_start_batch(bigint[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION aid_entitlements_start_batch(bigint[]) TO aid_benefits;
+
 -- Starts the entitlements of up to p_limit granted civil decisions not yet
 -- started, oldest report first, without a trigger on the decisions (the
--- report's hot path stays as it is). The watermark skips what is settled:
+-- report's hot path stays as it is), as one batch (aid_entitlements_start_batch).
+-- The watermark skips what is settled:
 -- it stays below every civil referral still pending, and p_slack ids below
 -- the newest one (a referral numbered earlier may still be in a transaction
 -- that has not committed). Returns the number of decisions handled.
@@ -188,23 +283,23 @@ RETURNS int
 LANGUAGE plpgsql AS $$
 DECLARE
     v_low bigint;
-    v_ref bigint;
-    v_n int := 0;
+    v_refs bigint[];
+    v_n int;
     v_pending bigint;
     v_top bigint;
 BEGIN
     SELECT low INTO v_low FROM entitlement_sweep FOR UPDATE;
-    FOR v_ref IN
+    v_refs := ARRAY(
         SELECT f.referral_id FROM referrals f
          WHERE f.referral_id >= v_low AND f.department = 'civil' AND f.status = 'granted'
            AND NOT EXISTS (SELECT 1 FROM entitlement_sources s
                             WHERE s.referral_id = f.referral_id)
          ORDER BY f.report_id, f.referral_id
-         LIMIT p_limit
-    LOOP
-        PERFORM aid_entitlements_start(v_ref);
-        v_n := v_n + 1;
-    END LOOP;
+         LIMIT p_limit);
+    v_n := cardinality(v_refs);
+    IF v_n > 0 THEN
+        PERFORM aid_entitlements_start_batch(v_refs);
+    END IF;
     IF v_n < p_limit THEN
         SELECT min(f.referral_id) INTO v_pending FROM referrals f
          WHERE f.department = 'civil' AND f.status = 'pending' AND f.referral_id >= v_low;

@@ -39,7 +39,7 @@
 #include "trigger.h"
 #include "write.h"
 
-#define SWEEP_BATCH "50"         /* decisions per sweep statement */
+#define SWEEP_BATCH "500"        /* decisions per sweep statement (one batch start) */
 #define SWEEP_BUDGET_MS 500     /* sweeping between two heartbeats, at most */
 
 typedef struct {
