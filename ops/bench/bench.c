@@ -14,7 +14,12 @@
  *
  * BENCH_HOOK, when set, is run as `$BENCH_HOOK start` before the first
  * maximum-rate run and `$BENCH_HOOK end` after the last (bench.sh takes
- * its per-stage counters there).
+ * its per-stage counters there), and around each maximum-rate run as
+ * `$BENCH_HOOK open` before its first send and `$BENCH_HOOK close` once
+ * its every report is decided by the events, before the confirmations
+ * (CPU time and statements are counted inside these windows only: the
+ * confirmations' case.get calls are the bench's own reading, not work of
+ * the pipeline).
  *
  * Needs the stack's environment (AID_INTAKE_API — one endpoint or a comma-
  * separated list —, AID_BUS_SUB, AID_VAR for the RSS table). Prints a
@@ -79,13 +84,25 @@ static tally_t tally(const bench_t *b, size_t lo, size_t hi)
     return t;
 }
 
-/* Runs one phase; 0 when every report was accepted and completed. */
+static void hook(const char *what);
+
+/* Runs one phase; 0 when every report was accepted and completed. A measured
+ * phase runs inside the hook's window (open … close). */
 static int phase(bench_t *b, const char *what, size_t lo, size_t hi, int clients, int window,
-                 double rate, double timeout_s, int64_t *t0)
+                 double rate, double timeout_s, int64_t *t0, int measured)
 {
     bench_track_range(b, lo, hi);
+    if (measured)
+        hook("open");
     *t0 = bench_now_us();
     bench_submit(b, lo, hi, clients, window, rate);
+    if (measured) {
+        int ran = bench_track_wait_ran(b, timeout_s);
+        hook("close");
+        if (ran != 0)
+            fprintf(stderr, "bench: %s: not every report decided within %.0f s\n", what,
+                    timeout_s);
+    }
     if (bench_track_wait(b, timeout_s) != 0) {
         tally_t t = tally(b, lo, hi);
         fprintf(stderr, "bench: %s: not every report completed within %.0f s (%zu accepted,"
@@ -161,7 +178,7 @@ int main(void)
     int rc = 1;
     int64_t t0;
     rss_t *rss = NULL;
-    if (phase(&b, "warm-up", 0, WARMUP, clients, 8, 0, timeout_s, &t0) != 0)
+    if (phase(&b, "warm-up", 0, WARMUP, clients, 8, 0, timeout_s, &t0, 0) != 0)
         goto out;
     rss = rss_start(run_dir);
 
@@ -169,7 +186,8 @@ int main(void)
     hook("start");
     size_t lo = WARMUP;
     for (int r = 0; r < runs; r++, lo += (size_t)n) {
-        if (phase(&b, "maximum rate", lo, lo + (size_t)n, clients, window, 0, timeout_s, &t0) != 0)
+        if (phase(&b, "maximum rate", lo, lo + (size_t)n, clients, window, 0, timeout_s, &t0,
+                  1) != 0)
             goto out_rss;
         tally_t t1 = tally(&b, lo, lo + (size_t)n);
         acc_secs[r] = (t1.last_ok - t0) / 1e6;
@@ -193,7 +211,7 @@ int main(void)
     if (m > lat_max)
         m = lat_max;
     size_t lo2 = lo, hi2 = lo + m;
-    if (phase(&b, "latency", lo2, hi2, clients, window, rate, timeout_s, &t0) != 0)
+    if (phase(&b, "latency", lo2, hi2, clients, window, rate, timeout_s, &t0, 0) != 0)
         goto out_rss;
     tally_t t2 = tally(&b, lo2, hi2);
     int64_t *lat = malloc(m * sizeof *lat), *cor = malloc(m * sizeof *cor);

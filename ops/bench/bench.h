@@ -63,6 +63,7 @@ typedef struct {
     _Atomic long range_gen;      /* bumped by bench_track_range */
     _Atomic int no_confirm;      /* settle on bus events alone (no case.get per report) */
     _Atomic long settled_gen;    /* the generation found settled: every item failed or confirmed */
+    _Atomic long ran_gen;        /* the generation found done by events (confirmation may follow) */
     _Atomic long events, gets, orphans_dropped;
     /* after-trigger mode (bench-disaster): the tracker forgets what it saw,
      * then counts the cases that get new referrals and those all decided */
@@ -103,6 +104,9 @@ void bench_track_range(bench_t *b, size_t lo, size_t hi);
 void bench_track_trigger_mode(bench_t *b);
 /* Waits until the range is settled or timeout_s passed; 0 when settled. */
 int bench_track_wait(bench_t *b, double timeout_s);
+/* Waits until every report of the range is done by events (or failed), before
+ * its confirmation; 0 then, -1 after timeout_s. */
+int bench_track_wait_ran(bench_t *b, double timeout_s);
 
 /* RSS sampler over the pid files in $AID_VAR/run: max VmRSS per instance. */
 typedef struct rss rss_t;

@@ -2,9 +2,12 @@
 # ops/bench/stages.sh — where the time of `make bench` went, per stage.
 #
 #   stages.sh start                 before the measured runs (bench.c's BENCH_HOOK):
-#                                   every instance's counters (aidctl stats), and
-#                                   pg_stat_statements emptied
-#   stages.sh end                   after them: the counters again and the statements
+#                                   every instance's counters (aidctl stats)
+#   stages.sh open | close          around each measured run: open before its first
+#                                   send, close once its every report is decided
+#                                   (before the bench confirms them with case.get):
+#                                   CPU times and pg_stat_statements at both ends
+#   stages.sh end                   after them: the counters again
 #   stages.sh table REPORTS BUSY_S  the per-stage table for REPORTS reports decided
 #                                   in BUSY_S seconds of pipeline work
 #
@@ -14,6 +17,12 @@
 # what runs inside it are counted once). Needs the stack's environment and
 # pg_stat_statements loaded (AID_PG_STATEMENTS=1, bench.sh's default); without it
 # the table has the counters only. Files under $AID_VAR/stages/.
+#
+# CPU time and statements are summed over the runs' windows only: what the
+# pipeline does while reports flow through it, not the bench's own confirmations
+# afterwards nor the idle seconds between runs. What a run leaves behind (the
+# benefits sweep starting the entitlements of its last decisions) falls partly
+# outside its window.
 #
 # Its CPU time ("cpu ms", from /proc: user + system time of the service's
 # processes and of the Postgres backends of its role, per decided report) is the
@@ -29,10 +38,11 @@ mkdir -p "$dir"
 psqlq() { psql "$AID_PG_DSN" -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"; }
 has_pgss() { [[ $(psqlq "SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'") == 1 ]]; }
 
-# CPU ticks (user + system, /proc/PID/stat) per group, one "group ticks" line
-# each: our services by their pid files (replicas summed), Postgres backends by
-# role (aid_civil -> pg:civil), Postgres's other processes (and the children it
-# reaped) as pg:other, and the bench client (the hook's parent) as bench.
+# CPU ticks (user + system, /proc/PID/stat) per process, one "group ticks pid"
+# line each: our services by their pid files, Postgres backends by role
+# (aid_civil -> pg:civil), Postgres's other processes (the postmaster with the
+# children it reaped) as pg:other, and the bench client (the hook's parent) as
+# bench; the groups are summed by the table.
 ticks_of() { # PID [1: with the children it reaped]
     local f reaped=${2:-0}
     f=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
@@ -44,17 +54,17 @@ cpu_snapshot() {
     for f in "$AID_VAR"/run/*.pid; do
         name=$(basename "$f" .pid)
         [[ $name == redis ]] || name=${name%%.*}
-        pid=$(cat "$f" 2>/dev/null) && echo "$name $(ticks_of "$pid")"
+        pid=$(cat "$f" 2>/dev/null) && echo "$name $(ticks_of "$pid") $pid"
     done
     pm=$(head -n1 "$AID_VAR/pg/data/postmaster.pid" 2>/dev/null) || pm=
     if [[ -n $pm ]]; then
-        echo "pg:other $(ticks_of "$pm" 1)"
+        echo "pg:other $(ticks_of "$pm" 1) $pm"
         for pid in $(pgrep -P "$pm"); do
             args=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || continue
             if [[ $args =~ ^postgres:\ aid_([a-z_]+)\  ]]; then
-                echo "pg:${BASH_REMATCH[1]} $(ticks_of "$pid")"
+                echo "pg:${BASH_REMATCH[1]} $(ticks_of "$pid") $pid"
             else
-                echo "pg:other $(ticks_of "$pid")"
+                echo "pg:other $(ticks_of "$pid") $pid"
             fi
         done
     fi
@@ -62,38 +72,53 @@ cpu_snapshot() {
     pid=$PPID
     [[ $(cat "/proc/$pid/comm" 2>/dev/null) == bench ]] ||
         pid=$(awk '{ print $4 }' "/proc/$pid/stat" 2>/dev/null || echo 0)
-    [[ $(cat "/proc/$pid/comm" 2>/dev/null) == bench ]] && echo "bench $(ticks_of "$pid")"
-    echo "wall_ms $(date +%s%3N)"
+    [[ $(cat "/proc/$pid/comm" 2>/dev/null) == bench ]] && echo "bench $(ticks_of "$pid") $pid"
+    echo "wall_ms $(date +%s%3N) 0"
 }
 
 # the counters of `aidctl stats`: instance received decided errors queue batches …
 counters() { bin/aidctl stats 2>/dev/null | awk 'NR > 1 && NF >= 6 && $2 ~ /^[0-9]+$/ { print $1, $3, $6 }'; }
 
+# role|toplevel|queryid|calls|ms|rows|statement (one line, no '|' in it)
+statements() {
+    psqlq "SELECT r.rolname, s.toplevel, s.queryid, s.calls, round(s.total_exec_time::numeric, 3),
+                  s.rows, left(translate(regexp_replace(s.query, '\s+', ' ', 'g'), '|', '/'), 72)
+             FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
+            WHERE s.calls > 0"
+}
+
 case ${1:-} in
 start)
-    cpu_snapshot >"$dir/cpu_start.txt"
+    rm -f "$dir"/cpu_open.* "$dir"/cpu_close.* "$dir"/st_open.* "$dir"/st_close.*
     counters >"$dir/start.txt"
-    if has_pgss; then psqlq "SELECT pg_stat_statements_reset()" >/dev/null; fi
+    ;;
+open | close)
+    n=$(find "$dir" -name "cpu_$1.*" | wc -l)
+    n=$((n + 1))
+    cpu_snapshot >"$dir/cpu_$1.$n"
+    if has_pgss; then statements >"$dir/st_$1.$n"; else : >"$dir/st_$1.$n"; fi
     ;;
 end)
-    cpu_snapshot >"$dir/cpu_end.txt"
     counters >"$dir/end.txt"
-    : >"$dir/statements.txt"
-    if has_pgss; then
-        # role|toplevel|calls|ms|rows|statement (one line, no '|' in it)
-        psqlq "SELECT r.rolname, s.toplevel, s.calls, round(s.total_exec_time::numeric, 1), s.rows,
-                      left(translate(regexp_replace(s.query, '\s+', ' ', 'g'), '|', '/'), 72)
-                 FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
-                WHERE s.calls > 0" >"$dir/statements.txt"
-    fi
+    # the statements of the windows: close minus open, summed
+    awk -F'|' 'FNR == 1 { sign = (FILENAME ~ /st_close/ ? 1 : -1) }
+        { k = $1 "|" $2 "|" $3; calls[k] += sign * $4; ms[k] += sign * $5; rows[k] += sign * $6
+          if (!(k in q)) q[k] = $7 }
+        END { for (k in q) if (calls[k] > 0) { split(k, f, "|")
+                  printf "%s|%s|%d|%.1f|%d|%s\n", f[1], f[2], calls[k], ms[k], rows[k], q[k] } }' \
+        "$dir"/st_open.* "$dir"/st_close.* >"$dir/statements.txt" 2>/dev/null || : >"$dir/statements.txt"
     ;;
 table)
     reports=${2:?reports} busy=${3:?seconds}
     hz=$(getconf CLK_TCK)
-    # "group ms" of CPU between start and end
-    awk -v hz="$hz" 'FILENAME ~ /cpu_start/ { a[$1] += $2; next } { b[$1] += $2 }
-        END { for (g in b) printf "%s %.1f\n", g, (b[g] - a[g]) * (g == "wall_ms" ? 1 : 1000 / hz) }' \
-        "$dir/cpu_start.txt" "$dir/cpu_end.txt" >"$dir/cpu.txt" 2>/dev/null || : >"$dir/cpu.txt"
+    # "group ms" of CPU inside the windows: per process, close minus open (a process
+    # started inside a window counts from zero; one ended inside it is lost, except
+    # Postgres backends, which the postmaster reaps: pg:other)
+    awk -v hz="$hz" '{ n = FILENAME; sub(/.*\./, "", n); k = n " " $1 " " $3 }
+        FILENAME ~ /cpu_open/ { a[k] = $2; next }
+        { d = $2 - (k in a ? a[k] : ($1 == "wall_ms" ? $2 : 0)); b[$1] += d }
+        END { for (g in b) printf "%s %.1f\n", g, b[g] * (g == "wall_ms" ? 1 : 1000 / hz) }' \
+        "$dir"/cpu_open.* "$dir"/cpu_close.* >"$dir/cpu.txt" 2>/dev/null || : >"$dir/cpu.txt"
     echo "bench: per stage, over the maximum-rate runs ($reports reports fully decided in $busy s of work;"
     echo "       rows = reports for intake and eligibility, referrals for a department;"
     echo "       cpu ms = CPU time of the stage's processes and its Postgres backends, per decided report;"

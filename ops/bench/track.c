@@ -323,6 +323,8 @@ static void maintain(tracker_t *t)
         else
             unconfirmed++;
     }
+    if (!waiting)
+        atomic_store(&b->ran_gen, gen);
     if (!waiting && !unconfirmed) {
         atomic_store(&b->settled_gen, gen);
         return;
@@ -430,18 +432,22 @@ void bench_track_range(bench_t *b, size_t lo, size_t hi)
     atomic_fetch_add(&b->range_gen, 1);
 }
 
-int bench_track_wait(bench_t *b, double timeout_s)
+static int wait_gen(bench_t *b, _Atomic long *which, double timeout_s)
 {
     int64_t end = bench_now_us() + (int64_t)(timeout_s * 1e6);
     long gen = atomic_load(&b->range_gen);
     while (bench_now_us() < end) {
-        if (atomic_load(&b->settled_gen) == gen)
+        if (atomic_load(which) == gen)
             return 0;
         struct timespec ts = {0, 20 * 1000000L};
         nanosleep(&ts, NULL);
     }
     return -1;
 }
+
+int bench_track_wait(bench_t *b, double timeout_s) { return wait_gen(b, &b->settled_gen, timeout_s); }
+
+int bench_track_wait_ran(bench_t *b, double timeout_s) { return wait_gen(b, &b->ran_gen, timeout_s); }
 
 void bench_track_trigger_mode(bench_t *b)
 {
