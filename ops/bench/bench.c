@@ -7,7 +7,8 @@
  *      with BENCH_WINDOW requests in flight (default 64); reports_per_s
  *      counts `ok` answers, decided_per_s reports whose every referral is
  *      decided (see track.c); the result is the median run;
- *   3. latency: reports sent open-loop at half the median decided rate for
+ *   3. latency: reports sent open-loop at half the median decided rate (or
+ *      BENCH_LAT_RATE reports/s) for
  *      BENCH_LAT_SECONDS (default 8): each is due at a fixed time whatever
  *      the answers; p50/p99 count from the actual send, p99_half from the
  *      due time (a stall of the pipeline or of the sender is not hidden).
@@ -205,6 +206,9 @@ int main(void)
     double reports_per_s = median(acc_rate, runs), decided_per_s = median(dec_rate, runs);
 
     double rate = decided_per_s / 2;
+    long fixed_rate = env_long("BENCH_LAT_RATE", 0, 0, 1000000); /* reports/s, 0: half */
+    if (fixed_rate > 0)
+        rate = (double)fixed_rate;
     size_t m = (size_t)(rate * (double)lat_seconds);
     if (m < 200)
         m = 200;
