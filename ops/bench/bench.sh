@@ -16,7 +16,7 @@
 # free loopback ports, with the stack's ordinary settings (fsync, synchronous_commit
 # and full_page_writes on), and stops it at the end (BENCH_KEEP=1 keeps it running).
 # AID_REPLICAS is passed to the stack, e.g. AID_REPLICAS=intake:3 make bench.
-# Knobs: BENCH_N (per run) BENCH_RUNS BENCH_CLIENTS BENCH_WINDOW BENCH_LAT_SECONDS
+# Knobs: BENCH_N (per run) BENCH_RUNS BENCH_CLIENTS BENCH_WINDOW BENCH_LAT_SECONDS BENCH_LAT_RATE
 # BENCH_SEED BENCH_BASELINE_SECONDS (default 5) BENCH_DISASTER_N (default 100000)
 # BENCH_IMPORT_ROWS BENCH_IMPORT_HOUSEHOLDS BENCH_IMPORT_EVERY (import.c);
 # AID_PG_STATEMENTS (default 1 for bench: pg_stat_statements for the per-stage table;
