@@ -181,9 +181,13 @@ def test_run_ctrl_c_leaves_no_process(h, tmp_path):
     shutil.rmtree(var, ignore_errors=True)
     log = tmp_path / "run.log"
     with open(log, "wb") as out:
+        # SIGINT as a terminal's foreground job has it: a suite started in the
+        # background of a shell inherits it ignored, and bash cannot trap a signal
+        # ignored on entry (the Ctrl-C would never reach run.sh's trap)
         run = subprocess.Popen([os.path.join(h.ROOT, "ops", "run.sh")], cwd=h.ROOT, env=env,
                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                               start_new_session=True)
+                               start_new_session=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     pgid = run.pid
     service_pids = []
     try:
