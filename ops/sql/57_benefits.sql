@@ -188,8 +188,8 @@ GRANT EXECUTE ON FUNCTION aid_entitlements_start(bigint) TO aid_benefits, aid_ca
 -- aid_entitlements_start, one at a time, oldest report first; the two groups share
 -- no case and no person, so their order between them changes nothing. Every case
 -- of the batch is locked first, in order (the lock aid_entitlements_start takes).
--- Returns the number of decisions started now (done before, not granted: not
--- counted).
+-- Returns the number of decisions handled now, whatever they started (those done
+-- before and those not granted are not counted).
 CREATE OR REPLACE FUNCTION aid_entitlements_start_batch(p_refs bigint[]) RETURNS int
 LANGUAGE plpgsql
 SECURITY DEFINER
