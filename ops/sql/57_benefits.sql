@@ -188,9 +188,14 @@ GRANT EXECUTE ON FUNCTION aid_entitlements_start(bigint) TO aid_benefits, aid_ca
 -- aid_entitlements_start, one at a time, oldest report first; the two groups share
 -- no case and no person, so their order between them changes nothing. Every case
 -- of the batch is locked first, in order (the lock aid_entitlements_start takes).
+-- At most p_others of the other decisions (a dozen statements each) are handled in
+-- one call, so that a batch of them does not hold the benefits service's requests
+-- for seconds; the rest stay unstarted for the next call, which finds them first.
 -- Returns the number of decisions handled now, whatever they started (those done
 -- before and those not granted are not counted).
-CREATE OR REPLACE FUNCTION aid_entitlements_start_batch(p_refs bigint[]) RETURNS int
+DROP FUNCTION IF EXISTS aid_entitlements_start_batch(bigint[]);
+CREATE OR REPLACE FUNCTION aid_entitlements_start_batch(p_refs bigint[], p_others int)
+RETURNS int
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, public, pg_temp
@@ -261,25 +266,30 @@ BEGIN
     DELETE FROM ent_refs x USING entitlement_sources s WHERE s.referral_id = x.referral_id;
 
     -- the others one by one, as before
-    FOR v_ref IN SELECT x.referral_id FROM ent_refs x ORDER BY x.report_id, x.referral_id LOOP
+    FOR v_ref IN SELECT x.referral_id FROM ent_refs x ORDER BY x.report_id, x.referral_id
+                  LIMIT p_others LOOP
         PERFORM aid_entitlements_start(v_ref);
         v_n := v_n + 1;
     END LOOP;
     RETURN v_first + v_n;
 END
 $$;
-REVOKE ALL ON FUNCTION aid_entitlements_start_batch(bigint[]) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION aid_entitlements_start_batch(bigint[]) TO aid_benefits;
+REVOKE ALL ON FUNCTION aid_entitlements_start_batch(bigint[], int) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION aid_entitlements_start_batch(bigint[], int) TO aid_benefits;
 
 -- Starts the entitlements of up to p_limit granted civil decisions not yet
 -- started, oldest report first, without a trigger on the decisions (the
--- report's hot path stays as it is), as one batch (aid_entitlements_start_batch).
+-- report's hot path stays as it is), as one batch (aid_entitlements_start_batch,
+-- at most p_limit / 10 of them other than first grants).
 -- The watermark skips what is settled:
 -- it stays below every civil referral still pending, and p_slack ids below
 -- the newest one (a referral numbered earlier may still be in a transaction
--- that has not committed). Returns the number of decisions handled.
-CREATE OR REPLACE FUNCTION aid_entitlements_sweep(p_limit int, p_slack bigint DEFAULT 20000)
-RETURNS int
+-- that has not committed); it moves only when every decision found was handled.
+-- Returns the number of decisions handled, and whether more wait now (a full
+-- batch found, or some of it left for the next call).
+DROP FUNCTION IF EXISTS aid_entitlements_sweep(int, bigint);
+CREATE OR REPLACE FUNCTION aid_entitlements_sweep(p_limit int, p_slack bigint DEFAULT 20000,
+                                                  OUT handled int, OUT more boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
     v_low bigint;
@@ -288,6 +298,7 @@ DECLARE
     v_pending bigint;
     v_top bigint;
 BEGIN
+    handled := 0;
     SELECT low INTO v_low FROM entitlement_sweep FOR UPDATE;
     v_refs := ARRAY(
         SELECT f.referral_id FROM referrals f
@@ -298,9 +309,10 @@ BEGIN
          LIMIT p_limit);
     v_n := cardinality(v_refs);
     IF v_n > 0 THEN
-        PERFORM aid_entitlements_start_batch(v_refs);
+        handled := aid_entitlements_start_batch(v_refs, greatest(p_limit / 10, 1));
     END IF;
-    IF v_n < p_limit THEN
+    more := v_n = p_limit OR handled < v_n;
+    IF NOT more THEN
         SELECT min(f.referral_id) INTO v_pending FROM referrals f
          WHERE f.department = 'civil' AND f.status = 'pending' AND f.referral_id >= v_low;
         SELECT max(f.referral_id) INTO v_top FROM referrals f WHERE f.referral_id >= v_low;
@@ -308,7 +320,6 @@ BEGIN
            SET low = greatest(v_low, least(coalesce(v_pending, v_top - p_slack),
                                            coalesce(v_top, v_low) - p_slack));
     END IF;
-    RETURN v_n;
 END
 $$;
 

@@ -39,7 +39,8 @@
 #include "trigger.h"
 #include "write.h"
 
-#define SWEEP_BATCH "500"        /* decisions per sweep statement (one batch start) */
+#define SWEEP_BATCH "500"        /* decisions per sweep statement (one batch start; at most
+                                    a tenth of them other than first grants) */
 #define SWEEP_BUDGET_MS 500     /* sweeping between two heartbeats, at most */
 
 typedef struct {
@@ -49,7 +50,7 @@ typedef struct {
 
 static void prepare(store_t *store)
 {
-    store_prepare(store, "ben_sweep", "SELECT aid_entitlements_sweep($1::int)");
+    store_prepare(store, "ben_sweep", "SELECT handled, more FROM aid_entitlements_sweep($1::int)");
     store_prepare(store, "ben_deaths",
                   "SELECT t.trigger_id, t.body, to_char(aid_china_date(t.created_at), 'YYYY-MM-01')"
                   "  FROM triggers t"
@@ -170,9 +171,10 @@ static bool sweep(benefits_t *b)
             return false;
         }
         long long n = atoll(PQgetvalue(r, 0, 0));
+        bool more = PQgetvalue(r, 0, 1)[0] == 't';
         PQclear(r);
         metric_add(b->started, n);
-        if (n < atoll(SWEEP_BATCH))
+        if (!more)
             return false;
         if (svc_now_ms() >= until)
             return true;

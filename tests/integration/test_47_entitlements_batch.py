@@ -19,7 +19,8 @@ whose entitlements a death ended, an unchanged entitlement, a person's
 allowance the case held and its new decision no longer names — started once one
 decision at a time and once as one batch, from the same state. The entitlements
 and the started counts agree row for row; the batch called aid_entitlements_start
-for exactly the eight decisions that are not first grants.
+for exactly the eight decisions that are not first grants; a call capped at three of
+them handles the first grants and the three oldest others, and leaves the rest.
 """
 
 BASE = 930000000
@@ -108,8 +109,15 @@ SELECT 'one', count(aid_entitlements_start(r.referral_id)) FROM (
     "'calls'", "'calls1'") + """
 ROLLBACK TO SAVEPOINT one_by_one;
 SELECT 'batch', aid_entitlements_start_batch(
-    ARRAY(SELECT %(b)d + k FROM generate_series(1, 13) k)::bigint[]);
+    ARRAY(SELECT %(b)d + k FROM generate_series(1, 13) k)::bigint[], 100);
 """ + SNAPSHOT + """
+-- at most three of the others in one call: the five first grants and the three
+-- oldest others are handled, the five newest others wait for the next call
+ROLLBACK TO SAVEPOINT one_by_one;
+SELECT 'capped', aid_entitlements_start_batch(
+    ARRAY(SELECT %(b)d + k FROM generate_series(1, 13) k)::bigint[], 3);
+SELECT 'capped_src', string_agg((referral_id - %(b)d)::text, ',' ORDER BY referral_id)
+  FROM entitlement_sources WHERE referral_id BETWEEN %(b)d AND %(b)d + 99;
 ROLLBACK;
 """
 
@@ -152,3 +160,6 @@ def test_a_batch_starts_what_one_at_a_time_starts(h):
     calls = int([r[1] for r in rows if r[0] == "calls"][0])
     assert calls1 == 13, rows
     assert calls - calls1 == 8, rows
+    # a call handles at most p_others of the others, oldest report first (6, 7, 8)
+    assert [r[1] for r in rows if r[0] == "capped"] == ["8"], rows
+    assert [r[1] for r in rows if r[0] == "capped_src"] == ["1,2,3,4,5,6,7,8"], rows
