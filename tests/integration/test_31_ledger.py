@@ -18,7 +18,6 @@ import os
 import random
 import re
 import subprocess
-import time
 
 import pytest
 
@@ -299,17 +298,9 @@ def month(h):
     for k in cases:
         h.wait_complete(cases[k])
     # the benefits sweep starts the granted households' entitlements a moment after
-    # their decisions (its own cadence): the ledger's benefits rows count them, so
-    # two readings of the ledger agree only once it has
-    nums = ",".join(c[len("case-"):] for c in cases.values())
-    deadline = time.monotonic() + 30
-    while h.psql_value(
-            "SELECT count(*) FROM referrals f WHERE f.case_id IN (%s) AND f.department = 'civil'"
-            " AND f.status = 'granted' AND NOT EXISTS (SELECT 1 FROM entitlement_sources s"
-            "                                           WHERE s.referral_id = f.referral_id)"
-            % nums) != "0":
-        assert time.monotonic() < deadline, "the benefits sweep never started cases %s" % nums
-        time.sleep(0.2)
+    # their decisions: the ledger's benefits rows count them, so two readings of the
+    # ledger agree only once it has
+    h.wait_swept(cases.values())
     # visits of the month: the dispersed tekun person and the dibao elder
     # (both due), the orphan (not due yet)
     for who in (hh["H1"][0], hh["H3"][0], hh["H5"][0]):
