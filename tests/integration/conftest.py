@@ -537,16 +537,19 @@ def wait_entitlements(case_id, want, month=None, timeout=30.0):
 
 
 def wait_swept(case_ids, timeout=30.0):
-    """Until the benefits sweep has handled every granted civil decision of the cases
-    ("case-N" ids): what it does a moment after the decisions, on its own cadence."""
+    """Until every civil referral of the cases ("case-N" ids) is decided and the
+    benefits sweep has handled each granted one: what it does a moment after the
+    decisions, on its own cadence (a referral still pending is waited for too, so
+    an early call does not pass before there is anything to sweep)."""
     nums = ",".join(str(int(c[len("case-"):])) for c in case_ids)
     deadline = time.monotonic() + timeout
     while psql_value(
             "SELECT count(*) FROM referrals f WHERE f.case_id IN (%s) AND f.department = 'civil'"
-            " AND f.status = 'granted' AND NOT EXISTS (SELECT 1 FROM entitlement_sources s"
-            "                                           WHERE s.referral_id = f.referral_id)"
+            " AND (f.status = 'pending'"
+            "      OR f.status = 'granted' AND NOT EXISTS (SELECT 1 FROM entitlement_sources s"
+            "                                               WHERE s.referral_id = f.referral_id))"
             % nums) != "0":
-        assert time.monotonic() < deadline, "the benefits sweep never handled cases %s" % nums
+        assert time.monotonic() < deadline, "the benefits sweep never handled cases %s (or one is still pending)" % nums
         time.sleep(0.2)
 
 
