@@ -249,10 +249,14 @@ BEGIN
            AND NOT EXISTS (SELECT 1 FROM entitlements e WHERE e.case_id = x.case_id)
            AND NOT EXISTS (SELECT 1 FROM ent_rows a JOIN entitlements e ON e.subject = a.subject
                             WHERE a.referral_id = x.referral_id)
+    ), counts AS (
+        -- each decision's rows counted once (a count per decision would read
+        -- the whole batch's rows again for each: quadratic in the batch)
+        SELECT a.referral_id, count(*) AS n FROM ent_rows a GROUP BY a.referral_id
     ), src AS (
         INSERT INTO entitlement_sources (referral_id, started)
-        SELECT f.referral_id, (SELECT count(*) FROM ent_rows a WHERE a.referral_id = f.referral_id)
-          FROM first f
+        SELECT f.referral_id, coalesce(c.n, 0)
+          FROM first f LEFT JOIN counts c USING (referral_id)
         ON CONFLICT (referral_id) DO NOTHING
         RETURNING referral_id
     ), ins AS (
@@ -263,7 +267,12 @@ BEGIN
           FROM src JOIN ent_refs x USING (referral_id) JOIN ent_rows a USING (referral_id)
     )
     SELECT count(*) INTO v_first FROM src;
-    DELETE FROM ent_refs x USING entitlement_sources s WHERE s.referral_id = x.referral_id;
+    -- the batch's decisions now started, found by key: a join with the whole of
+    -- entitlement_sources (the county's history) would read it on every call
+    DELETE FROM ent_refs x
+     WHERE x.referral_id IN (SELECT s.referral_id FROM entitlement_sources s
+                              WHERE s.referral_id = ANY (ARRAY(SELECT y.referral_id
+                                                                 FROM ent_refs y)));
 
     -- the others one by one, as before
     FOR v_ref IN SELECT x.referral_id FROM ent_refs x ORDER BY x.report_id, x.referral_id
