@@ -87,7 +87,7 @@ fi
 # per referral, nothing pending, every report assessed
 check_sql() {
     psqlq "SELECT format('check: reports=%s assessed=%s referrals=%s decisions=%s pending=%s dup_referrals=%s dup_decisions=%s',
-        (SELECT count(*) FROM reports), (SELECT count(*) FROM reports WHERE assessed_at IS NOT NULL),
+        (SELECT count(*) FROM reports), (SELECT count(*) FROM assessments),
         (SELECT count(*) FROM referrals), (SELECT count(*) FROM decisions),
         (SELECT count(*) FROM referrals WHERE status = 'pending'),
         (SELECT count(*) FROM (SELECT 1 FROM referrals GROUP BY report_id, department HAVING count(*) > 1) x),

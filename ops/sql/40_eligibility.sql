@@ -24,7 +24,9 @@ BEGIN
            t.sup, t.visit, t.care
       FROM unnest(p_p_report, p_p_idx, p_ids, p_names, p_ages, p_groups, p_sup, p_visit, p_care)
            AS t(r, i, id, name, age, g, sup, visit, care);
-    UPDATE reports SET assessed_at = now() WHERE report_id = ANY (p_reports);
+    -- the assessment is what marks the report assessed (migration 122); the
+    -- visit schedules of its township change with it
+    PERFORM aid_bump_schedules(ARRAY(SELECT DISTINCT c FROM unnest(p_cases) c));
     DELETE FROM report_queue q WHERE q.report_id = ANY (p_reports);
     PERFORM 1 FROM dept_streams WHERE department = ANY (p_r_dept)
      ORDER BY department FOR UPDATE;

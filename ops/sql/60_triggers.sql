@@ -11,7 +11,9 @@ $$ SELECT ARRAY['S1','S2','S3','S4','S5','S6','S7','S8','S9','S10']::text[] $$;
 CREATE OR REPLACE FUNCTION aid_case_is_s(p_case bigint) RETURNS boolean LANGUAGE sql STABLE AS $$
     SELECT EXISTS (SELECT 1 FROM assessed_persons ap
                     WHERE ap.report_id = (SELECT r.report_id FROM reports r
-                                           WHERE r.case_id = p_case AND r.assessed_at IS NOT NULL
+                                           WHERE r.case_id = p_case
+                                             AND EXISTS (SELECT 1 FROM assessed_persons a
+                                                          WHERE a.report_id = r.report_id)
                                            ORDER BY r.report_id DESC LIMIT 1)
                       AND ap.groups && aid_s_groups())
 $$;
@@ -30,7 +32,9 @@ BEGIN
              WHERE r.township = ANY (areas) OR r.village = ANY (areas)) c
       CROSS JOIN LATERAL (SELECT r2.case_id, r2.report_id, r2.township, r2.village
                             FROM reports r2
-                           WHERE r2.case_id = c.case_id AND r2.assessed_at IS NOT NULL
+                           WHERE r2.case_id = c.case_id
+                             AND EXISTS (SELECT 1 FROM assessed_persons a
+                                          WHERE a.report_id = r2.report_id)
                              AND aid_report_settled(r2.report_id)
                            ORDER BY r2.report_id DESC LIMIT 1) l
      WHERE (l.township = ANY (areas) OR l.village = ANY (areas))

@@ -13,7 +13,7 @@ LANGUAGE sql STABLE AS $$
         SELECT DISTINCT ON (r.case_id) r.case_id, r.report_id, r.township::text AS township,
                r.village::text AS village
           FROM reports r
-         WHERE r.assessed_at IS NOT NULL
+         WHERE EXISTS (SELECT 1 FROM assessed_persons ap WHERE ap.report_id = r.report_id)
            AND aid_china_date(r.received_at) <= p_on
            AND (p_case IS NULL OR r.case_id = p_case)
            AND (p_township IS NULL
@@ -32,20 +32,6 @@ LANGUAGE sql AS $$
      ORDER BY t.township
     ON CONFLICT (township) DO UPDATE SET version = s.version + 1
 $$;
-
-CREATE OR REPLACE FUNCTION aid_reports_assessed() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM aid_bump_schedules(ARRAY(SELECT DISTINCT n.case_id FROM assessed n
-                                       WHERE n.assessed_at IS NOT NULL));
-    RETURN NULL;
-END;
-$$;
-
-DROP TRIGGER IF EXISTS reports_assessed_bump_schedules ON reports;
-CREATE TRIGGER reports_assessed_bump_schedules AFTER UPDATE ON reports
-    REFERENCING NEW TABLE AS assessed
-    FOR EACH STATEMENT EXECUTE FUNCTION aid_reports_assessed();
 
 -- When the next visit is due: one period after the last visit, or after the
 -- case's first report when nobody has visited yet. Month ends clamp like

@@ -209,17 +209,19 @@ class Load(threading.Thread):
 
 def progress(tag):
     """(reports, assessed, pending referrals) of a burst, from the database."""
-    row = psql("SELECT count(*), count(r.assessed_at),"
+    row = psql("SELECT count(*), count(a.report_id),"
                " (SELECT count(*) FROM referrals f JOIN reports r2 USING (report_id)"
                "   WHERE r2.request_id LIKE %s AND f.status = 'pending')"
-               " FROM reports r WHERE r.request_id LIKE %s" % (it.q(tag + "-%"), it.q(tag + "-%")))[0]
+               " FROM reports r LEFT JOIN assessments a USING (report_id)"
+               " WHERE r.request_id LIKE %s" % (it.q(tag + "-%"), it.q(tag + "-%")))[0]
     return tuple(int(x) for x in row)
 
 
 def completed(tag):
     """How many reports of a burst are complete (assessed, nothing pending)."""
     return int(psql_value(
-        "SELECT count(*) FROM reports r WHERE r.request_id LIKE %s AND r.assessed_at IS NOT NULL"
+        "SELECT count(*) FROM reports r WHERE r.request_id LIKE %s"
+        " AND EXISTS (SELECT 1 FROM assessments a WHERE a.report_id = r.report_id)"
         " AND NOT EXISTS (SELECT 1 FROM referrals f WHERE f.report_id = r.report_id"
         " AND f.status = 'pending')" % it.q(tag + "-%")))
 
@@ -256,7 +258,8 @@ def verify(load):
     row = psql(
         "SELECT count(*), count(d.referral_id), count(*) FILTER (WHERE f.status = 'pending'),"
         " count(*) FILTER (WHERE d.status IS DISTINCT FROM f.status),"
-        " (SELECT count(*) FROM reports WHERE request_id LIKE %s AND assessed_at IS NULL)"
+        " (SELECT count(*) FROM reports r0 WHERE r0.request_id LIKE %s"
+        "   AND NOT EXISTS (SELECT 1 FROM assessments a WHERE a.report_id = r0.report_id))"
         " FROM referrals f JOIN reports r USING (report_id)"
         " LEFT JOIN decisions d USING (referral_id) WHERE r.request_id LIKE %s" % (like, like))[0]
     refs, decided, pending, mismatch, unassessed = (int(x) for x in row)

@@ -606,7 +606,8 @@ def undecided(request_ids):
     """How many of these requests' reports are not yet assessed or still
     have a pending referral (from the database)."""
     return int(psql_value(
-        "select count(*) from reports r where r.request_id in (%s) and (r.assessed_at is null "
+        "select count(*) from reports r where r.request_id in (%s) and (not exists "
+        "(select 1 from assessments a where a.report_id = r.report_id) "
         "or exists (select 1 from referrals f where f.report_id = r.report_id "
         "and f.status = 'pending'))" % _in_list(request_ids)))
 

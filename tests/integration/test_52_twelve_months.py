@@ -69,7 +69,8 @@ def file_report(h, town, members, as_of, **kw):
     num = rep["report_id"][7:]
     deadline = time.monotonic() + 60
     while h.psql_value("SELECT count(*) FROM reports r WHERE r.report_id = %s"
-                       "   AND r.assessed_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM referrals f"
+                       "   AND EXISTS (SELECT 1 FROM assessments a WHERE a.report_id = r.report_id)"
+                       "   AND NOT EXISTS (SELECT 1 FROM referrals f"
                        "   WHERE f.report_id = r.report_id AND f.status = 'pending')" % num) != "1":
         assert time.monotonic() < deadline, "report %s not decided" % rep["report_id"]
         time.sleep(0.2)

@@ -170,6 +170,11 @@ def test_nobody_changes_the_trail(h, case):
                     "DELETE FROM audit_log", "TRUNCATE audit_log", "DELETE FROM assessments",
                     "UPDATE gateway_audit SET username = 'x'", "DELETE FROM reports"):
             refused(h, role, sql)
+    # a report row is written once: no service role may update any of its columns
+    # (its assessment marks it assessed, migration 122)
+    assert h.psql_value("SELECT count(*) FROM information_schema.column_privileges"
+                        " WHERE table_name = 'reports' AND privilege_type = 'UPDATE'"
+                        "   AND grantee LIKE 'aid\\_%'") == "0"
     # not even the owner: the triggers refuse it
     for sql in ("UPDATE audit_log SET who = 'x' WHERE case_id = %s" % cid,
                 "DELETE FROM audit_log WHERE case_id = %s" % cid, "TRUNCATE audit_log",
