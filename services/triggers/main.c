@@ -63,6 +63,10 @@ typedef struct {
 
 static void prepare(store_t *store)
 {
+    /* two probes of partial indexes, both empty but during a disaster */
+    store_prepare(store, "trig_open",
+                  "SELECT EXISTS (SELECT 1 FROM trigger_targets WHERE status = 'pending')"
+                  "    OR EXISTS (SELECT 1 FROM triggers WHERE done_at IS NULL)");
     store_prepare(store, "trig_backlog",
                   "SELECT count(*) FROM (SELECT 1 FROM report_queue"
                   " LIMIT $1::int) b");
@@ -290,6 +294,19 @@ static void publish_committed(trig_ctx_t *c, worker_t *w, int filed)
     msgpack_sbuffer_destroy(&sb);
 }
 
+/* 1 when some trigger is still open (a target to file, or its closing to
+ * record), 0 when none, -1 on a failure. Every report committed wakes this
+ * worker: without a trigger open it costs one read and no transaction. */
+static int open_work(store_t *store)
+{
+    PGresult *r = store_exec(store, "trig_open", 0, NULL);
+    if (!r)
+        return -1;
+    int open = PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    return open;
+}
+
 /* True when eligibility has at least backlog_max reports to assess. */
 static int backlogged(trig_ctx_t *c, store_t *store)
 {
@@ -308,6 +325,9 @@ static int step(worker_t *w, void *arg)
 {
     trig_ctx_t *c = arg;
     store_t *store = worker_store(w);
+    int open = open_work(store);
+    if (open <= 0)
+        return open;
     int full = backlogged(c, store);
     if (full != 0)
         return full < 0 ? -1 : 0; /* eligibility catches up first; the sweep comes back */
