@@ -20,13 +20,19 @@ pytestmark = pytest.mark.skipif(os.environ.get("AID_SECURE") != "1",
 
 
 def _ask(h, setup, op="health", timeout=1.5):
-    """One request on a fresh DEALER prepared by setup(sock); the reply or None."""
+    """One request on a fresh DEALER prepared by setup(sock); the reply or None.
+    The send is bounded too: a DEALER left without a connection (seen once, in the
+    sanitizer pass, right after a refused handshake) blocks a plain send forever."""
     s = h._zctx.socket(zmq.DEALER)
     s.linger = 0
+    s.sndtimeo = int(timeout * 1000)
     try:
         setup(s)
         s.connect(h.INTAKE.split(",")[0])
-        s.send_multipart([b"", msgpack.packb({"v": 1, "op": op, "id": h.rid("sec")})])
+        try:
+            s.send_multipart([b"", msgpack.packb({"v": 1, "op": op, "id": h.rid("sec")})])
+        except zmq.Again:
+            return None
         if not s.poll(int(timeout * 1000)):
             return None
         return msgpack.unpackb(s.recv_multipart()[-1], raw=False)
