@@ -26,7 +26,7 @@ BEGIN
            AS t(r, i, id, name, age, g, sup, visit, care);
     -- the assessment is what marks the report assessed (migration 122); the
     -- visit schedules of its township change with it
-    PERFORM aid_bump_schedules(ARRAY(SELECT DISTINCT c FROM unnest(p_cases) c));
+    PERFORM aid_bump_schedules(p_cases);
     DELETE FROM report_queue q WHERE q.report_id = ANY (p_reports);
     PERFORM 1 FROM dept_streams WHERE department = ANY (p_r_dept)
      ORDER BY department FOR UPDATE;

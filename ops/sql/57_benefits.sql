@@ -204,6 +204,7 @@ DECLARE
     v_ref bigint;
     v_n int := 0;
     v_first int := 0;
+    v_started bigint[];
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('aid_entitlements'), c::int)
        FROM (SELECT DISTINCT f.case_id AS c FROM referrals f
@@ -266,13 +267,11 @@ BEGIN
                x.referral_id, x.report_id, a.rules
           FROM src JOIN ent_refs x USING (referral_id) JOIN ent_rows a USING (referral_id)
     )
-    SELECT count(*) INTO v_first FROM src;
-    -- the batch's decisions now started, found by key: a join with the whole of
-    -- entitlement_sources (the county's history) would read it on every call
-    DELETE FROM ent_refs x
-     WHERE x.referral_id IN (SELECT s.referral_id FROM entitlement_sources s
-                              WHERE s.referral_id = ANY (ARRAY(SELECT y.referral_id
-                                                                 FROM ent_refs y)));
+    SELECT count(*), coalesce(array_agg(src.referral_id), '{}') INTO v_first, v_started
+      FROM src;
+    -- the decisions just started leave the work table (the ones the insert
+    -- returned: no read of entitlement_sources, the county's history)
+    DELETE FROM ent_refs x WHERE x.referral_id = ANY (v_started);
 
     -- the others one by one, as before
     FOR v_ref IN SELECT x.referral_id FROM ent_refs x ORDER BY x.report_id, x.referral_id
