@@ -3,15 +3,41 @@
 -- Applied after every migration run, in name order (ops/sql/README.md):
 -- idempotent, every function in its one current form.
 --
--- The claim and the record run generic plans (made once per session, for any
+-- The claim and the dequeue run generic plans (made once per session, for any
 -- department and any depth of its queue), and a generic plan is as good as the
 -- statistics when it was made. Analysed while a department's queue held a few
--- rows, the queue looked empty, and both statements read it with a bitmap scan:
--- every queued row of the department, sorted for the claim, filtered for the
--- dequeue — 7 and 5 ms a step behind a backlog of 20,000, whatever the batch.
--- Without bitmap scans (and sequential ones) the only plan left is the index
--- walk in (department, seq) order, stopped by the claim's LIMIT, and one lookup
--- per decided row for the dequeue (test_41).
+-- rows, the queue looked empty, and both read every queued row of the
+-- department: with a bitmap scan, sorted for the claim; with the department as
+-- the index condition and the seqs as a filter for the dequeue — 7 and 5 ms a
+-- step behind a backlog of 20,000, whatever the batch. Without bitmap and
+-- sequential scans the claim's only plan is the index walk in (department, seq)
+-- order that its LIMIT stops; the dequeue (aid_dequeue_referrals) looks each
+-- decided row up by both keys (test_41).
+
+-- The decided referrals leave their department's queue: each row found by one
+-- lookup of the queue's keys (department, seq), then deleted by its address.
+-- A subquery with LIMIT 1 is not turned into a join, so no statistics can make
+-- this a scan of the queue (as a join it was planned with the queue as the
+-- outer side when the statistics said it was nearly empty: every queued row
+-- compared with every decided one); referral_id keeps one department's seq from
+-- matching another's row.
+CREATE OR REPLACE FUNCTION aid_dequeue_referrals(p_depts text[], p_seqs bigint[],
+                                                 p_refs bigint[])
+RETURNS void
+LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan
+AS $$
+BEGIN
+    DELETE FROM referral_queue q
+     WHERE q.ctid = ANY (ARRAY(
+               SELECT x.ctid
+                 FROM unnest(p_depts, p_seqs, p_refs) AS u(d, s, r)
+                 CROSS JOIN LATERAL (SELECT k.ctid FROM referral_queue k
+                                      WHERE k.department = u.d AND k.seq = u.s
+                                        AND k.referral_id = u.r
+                                      LIMIT 1) x));
+END;
+$$;
 
 CREATE OR REPLACE FUNCTION aid_apply_decisions(p_refs bigint[], p_status text[], p_reason text[],
                                                p_rules text[], p_m_ref bigint[], p_m_ord int[],
@@ -22,11 +48,12 @@ RETURNS TABLE (o_referral_id bigint)
 LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan
 SET enable_seqscan = off
-SET enable_bitmapscan = off
 AS $$
 DECLARE
     v_done bigint[];
     v_open bigint[];
+    v_depts text[];
+    v_seqs bigint[];
 BEGIN
     -- a granted decision citing R-DIBAO-REVIEW or R-TEKUN-REVIEW is stored as the
     -- proposal, in_review (POLICY.md §16); its review, and the sign-off an
@@ -68,19 +95,13 @@ BEGIN
           FROM fresh
          WHERE f.referral_id = fresh.r
         RETURNING f.referral_id, f.department, f.seq, fresh.opens
-    ), dequeued AS (
-        -- department and seq are the index's keys (a lookup whatever the
-        -- statistics said when the plan was made); referral_id keeps one
-        -- department's seq from matching another's row, as a filter
-        DELETE FROM referral_queue q
-         WHERE q.department = ANY (ARRAY(SELECT DISTINCT done.department FROM done))
-           AND q.seq = ANY (ARRAY(SELECT done.seq FROM done))
-           AND q.referral_id = ANY (ARRAY(SELECT done.referral_id FROM done))
     )
     SELECT coalesce(array_agg(done.referral_id), '{}'),
-           coalesce(array_agg(done.referral_id) FILTER (WHERE done.opens), '{}')
-      INTO v_done, v_open
+           coalesce(array_agg(done.referral_id) FILTER (WHERE done.opens), '{}'),
+           coalesce(array_agg(done.department), '{}'), coalesce(array_agg(done.seq), '{}')
+      INTO v_done, v_open, v_depts, v_seqs
       FROM done;
+    PERFORM aid_dequeue_referrals(v_depts, v_seqs, v_done);
     IF cardinality(v_open) > 0 THEN
         PERFORM aid_reviews_open(v_open);
     END IF;
