@@ -183,11 +183,15 @@ typedef struct {
     long long centralized, dispersed;
 } central_t;
 
-static central_t *central_of(central_t *cs, size_t *n, const char *township)
+/* The entry of township in cs (n used of cap), added when missing; NULL when
+ * cs is full. */
+static central_t *central_of(central_t *cs, size_t *n, size_t cap, const char *township)
 {
     for (size_t i = 0; i < *n; i++)
         if (strcmp(cs[i].township, township) == 0)
             return &cs[i];
+    if (*n >= cap)
+        return NULL;
     central_t *c = &cs[(*n)++];
     snprintf(c->township, sizeof c->township, "%s", township);
     c->centralized = c->dispersed = 0;
@@ -196,7 +200,7 @@ static central_t *central_of(central_t *cs, size_t *n, const char *township)
 
 /* Counts the tekun persons of each report row of res. -1 when a stored
  * report cannot be read or memory runs out. */
-static int count_tekun(PGresult *res, central_t *cs, size_t *n)
+static int count_tekun(PGresult *res, central_t *cs, size_t *n, size_t cap)
 {
     report_t *r = malloc(sizeof *r);
     if (!r)
@@ -212,8 +216,10 @@ static int count_tekun(PGresult *res, central_t *cs, size_t *n)
             proto_report_decode(&u.data, date_today(), r, &se) != 0) {
             rc = -1;
         } else {
-            central_t *c = central_of(cs, n, PQgetvalue(res, i, 0));
-            for (int m = 0; m < r->n_members; m++) {
+            central_t *c = central_of(cs, n, cap, PQgetvalue(res, i, 0));
+            if (!c)
+                rc = -1; /* cannot happen: cap counts every report row */
+            for (int m = 0; c && m < r->n_members; m++) {
                 c->centralized += r->members[m].tekun == TEKUN_CENTRALIZED;
                 c->dispersed += r->members[m].tekun == TEKUN_DISPERSED;
             }
@@ -227,11 +233,12 @@ static int count_tekun(PGresult *res, central_t *cs, size_t *n)
 
 /* Adds the central_care rows of every township that has any row or any
  * tekun person. */
-static int add_central(ledger_t *l, central_t *cs, size_t *ncs, long long target)
+static int add_central(ledger_t *l, central_t *cs, size_t *ncs, size_t cap, long long target)
 {
     size_t nrows = l->n;
     for (size_t i = 0; i < nrows; i++)
-        central_of(cs, ncs, l->rows[i].township);
+        if (!central_of(cs, ncs, cap, l->rows[i].township))
+            return -1;
     for (size_t i = 0; i < *ncs; i++) {
         const central_t *c = &cs[i];
         long long total = c->centralized + c->dispersed;
@@ -346,8 +353,10 @@ static int handle_monthly(opctx_t *ctx, const proto_request_t *req, msgpack_pack
         write_unavailable(err);
         goto out;
     }
-    /* at most one central_t per township of the rows or the tekun reports */
-    cs = calloc((size_t)PQntuples(rows) + (size_t)PQntuples(tekun) + 1, sizeof *cs);
+    /* at most one central_t per township of the ledger's rows (the care rows
+     * and the benefits rows) or of the tekun reports */
+    size_t cap = (size_t)PQntuples(rows) + (size_t)PQntuples(ben) + (size_t)PQntuples(tekun) + 1;
+    cs = calloc(cap, sizeof *cs);
     if (!cs)
         goto oom;
     for (int i = 0; i < PQntuples(rows); i++)
@@ -358,11 +367,11 @@ static int handle_monthly(opctx_t *ctx, const proto_request_t *req, msgpack_pack
         if (ledger_add(&l, PQgetvalue(ben, i, 0), PQgetvalue(ben, i, 1), PQgetvalue(ben, i, 2),
                        atoll(PQgetvalue(ben, i, 3)), atoll(PQgetvalue(ben, i, 4))) != 0)
             goto oom;
-    if (count_tekun(tekun, cs, &ncs) != 0) {
+    if (count_tekun(tekun, cs, &ncs, cap) != 0) {
         proto_fail(err, PROTO_UNAVAILABLE, NULL, "a stored report could not be read");
         goto out;
     }
-    if (add_central(&l, cs, &ncs, atoll(PQgetvalue(state, 0, 0))) != 0)
+    if (add_central(&l, cs, &ncs, cap, atoll(PQgetvalue(state, 0, 0))) != 0)
         goto oom;
     if (l.n)
         qsort(l.rows, l.n, sizeof *l.rows, row_cmp);

@@ -487,3 +487,34 @@ def test_aidctl_ledger_csv_and_submission(h, month):
     assert p.returncode == 2, p
     p = aidctl(h, "ledger", "2026-13", sim["township"])
     assert p.returncode == 1 and "invalid_field at month" in p.stderr, p
+
+
+def test_ledger_of_townships_with_benefits_only(h):
+    """A month whose only rows are entitlements, in several townships: the county
+    ledger has each township's benefits and central-care rows. The owner sized its
+    per-township table by the care rows and the tekun reports only, so the benefits
+    rows' townships ran past its end: the supervision service died on the heap it
+    had overwritten (munmap_chunk(): invalid pointer) and every owned op of it was
+    unavailable until it restarted."""
+    base, towns = 940000000, ["52012%04d" % k for k in range(9000, 9040)]
+    setup = ["INSERT INTO cases (case_id, township) VALUES %s" %
+             ", ".join("(%d, '%s')" % (base + k, t) for k, t in enumerate(towns)),
+             "INSERT INTO entitlements (case_id, subject, kind, amount_fen, first_month,"
+             " referral_id, report_id, rules) SELECT %d + k, int8send(%d + k),"
+             " 'dibao_supplement', 1000, '2031-07-01', %d + k, %d + k, '{}'"
+             " FROM generate_series(0, %d) k" % (base, base, base, base, len(towns) - 1)]
+    try:
+        for sql in setup:
+            h.psql(sql)
+        res = ok(h.call("ledger.monthly", {"month": "2031-07"}))
+        rows = {(r["township"], r["section"], r["item"]): (r["count"], r["amount_fen"])
+                for r in res["rows"]}
+        for t in towns:
+            assert rows[(t, "benefits", "households")][0] == 1, (t, res["rows"])
+            assert rows[(t, "benefits", "owed")] == (1, 1000), (t, res["rows"])
+            assert rows[(t, "central_care", "centralized")] == (0, 0), (t, res["rows"])
+        # the owner is still there for the next request
+        ok(h.call("ledger.monthly", {"month": "2031-07", "township": towns[0]}))
+    finally:
+        h.psql("DELETE FROM entitlements WHERE case_id BETWEEN %d AND %d" % (base, base + 99))
+        h.psql("DELETE FROM cases WHERE case_id BETWEEN %d AND %d" % (base, base + 99))
