@@ -5,22 +5,17 @@
 --
 -- The claim and the dequeue run generic plans (made once per session, for any
 -- department and any depth of its queue), and a generic plan is as good as the
--- statistics when it was made. Analysed while a department's queue held a few
--- rows, the queue looked empty, and both read every queued row of the
--- department: with a bitmap scan, sorted for the claim; with the department as
--- the index condition and the seqs as a filter for the dequeue — 7 and 5 ms a
--- step behind a backlog of 20,000, whatever the batch. Without bitmap and
--- sequential scans the claim's only plan is the index walk in (department, seq)
--- order that its LIMIT stops; the dequeue (aid_dequeue_referrals) looks each
--- decided row up by both keys (test_41).
+-- statistics when it was made: analysed while a department's queue held a few
+-- rows, both read every queued row of the department (7 and 5 ms a step behind
+-- a backlog of 20,000, whatever the batch). Each is now written so that no
+-- statistics can lead there (test_41): the claim below, the dequeue here.
 
 -- The decided referrals leave their department's queue: each row found by one
 -- lookup of the queue's keys (department, seq), then deleted by its address.
--- A subquery with LIMIT 1 is not turned into a join, so no statistics can make
--- this a scan of the queue (as a join it was planned with the queue as the
--- outer side when the statistics said it was nearly empty: every queued row
--- compared with every decided one); referral_id keeps one department's seq from
--- matching another's row.
+-- A subquery with LIMIT 1 is never turned into a join: as a join, or as
+-- department = ANY (…) AND seq = ANY (…), it was planned with the department as
+-- the only index condition or with the queue on the outer side. referral_id
+-- keeps one department's seq from matching another's row.
 CREATE OR REPLACE FUNCTION aid_dequeue_referrals(p_depts text[], p_seqs bigint[],
                                                  p_refs bigint[])
 RETURNS void
@@ -143,7 +138,7 @@ SECURITY DEFINER
 SET search_path = pg_catalog, public
 SET plan_cache_mode = force_generic_plan
 SET enable_seqscan = off
-SET enable_bitmapscan = off
+SET enable_bitmapscan = off  -- and so its only plan: the index walk its LIMIT stops
 AS $$
 DECLARE
     d text := aid_session_department();
