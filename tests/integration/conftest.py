@@ -656,6 +656,18 @@ def log_since(instance, offset):
         return ""
 
 
+def log_until(instance, offset, *needles, timeout=5.0):
+    """The log of instance since offset once it holds every needle (the server
+    writes its log on its own, a moment after the statement), or as it is when
+    timeout runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        log = log_since(instance, offset)
+        if all(n in log for n in needles) or time.monotonic() > deadline:
+            return log
+        time.sleep(0.1)
+
+
 def tail_logs(*instances, lines=15):
     """The last lines of some service logs, for failure messages."""
     out = []

@@ -28,7 +28,6 @@ All of it inside a transaction that is rolled back (ids and seqs far above
 the stack's own), so the running departments never see these rows.
 """
 import re
-import time
 
 BASE = 900000000
 N = 300
@@ -137,12 +136,7 @@ def test_decided_referrals_leave_the_queue_one_lookup_each(h):
     # the dequeue's plan (the last CTE of the function's statement, so up to
     # the next log record) compared no more rows than the batch has, and read
     # no more of the queue than the batch's rows
-    log = ""
-    for _ in range(50):
-        log = h.log_since("postgres", offset)
-        if "Delete on referral_queue" in log and "LockRows" in log:
-            break
-        time.sleep(0.1)  # the server writes its log on its own
+    log = h.log_until("postgres", offset, "Delete on referral_queue", "LockRows")
     plan = plan_of(log, "Delete on referral_queue")
     removed = [int(x) for x in re.findall(r"Rows Removed by Join Filter: (\d+)", plan)]
     assert not removed or max(removed) < N, \

@@ -17,7 +17,6 @@ the plans are chosen by cost) with auto_explain on: the entitlement is started a
 read entitlements sequentially.
 """
 import re
-import time
 
 BASE = 920000000
 
@@ -57,12 +56,7 @@ def test_starting_entitlements_reads_no_whole_table(h):
     offset = h.log_size("postgres")
     rows = h.psql_script(SQL)
     assert rows == [["decided", "1"], ["started", "1"], ["marker_test_46_end"]], rows
-    log = ""
-    for _ in range(50):
-        log = h.log_since("postgres", offset)
-        if "marker_test_46_end" in log:
-            break
-        time.sleep(0.1)  # the server writes its log on its own
+    log = h.log_until("postgres", offset, "marker_test_46_end")
     # only this session logs plans; the three questions, each by the case or the
     # subject (an index condition, not a filter on every row)
     asked = 0
@@ -133,12 +127,7 @@ def test_a_batch_start_finds_each_measures_person_by_key(h):
     rows = h.psql_script(BATCH_SQL, timeout=180)
     assert [r for r in rows if r[0] in ("decided", "started", "person")] == [
         ["decided", "1"], ["started", "1"], ["person", "1"]], rows
-    log = ""
-    for _ in range(50):
-        log = h.log_since("postgres", offset)
-        if "marker_test_46_batch_end" in log:
-            break
-        time.sleep(0.1)  # the server writes its log on its own
+    log = h.log_until("postgres", offset, "marker_test_46_batch_end")
     assert "marker_test_46_batch_end" in log, log[-2000:]
     log = log[:log.find("marker_test_46_batch_end")]
     # every scan of assessed_persons in the plans the batch ran (ANALYZE's own
