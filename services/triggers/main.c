@@ -326,18 +326,20 @@ static int step(worker_t *w, void *arg)
     trig_ctx_t *c = arg;
     store_t *store = worker_store(w);
     int open = open_work(store);
-    if (open <= 0)
-        return open;
-    int full = backlogged(c, store);
-    if (full != 0)
-        return full < 0 ? -1 : 0; /* eligibility catches up first; the sweep comes back */
+    int full = open > 0 ? backlogged(c, store) : 0;
+    if (open < 0 || full < 0) {
+        log_warn("triggers.step_failed", "error", LOG_S(store_errmsg(store)), NULL);
+        return -1;
+    }
+    if (!open || full)
+        return 0; /* nothing open; or eligibility catches up first, the sweep comes back */
     char lim[24];
     snprintf(lim, sizeof lim, "%lld", (long long)c->chunk);
     const char *lv = lim;
     PGresult *claim = NULL, *latest = NULL, *prog = NULL;
     int n = 0, filed = 0;
     if (store_begin(store) != 0)
-        return -1;
+        goto fail;
     if (!(claim = store_exec(store, "trig_claim", 1, &lv)))
         goto fail;
     n = PQntuples(claim);
