@@ -56,7 +56,8 @@ Q := @
 endif
 
 DEPARTMENTS := civil tempaid medical education housing employment relief social care
-SERVICES := bus intake eligibility triggers supervision decisions benefits casework $(DEPARTMENTS)
+# departments: the departments host (one process deciding for the built-in departments)
+SERVICES := bus intake eligibility triggers supervision decisions benefits casework $(DEPARTMENTS) departments
 PROGRAMS := $(addprefix bin/,$(SERVICES) gateway aidctl)
 
 COMMON_SRC := $(wildcard common/*.c)
@@ -136,7 +137,7 @@ bin/eligibility: $(call objs,eligibility,$(wildcard services/eligibility/*.c)) $
 	$(call link,$@,$(LIBS))
 bin/triggers: $(call objs,triggers,$(wildcard services/triggers/*.c)) $(REPORT_FILER) $(LIB_DEPT) $(LIB_POLICY) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS))
-$(addprefix bin/,$(filter-out care,$(DEPARTMENTS))): bin/%: $(BUILD)/services/%/main.o $(LIB_DEPT) $(LIB_POLICY) $(CORE_LIBS) $(VARIANT_STAMP)
+$(addprefix bin/,$(filter-out care,$(DEPARTMENTS)) departments): bin/%: $(BUILD)/services/%/main.o $(LIB_DEPT) $(LIB_POLICY) $(CORE_LIBS) $(VARIANT_STAMP)
 	$(call link,$@,$(LIBS))
 # care also owns operations behind the front door (op_*.c)
 bin/care: $(call objs,care,$(wildcard services/care/*.c)) $(REPORT_FILER) $(LIB_DEPT) $(LIB_POLICY) $(CORE_LIBS) $(VARIANT_STAMP)

@@ -15,7 +15,11 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$ROOT"
 
-SERVICES=(bus intake eligibility triggers supervision decisions civil tempaid medical education housing employment relief social care benefits casework gateway)
+SERVICES=(bus intake eligibility triggers supervision decisions civil tempaid medical education housing employment relief social care departments benefits casework gateway)
+# the built-in departments; care also serves operations of its own, and so runs also
+# while the departments host decides for it (AID_DEPARTMENTS_HOST=1)
+DEPARTMENTS=" civil tempaid medical education housing employment relief social care "
+OWNING_DEPARTMENTS=" care "
 PORT_KEYS=(PG REDIS INTAKE BUS_SUB BUS_PUB)
 declare -A PORT_BASE=([PG]=25432 [REDIS]=26379 [INTAKE]=5601 [BUS_SUB]=5602 [BUS_PUB]=5603)
 declare -A PORT=()
@@ -298,7 +302,7 @@ pg_init() {
 # owner `postgres` too, for the tests and ops scripts (stack.env's AID_PG_DSN).
 PG_ROLES=(aid_intake aid_eligibility aid_triggers aid_gateway aid_operator aid_civil aid_tempaid
     aid_medical aid_education aid_housing aid_employment aid_relief aid_social aid_care
-    aid_supervision aid_decisions aid_benefits aid_casework)
+    aid_supervision aid_decisions aid_benefits aid_casework aid_departments)
 # pg_role_of SERVICE: the role a service connects as ("" for the bus: no database).
 pg_role_of() {
     case $1 in
@@ -704,7 +708,7 @@ alloc_ports() {
     local s inst
     load_xports
     for s in "${SERVICES[@]}"; do
-        [[ -z ${EXTERNAL[$s]:-} ]] || continue
+        [[ -z $(not_started "$s") ]] || continue
         for inst in $(desired_instances "$s"); do inst_ports "$inst"; done
     done
 }
@@ -843,19 +847,20 @@ is_service() { local s; for s in "${SERVICES[@]}"; do [[ $s == "$1" ]] && return
 
 # ---------------------------------------------------------------- remembered settings
 # `up` keeps the service layout it was started with in $SETTINGS_ENV (AID_REPLICAS,
-# AID_EXTERNAL_DEPARTMENTS), as the ports are kept in ports.env and secure mode in
+# AID_EXTERNAL_DEPARTMENTS, AID_DEPARTMENTS_HOST), as the ports are kept in ports.env and secure mode in
 # $KEYS/secure: a later `up` (crash recovery, `make up` after a reboot) without them
 # starts the same layout again and says so. Giving one (even empty: `AID_REPLICAS=`)
 # changes it, printed as a change, and the new value is kept.
 SETTINGS_ENV=$VAR/settings.env
-SETTING_KEYS=(AID_REPLICAS AID_EXTERNAL_DEPARTMENTS)
+SETTING_KEYS=(AID_REPLICAS AID_EXTERNAL_DEPARTMENTS AID_DEPARTMENTS_HOST)
 declare -A SETTING_KEPT=()
+HOST_CHANGED=0 # AID_DEPARTMENTS_HOST given and not the kept value: departments start anew
 load_settings() {
     local line
     SETTING_KEPT=()
     [[ -f $SETTINGS_ENV ]] || return 0
     while IFS= read -r line; do
-        [[ $line =~ ^(AID_REPLICAS|AID_EXTERNAL_DEPARTMENTS)=(.*)$ ]] &&
+        [[ $line =~ ^(AID_REPLICAS|AID_EXTERNAL_DEPARTMENTS|AID_DEPARTMENTS_HOST)=(.*)$ ]] &&
             SETTING_KEPT[${BASH_REMATCH[1]}]=${BASH_REMATCH[2]}
     done <"$SETTINGS_ENV"
     return 0
@@ -870,6 +875,7 @@ apply_settings() {
             v=${!k}
             if [[ -f $SETTINGS_ENV && $v != "${SETTING_KEPT[$k]:-}" ]]; then
                 changed+=("$k: '${SETTING_KEPT[$k]:-}' -> '$v'")
+                [[ $k != AID_DEPARTMENTS_HOST ]] || HOST_CHANGED=1
             fi
         else
             v=${SETTING_KEPT[$k]:-}
@@ -925,6 +931,19 @@ parse_service_env() {
         is_service "$item" || note "AID_EXTERNAL_DEPARTMENTS: unknown name '$item' (ignored)"
         EXTERNAL[$item]=1
     done
+    [[ ${AID_DEPARTMENTS_HOST:-} == @(|0|1) ]] || die "AID_DEPARTMENTS_HOST: '$AID_DEPARTMENTS_HOST' is not 0 or 1"
+}
+# not_started S: why `up` does not start service S (nothing when it does): a department
+# run by an external handler; the departments host unless AID_DEPARTMENTS_HOST=1; with
+# it, the departments it decides for that own no operations (care still serves its own).
+not_started() {
+    if [[ -n ${EXTERNAL[$1]:-} ]]; then
+        echo "external (AID_EXTERNAL_DEPARTMENTS), not started"
+    elif [[ ${AID_DEPARTMENTS_HOST:-} != 1 ]]; then
+        [[ $1 != departments ]] || echo "not started (AID_DEPARTMENTS_HOST is not 1)"
+    elif [[ $DEPARTMENTS == *" $1 "* && $OWNING_DEPARTMENTS != *" $1 "* ]]; then
+        echo "decided by the departments host (AID_DEPARTMENTS_HOST=1), not started"
+    fi
 }
 
 # Instance names: "housing" (single) or "housing.1" .. "housing.N" (AID_REPLICAS N >= 2).
@@ -1065,11 +1084,13 @@ services_up() {
     local s inst rc=0
     local -a want=() stale=() order=()
     load_stack_env
+    local why
     for s in "${SERVICES[@]}"; do
-        if [[ -n ${EXTERNAL[$s]:-} ]]; then
+        why=$(not_started "$s")
+        if [[ -n $why ]]; then
             mapfile -t stale < <(existing_instances "$s")
             ((${#stale[@]} == 0)) || stop_instances "${stale[@]}" >&2
-            RESULT[$s]="- external (AID_EXTERNAL_DEPARTMENTS), not started"
+            RESULT[$s]="- $why"
             order+=("$s")
             continue
         fi
@@ -1077,6 +1098,12 @@ services_up() {
             RESULT[$s]="- skipped (bin/$s not built)"
             order+=("$s")
             continue
+        fi
+        # a department that keeps running in either layout (care: its operations)
+        # learns the new one by starting again
+        if ((HOST_CHANGED)) && [[ $DEPARTMENTS == *" $s "* ]]; then
+            mapfile -t stale < <(existing_instances "$s")
+            ((${#stale[@]} == 0)) || stop_instances "${stale[@]}" >&2
         fi
         local -a desired=()
         mapfile -t desired < <(desired_instances "$s")

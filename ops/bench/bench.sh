@@ -15,7 +15,8 @@
 # Each run starts its own fresh stack under $AID_BENCH_VAR (default var/bench) on
 # free loopback ports, with the stack's ordinary settings (fsync, synchronous_commit
 # and full_page_writes on), and stops it at the end (BENCH_KEEP=1 keeps it running).
-# AID_REPLICAS is passed to the stack, e.g. AID_REPLICAS=intake:3 make bench.
+# AID_REPLICAS is passed to the stack, e.g. AID_REPLICAS=intake:3 make bench; the
+# departments run in the departments host, two instances, unless AID_DEPARTMENTS_HOST=0.
 # Knobs: BENCH_N (per run) BENCH_RUNS BENCH_CLIENTS BENCH_WINDOW BENCH_LAT_SECONDS BENCH_LAT_RATE
 # BENCH_SEED BENCH_BASELINE_SECONDS (default 5) BENCH_DISASTER_N (default 100000)
 # BENCH_IMPORT_ROWS BENCH_IMPORT_HOUSEHOLDS BENCH_IMPORT_EVERY (import.c);
@@ -64,8 +65,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The built-in departments as deployed for throughput (README, "The departments
+# host"): two processes deciding for all nine, each step one transaction for all of
+# them. AID_DEPARTMENTS_HOST=0 measures one process per department instead.
+export AID_DEPARTMENTS_HOST=${AID_DEPARTMENTS_HOST:-1}
+if [[ $AID_DEPARTMENTS_HOST == 1 && ${AID_REPLICAS:-} != *departments:* ]]; then
+    export AID_REPLICAS=${AID_REPLICAS:+$AID_REPLICAS,}departments:2
+fi
+
 mkdir -p "$AID_VAR"
-echo "bench: starting a fresh stack under $AID_VAR${AID_REPLICAS:+ (AID_REPLICAS=$AID_REPLICAS)}"
+echo "bench: starting a fresh stack under $AID_VAR${AID_REPLICAS:+ (AID_REPLICAS=$AID_REPLICAS)}" \
+    "$([[ $AID_DEPARTMENTS_HOST == 1 ]] && echo "departments: the host" || echo "departments: one process each")"
 if ! ops/stack.sh up >"$AID_VAR/up.log" 2>&1; then
     cat "$AID_VAR/up.log"
     echo "bench: the stack did not start" >&2

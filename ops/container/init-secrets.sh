@@ -22,7 +22,7 @@ O=${AID_PGOWNER:-/pgowner}
 AIDCTL=${AIDCTL:-/app/bin/aidctl}
 ROLES=(aid_intake aid_eligibility aid_triggers aid_gateway aid_operator aid_civil aid_tempaid
     aid_medical aid_education aid_housing aid_employment aid_relief aid_social aid_care aid_supervision
-    aid_decisions aid_benefits aid_casework)
+    aid_decisions aid_benefits aid_casework aid_departments)
 
 note() { printf 'init: %s\n' "$*"; }
 password() { head -c 18 /dev/urandom | base64 | tr '+/' '-_'; }

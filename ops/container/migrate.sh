@@ -24,7 +24,7 @@ SQL=${AID_SQL:-/app/sql}
 AIDCTL=${AIDCTL:-/app/bin/aidctl}
 ROLES=(aid_intake aid_eligibility aid_triggers aid_gateway aid_operator aid_civil aid_tempaid
     aid_medical aid_education aid_housing aid_employment aid_relief aid_social aid_care aid_supervision
-    aid_decisions aid_benefits aid_casework)
+    aid_decisions aid_benefits aid_casework aid_departments)
 ADMIN_USER=${AID_ADMIN_USER:-admin}
 export PGCONNECT_TIMEOUT=${PGCONNECT_TIMEOUT:-5}
 

@@ -164,6 +164,43 @@ REVOKE ALL ON FUNCTION aid_dept_claim(int) FROM PUBLIC;
 
 GRANT EXECUTE ON FUNCTION aid_dept_claim(int) TO aid_department;
 
+-- The decisions of one department's batch, after the checks every recorder of a
+-- department makes: decided_by names the department (or one of its instances,
+-- 'civil.2'), and every referral is one of the department's. The callers below know
+-- who may act for which department; no role may call this one directly.
+CREATE OR REPLACE FUNCTION aid_record_for(p_dept text, p_refs bigint[], p_status text[],
+                                          p_reason text[], p_rules text[], p_m_ref bigint[],
+                                          p_m_ord int[], p_codes text[], p_persons int[],
+                                          p_masks text[], p_amounts bigint[], p_periods text[],
+                                          p_forms text[], p_by text)
+RETURNS TABLE (o_referral_id bigint)
+LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan
+SET enable_seqscan = off
+AS $$
+BEGIN
+    IF p_by IS NULL OR (p_by <> p_dept AND p_by NOT LIKE p_dept || '.%') THEN
+        RAISE EXCEPTION 'aid_dept_record: % cannot decide as %', session_user, p_by
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF EXISTS (SELECT 1 FROM unnest(p_refs) r LEFT JOIN referrals f ON f.referral_id = r
+                WHERE f.department IS DISTINCT FROM p_dept) THEN
+        RAISE EXCEPTION 'aid_dept_record: a referral among % is not one of %''s', p_refs, p_dept
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    -- every referral exists (checked above): no second check
+    RETURN QUERY
+    SELECT x.o_referral_id
+      FROM aid_apply_decisions(p_refs, p_status, p_reason, p_rules, p_m_ref, p_m_ord,
+                               p_codes, p_persons, p_masks, p_amounts, p_periods,
+                               p_forms, p_by) x;
+END;
+$$;
+
+REVOKE ALL ON FUNCTION aid_record_for(text, bigint[], text[], text[], text[], bigint[], int[],
+                                      text[], int[], text[], bigint[], text[], text[], text)
+    FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION aid_dept_record(p_refs bigint[], p_status text[], p_reason text[],
                                 p_rules text[], p_m_ref bigint[], p_m_ord int[],
                                 p_codes text[], p_persons int[], p_masks text[],
@@ -183,21 +220,10 @@ BEGIN
         RAISE EXCEPTION 'aid_dept_record: % is not a department role', session_user
             USING ERRCODE = 'insufficient_privilege';
     END IF;
-    IF p_by IS NULL OR (p_by <> d AND p_by NOT LIKE d || '.%') THEN
-        RAISE EXCEPTION 'aid_dept_record: % cannot decide as %', session_user, p_by
-            USING ERRCODE = 'insufficient_privilege';
-    END IF;
-    IF EXISTS (SELECT 1 FROM unnest(p_refs) r LEFT JOIN referrals f ON f.referral_id = r
-                WHERE f.department IS DISTINCT FROM d) THEN
-        RAISE EXCEPTION 'aid_dept_record: a referral among % is not one of %''s', p_refs, d
-            USING ERRCODE = 'insufficient_privilege';
-    END IF;
-    -- every referral exists (checked above): no second check
     RETURN QUERY
     SELECT x.o_referral_id
-      FROM aid_apply_decisions(p_refs, p_status, p_reason, p_rules, p_m_ref, p_m_ord,
-                               p_codes, p_persons, p_masks, p_amounts, p_periods,
-                               p_forms, p_by) x;
+      FROM aid_record_for(d, p_refs, p_status, p_reason, p_rules, p_m_ref, p_m_ord, p_codes,
+                          p_persons, p_masks, p_amounts, p_periods, p_forms, p_by) x;
 END;
 $$;
 
@@ -209,3 +235,111 @@ GRANT EXECUTE ON FUNCTION aid_dept_record(bigint[], text[], text[], text[], bigi
                                           text[], int[], text[], bigint[], text[], text[],
                                           text)
     TO aid_department;
+
+-- The departments host (services/departments, migration 124): one session deciding for
+-- several built-in departments, each step one transaction for all of them — a claim
+-- over their queues, then one aid_host_record per department with decisions. Only the
+-- host's own role may call these; the departments it names must be built-in ones.
+CREATE OR REPLACE FUNCTION aid_host_check(p_fn text, p_depts text[])
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF session_user::text <> 'aid_departments' THEN
+        RAISE EXCEPTION '%: % is not the departments host', p_fn, session_user
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF p_depts IS NULL OR EXISTS (
+           SELECT 1 FROM unnest(p_depts) d
+            WHERE d IS NULL OR d NOT IN ('civil', 'tempaid', 'medical', 'education', 'housing',
+                                         'employment', 'relief', 'social', 'care')) THEN
+        RAISE EXCEPTION '%: % names a department that is not built in', p_fn, p_depts
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END;
+$$;
+
+REVOKE ALL ON FUNCTION aid_host_check(text, text[]) FROM PUBLIC;
+
+-- Up to p_limit pending referrals of each department, each department's oldest first,
+-- locked (FOR UPDATE SKIP LOCKED: two hosts, or a host and a department's own process,
+-- never take the same row); each department's rows read as aid_dept_claim reads them.
+CREATE OR REPLACE FUNCTION aid_host_claim(p_depts text[], p_limit int)
+RETURNS TABLE (o_department text, o_referral_id bigint, o_case_id bigint, o_body bytea,
+               o_data bytea, o_age_us bigint)
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, public
+SET plan_cache_mode = force_generic_plan
+SET enable_seqscan = off
+SET enable_bitmapscan = off  -- each department's index walk, stopped by its LIMIT
+AS $$
+BEGIN
+    PERFORM aid_host_check('aid_host_claim', p_depts);
+    RETURN QUERY
+    WITH q AS (SELECT x.department, x.referral_id, x.seq
+                 FROM unnest(p_depts) AS u(d)
+                 CROSS JOIN LATERAL (SELECT rq.department, rq.referral_id, rq.seq
+                                       FROM referral_queue rq
+                                      WHERE rq.department = u.d
+                                      ORDER BY rq.seq LIMIT p_limit
+                                        FOR UPDATE SKIP LOCKED) x)
+    SELECT q.department, f.referral_id, f.case_id, r.body, a.data,
+           (extract(epoch FROM clock_timestamp() - f.created_at) * 1000000)::bigint
+      FROM q JOIN referrals f USING (referral_id)
+      JOIN reports r ON r.report_id = f.report_id
+      JOIN assessments a ON a.report_id = f.report_id
+     ORDER BY q.department, q.seq;
+END;
+$$;
+
+REVOKE ALL ON FUNCTION aid_host_claim(text[], int) FROM PUBLIC;
+
+GRANT EXECUTE ON FUNCTION aid_host_claim(text[], int) TO aid_departments;
+
+CREATE OR REPLACE FUNCTION aid_host_record(p_dept text, p_refs bigint[], p_status text[],
+                                           p_reason text[], p_rules text[], p_m_ref bigint[],
+                                           p_m_ord int[], p_codes text[], p_persons int[],
+                                           p_masks text[], p_amounts bigint[],
+                                           p_periods text[], p_forms text[], p_by text)
+RETURNS TABLE (o_referral_id bigint)
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, public
+SET plan_cache_mode = force_generic_plan
+SET enable_seqscan = off
+AS $$
+BEGIN
+    PERFORM aid_host_check('aid_host_record', ARRAY[p_dept]);
+    RETURN QUERY
+    SELECT x.o_referral_id
+      FROM aid_record_for(p_dept, p_refs, p_status, p_reason, p_rules, p_m_ref, p_m_ord,
+                          p_codes, p_persons, p_masks, p_amounts, p_periods, p_forms, p_by) x;
+END;
+$$;
+
+REVOKE ALL ON FUNCTION aid_host_record(text, bigint[], text[], text[], text[], bigint[], int[],
+                                       text[], int[], text[], bigint[], text[], text[], text)
+    FROM PUBLIC;
+
+GRANT EXECUTE ON FUNCTION aid_host_record(text, bigint[], text[], text[], text[], bigint[],
+                                          int[], text[], int[], text[], bigint[], text[],
+                                          text[], text)
+    TO aid_departments;
+
+-- The referrals waiting for the host's departments (its queue-depth gauge).
+CREATE OR REPLACE FUNCTION aid_host_depth(p_depts text[])
+RETURNS bigint
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, public
+AS $$
+BEGIN
+    PERFORM aid_host_check('aid_host_depth', p_depts);
+    RETURN (SELECT count(*) FROM referral_queue WHERE department = ANY (p_depts));
+END;
+$$;
+
+REVOKE ALL ON FUNCTION aid_host_depth(text[]) FROM PUBLIC;
+
+GRANT EXECUTE ON FUNCTION aid_host_depth(text[]) TO aid_departments;

@@ -13,9 +13,15 @@
  * Two round trips per batch whatever its size (BEGIN with the claim, the
  * record with COMMIT: store_begin_exec, store_exec_commit); the claim
  * returns binary columns, so report bodies arrive as raw bytes, not hex
- * text. */
+ * text.
+ *
+ * The departments host (dept_host_main, below) runs the same step for every
+ * built-in department at once in one process: one claim, each row decided by
+ * its own department's policy, one record per department and COMMIT in one
+ * round trip. */
 #include "dept.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +29,7 @@
 #include "assessment_codec.h"
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "mp.h"
 #include "pii.h"
 #include "proto.h"
@@ -31,6 +38,9 @@
 #include "worker.h"
 
 #define DEPT_BATCH 256
+/* the host's claim takes up to this many of each department's referrals: up
+ * to nine times as many rows in one result as a department's own step */
+#define HOST_BATCH 128
 
 typedef struct {
     dept_t dept;
@@ -55,19 +65,20 @@ static void prepare(store_t *store)
                   "SELECT count(*) FROM referral_queue WHERE department = $1");
 }
 
-/* Decodes the stored report and assessment of row i and decides. */
-static int decide_row(dept_ctx_t *c, const param_cache_t *pc, PGresult *r, int i)
+/* Decodes the stored report and assessment of row i and decides; col is the
+ * column of the report body, the assessment follows it. */
+static int decide_row(dept_ctx_t *c, const param_cache_t *pc, PGresult *r, int i, int col)
 {
     msgpack_unpacked ub, ua;
     msgpack_unpacked_init(&ub);
     msgpack_unpacked_init(&ua);
     schema_err_t se;
     int rc = -1;
-    const char *data = PQgetvalue(r, i, 3);
-    size_t blen = 0, alen = (size_t)PQgetlength(r, i, 3);
+    const char *data = PQgetvalue(r, i, col + 1);
+    size_t blen = 0, alen = (size_t)PQgetlength(r, i, col + 1);
     /* the report body is stored sealed (common/pii.h) */
-    char *body = (char *)pii_open_alloc(PII_AD_REPORT, PQgetvalue(r, i, 2),
-                                        (size_t)PQgetlength(r, i, 2), &blen);
+    char *body = (char *)pii_open_alloc(PII_AD_REPORT, PQgetvalue(r, i, col),
+                                        (size_t)PQgetlength(r, i, col), &blen);
     if (!body || mp_unpack(body, blen, &ub) != MP_OK ||
         proto_report_decode(&ub.data, date_today(), &c->report, &se) != 0 ||
         mp_unpack(data, alen, &ua) != MP_OK ||
@@ -93,19 +104,59 @@ out:
     return rc;
 }
 
-static void publish_update(dept_ctx_t *c, worker_t *w, int64_t case_id, int64_t rid)
+static void publish_update(const char *dept, int64_t *seq, worker_t *w, int64_t case_id,
+                           int64_t rid)
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, 4);
-    mp_pack_kv_int(&pk, "seq", ++c->seq);
+    mp_pack_kv_int(&pk, "seq", ++*seq);
     mp_pack_kv_int(&pk, "case_id", case_id);
     mp_pack_kv_int(&pk, "referral_id", rid);
-    mp_pack_kv_str(&pk, "department", c->name);
+    mp_pack_kv_str(&pk, "department", dept);
     worker_publish(w, "case.updated", sb.data, sb.size);
     msgpack_sbuffer_destroy(&sb);
+}
+
+/* Decides row i (referral id in column col, the case, body and assessment
+ * after it) and adds the decision to c's batch. */
+static void decide_into_batch(dept_ctx_t *c, const param_cache_t *pc, PGresult *r, int i, int col)
+{
+    int64_t rid = store_i64(r, i, col);
+    if (decide_row(c, pc, r, i, col + 2) != 0) {
+        /* a stored report that no longer decodes: refuse it visibly
+         * rather than block the queue */
+        memset(&c->decision, 0, sizeof c->decision);
+        c->decision.status = STATUS_DENIED;
+        snprintf(c->decision.reason, sizeof c->decision.reason,
+                 "stored report could not be read; an operator must review it");
+        log_error("referral.unreadable", "referral_id", LOG_I(rid), NULL);
+    }
+    record_entry_t e = {rid, &c->decision, &c->report};
+    record_add(&c->batch, &e);
+    log_debug("referral.decided", "referral_id", LOG_I(rid), "status",
+              LOG_S(proto_statuses[c->decision.status]), "measures",
+              LOG_I(c->decision.n_measures), NULL);
+}
+
+/* Announces each referral of made (recorded now, not before) with its case from
+ * the claim r (referral id in column col, the case after it); returns how many. */
+static int announce(worker_t *w, const char *dept, int64_t *seq, PGresult *made, PGresult *r,
+                    int col)
+{
+    const worker_metrics_t *wm = worker_metrics(w);
+    int n = PQntuples(r), fresh = PQntuples(made);
+    for (int k = 0, i = 0; k < fresh; k++) {
+        int64_t rid = atoll(PQgetvalue(made, k, 0));
+        for (int tries = 0; tries < n && store_i64(r, i, col) != rid; tries++)
+            i = (i + 1) % n;
+        publish_update(dept, seq, w, store_i64(r, i, col + 1), rid);
+        metric_observe_us(wm->latency, store_i64(r, i, col + 4));
+    }
+    metric_add(wm->decided, fresh);
+    return fresh;
 }
 
 static int step(worker_t *w, void *arg)
@@ -124,39 +175,15 @@ static int step(worker_t *w, void *arg)
     }
     metric_add(wm->received, n);
     record_reset(&c->batch);
-    for (int i = 0; i < n; i++) {
-        int64_t rid = store_i64(r, i, 0);
-        if (decide_row(c, worker_params(w), r, i) != 0) {
-            /* a stored report that no longer decodes: refuse it visibly
-             * rather than block the queue */
-            memset(&c->decision, 0, sizeof c->decision);
-            c->decision.status = STATUS_DENIED;
-            snprintf(c->decision.reason, sizeof c->decision.reason,
-                     "stored report could not be read; an operator must review it");
-            log_error("referral.unreadable", "referral_id", LOG_I(rid), NULL);
-        }
-        record_entry_t e = {rid, &c->decision, &c->report};
-        record_add(&c->batch, &e);
-        log_debug("referral.decided", "referral_id", LOG_I(rid), "status",
-                  LOG_S(proto_statuses[c->decision.status]), "measures",
-                  LOG_I(c->decision.n_measures), NULL);
-    }
+    for (int i = 0; i < n; i++)
+        decide_into_batch(c, worker_params(w), r, i, 0);
     const char *vals[RECORD_PARAMS];
     if (record_params(&c->batch, c->decided_by, vals) != 0)
         goto fail;
     made = store_exec_commit(store, "dept_record_batch", RECORD_PARAMS, vals);
     if (!made)
         goto fail;
-    int fresh = PQntuples(made);
-    /* announce each referral decided now (not those decided before) */
-    for (int k = 0, i = 0; k < fresh; k++) {
-        int64_t rid = atoll(PQgetvalue(made, k, 0));
-        for (int tries = 0; tries < n && store_i64(r, i, 0) != rid; tries++)
-            i = (i + 1) % n;
-        publish_update(c, w, store_i64(r, i, 1), rid);
-        metric_observe_us(wm->latency, store_i64(r, i, 4));
-    }
-    metric_add(wm->decided, fresh);
+    int fresh = announce(w, c->name, &c->seq, made, r, 0);
     log_info("referrals.decided", "claimed", LOG_I(n), "decided", LOG_I(fresh), NULL);
     PQclear(made);
     PQclear(r);
@@ -169,14 +196,184 @@ fail:
     return -1;
 }
 
-static int64_t depth(worker_t *w, void *arg)
+/* The count statement stmt returns for its one parameter v; -1 on failure. */
+static int64_t count_of(worker_t *w, const char *stmt, const char *v)
 {
-    dept_ctx_t *c = arg;
-    const char *v = c->name;
-    PGresult *r = store_exec(worker_store(w), "dept_depth", 1, &v);
+    PGresult *r = store_exec(worker_store(w), stmt, 1, &v);
     int64_t d = r && PQntuples(r) == 1 ? atoll(PQgetvalue(r, 0, 0)) : -1;
     PQclear(r);
     return d;
+}
+
+static int64_t depth(worker_t *w, void *arg)
+{
+    return count_of(w, "dept_depth", ((dept_ctx_t *)arg)->name);
+}
+
+/* ---------------------------------------------------------------- the host */
+
+/* The departments host (dept_host_main): every built-in department not run
+ * by an external handler, decided by one process in one session. A step is
+ * one transaction for all of them: aid_host_claim takes up to DEPT_BATCH
+ * pending referrals of each, each is decided by its department's policy into
+ * its department's batch, one aid_host_record per department with decisions
+ * records them, the last with COMMIT. At a few hundred reports a second a
+ * department process steps for a handful of referrals, and nine of them cost
+ * nine transactions, nine wake-ups and nine sessions for what one does here. */
+typedef struct {
+    dept_ctx_t *ctx[DEPT_COUNT]; /* the hosted departments; NULL when not hosted */
+    char depts[DEPT_COUNT * 16]; /* "{civil,tempaid,…}": their names as a text[] */
+    int64_t seq;                 /* case.updated stream */
+} host_t;
+
+static void host_prepare(store_t *store)
+{
+    store_prepare(store, "host_claim", "SELECT * FROM aid_host_claim($1::text[], $2::int)");
+    /* the department last: RECORD_SQL_ARGS are $1..$13 */
+    store_prepare(store, "host_record",
+                  "SELECT o_referral_id FROM aid_host_record($14::text, " RECORD_SQL_ARGS ")");
+    store_prepare(store, "host_depth", "SELECT aid_host_depth($1::text[])");
+}
+
+static int host_dept_of(const host_t *h, const char *name)
+{
+    for (int d = 0; d < DEPT_COUNT; d++)
+        if (h->ctx[d] && strcmp(policy_dept_names[d], name) == 0)
+            return d;
+    return -1;
+}
+
+static int host_step(worker_t *w, void *arg)
+{
+    host_t *h = arg;
+    store_t *store = worker_store(w);
+    PGresult *made[DEPT_COUNT] = {0};
+    char limit[16];
+    snprintf(limit, sizeof limit, "%d", HOST_BATCH);
+    const char *cv[2] = {h->depts, limit};
+    PGresult *r = store_begin_exec(store, "host_claim", 2, cv, 1);
+    if (!r)
+        goto fail;
+    int n = PQntuples(r);
+    if (n == 0) {
+        PQclear(r);
+        store_rollback(store);
+        return 0;
+    }
+    metric_add(worker_metrics(w)->received, n);
+    int count[DEPT_COUNT] = {0}, most = 0;
+    for (int d = 0; d < DEPT_COUNT; d++)
+        if (h->ctx[d])
+            record_reset(&h->ctx[d]->batch);
+    for (int i = 0; i < n; i++) {
+        int d = host_dept_of(h, PQgetvalue(r, i, 0));
+        if (d < 0) { /* aid_host_claim returns only the departments asked for */
+            log_error("host.unknown_department", "referral_id", LOG_I(store_i64(r, i, 1)), NULL);
+            goto fail;
+        }
+        decide_into_batch(h->ctx[d], worker_params(w), r, i, 1);
+        count[d]++;
+    }
+    /* one statement per department with decisions, then COMMIT, in one round
+     * trip (a step waits for the database once, not once per department) */
+    const char *vals[DEPT_COUNT][RECORD_PARAMS + 1];
+    const char *const *argv[DEPT_COUNT];
+    PGresult *res[DEPT_COUNT];
+    int which[DEPT_COUNT], k = 0;
+    for (int d = 0; d < DEPT_COUNT; d++) {
+        if (!count[d])
+            continue;
+        dept_ctx_t *c = h->ctx[d];
+        if (record_params(&c->batch, c->decided_by, vals[k]) != 0)
+            goto fail;
+        vals[k][RECORD_PARAMS] = c->name;
+        argv[k] = vals[k];
+        which[k++] = d;
+        if (count[d] > most)
+            most = count[d];
+    }
+    if (store_exec_all_commit(store, "host_record", k, RECORD_PARAMS + 1, argv, res) != 0)
+        goto fail;
+    for (int i = 0; i < k; i++)
+        made[which[i]] = res[i];
+    /* committed: announce each referral decided now */
+    int fresh = 0, depts = 0;
+    for (int d = 0; d < DEPT_COUNT; d++) {
+        if (!made[d])
+            continue;
+        fresh += announce(w, h->ctx[d]->name, &h->seq, made[d], r, 1);
+        depts++;
+        PQclear(made[d]);
+    }
+    log_info("referrals.decided", "claimed", LOG_I(n), "decided", LOG_I(fresh), "departments",
+             LOG_I(depts), NULL);
+    PQclear(r);
+    return most; /* a department whose batch was full: the worker steps again */
+fail:
+    log_warn("dept.step_failed", "error", LOG_S(store_errmsg(store)), NULL);
+    for (int d = 0; d < DEPT_COUNT; d++)
+        PQclear(made[d]);
+    PQclear(r);
+    store_rollback(store);
+    return -1;
+}
+
+static int64_t host_depth(worker_t *w, void *arg)
+{
+    return count_of(w, "host_depth", ((host_t *)arg)->depts);
+}
+
+/* The name a department's decisions are recorded under: "civil", or
+ * "civil.2" when this process is replica 2 (the audit trail says which). */
+static void decided_by_of(dept_ctx_t *c)
+{
+    const char *replica = config_str("AID_REPLICA", "");
+    snprintf(c->decided_by, sizeof c->decided_by, "%s%s%s", c->name, *replica ? "." : "",
+             replica);
+}
+
+int dept_host_main(void)
+{
+    svc_init("departments");
+    svc_require_pii();
+    host_t *h = calloc(1, sizeof *h);
+    if (!h)
+        return 1;
+    h->seq = svc_wall_us();
+    size_t len = 0;
+    int rc = 1, hosted = 0;
+    len += (size_t)snprintf(h->depts, sizeof h->depts, "{");
+    for (int d = 0; d < DEPT_COUNT; d++) {
+        const char *name = policy_dept_names[d];
+        if (config_list_has("AID_EXTERNAL_DEPARTMENTS", name))
+            continue; /* its own handler decides (decision.submit) */
+        dept_ctx_t *c = h->ctx[d] = calloc(1, sizeof *c); /* large: reports and decisions */
+        if (!c)
+            goto out;
+        c->dept = (dept_t)d;
+        c->name = name;
+        decided_by_of(c);
+        record_init(&c->batch);
+        len += (size_t)snprintf(h->depts + len, sizeof h->depts - len, "%s%s", hosted ? "," : "",
+                                name);
+        hosted++;
+    }
+    snprintf(h->depts + len, sizeof h->depts - len, "}");
+    log_info("host.departments", "departments", LOG_S(h->depts), NULL);
+    if (!hosted) {
+        log_error("host.no_department", "why", LOG_S("every department is external"), NULL);
+        goto out;
+    }
+    worker_config_t cfg = {"departments", "referral.", HOST_BATCH, host_step, h, host_prepare};
+    rc = worker_run_depth(&cfg, host_depth);
+out:
+    for (int d = 0; d < DEPT_COUNT; d++) {
+        if (h->ctx[d])
+            record_free(&h->ctx[d]->batch);
+        free(h->ctx[d]);
+    }
+    free(h);
+    return rc;
 }
 
 static int dept_run(dept_t dept, const dept_owner_t *own)
@@ -186,11 +383,20 @@ static int dept_run(dept_t dept, const dept_owner_t *own)
     svc_require_pii();
     pthread_t owner;
     bool serving = own && own->start(name, &owner) == 0;
-    /* a department that runs its own handler (decision.submit): not started */
-    if (config_list_has("AID_EXTERNAL_DEPARTMENTS", name)) {
-        log_info("dept.external", "department", LOG_S(name), NULL);
-        if (serving)
+    /* a department that runs its own handler (decision.submit), or that the
+     * departments host decides (AID_DEPARTMENTS_HOST=1): its worker is not
+     * started, its operations are served */
+    bool external = config_list_has("AID_EXTERNAL_DEPARTMENTS", name);
+    if (external || config_int("AID_DEPARTMENTS_HOST", 0, 0, 1)) {
+        log_info(external ? "dept.external" : "dept.hosted", "department", LOG_S(name), NULL);
+        if (serving) {
+            /* still a running service: its metrics port answers (/readyz) */
+            metrics_t *m = metrics_new(name);
+            metrics_readiness(m, config_str("AID_PG_DSN", "host=127.0.0.1 dbname=aid"));
+            metrics_listen(m);
             pthread_join(owner, NULL); /* its operations, until SIGTERM */
+            metrics_destroy(&m);
+        }
         return 0;
     }
     dept_ctx_t *c = calloc(1, sizeof *c); /* large: reports and decisions */
@@ -202,9 +408,7 @@ static int dept_run(dept_t dept, const dept_owner_t *own)
     c->dept = dept;
     c->name = name;
     c->seq = svc_wall_us();
-    /* which instance decided is part of the audit trail */
-    const char *replica = config_str("AID_REPLICA", "");
-    snprintf(c->decided_by, sizeof c->decided_by, "%s%s%s", name, *replica ? "." : "", replica);
+    decided_by_of(c);
     snprintf(c->topic, sizeof c->topic, "referral.%s", name);
     record_init(&c->batch);
     worker_config_t cfg = {name, c->topic, DEPT_BATCH, step, c, prepare};

@@ -23,4 +23,10 @@ typedef struct {
 } dept_owner_t;
 int dept_main_owning(dept_t dept, const dept_owner_t *owner);
 
+/* The departments host (services/departments): every built-in department not
+ * in AID_EXTERNAL_DEPARTMENTS decided by one process, one transaction per step
+ * for all of them (dept.c). With AID_DEPARTMENTS_HOST=1 the department services
+ * leave their referrals to it and serve only their operations. */
+int dept_host_main(void);
+
 #endif

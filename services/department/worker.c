@@ -20,6 +20,7 @@ struct worker {
     cache_t *cache;
     param_cache_t params;
     int64_t last_seq;         /* last seq seen on cfg->topic */
+    int prefix_topic;         /* cfg->topic ends in '.': the streams of several topics */
     metrics_t *metrics;
     worker_metrics_t m;
     worker_depth_fn depth;
@@ -102,8 +103,10 @@ static int read_bus(worker_t *w)
         msgpack_unpacked u;
         msgpack_unpacked_init(&u);
         int64_t seq;
-        if (mp_unpack(body, (size_t)len, &u) == MP_OK && mp_int(mp_get(&u.data, "seq"), &seq) == 0 &&
-            bus_seq_gap(&w->last_seq, seq))
+        /* a topic prefix ("referral.") takes several streams, each with its own
+         * order: no single sequence to find gaps in */
+        if (!w->prefix_topic && mp_unpack(body, (size_t)len, &u) == MP_OK &&
+            mp_int(mp_get(&u.data, "seq"), &seq) == 0 && bus_seq_gap(&w->last_seq, seq))
             log_info("bus.gap", "topic", LOG_S(topic), "seq", LOG_I(seq), NULL);
         msgpack_unpacked_destroy(&u);
     }
@@ -161,6 +164,8 @@ int worker_run_depth(const worker_config_t *cfg, worker_depth_fn depth)
     memset(&w, 0, sizeof w);
     w.cfg = cfg;
     w.depth = depth;
+    size_t tlen = strlen(cfg->topic);
+    w.prefix_topic = tlen > 0 && cfg->topic[tlen - 1] == '.';
     w.store = store_new(config_str("AID_PG_DSN", "host=127.0.0.1 dbname=aid"));
     w.cache = cache_new(config_str("AID_REDIS_URL", "redis://127.0.0.1:6379"));
     int rc = 1;

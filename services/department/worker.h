@@ -25,7 +25,8 @@ typedef int (*worker_step_fn)(worker_t *w, void *arg);
 
 typedef struct {
     const char *name;          /* service name, e.g. "civil" */
-    const char *topic;         /* bus topic that wakes it, e.g. "referral.civil" */
+    const char *topic;         /* bus topic that wakes it, e.g. "referral.civil"; one
+                                * ending in '.' is a prefix: "referral." wakes it for all */
     int batch;                 /* rows per step; a step returning this much runs again */
     worker_step_fn step;
     void *arg;

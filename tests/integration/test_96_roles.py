@@ -150,8 +150,10 @@ def test_department_steps_act_for_the_caller_only(h, case):
     refused(h, "aid_civil", record % (mine, h.q("housing")), why=r"cannot decide as housing")
     refused(h, "aid_civil", record % (mine, h.q("civilx")), why=r"cannot decide as civilx")
     refused(h, "aid_civil", record % (mine, "NULL"), why=r"cannot decide as <NULL>")
-    assert h.psql_value("SELECT decided_by FROM decisions WHERE referral_id = %s" % other) \
-        == "housing"
+    # still housing's own decision (an instance of housing, or of the departments
+    # host acting for housing: "housing.1", test_49)
+    assert re.fullmatch(r"housing(\.\d+)?", h.psql_value(
+        "SELECT decided_by FROM decisions WHERE referral_id = %s" % other))
     # an already decided referral of its own: accepted, nothing new recorded
     assert value_as(h, "aid_civil", record % (mine, h.q("civil.2"))) == "0"
     # a claim (rolled back) sees only the caller's queue: empty once all is decided

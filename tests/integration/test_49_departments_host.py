@@ -1,0 +1,161 @@
+"""test_49_departments_host.py — the departments host (services/departments,
+README "The departments host"): every built-in department decided by one
+process, one transaction per step for all of them, as `make bench` runs it.
+
+`AID_DEPARTMENTS_HOST=1 AID_REPLICAS=departments:2 ops/stack.sh up` stops the
+eight department services that own no operations, starts care again (it
+keeps serving its operations and leaves its referrals to the host) and starts
+two hosts. Then:
+
+- reports routed to many departments are decided, each referral exactly once,
+  under its department's name and the deciding host's instance
+  ("civil.1", "care.2"), and both hosts decided some; a host killed (-9)
+  while reports flow loses nothing once it is started again;
+- the host's role acts for no department by itself (row-level security shows
+  it no referral, aid_dept_claim refuses it), names only built-in
+  departments, cannot record a referral of another department than it says,
+  and no department role may call the host's functions.
+
+Going back (`AID_DEPARTMENTS_HOST= AID_REPLICAS= up`) starts the nine
+department services again, and they decide.
+"""
+import re
+import threading
+
+from test_96_roles import as_role, refused, value_as
+
+HOST = {"AID_DEPARTMENTS_HOST": "1", "AID_REPLICAS": "departments:2"}
+N = 90
+
+
+def templates(h, k):
+    """Report shapes routed to most departments between them (test_07)."""
+    t = k % 3
+    if t == 0:
+        ms = [h.member(birth="1952-02-02", name="宿甲%d" % k), h.member(birth="1985-05-05", name="宿乙%d" % k)]
+        return h.report(ms, status={"dibao": "partial"}, urgency="urgent",
+                        circumstances=[{"kind": "accident"}])
+    if t == 1:
+        return h.report([h.member(birth="1941-01-01", name="宿丙%d" % k, tekun="dispersed",
+                                  self_care="semi")])
+    ms = [h.member(birth="1980-08-08", name="宿丁%d" % k, monthly_income_fen=300000),
+          h.member(birth="2012-09-04", name="宿戊%d" % k, school_stage="compulsory")]
+    return h.report(ms, housing="damaged", urgency="urgent", circumstances=[{"kind": "disaster"}])
+
+
+def submit_all(h, n, tag, during=None):
+    """Submits n reports from two threads; calls during() once half are sent."""
+    ids, errors, lock = [], [], threading.Lock()
+
+    def worker(w):
+        c = h.Client(timeout=15)
+        try:
+            for k in range(w, n, 2):
+                i = h.rid(tag)
+                r = c.call("report.submit", templates(h, k), i)
+                with lock:
+                    (ids if r.get("ok") else errors).append(i if r.get("ok") else r)
+                    if during and len(ids) == n // 2:
+                        during()
+        except Exception as e:
+            errors.append(repr(e))
+        finally:
+            c.close()
+
+    ts = [threading.Thread(target=worker, args=(w,)) for w in range(2)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(timeout=120)
+    assert not errors, errors[:3]
+    assert len(ids) == n
+    return ids
+
+
+def decided_once(h, ids):
+    """Every referral of these requests' reports has exactly one decision;
+    returns {decided_by: count}."""
+    scope = "select report_id from reports where request_id in (%s)" % ",".join(h.q(i) for i in ids)
+    bad = h.psql("select f.referral_id, count(d.referral_id) from referrals f left join decisions d "
+                 "using (referral_id) where f.report_id in (%s) group by 1 "
+                 "having count(d.referral_id) <> 1" % scope)
+    assert bad == [], bad[:5]
+    rows = h.psql("select d.decided_by, f.department, count(*) from decisions d join referrals f "
+                  "using (referral_id) where f.report_id in (%s) group by 1, 2" % scope)
+    for by, dept, _ in rows:
+        assert re.fullmatch(re.escape(dept) + r"(\.[12])?", by), (by, dept)
+    return rows
+
+
+def test_host_decides_every_department_once(h):
+    h.stack("up", env=HOST, drop=())
+    try:
+        st = h.status()
+        assert st.get("departments.1") and st.get("departments.2"), st
+        for d in ("civil", "tempaid", "medical", "education", "housing", "employment",
+                  "relief", "social"):
+            assert not st.get(d), (d, st)
+        assert st.get("care"), st
+        # care runs for its operations and says it leaves its referrals to the host
+        assert '"event":"dept.hosted"' in h.log_since("care", 0)
+
+        ids = submit_all(h, N, "host")
+        h.wait_reports_decided(ids, timeout=60)
+        rows = decided_once(h, ids)
+        by_host = {}
+        for by, dept, n in rows:
+            by_host.setdefault(by.rsplit(".", 1)[-1], set()).add(dept)
+        assert set(by_host) == {"1", "2"}, rows
+        assert len({dept for _, dept, _ in rows}) >= 7, rows
+
+        # a host killed while reports flow: its steps roll back, the other host
+        # and the restarted one decide every referral once
+        killed = []
+
+        def kill():
+            killed.append(h.stack("kill-service", "departments.1").stdout)
+
+        ids = submit_all(h, N, "hostkill", during=kill)
+        assert killed and "killed" in killed[0], killed
+        h.stack("start-service", "departments.1", env=HOST, drop=())
+        h.wait_reports_decided(ids, timeout=60)
+        decided_once(h, ids)
+    finally:
+        h.stack("up", env={"AID_DEPARTMENTS_HOST": "", "AID_REPLICAS": ""}, drop=())
+    st = h.status()
+    assert st.get("civil") and st.get("care"), st
+    assert not st.get("departments") and not st.get("departments.1"), st
+    # the department services decide again, care among them
+    ids = submit_all(h, 6, "hostback")
+    h.wait_reports_decided(ids, timeout=30)
+    rows = decided_once(h, ids)
+    assert {by for by, _, _ in rows} >= {"civil", "care"}, rows
+
+
+def test_host_role_acts_for_no_department_by_itself(h):
+    # row-level security: a member of aid_department, for no department
+    assert value_as(h, "aid_departments", "SELECT count(*) FROM referrals") == "0"
+    refused(h, "aid_departments", "SELECT * FROM aid_dept_claim(1)", why=r"not a department role")
+    refused(h, "aid_departments", "SELECT * FROM aid_host_claim('{civil,nosuch}', 1)",
+            why=r"not built in")
+    refused(h, "aid_departments", "SELECT aid_host_depth(NULL)", why=r"not built in")
+    # its claim of no rows works (rolled back: psql -c is its own transaction)
+    rc, rows, err = as_role(h, "aid_departments",
+                            "SELECT count(*) FROM aid_host_claim('{civil,care}', 0)")
+    assert rc == 0 and rows == [["0"]], (rows, err)
+    # recording names the department, and every referral must be that department's
+    rid = h.psql_value("SELECT referral_id FROM referrals WHERE department = 'civil' LIMIT 1")
+    assert rid, "the test stack has no civil referral"
+    args = ("'{%s}'::bigint[], '{denied}', '{x}', '{}', '{}'::bigint[], '{}'::int[], '{}', "
+            "'{}'::int[], '{}', '{}'::bigint[], '{}', '{}'" % rid)
+    refused(h, "aid_departments",
+            "SELECT * FROM aid_host_record('housing', %s, 'housing')" % args,
+            why=r"not one of housing's")
+    refused(h, "aid_departments",
+            "SELECT * FROM aid_host_record('civil', %s, 'housing')" % args,
+            why=r"cannot decide as housing")
+    # no department role may call the host's functions
+    for fn in ("aid_host_claim('{civil}', 1)", "aid_host_depth('{civil}')"):
+        refused(h, "aid_civil", "SELECT * FROM %s" % fn, why=r"permission denied")
+    refused(h, "aid_civil", "SELECT * FROM aid_host_record('civil', %s, 'civil')" % args,
+            why=r"permission denied")
