@@ -536,44 +536,6 @@ PGresult *store_exec_commit(store_t *self, const char *name, int n, const char *
     return exec_piped(self, NULL, name, n, values, 0, "COMMIT", NULL);
 }
 
-int store_exec_all_commit(store_t *self, const char *name, int k, int n,
-                          const char *const *const *values, PGresult **out)
-{
-    for (int i = 0; i < k; i++)
-        out[i] = NULL;
-    if (!self->ready) {
-        set_err(self, "database not connected", NULL);
-        return -1;
-    }
-    PGconn *c = self->conn;
-    bool sent = PQenterPipelineMode(c) == 1;
-    for (int i = 0; sent && i < k; i++)
-        sent = PQsendQueryPrepared(c, name, n, values[i], NULL, NULL, 0) == 1;
-    sent = sent && send_plain(c, "COMMIT") == 1 && PQpipelineSync(c) == 1;
-    bool ok = sent;
-    if (!sent) {
-        set_err(self, PQerrorMessage(c), NULL);
-    } else {
-        for (int i = 0; i < k; i++)
-            out[i] = store_pipe_next(self, &ok);
-        /* a COMMIT of a transaction that had failed answers ROLLBACK */
-        PGresult *r = store_pipe_next(self, &ok);
-        if (r && strcmp(PQcmdStatus(r), "COMMIT") != 0) {
-            if (ok)
-                set_err(self, "the transaction was rolled back", NULL);
-            ok = false;
-        }
-        PQclear(r);
-    }
-    if (store_pipe_end(self, sent, ok))
-        return 0;
-    for (int i = 0; i < k; i++) {
-        PQclear(out[i]);
-        out[i] = NULL;
-    }
-    return -1;
-}
-
 PGresult *store_exec_once(store_t *self, const char *name, int n, const char *const *values,
                           store_outcome_t *outcome)
 {

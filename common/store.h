@@ -93,12 +93,6 @@ bool store_pipe_end(store_t *self, bool synced, bool ok);
 PGresult *store_begin_exec(store_t *self, const char *name, int n, const char *const *values,
                            int result_format);
 PGresult *store_exec_commit(store_t *self, const char *name, int n, const char *const *values);
-/* Prepared statement name k times (values[i]: its n parameters) and COMMIT
- * in one round trip, inside the transaction the caller opened: 0 once
- * committed, each result in out[i] (the caller PQclear()s them); -1 on
- * failure, out[] all NULL and no transaction left open. */
-int store_exec_all_commit(store_t *self, const char *name, int k, int n,
-                          const char *const *const *values, PGresult **out);
 
 /* ---- the outcome of a COMMIT whose answer was lost ----------------------
  * A link that breaks after COMMIT was sent leaves the outcome unknown to the

@@ -34,11 +34,15 @@ BEGIN
 END;
 $$;
 
-CREATE OR REPLACE FUNCTION aid_apply_decisions(p_refs bigint[], p_status text[], p_reason text[],
-                                               p_rules text[], p_m_ref bigint[], p_m_ord int[],
-                                               p_codes text[], p_persons int[], p_masks text[],
-                                               p_amounts bigint[], p_periods text[],
-                                               p_forms text[], p_by text)
+-- The one recording logic: decisions, their measures and the referrals' completion for
+-- a batch, each referral's decided_by in p_bys. Callers check who may decide what.
+CREATE OR REPLACE FUNCTION aid_apply_decisions_by(p_refs bigint[], p_status text[],
+                                                  p_reason text[], p_rules text[],
+                                                  p_m_ref bigint[], p_m_ord int[],
+                                                  p_codes text[], p_persons int[],
+                                                  p_masks text[], p_amounts bigint[],
+                                                  p_periods text[], p_forms text[],
+                                                  p_bys text[])
 RETURNS TABLE (o_referral_id bigint)
 LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan
@@ -72,13 +76,14 @@ BEGIN
                          AND t.rules && ARRAY['R-DIBAO-REVIEW', 'R-TEKUN-REVIEW']
                     THEN 'in_review' ELSE t.s END,
                t.reason, t.rules,
-               p_by, coalesce(ms.codes, '{}'), coalesce(ms.persons, '{}'),
+               t.by, coalesce(ms.codes, '{}'), coalesce(ms.persons, '{}'),
                coalesce(ms.masks, '{}'), coalesce(ms.amounts, '{}'),
                coalesce(ms.periods, '{}'), coalesce(ms.forms, '{}')
           FROM (SELECT u.r, u.s, u.reason,
                        CASE WHEN u.rules = '' THEN '{}'::text[]
-                            ELSE string_to_array(u.rules, ',') END AS rules
-                  FROM unnest(p_refs, p_status, p_reason, p_rules) AS u(r, s, reason, rules)) t
+                            ELSE string_to_array(u.rules, ',') END AS rules, u.by
+                  FROM unnest(p_refs, p_status, p_reason, p_rules, p_bys)
+                       AS u(r, s, reason, rules, by)) t
           LEFT JOIN ms ON ms.r = t.r
         ON CONFLICT (referral_id) DO NOTHING
         RETURNING decisions.referral_id AS r, decisions.status AS s,
@@ -101,6 +106,25 @@ BEGIN
         PERFORM aid_reviews_open(v_open);
     END IF;
     RETURN QUERY SELECT unnest(v_done);
+END;
+$$;
+
+-- The same with one decided_by for the whole batch (a department, an external one's
+-- "external:<department>").
+CREATE OR REPLACE FUNCTION aid_apply_decisions(p_refs bigint[], p_status text[], p_reason text[],
+                                               p_rules text[], p_m_ref bigint[], p_m_ord int[],
+                                               p_codes text[], p_persons int[], p_masks text[],
+                                               p_amounts bigint[], p_periods text[],
+                                               p_forms text[], p_by text)
+RETURNS TABLE (o_referral_id bigint)
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    RETURN QUERY
+    SELECT x.o_referral_id
+      FROM aid_apply_decisions_by(p_refs, p_status, p_reason, p_rules, p_m_ref, p_m_ord,
+                                  p_codes, p_persons, p_masks, p_amounts, p_periods, p_forms,
+                                  array_fill(p_by, ARRAY[coalesce(cardinality(p_refs), 0)])) x;
 END;
 $$;
 
@@ -191,9 +215,9 @@ BEGIN
     -- every referral exists (checked above): no second check
     RETURN QUERY
     SELECT x.o_referral_id
-      FROM aid_apply_decisions(p_refs, p_status, p_reason, p_rules, p_m_ref, p_m_ord,
-                               p_codes, p_persons, p_masks, p_amounts, p_periods,
-                               p_forms, p_by) x;
+      FROM aid_apply_decisions_by(p_refs, p_status, p_reason, p_rules, p_m_ref, p_m_ord,
+                                  p_codes, p_persons, p_masks, p_amounts, p_periods, p_forms,
+                                  array_fill(p_by, ARRAY[cardinality(p_refs)])) x;
 END;
 $$;
 
@@ -237,8 +261,8 @@ GRANT EXECUTE ON FUNCTION aid_dept_record(bigint[], text[], text[], text[], bigi
     TO aid_department;
 
 -- The departments host (services/departments, migration 124): one session deciding for
--- several built-in departments, each step one transaction for all of them — a claim
--- over their queues, then one aid_host_record per department with decisions. Only the
+-- several built-in departments, each step one transaction and two statements for all of
+-- them — a claim over their queues, one aid_host_record of every decision. Only the
 -- host's own role may call these; the departments it names must be built-in ones.
 CREATE OR REPLACE FUNCTION aid_host_check(p_fn text, p_depts text[])
 RETURNS void
@@ -297,11 +321,14 @@ REVOKE ALL ON FUNCTION aid_host_claim(text[], int) FROM PUBLIC;
 
 GRANT EXECUTE ON FUNCTION aid_host_claim(text[], int) TO aid_departments;
 
-CREATE OR REPLACE FUNCTION aid_host_record(p_dept text, p_refs bigint[], p_status text[],
+-- The decisions of one host step, every department's: p_depts names each referral's
+-- department, and each is recorded as decided by that department, or by an instance
+-- of it when p_instance is given ('civil.2' from the host's instance 2).
+CREATE OR REPLACE FUNCTION aid_host_record(p_depts text[], p_refs bigint[], p_status text[],
                                            p_reason text[], p_rules text[], p_m_ref bigint[],
                                            p_m_ord int[], p_codes text[], p_persons int[],
                                            p_masks text[], p_amounts bigint[],
-                                           p_periods text[], p_forms text[], p_by text)
+                                           p_periods text[], p_forms text[], p_instance text)
 RETURNS TABLE (o_referral_id bigint)
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -309,20 +336,38 @@ SET search_path = pg_catalog, public
 SET plan_cache_mode = force_generic_plan
 SET enable_seqscan = off
 AS $$
+DECLARE
+    v_sfx text := CASE WHEN coalesce(p_instance, '') = '' THEN '' ELSE '.' || p_instance END;
 BEGIN
-    PERFORM aid_host_check('aid_host_record', ARRAY[p_dept]);
+    PERFORM aid_host_check('aid_host_record', p_depts);
+    IF cardinality(p_depts) IS DISTINCT FROM cardinality(p_refs) THEN
+        RAISE EXCEPTION 'aid_host_record: % departments for % referrals',
+                        cardinality(p_depts), cardinality(p_refs)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF EXISTS (SELECT 1 FROM unnest(p_refs, p_depts) u(r, d)
+                LEFT JOIN referrals f ON f.referral_id = u.r
+                WHERE f.department IS DISTINCT FROM u.d) THEN
+        RAISE EXCEPTION 'aid_host_record: a referral among % is not of the department named for it',
+                        p_refs
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    -- every referral exists (checked above): no second check
     RETURN QUERY
     SELECT x.o_referral_id
-      FROM aid_record_for(p_dept, p_refs, p_status, p_reason, p_rules, p_m_ref, p_m_ord,
-                          p_codes, p_persons, p_masks, p_amounts, p_periods, p_forms, p_by) x;
+      FROM aid_apply_decisions_by(p_refs, p_status, p_reason, p_rules, p_m_ref, p_m_ord,
+                                  p_codes, p_persons, p_masks, p_amounts, p_periods, p_forms,
+                                  ARRAY(SELECT u.d || v_sfx
+                                          FROM unnest(p_depts) WITH ORDINALITY u(d, i)
+                                         ORDER BY u.i)) x;
 END;
 $$;
 
-REVOKE ALL ON FUNCTION aid_host_record(text, bigint[], text[], text[], text[], bigint[], int[],
+REVOKE ALL ON FUNCTION aid_host_record(text[], bigint[], text[], text[], text[], bigint[], int[],
                                        text[], int[], text[], bigint[], text[], text[], text)
     FROM PUBLIC;
 
-GRANT EXECUTE ON FUNCTION aid_host_record(text, bigint[], text[], text[], text[], bigint[],
+GRANT EXECUTE ON FUNCTION aid_host_record(text[], bigint[], text[], text[], text[], bigint[],
                                           int[], text[], int[], text[], bigint[], text[],
                                           text[], text)
     TO aid_departments;

@@ -17,8 +17,7 @@
  *
  * The departments host (dept_host_main, below) runs the same step for every
  * built-in department at once in one process: one claim, each row decided by
- * its own department's policy, one record per department and COMMIT in one
- * round trip. */
+ * its own department's policy, one record of them all with COMMIT. */
 #include "dept.h"
 
 #include <stdbool.h>
@@ -121,8 +120,9 @@ static void publish_update(const char *dept, int64_t *seq, worker_t *w, int64_t 
 }
 
 /* Decides row i (referral id in column col, the case, body and assessment
- * after it) and adds the decision to c's batch. */
-static void decide_into_batch(dept_ctx_t *c, const param_cache_t *pc, PGresult *r, int i, int col)
+ * after it) for c's department and adds the decision to batch b. */
+static void decide_into(dept_ctx_t *c, record_batch_t *b, const param_cache_t *pc, PGresult *r,
+                        int i, int col)
 {
     int64_t rid = store_i64(r, i, col);
     if (decide_row(c, pc, r, i, col + 2) != 0) {
@@ -135,14 +135,15 @@ static void decide_into_batch(dept_ctx_t *c, const param_cache_t *pc, PGresult *
         log_error("referral.unreadable", "referral_id", LOG_I(rid), NULL);
     }
     record_entry_t e = {rid, &c->decision, &c->report};
-    record_add(&c->batch, &e);
+    record_add(b, &e);
     log_debug("referral.decided", "referral_id", LOG_I(rid), "status",
               LOG_S(proto_statuses[c->decision.status]), "measures",
               LOG_I(c->decision.n_measures), NULL);
 }
 
 /* Announces each referral of made (recorded now, not before) with its case from
- * the claim r (referral id in column col, the case after it); returns how many. */
+ * the claim r (referral id in column col, the case after it) and its department
+ * (dept, or when NULL the column before col); returns how many. */
 static int announce(worker_t *w, const char *dept, int64_t *seq, PGresult *made, PGresult *r,
                     int col)
 {
@@ -152,7 +153,8 @@ static int announce(worker_t *w, const char *dept, int64_t *seq, PGresult *made,
         int64_t rid = atoll(PQgetvalue(made, k, 0));
         for (int tries = 0; tries < n && store_i64(r, i, col) != rid; tries++)
             i = (i + 1) % n;
-        publish_update(dept, seq, w, store_i64(r, i, col + 1), rid);
+        publish_update(dept ? dept : PQgetvalue(r, i, col - 1), seq, w, store_i64(r, i, col + 1),
+                       rid);
         metric_observe_us(wm->latency, store_i64(r, i, col + 4));
     }
     metric_add(wm->decided, fresh);
@@ -176,7 +178,7 @@ static int step(worker_t *w, void *arg)
     metric_add(wm->received, n);
     record_reset(&c->batch);
     for (int i = 0; i < n; i++)
-        decide_into_batch(c, worker_params(w), r, i, 0);
+        decide_into(c, &c->batch, worker_params(w), r, i, 0);
     const char *vals[RECORD_PARAMS];
     if (record_params(&c->batch, c->decided_by, vals) != 0)
         goto fail;
@@ -214,24 +216,27 @@ static int64_t depth(worker_t *w, void *arg)
 
 /* The departments host (dept_host_main): every built-in department not run
  * by an external handler, decided by one process in one session. A step is
- * one transaction for all of them: aid_host_claim takes up to DEPT_BATCH
- * pending referrals of each, each is decided by its department's policy into
- * its department's batch, one aid_host_record per department with decisions
- * records them, the last with COMMIT. At a few hundred reports a second a
- * department process steps for a handful of referrals, and nine of them cost
- * nine transactions, nine wake-ups and nine sessions for what one does here. */
+ * one transaction for all of them: aid_host_claim takes up to HOST_BATCH
+ * pending referrals of each, each is decided by its department's policy, and
+ * one aid_host_record of all the decisions (each with its department) is sent
+ * with COMMIT. At a few hundred reports a second a department process steps
+ * for a handful of referrals, and nine of them cost nine transactions, nine
+ * wake-ups and nine sessions for what one does here. */
 typedef struct {
     dept_ctx_t *ctx[DEPT_COUNT]; /* the hosted departments; NULL when not hosted */
     char depts[DEPT_COUNT * 16]; /* "{civil,tempaid,…}": their names as a text[] */
+    const char *instance;        /* AID_REPLICA: "2" records "civil.2"; "" none */
+    record_batch_t batch;        /* the decisions of one step, every department's */
+    pgarr_t of;                  /* the department of each */
     int64_t seq;                 /* case.updated stream */
 } host_t;
 
 static void host_prepare(store_t *store)
 {
     store_prepare(store, "host_claim", "SELECT * FROM aid_host_claim($1::text[], $2::int)");
-    /* the department last: RECORD_SQL_ARGS are $1..$13 */
+    /* the departments last: RECORD_SQL_ARGS are $1..$13, $13 the instance */
     store_prepare(store, "host_record",
-                  "SELECT o_referral_id FROM aid_host_record($14::text, " RECORD_SQL_ARGS ")");
+                  "SELECT o_referral_id FROM aid_host_record($14::text[], " RECORD_SQL_ARGS ")");
     store_prepare(store, "host_depth", "SELECT aid_host_depth($1::text[])");
 }
 
@@ -247,7 +252,7 @@ static int host_step(worker_t *w, void *arg)
 {
     host_t *h = arg;
     store_t *store = worker_store(w);
-    PGresult *made[DEPT_COUNT] = {0};
+    PGresult *made = NULL;
     char limit[16];
     snprintf(limit, sizeof limit, "%d", HOST_BATCH);
     const char *cv[2] = {h->depts, limit};
@@ -261,58 +266,38 @@ static int host_step(worker_t *w, void *arg)
         return 0;
     }
     metric_add(worker_metrics(w)->received, n);
-    int count[DEPT_COUNT] = {0}, most = 0;
-    for (int d = 0; d < DEPT_COUNT; d++)
-        if (h->ctx[d])
-            record_reset(&h->ctx[d]->batch);
+    int count[DEPT_COUNT] = {0}, most = 0, depts = 0;
+    record_reset(&h->batch);
+    pgarr_reset(&h->of);
     for (int i = 0; i < n; i++) {
-        int d = host_dept_of(h, PQgetvalue(r, i, 0));
+        const char *name = PQgetvalue(r, i, 0);
+        int d = host_dept_of(h, name);
         if (d < 0) { /* aid_host_claim returns only the departments asked for */
             log_error("host.unknown_department", "referral_id", LOG_I(store_i64(r, i, 1)), NULL);
             goto fail;
         }
-        decide_into_batch(h->ctx[d], worker_params(w), r, i, 1);
-        count[d]++;
-    }
-    /* one statement per department with decisions, then COMMIT, in one round
-     * trip (a step waits for the database once, not once per department) */
-    const char *vals[DEPT_COUNT][RECORD_PARAMS + 1];
-    const char *const *argv[DEPT_COUNT];
-    PGresult *res[DEPT_COUNT];
-    int which[DEPT_COUNT], k = 0;
-    for (int d = 0; d < DEPT_COUNT; d++) {
-        if (!count[d])
-            continue;
-        dept_ctx_t *c = h->ctx[d];
-        if (record_params(&c->batch, c->decided_by, vals[k]) != 0)
-            goto fail;
-        vals[k][RECORD_PARAMS] = c->name;
-        argv[k] = vals[k];
-        which[k++] = d;
+        decide_into(h->ctx[d], &h->batch, worker_params(w), r, i, 1);
+        pgarr_add_text(&h->of, name);
+        depts += !count[d]++;
         if (count[d] > most)
             most = count[d];
     }
-    if (store_exec_all_commit(store, "host_record", k, RECORD_PARAMS + 1, argv, res) != 0)
+    /* every decision in one statement, with COMMIT in the same round trip */
+    const char *vals[RECORD_PARAMS + 1];
+    if (record_params(&h->batch, h->instance, vals) != 0 || !(vals[RECORD_PARAMS] = pgarr_str(&h->of)))
         goto fail;
-    for (int i = 0; i < k; i++)
-        made[which[i]] = res[i];
-    /* committed: announce each referral decided now */
-    int fresh = 0, depts = 0;
-    for (int d = 0; d < DEPT_COUNT; d++) {
-        if (!made[d])
-            continue;
-        fresh += announce(w, h->ctx[d]->name, &h->seq, made[d], r, 1);
-        depts++;
-        PQclear(made[d]);
-    }
+    made = store_exec_commit(store, "host_record", RECORD_PARAMS + 1, vals);
+    if (!made)
+        goto fail;
+    int fresh = announce(w, NULL, &h->seq, made, r, 1);
     log_info("referrals.decided", "claimed", LOG_I(n), "decided", LOG_I(fresh), "departments",
              LOG_I(depts), NULL);
+    PQclear(made);
     PQclear(r);
     return most; /* a department whose batch was full: the worker steps again */
 fail:
     log_warn("dept.step_failed", "error", LOG_S(store_errmsg(store)), NULL);
-    for (int d = 0; d < DEPT_COUNT; d++)
-        PQclear(made[d]);
+    PQclear(made);
     PQclear(r);
     store_rollback(store);
     return -1;
@@ -340,6 +325,9 @@ int dept_host_main(void)
     if (!h)
         return 1;
     h->seq = svc_wall_us();
+    h->instance = config_str("AID_REPLICA", "");
+    record_init(&h->batch);
+    pgarr_init(&h->of);
     size_t len = 0;
     int rc = 1, hosted = 0;
     len += (size_t)snprintf(h->depts, sizeof h->depts, "{");
@@ -352,8 +340,6 @@ int dept_host_main(void)
             goto out;
         c->dept = (dept_t)d;
         c->name = name;
-        decided_by_of(c);
-        record_init(&c->batch);
         len += (size_t)snprintf(h->depts + len, sizeof h->depts - len, "%s%s", hosted ? "," : "",
                                 name);
         hosted++;
@@ -367,11 +353,10 @@ int dept_host_main(void)
     worker_config_t cfg = {"departments", "referral.", HOST_BATCH, host_step, h, host_prepare};
     rc = worker_run_depth(&cfg, host_depth);
 out:
-    for (int d = 0; d < DEPT_COUNT; d++) {
-        if (h->ctx[d])
-            record_free(&h->ctx[d]->batch);
+    for (int d = 0; d < DEPT_COUNT; d++)
         free(h->ctx[d]);
-    }
+    record_free(&h->batch);
+    pgarr_free(&h->of);
     free(h);
     return rc;
 }

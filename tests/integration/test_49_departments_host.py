@@ -13,7 +13,7 @@ two hosts. Then:
   while reports flow loses nothing once it is started again;
 - the host's role acts for no department by itself (row-level security shows
   it no referral, aid_dept_claim refuses it), names only built-in
-  departments, cannot record a referral of another department than it says,
+  departments, cannot record a referral under another department than its own,
   and no department role may call the host's functions.
 
 Going back (`AID_DEPARTMENTS_HOST= AID_REPLICAS= up`) starts the nine
@@ -143,19 +143,19 @@ def test_host_role_acts_for_no_department_by_itself(h):
     rc, rows, err = as_role(h, "aid_departments",
                             "SELECT count(*) FROM aid_host_claim('{civil,care}', 0)")
     assert rc == 0 and rows == [["0"]], (rows, err)
-    # recording names the department, and every referral must be that department's
+    # recording names each referral's department, and it must be the referral's
     rid = h.psql_value("SELECT referral_id FROM referrals WHERE department = 'civil' LIMIT 1")
     assert rid, "the test stack has no civil referral"
     args = ("'{%s}'::bigint[], '{denied}', '{x}', '{}', '{}'::bigint[], '{}'::int[], '{}', "
-            "'{}'::int[], '{}', '{}'::bigint[], '{}', '{}'" % rid)
-    refused(h, "aid_departments",
-            "SELECT * FROM aid_host_record('housing', %s, 'housing')" % args,
-            why=r"not one of housing's")
-    refused(h, "aid_departments",
-            "SELECT * FROM aid_host_record('civil', %s, 'housing')" % args,
-            why=r"cannot decide as housing")
+            "'{}'::int[], '{}', '{}'::bigint[], '{}', '{}', ''" % rid)
+    refused(h, "aid_departments", "SELECT * FROM aid_host_record('{housing}', %s)" % args,
+            why=r"not of the department named for it")
+    refused(h, "aid_departments", "SELECT * FROM aid_host_record('{civil,civil}', %s)" % args,
+            why=r"2 departments for 1 referrals")
+    refused(h, "aid_departments", "SELECT * FROM aid_host_record('{nosuch}', %s)" % args,
+            why=r"not built in")
     # no department role may call the host's functions
     for fn in ("aid_host_claim('{civil}', 1)", "aid_host_depth('{civil}')"):
         refused(h, "aid_civil", "SELECT * FROM %s" % fn, why=r"permission denied")
-    refused(h, "aid_civil", "SELECT * FROM aid_host_record('civil', %s, 'civil')" % args,
+    refused(h, "aid_civil", "SELECT * FROM aid_host_record('{civil}', %s)" % args,
             why=r"permission denied")
