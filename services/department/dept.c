@@ -284,7 +284,9 @@ static int host_step(worker_t *w, void *arg)
     }
     /* every decision in one statement, with COMMIT in the same round trip */
     const char *vals[RECORD_PARAMS + 1];
-    if (record_params(&h->batch, h->instance, vals) != 0 || !(vals[RECORD_PARAMS] = pgarr_str(&h->of)))
+    if (record_params(&h->batch, h->instance, vals) != 0)
+        goto fail;
+    if (!(vals[RECORD_PARAMS] = pgarr_str(&h->of)))
         goto fail;
     made = store_exec_commit(store, "host_record", RECORD_PARAMS + 1, vals);
     if (!made)
