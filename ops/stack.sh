@@ -804,6 +804,7 @@ write_stack_env() {
         [[ -z ${AID_LOG_LEVEL+x} ]] || echo "AID_LOG_LEVEL=$AID_LOG_LEVEL"
         local s m
         for s in "${SERVICES[@]}"; do
+            [[ -z $(not_started "$s") ]] || continue # ports an earlier layout kept
             m=$(metrics_list "$s")
             [[ -z $m ]] || echo "AID_METRICS_${s^^}=$m"
         done

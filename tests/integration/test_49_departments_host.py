@@ -19,7 +19,9 @@ two hosts. Then:
 Going back (`AID_DEPARTMENTS_HOST= AID_REPLICAS= up`) starts the nine
 department services again, and they decide.
 """
+import os
 import re
+import subprocess
 import threading
 
 from test_96_roles import as_role, refused, value_as
@@ -98,6 +100,16 @@ def test_host_decides_every_department_once(h):
         assert st.get("care"), st
         # care runs for its operations and says it leaves its referrals to the host
         assert '"event":"dept.hosted"' in h.log_since("care", 0)
+        # every instance of the layout answers on its metrics port (care too), and
+        # the departments not started are not listed (stack.env as `up` wrote it)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AID_METRICS_")}
+        env["AID_VAR"] = h.VAR
+        p = subprocess.run([os.path.join(h.ROOT, "bin", "aidctl"), "stats"], env=env,
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode == 0, p.stdout + p.stderr
+        listed = {line.split()[0] for line in p.stdout.splitlines()[1:] if line.strip()}
+        assert {"departments.1", "departments.2", "care"} <= listed, p.stdout
+        assert not listed & {"civil", "tempaid", "social"}, p.stdout
 
         ids = submit_all(h, N, "host")
         h.wait_reports_decided(ids, timeout=60)
@@ -144,8 +156,9 @@ def test_host_role_acts_for_no_department_by_itself(h):
                             "SELECT count(*) FROM aid_host_claim('{civil,care}', 0)")
     assert rc == 0 and rows == [["0"]], (rows, err)
     # recording names each referral's department, and it must be the referral's
-    rid = h.psql_value("SELECT referral_id FROM referrals WHERE department = 'civil' LIMIT 1")
-    assert rid, "the test stack has no civil referral"
+    res = h.submit_ok(templates(h, 0))      # routed to civil among others
+    case = h.wait_complete(res["case_id"])
+    rid = h.num(h.referrals_of(case, res["report_id"])["civil"]["referral_id"])
     args = ("'{%s}'::bigint[], '{denied}', '{x}', '{}', '{}'::bigint[], '{}'::int[], '{}', "
             "'{}'::int[], '{}', '{}'::bigint[], '{}', '{}', ''" % rid)
     refused(h, "aid_departments", "SELECT * FROM aid_host_record('{housing}', %s)" % args,
