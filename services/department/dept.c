@@ -165,17 +165,12 @@ static int step(worker_t *w, void *arg)
 {
     dept_ctx_t *c = arg;
     store_t *store = worker_store(w);
-    const worker_metrics_t *wm = worker_metrics(w);
-    PGresult *r = worker_claim(w, "dept_claim"), *made = NULL;
-    if (!r)
+    PGresult *r, *made = NULL;
+    int n = worker_claim(w, "dept_claim", 0, NULL, &r);
+    if (n < 0)
         goto fail;
-    int n = PQntuples(r);
-    if (n == 0) {
-        PQclear(r);
-        store_rollback(store);
+    if (n == 0)
         return 0;
-    }
-    metric_add(wm->received, n);
     record_reset(&c->batch);
     for (int i = 0; i < n; i++)
         decide_into(c, &c->batch, worker_params(w), r, i, 0);
@@ -233,7 +228,8 @@ typedef struct {
 
 static void host_prepare(store_t *store)
 {
-    store_prepare(store, "host_claim", "SELECT * FROM aid_host_claim($1::text[], $2::int)");
+    /* worker_claim: the batch size first */
+    store_prepare(store, "host_claim", "SELECT * FROM aid_host_claim($2::text[], $1::int)");
     /* the departments last: RECORD_SQL_ARGS are $1..$13, $13 the instance */
     store_prepare(store, "host_record",
                   "SELECT o_referral_id FROM aid_host_record($14::text[], " RECORD_SQL_ARGS ")");
@@ -252,20 +248,13 @@ static int host_step(worker_t *w, void *arg)
 {
     host_t *h = arg;
     store_t *store = worker_store(w);
-    PGresult *made = NULL;
-    char limit[16];
-    snprintf(limit, sizeof limit, "%d", HOST_BATCH);
-    const char *cv[2] = {h->depts, limit};
-    PGresult *r = store_begin_exec(store, "host_claim", 2, cv, 1);
-    if (!r)
+    PGresult *r, *made = NULL;
+    const char *names = h->depts;
+    int n = worker_claim(w, "host_claim", 1, &names, &r);
+    if (n < 0)
         goto fail;
-    int n = PQntuples(r);
-    if (n == 0) {
-        PQclear(r);
-        store_rollback(store);
+    if (n == 0)
         return 0;
-    }
-    metric_add(worker_metrics(w)->received, n);
     int count[DEPT_COUNT] = {0}, most = 0, depts = 0;
     record_reset(&h->batch);
     pgarr_reset(&h->of);

@@ -28,12 +28,30 @@ struct worker {
 
 store_t *worker_store(worker_t *w) { return w->store; }
 
-PGresult *worker_claim(worker_t *w, const char *stmt)
+int worker_claim(worker_t *w, const char *stmt, int n, const char *const *extra, PGresult **out)
 {
+    *out = NULL;
+    if (n < 0 || n > WORKER_CLAIM_EXTRA) {
+        log_error("worker.claim_parameters", "statement", LOG_S(stmt), "extra", LOG_I(n), NULL);
+        return -1;
+    }
     char limit[16];
     snprintf(limit, sizeof limit, "%d", w->cfg->batch);
-    const char *lv = limit;
-    return store_begin_exec(w->store, stmt, 1, &lv, 1);
+    const char *vals[1 + WORKER_CLAIM_EXTRA] = {limit};
+    for (int k = 0; k < n; k++)
+        vals[k + 1] = extra[k];
+    PGresult *r = *out = store_begin_exec(w->store, stmt, 1 + n, vals, 1);
+    if (!r)
+        return -1;
+    int rows = PQntuples(r);
+    if (rows == 0) { /* nothing pending: nothing to keep open */
+        PQclear(r);
+        *out = NULL;
+        store_rollback(w->store);
+        return 0;
+    }
+    metric_add(w->m.received, rows);
+    return rows;
 }
 cache_t *worker_cache(worker_t *w) { return w->cache; }
 const param_cache_t *worker_params(worker_t *w) { return &w->params; }

@@ -59,10 +59,15 @@ store_t *worker_store(worker_t *w);
 cache_t *worker_cache(worker_t *w);
 const param_cache_t *worker_params(worker_t *w);
 const worker_metrics_t *worker_metrics(worker_t *w);
-/* BEGIN and the step's claim statement stmt ($1: the batch size) in one
- * round trip: its binary result with the transaction open, or NULL (an error
- * in the store, nothing left open). */
-PGresult *worker_claim(worker_t *w, const char *stmt);
+/* BEGIN and the step's claim statement stmt in one round trip, its
+ * parameters the batch size ($1) and the n (at most WORKER_CLAIM_EXTRA) of
+ * extra after it.
+ * Returns how many rows it claimed, counted as received, with *out its binary
+ * result and the transaction open; 0 when nothing is pending (*out NULL,
+ * nothing left open); -1 on an error in the store (*out NULL, nothing left
+ * open, the error in store_errmsg). */
+#define WORKER_CLAIM_EXTRA 3
+int worker_claim(worker_t *w, const char *stmt, int n, const char *const *extra, PGresult **out);
 /* Publishes an event (a MessagePack map the caller built, with its seq) on
  * the bus. Never blocks; a dropped event only delays its consumers. */
 void worker_publish(worker_t *w, const char *topic, const void *body, size_t len);

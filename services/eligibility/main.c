@@ -242,16 +242,12 @@ static int step(worker_t *w, void *arg)
     elig_ctx_t *c = arg;
     store_t *store = worker_store(w);
     const worker_metrics_t *wm = worker_metrics(w);
-    PGresult *r = worker_claim(w, "elig_claim"), *made = NULL, *ents = NULL;
-    if (!r)
+    PGresult *r, *made = NULL, *ents = NULL;
+    int n = worker_claim(w, "elig_claim", 0, NULL, &r);
+    if (n < 0)
         goto fail;
-    int n = PQntuples(r);
-    if (n == 0) {
-        PQclear(r);
-        store_rollback(store);
+    if (n == 0)
         return 0;
-    }
-    metric_add(wm->received, n);
     for (int k = 0; k < A_COUNT; k++)
         pgarr_reset(&c->arr[k]);
     pgarr_reset(&c->held);
