@@ -188,42 +188,12 @@ REVOKE ALL ON FUNCTION aid_dept_claim(int) FROM PUBLIC;
 
 GRANT EXECUTE ON FUNCTION aid_dept_claim(int) TO aid_department;
 
--- The decisions of one department's batch, after the checks every recorder of a
--- department makes: decided_by names the department (or one of its instances,
--- 'civil.2'), and every referral is one of the department's. The callers below know
--- who may act for which department; no role may call this one directly.
-CREATE OR REPLACE FUNCTION aid_record_for(p_dept text, p_refs bigint[], p_status text[],
-                                          p_reason text[], p_rules text[], p_m_ref bigint[],
-                                          p_m_ord int[], p_codes text[], p_persons int[],
-                                          p_masks text[], p_amounts bigint[], p_periods text[],
-                                          p_forms text[], p_by text)
-RETURNS TABLE (o_referral_id bigint)
-LANGUAGE plpgsql
-SET plan_cache_mode = force_generic_plan
-SET enable_seqscan = off
-AS $$
-BEGIN
-    IF p_by IS NULL OR (p_by <> p_dept AND p_by NOT LIKE p_dept || '.%') THEN
-        RAISE EXCEPTION 'aid_dept_record: % cannot decide as %', session_user, p_by
-            USING ERRCODE = 'insufficient_privilege';
-    END IF;
-    IF EXISTS (SELECT 1 FROM unnest(p_refs) r LEFT JOIN referrals f ON f.referral_id = r
-                WHERE f.department IS DISTINCT FROM p_dept) THEN
-        RAISE EXCEPTION 'aid_dept_record: a referral among % is not one of %''s', p_refs, p_dept
-            USING ERRCODE = 'insufficient_privilege';
-    END IF;
-    -- every referral exists (checked above): no second check
-    RETURN QUERY
-    SELECT x.o_referral_id
-      FROM aid_apply_decisions_by(p_refs, p_status, p_reason, p_rules, p_m_ref, p_m_ord,
-                                  p_codes, p_persons, p_masks, p_amounts, p_periods, p_forms,
-                                  array_fill(p_by, ARRAY[cardinality(p_refs)])) x;
-END;
-$$;
-
-REVOKE ALL ON FUNCTION aid_record_for(text, bigint[], text[], text[], text[], bigint[], int[],
-                                      text[], int[], text[], bigint[], text[], text[], text)
-    FROM PUBLIC;
+-- Retired: the department's checks are aid_dept_record's own again (their one caller),
+-- and the host records every department of a step in one aid_host_record (below).
+DROP FUNCTION IF EXISTS aid_record_for(text, bigint[], text[], text[], text[], bigint[], int[],
+                                       text[], int[], text[], bigint[], text[], text[], text);
+DROP FUNCTION IF EXISTS aid_host_record(text, bigint[], text[], text[], text[], bigint[], int[],
+                                        text[], int[], text[], bigint[], text[], text[], text);
 
 CREATE OR REPLACE FUNCTION aid_dept_record(p_refs bigint[], p_status text[], p_reason text[],
                                 p_rules text[], p_m_ref bigint[], p_m_ord int[],
@@ -244,10 +214,21 @@ BEGIN
         RAISE EXCEPTION 'aid_dept_record: % is not a department role', session_user
             USING ERRCODE = 'insufficient_privilege';
     END IF;
+    IF p_by IS NULL OR (p_by <> d AND p_by NOT LIKE d || '.%') THEN
+        RAISE EXCEPTION 'aid_dept_record: % cannot decide as %', session_user, p_by
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF EXISTS (SELECT 1 FROM unnest(p_refs) r LEFT JOIN referrals f ON f.referral_id = r
+                WHERE f.department IS DISTINCT FROM d) THEN
+        RAISE EXCEPTION 'aid_dept_record: a referral among % is not one of %''s', p_refs, d
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    -- every referral exists (checked above): no second check
     RETURN QUERY
     SELECT x.o_referral_id
-      FROM aid_record_for(d, p_refs, p_status, p_reason, p_rules, p_m_ref, p_m_ord, p_codes,
-                          p_persons, p_masks, p_amounts, p_periods, p_forms, p_by) x;
+      FROM aid_apply_decisions_by(p_refs, p_status, p_reason, p_rules, p_m_ref, p_m_ord,
+                                  p_codes, p_persons, p_masks, p_amounts, p_periods, p_forms,
+                                  array_fill(p_by, ARRAY[cardinality(p_refs)])) x;
 END;
 $$;
 

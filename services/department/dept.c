@@ -161,6 +161,16 @@ static int announce(worker_t *w, const char *dept, int64_t *seq, PGresult *made,
     return fresh;
 }
 
+/* A step that failed: logged, its results freed, its transaction rolled back. */
+static int step_failed(store_t *store, PGresult *made, PGresult *claimed)
+{
+    log_warn("dept.step_failed", "error", LOG_S(store_errmsg(store)), NULL);
+    PQclear(made);
+    PQclear(claimed);
+    store_rollback(store);
+    return -1;
+}
+
 static int step(worker_t *w, void *arg)
 {
     dept_ctx_t *c = arg;
@@ -186,25 +196,13 @@ static int step(worker_t *w, void *arg)
     PQclear(r);
     return n;
 fail:
-    log_warn("dept.step_failed", "error", LOG_S(store_errmsg(store)), NULL);
-    PQclear(made);
-    PQclear(r);
-    store_rollback(store);
-    return -1;
-}
-
-/* The count statement stmt returns for its one parameter v; -1 on failure. */
-static int64_t count_of(worker_t *w, const char *stmt, const char *v)
-{
-    PGresult *r = store_exec(worker_store(w), stmt, 1, &v);
-    int64_t d = r && PQntuples(r) == 1 ? atoll(PQgetvalue(r, 0, 0)) : -1;
-    PQclear(r);
-    return d;
+    return step_failed(store, made, r);
 }
 
 static int64_t depth(worker_t *w, void *arg)
 {
-    return count_of(w, "dept_depth", ((dept_ctx_t *)arg)->name);
+    const char *v = ((dept_ctx_t *)arg)->name;
+    return worker_count(w, "dept_depth", 1, &v);
 }
 
 /* ---------------------------------------------------------------- the host */
@@ -287,16 +285,13 @@ static int host_step(worker_t *w, void *arg)
     PQclear(r);
     return most; /* a department whose batch was full: the worker steps again */
 fail:
-    log_warn("dept.step_failed", "error", LOG_S(store_errmsg(store)), NULL);
-    PQclear(made);
-    PQclear(r);
-    store_rollback(store);
-    return -1;
+    return step_failed(store, made, r);
 }
 
 static int64_t host_depth(worker_t *w, void *arg)
 {
-    return count_of(w, "host_depth", ((host_t *)arg)->depts);
+    const char *v = ((host_t *)arg)->depts;
+    return worker_count(w, "host_depth", 1, &v);
 }
 
 /* The name a department's decisions are recorded under: "civil", or

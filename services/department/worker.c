@@ -53,6 +53,13 @@ int worker_claim(worker_t *w, const char *stmt, int n, const char *const *extra,
     metric_add(w->m.received, rows);
     return rows;
 }
+int64_t worker_count(worker_t *w, const char *stmt, int n, const char *const *vals)
+{
+    PGresult *r = store_exec(w->store, stmt, n, vals);
+    int64_t d = r && PQntuples(r) == 1 ? atoll(PQgetvalue(r, 0, 0)) : -1;
+    PQclear(r);
+    return d;
+}
 cache_t *worker_cache(worker_t *w) { return w->cache; }
 const param_cache_t *worker_params(worker_t *w) { return &w->params; }
 const worker_metrics_t *worker_metrics(worker_t *w) { return &w->m; }

@@ -68,6 +68,9 @@ const worker_metrics_t *worker_metrics(worker_t *w);
  * open, the error in store_errmsg). */
 #define WORKER_CLAIM_EXTRA 3
 int worker_claim(worker_t *w, const char *stmt, int n, const char *const *extra, PGresult **out);
+/* The one count prepared statement stmt returns (the queue-depth probes),
+ * or -1 when it fails. */
+int64_t worker_count(worker_t *w, const char *stmt, int n, const char *const *vals);
 /* Publishes an event (a MessagePack map the caller built, with its seq) on
  * the bus. Never blocks; a dropped event only delays its consumers. */
 void worker_publish(worker_t *w, const char *topic, const void *body, size_t len);

@@ -317,10 +317,7 @@ fail:
 static int64_t depth(worker_t *w, void *arg)
 {
     (void)arg;
-    PGresult *r = store_exec(worker_store(w), "elig_depth", 0, NULL);
-    int64_t d = r && PQntuples(r) == 1 ? atoll(PQgetvalue(r, 0, 0)) : -1;
-    PQclear(r);
-    return d;
+    return worker_count(w, "elig_depth", 0, NULL);
 }
 
 int main(void)
