@@ -338,6 +338,22 @@ pg_cluster_start() {
         psql_db postgres -v ON_ERROR_STOP=1 -c 'CREATE DATABASE aid' >/dev/null
         note "created database aid"
     fi
+    # Every connection string lists both nodes (target_session_attrs=read-write), and
+    # libpq tries no further host once one has refused the start-up itself: a standby
+    # that has not replayed CREATE DATABASE yet ("database aid does not exist") would
+    # fail the connection when it comes first (node2 won the first election).
+    for ((i = 0; i < 300; i++)); do
+        aid_everywhere && return 0
+        sleep 0.1
+    done
+    die "database aid is not on every node after 30 s; see $LOG/patroni*.log"
+}
+# aid_everywhere: every node answers and has the database aid
+aid_everywhere() {
+    local n
+    for n in "${NODES[@]}"; do
+        [[ $(psql_node "$n" "SELECT 1 FROM pg_database WHERE datname = 'aid'" 2>/dev/null) == 1 ]] || return 1
+    done
 }
 pg_wait_ready() {
     local i
