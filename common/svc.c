@@ -57,3 +57,8 @@ void svc_require_pii(void)
     }
     store_check_all(pii_pg_key_check); /* every connection: the same key as the data */
 }
+
+int64_t svc_linger_ms(int n, int batch, int64_t linger_ms)
+{
+    return n < batch / 4 ? linger_ms : 0;
+}

@@ -67,6 +67,9 @@ const worker_metrics_t *worker_metrics(worker_t *w);
  * nothing left open); -1 on an error in the store (*out NULL, nothing left
  * open, the error in store_errmsg). */
 #define WORKER_CLAIM_EXTRA 3
+/* Milliseconds between a small step (under a quarter of a batch) and the
+ * next one (AID_WORKER_LINGER_MS, 0 for none): see worker_run_depth. */
+#define WORKER_LINGER_MS 5
 int worker_claim(worker_t *w, const char *stmt, int n, const char *const *extra, PGresult **out);
 /* The one count prepared statement stmt returns (the queue-depth probes),
  * or -1 when it fails. */

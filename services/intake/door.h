@@ -26,6 +26,8 @@
 #include "submit.h" /* services/report: report.submit's group commit */
 
 #define BATCH_MAX 256         /* requests read in one pass of the loop */
+#define INTAKE_LINGER_MS 5    /* ms from a small group commit (under BATCH_MAX / 4
+                                 requests) to the next one (AID_INTAKE_LINGER_MS) */
 #define MAX_ROUTE_FRAMES 8
 
 /* One request waiting for its reply: the ROUTER route frames and the body. */
@@ -56,6 +58,7 @@ struct intake {
     ratelimit_t *rl;          /* token buckets per client key; NULL: no limits */
     int64_t rl_logged_us;     /* when rate limiting was last logged */
     int64_t rl_refused;       /* requests refused rate_limited since then */
+    int64_t linger_ms;        /* INTAKE_LINGER_MS, or AID_INTAKE_LINGER_MS */
     store_t *store;
     cache_t *cache;
     inbound_t *inbound;       /* BATCH_MAX slots */

@@ -133,6 +133,7 @@ intake_t *intake_new(void)
         !(self->zap = curve_server_setup(self->zctx, "AID_INTAKE", &self->router, 1)))
         goto fail;
     self->rl = ratelimit_from_config(RATE_KEYS);
+    self->linger_ms = config_int("AID_INTAKE_LINGER_MS", INTAKE_LINGER_MS, 0, 1000);
     if (zmq_bind(self->router, api) != 0) {
         log_error("intake.bind_failed", "endpoint", LOG_S(api), "error",
                   LOG_S(zmq_strerror(errno)), NULL);
@@ -378,7 +379,14 @@ int intake_run(intake_t *self)
 {
     zmq_pollitem_t items[] = {{self->router, 0, ZMQ_POLLIN, 0}};
     store_ready(self->store); /* connect early; failures are retried per batch */
+    int64_t hold_until = 0;
     while (!svc_stopping() && !store_refused(self->store)) {
+        /* after a small group commit (svc_linger_ms) the next one waits
+         * AID_INTAKE_LINGER_MS: what arrives meanwhile commits together, one
+         * transaction's fixed cost for all of it; a busy door never waits */
+        int64_t hold = hold_until - svc_now_ms();
+        if (hold > 0)
+            zmq_poll(NULL, 0, (long)hold);
         int wait_ms = forward_tick(self->fw, svc_now_ms());
         if (zmq_poll(items, 1, wait_ms < 500 ? (wait_ms > 0 ? wait_ms : 0) : 500) <= 0) {
             metric_set(self->m_depth, 0); /* idle */
@@ -407,8 +415,10 @@ int intake_run(intake_t *self)
         metric_add(self->m_requests, got);
         metric_set(self->m_depth, got);
         metric_add(self->m_received, queued);
-        if (queued)
+        if (queued) {
             submit_commit(self->submit, queued);
+            hold_until = svc_now_ms() + svc_linger_ms(got, BATCH_MAX, self->linger_ms);
+        }
         intake_flush_held(self); /* reads answered after their audit rows commit */
     }
     log_info("intake.stopped", NULL);

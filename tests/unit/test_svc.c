@@ -39,12 +39,26 @@ static void clocks_move_forward(void **state)
     assert_true(w0 > 1700000000LL * 1000000); /* a plausible epoch time */
 }
 
+static void lingers_after_small_batches_only(void **state)
+{
+    (void)state;
+    assert_int_equal(svc_linger_ms(0, 256, 5), 5);    /* nothing found */
+    assert_int_equal(svc_linger_ms(-1, 256, 5), 5);   /* a failed step */
+    assert_int_equal(svc_linger_ms(63, 256, 5), 5);   /* under a quarter */
+    assert_int_equal(svc_linger_ms(64, 256, 5), 0);   /* a quarter: busy enough */
+    assert_int_equal(svc_linger_ms(256, 256, 5), 0);  /* a full batch: a backlog */
+    assert_int_equal(svc_linger_ms(600, 128, 5), 0);  /* the host: more than batch */
+    assert_int_equal(svc_linger_ms(0, 256, 0), 0);    /* lingering off */
+    assert_int_equal(svc_linger_ms(0, 2, 7), 0);      /* a batch too small to split */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sigpipe_is_ignored),
         cmocka_unit_test(sigterm_requests_a_stop),
         cmocka_unit_test(clocks_move_forward),
+        cmocka_unit_test(lingers_after_small_batches_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
