@@ -23,10 +23,10 @@ int64_t svc_now_ms(void);
 /* Wall-clock microseconds since the epoch. */
 int64_t svc_wall_us(void);
 /* How long a batching loop waits before its next batch after one of n rows
- * (its full size batch; n < 0 a failed one): linger_ms after a small batch,
- * under a quarter of full (nothing included), so that what arrives meanwhile
- * is one batch, not one transaction per arrival; 0 after a larger one, so a
- * busy loop never waits. */
+ * out of a full batch of batch (n < 0: a failed one): linger_ms after a small
+ * batch, under a quarter of full (nothing included), so that what arrives
+ * meanwhile is one batch, not one transaction per arrival; 0 after a larger
+ * one, so a busy loop never waits. */
 int64_t svc_linger_ms(int n, int batch, int64_t linger_ms);
 
 #endif

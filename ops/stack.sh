@@ -1180,8 +1180,9 @@ cmd_down() {
 }
 
 cmd_status() {
-    local pid s inst any
+    local pid s inst any why
     load_ports 2>/dev/null || true
+    parse_service_env # the kept layout: what up does not start, and why
     if pid=$(pg_pid 2>/dev/null); then
         printf '%-14s %-8s %-8s 127.0.0.1:%s\n' postgres "$pid" running "${PORT[PG]:-?}"
     else
@@ -1203,7 +1204,10 @@ cmd_status() {
             fi
         done
         ((any)) && continue
-        if [[ -x $BIN/$s ]]; then
+        why=$(not_started "$s")
+        if [[ -n $why ]]; then
+            printf '%-14s %-8s %s\n' "$s" - "$why"
+        elif [[ -x $BIN/$s ]]; then
             printf '%-14s %-8s %s\n' "$s" - stopped
         else
             printf '%-14s %-8s %s\n' "$s" - "stopped (not built)"

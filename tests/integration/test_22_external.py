@@ -145,6 +145,8 @@ def test_built_in_housing_not_started(ext):
     st = ext.stack("status").stdout
     assert not any(line.split()[:1] == ["housing"] and "running" in line
                    for line in st.splitlines()), st
+    assert any(line.split()[:1] == ["housing"] and "external (AID_EXTERNAL_DEPARTMENTS)" in line
+               for line in st.splitlines()), st
 
 
 def test_referrals_wait_for_the_outside_system(h, ext):

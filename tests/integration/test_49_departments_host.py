@@ -98,6 +98,10 @@ def test_host_decides_every_department_once(h):
                   "relief", "social"):
             assert not st.get(d), (d, st)
         assert st.get("care"), st
+        # status says why the departments the host decides for are not running
+        lines = {ln.split()[0]: ln for ln in h.stack("status").stdout.splitlines() if ln.strip()}
+        assert "decided by the departments host" in lines["civil"], lines
+        assert "running" in lines["departments.1"], lines
         # care runs for its operations and says it leaves its referrals to the host
         assert '"event":"dept.hosted"' in h.log_since("care", 0)
         # every instance of the layout answers on its metrics port (care too), and
@@ -137,6 +141,7 @@ def test_host_decides_every_department_once(h):
     st = h.status()
     assert st.get("civil") and st.get("care"), st
     assert not st.get("departments") and not st.get("departments.1"), st
+    assert "AID_DEPARTMENTS_HOST is not 1" in h.stack("status").stdout
     # the department services decide again, care among them
     ids = submit_all(h, 6, "hostback")
     h.wait_reports_decided(ids, timeout=30)
