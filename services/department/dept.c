@@ -64,9 +64,10 @@ static void prepare(store_t *store)
                   "SELECT count(*) FROM referral_queue WHERE department = $1");
 }
 
-/* Decodes the stored report and assessment of row i and decides; col is the
- * column of the report body, the assessment follows it. */
-static int decide_row(dept_ctx_t *c, const param_cache_t *pc, PGresult *r, int i, int col)
+/* Decodes the stored report and assessment of row i (the report body in
+ * column col, sealed: common/pii.h; the assessment after it). 0 when both
+ * decode, -1 when they do not. */
+static int decode_row(PGresult *r, int i, int col, report_t *report, assessment_t *assessment)
 {
     msgpack_unpacked ub, ua;
     msgpack_unpacked_init(&ub);
@@ -75,14 +76,22 @@ static int decide_row(dept_ctx_t *c, const param_cache_t *pc, PGresult *r, int i
     int rc = -1;
     const char *data = PQgetvalue(r, i, col + 1);
     size_t blen = 0, alen = (size_t)PQgetlength(r, i, col + 1);
-    /* the report body is stored sealed (common/pii.h) */
     char *body = (char *)pii_open_alloc(PII_AD_REPORT, PQgetvalue(r, i, col),
                                         (size_t)PQgetlength(r, i, col), &blen);
-    if (!body || mp_unpack(body, blen, &ub) != MP_OK ||
-        proto_report_decode(&ub.data, date_today(), &c->report, &se) != 0 ||
-        mp_unpack(data, alen, &ua) != MP_OK ||
-        assessment_decode(&ua.data, c->report.n_members, &c->assessment) != 0)
-        goto out;
+    if (body && mp_unpack(body, blen, &ub) == MP_OK &&
+        proto_report_decode(&ub.data, date_today(), report, &se) == 0 &&
+        mp_unpack(data, alen, &ua) == MP_OK &&
+        assessment_decode(&ua.data, report->n_members, assessment) == 0)
+        rc = 0;
+    msgpack_unpacked_destroy(&ub);
+    msgpack_unpacked_destroy(&ua);
+    free(body);
+    return rc;
+}
+
+/* Decides c's department on the decoded c->report and c->assessment. */
+static void decide_decoded(dept_ctx_t *c, const param_cache_t *pc)
+{
     params_t p;
     params_store_resolve(pc, c->report.as_of, &p);
     /* the household status eligibility took from the case's entitlements (§17) */
@@ -95,12 +104,6 @@ static int decide_row(dept_ctx_t *c, const param_cache_t *pc, PGresult *r, int i
         snprintf(c->decision.reason + len, sizeof c->decision.reason - len, "%s%s",
                  len ? "; " : "", note);
     }
-    rc = 0;
-out:
-    msgpack_unpacked_destroy(&ub);
-    msgpack_unpacked_destroy(&ua);
-    free(body);
-    return rc;
 }
 
 static void publish_update(const char *dept, int64_t *seq, worker_t *w, int64_t case_id,
@@ -119,13 +122,11 @@ static void publish_update(const char *dept, int64_t *seq, worker_t *w, int64_t 
     msgpack_sbuffer_destroy(&sb);
 }
 
-/* Decides row i (referral id in column col, the case, body and assessment
- * after it) for c's department and adds the decision to batch b. */
-static void decide_into(dept_ctx_t *c, record_batch_t *b, const param_cache_t *pc, PGresult *r,
-                        int i, int col)
+/* Adds c's decision on referral rid to batch b: the one c->decision holds,
+ * or, when its report did not decode (decided 0), a denial saying so. */
+static void add_decision(dept_ctx_t *c, record_batch_t *b, int64_t rid, int decided)
 {
-    int64_t rid = store_i64(r, i, col);
-    if (decide_row(c, pc, r, i, col + 2) != 0) {
+    if (!decided) {
         /* a stored report that no longer decodes: refuse it visibly
          * rather than block the queue */
         memset(&c->decision, 0, sizeof c->decision);
@@ -139,6 +140,17 @@ static void decide_into(dept_ctx_t *c, record_batch_t *b, const param_cache_t *p
     log_debug("referral.decided", "referral_id", LOG_I(rid), "status",
               LOG_S(proto_statuses[c->decision.status]), "measures",
               LOG_I(c->decision.n_measures), NULL);
+}
+
+/* Decides row i (referral id in column col, the case, body and assessment
+ * after it) for c's department and adds the decision to batch b. */
+static void decide_into(dept_ctx_t *c, record_batch_t *b, const param_cache_t *pc, PGresult *r,
+                        int i, int col)
+{
+    int decided = decode_row(r, i, col + 2, &c->report, &c->assessment) == 0;
+    if (decided)
+        decide_decoded(c, pc);
+    add_decision(c, b, store_i64(r, i, col), decided);
 }
 
 /* Announces each referral of made (recorded now, not before) with its case from
@@ -222,6 +234,11 @@ typedef struct {
     record_batch_t batch;        /* the decisions of one step, every department's */
     pgarr_t of;                  /* the department of each */
     int64_t seq;                 /* case.updated stream */
+    /* the report of the rows being decided, decoded once for all its
+     * referrals (the claim sends it with the first of them only) */
+    report_t report;
+    assessment_t assessment;
+    int decoded;                 /* 1: report and assessment hold it */
 } host_t;
 
 static void host_prepare(store_t *store)
@@ -254,6 +271,7 @@ static int host_step(worker_t *w, void *arg)
     if (n == 0)
         return 0;
     int count[DEPT_COUNT] = {0}, most = 0, depts = 0;
+    h->decoded = 0;
     record_reset(&h->batch);
     pgarr_reset(&h->of);
     for (int i = 0; i < n; i++) {
@@ -263,7 +281,16 @@ static int host_step(worker_t *w, void *arg)
             log_error("host.unknown_department", "referral_id", LOG_I(store_i64(r, i, 1)), NULL);
             goto fail;
         }
-        decide_into(h->ctx[d], &h->batch, worker_params(w), r, i, 1);
+        /* a report's referrals come together, its body with the first */
+        if (!PQgetisnull(r, i, 3))
+            h->decoded = decode_row(r, i, 3, &h->report, &h->assessment) == 0;
+        dept_ctx_t *c = h->ctx[d];
+        if (h->decoded) {
+            c->report = h->report; /* decide_decoded changes its copy (§17 status) */
+            c->assessment = h->assessment;
+            decide_decoded(c, worker_params(w));
+        }
+        add_decision(c, &h->batch, store_i64(r, i, 1), h->decoded);
         pgarr_add_text(&h->of, name);
         depts += !count[d]++;
         if (count[d] > most)

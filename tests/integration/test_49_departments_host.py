@@ -89,6 +89,23 @@ def decided_once(h, ids):
     return rows
 
 
+def decisions_by_route(h, ids):
+    """{(the report's departments, a department): {(status, rules, measure codes,
+    amounts)}} of these requests' reports: what was decided, whoever decided it."""
+    scope = "select report_id from reports where request_id in (%s)" % ",".join(h.q(i) for i in ids)
+    rows = h.psql("select f.report_id, f.department, d.status, array_to_string(d.rules, ','), "
+                  "array_to_string(d.m_code, ','), array_to_string(d.m_amount_fen, ',') "
+                  "from referrals f join decisions d using (referral_id) "
+                  "where f.report_id in (%s)" % scope)
+    route = {}
+    for rid, dept, *_ in rows:
+        route.setdefault(rid, set()).add(dept)
+    out = {}
+    for rid, dept, *what in rows:
+        out.setdefault((tuple(sorted(route[rid])), dept), set()).add(tuple(what))
+    return out
+
+
 def test_host_decides_every_department_once(h):
     h.stack("up", env=HOST, drop=())
     try:
@@ -123,6 +140,7 @@ def test_host_decides_every_department_once(h):
             by_host.setdefault(by.rsplit(".", 1)[-1], set()).add(dept)
         assert set(by_host) == {"1", "2"}, rows
         assert len({dept for _, dept, _ in rows}) >= 7, rows
+        hosted = decisions_by_route(h, ids)
 
         # a host killed while reports flow: its steps roll back, the other host
         # and the restarted one decide every referral once
@@ -147,6 +165,12 @@ def test_host_decides_every_department_once(h):
     h.wait_reports_decided(ids, timeout=30)
     rows = decided_once(h, ids)
     assert {by for by, _, _ in rows} >= {"civil", "care"}, rows
+    # the host decided as the departments' own processes do (it decodes a report
+    # once for all its referrals; each department decides on its own copy)
+    own = decisions_by_route(h, ids)
+    assert own and set(own) <= set(hosted), (sorted(own), sorted(hosted))
+    for key, what in own.items():
+        assert what == hosted[key], (key, what, hosted[key])
 
 
 def test_host_role_acts_for_no_department_by_itself(h):
