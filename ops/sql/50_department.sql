@@ -292,18 +292,17 @@ BEGIN
                                       WHERE rq.department = u.d
                                       ORDER BY rq.seq LIMIT p_limit
                                         FOR UPDATE SKIP LOCKED) x)
-    SELECT q.department, f.referral_id, f.case_id,
-           CASE WHEN f.report_id IS DISTINCT FROM
-                     lag(f.report_id) OVER (ORDER BY f.report_id, q.department)
-                THEN r.body END,
-           CASE WHEN f.report_id IS DISTINCT FROM
-                     lag(f.report_id) OVER (ORDER BY f.report_id, q.department)
-                THEN a.data END,
-           (extract(epoch FROM clock_timestamp() - f.created_at) * 1000000)::bigint
-      FROM q JOIN referrals f USING (referral_id)
-      JOIN reports r ON r.report_id = f.report_id
-      JOIN assessments a ON a.report_id = f.report_id
-     ORDER BY f.report_id, q.department;
+    SELECT x.department, x.referral_id, x.case_id,
+           CASE WHEN x.first THEN r.body END, CASE WHEN x.first THEN a.data END, x.age_us
+      FROM (SELECT q.department, f.referral_id, f.case_id, f.report_id,
+                   f.report_id IS DISTINCT FROM lag(f.report_id) OVER w AS first,
+                   (extract(epoch FROM clock_timestamp() - f.created_at) * 1000000)::bigint
+                       AS age_us
+              FROM q JOIN referrals f USING (referral_id)
+            WINDOW w AS (ORDER BY f.report_id, q.department)) x
+      JOIN reports r ON r.report_id = x.report_id
+      JOIN assessments a ON a.report_id = x.report_id
+     ORDER BY x.report_id, x.department;
 END;
 $$;
 
