@@ -296,25 +296,39 @@ GRANT EXECUTE ON FUNCTION aid_entitlements_start_batch(bigint[], int) TO aid_ben
 -- started, oldest report first, without a trigger on the decisions (the
 -- report's hot path stays as it is), as one batch (aid_entitlements_start_batch,
 -- at most p_limit / 10 of them other than first grants).
--- The watermark skips what is settled:
--- it stays below every civil referral still pending, and p_slack ids below
--- the newest one (a referral numbered earlier may still be in a transaction
--- that has not committed); it moves only when every decision found was handled.
+-- The watermark (entitlement_sweep.low) skips what is settled: every civil
+-- referral below it was decided when a sweep looked, and each granted one was
+-- handled. It is exact, with no allowance for late commits, because civil
+-- referrals become visible in the order of their ids: every transaction that
+-- files one (eligibility's aid_record_assessments, a re-check's
+-- aid_recheck_open) first locks the civil row of dept_streams and holds it to
+-- its commit, and takes the ids after that from one sequence (cache 1), so a
+-- civil referral not yet committed is numbered above every committed one. One
+-- snapshot, taken before the batch is looked for, gives the oldest civil
+-- referral still pending and the newest filed; the mark may rise to the lower
+-- of the two (the newest plus one when none is pending) only when every
+-- decision found was handled. A referral still pending then is above the mark
+-- whatever is decided while the batch runs, and the next sweep finds it.
 -- Returns the number of decisions handled, and whether more wait now (a full
 -- batch found, or some of it left for the next call).
 DROP FUNCTION IF EXISTS aid_entitlements_sweep(int, bigint);
-CREATE OR REPLACE FUNCTION aid_entitlements_sweep(p_limit int, p_slack bigint DEFAULT 20000,
+CREATE OR REPLACE FUNCTION aid_entitlements_sweep(p_limit int,
                                                   OUT handled int, OUT more boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
     v_low bigint;
+    v_mark bigint;
     v_refs bigint[];
     v_n int;
-    v_pending bigint;
-    v_top bigint;
 BEGIN
     handled := 0;
     SELECT low INTO v_low FROM entitlement_sweep FOR UPDATE;
+    SELECT least(p.first, coalesce(t.last + 1, v_low)) INTO v_mark
+      FROM (SELECT min(f.referral_id) AS first FROM referrals f
+             WHERE f.department = 'civil' AND f.status = 'pending'
+               AND f.referral_id >= v_low) p,
+           (SELECT max(f.referral_id) AS last FROM referrals f
+             WHERE f.department = 'civil' AND f.referral_id >= v_low) t;
     v_refs := ARRAY(
         SELECT f.referral_id FROM referrals f
          WHERE f.referral_id >= v_low AND f.department = 'civil' AND f.status = 'granted'
@@ -327,13 +341,8 @@ BEGIN
         handled := aid_entitlements_start_batch(v_refs, greatest(p_limit / 10, 1));
     END IF;
     more := v_n = p_limit OR handled < v_n;
-    IF NOT more THEN
-        SELECT min(f.referral_id) INTO v_pending FROM referrals f
-         WHERE f.department = 'civil' AND f.status = 'pending' AND f.referral_id >= v_low;
-        SELECT max(f.referral_id) INTO v_top FROM referrals f WHERE f.referral_id >= v_low;
-        UPDATE entitlement_sweep
-           SET low = greatest(v_low, least(coalesce(v_pending, v_top - p_slack),
-                                           coalesce(v_top, v_low) - p_slack));
+    IF NOT more AND v_mark > v_low THEN
+        UPDATE entitlement_sweep SET low = v_mark;
     END IF;
 END
 $$;

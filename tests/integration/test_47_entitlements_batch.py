@@ -163,3 +163,57 @@ def test_a_batch_starts_what_one_at_a_time_starts(h):
     # a call handles at most p_others of the others, oldest report first (6, 7, 8)
     assert [r[1] for r in rows if r[0] == "capped"] == ["8"], rows
     assert [r[1] for r in rows if r[0] == "capped_src"] == ["1,2,3,4,5,6,7,8"], rows
+
+
+# The sweep's watermark is exact: it rises to the oldest civil referral still
+# pending when the sweep looked, or just past the newest one when none is, and
+# a referral pending then is started by a later sweep once it is granted.
+# (Its old form stayed 20,000 ids below the newest referral whatever was
+# settled, and read them all again on every call.) Ids far above the stack's,
+# as above; the stack's own sweep waits on the locked row.
+WATERMARK = """
+BEGIN;
+SELECT 'locked', count(*) FROM (SELECT low FROM entitlement_sweep FOR UPDATE) w;
+UPDATE entitlement_sweep SET low = %(b)d + 100;
+INSERT INTO cases (case_id) SELECT %(b)d + k FROM generate_series(101, 103) k;
+INSERT INTO reports (report_id, case_id, request_id, source, as_of, township, village,
+                     urgent, body)
+SELECT %(b)d + k, %(b)d + k, 'test_47-w' || k, 'test_47', '2026-03-01', '330102001',
+       '330102001001', false, '\\x80'
+  FROM generate_series(101, 103) k;
+INSERT INTO referrals (referral_id, report_id, case_id, department, seq, issued_by)
+SELECT %(b)d + k, %(b)d + k, %(b)d + k, 'civil', %(b)d + k, 'test_47'
+  FROM generate_series(101, 103) k;
+SELECT 'decided', count(*) FROM aid_apply_decisions(
+    ARRAY[%(b)d + 101, %(b)d + 103]::bigint[], ARRAY['granted', 'granted'],
+    ARRAY['t', 't'], ARRAY['R-DIBAO-SUP-A', 'R-DIBAO-SUP-A'],
+    ARRAY[%(b)d + 101, %(b)d + 103]::bigint[], ARRAY[1, 1],
+    ARRAY['civil.dibao_supplement', 'civil.dibao_supplement'], ARRAY[NULL, NULL]::int[],
+    ARRAY[NULL, NULL], ARRAY[100, 300]::bigint[], ARRAY['month', 'month'],
+    ARRAY['cash', 'cash'], 'civil');
+SELECT 'sweep1', handled, more FROM aid_entitlements_sweep(100);
+SELECT 'low1', low - %(b)d FROM entitlement_sweep;
+SELECT 'decided', count(*) FROM aid_apply_decisions(
+    ARRAY[%(b)d + 102]::bigint[], ARRAY['granted'], ARRAY['t'], ARRAY['R-DIBAO-SUP-A'],
+    ARRAY[%(b)d + 102]::bigint[], ARRAY[1], ARRAY['civil.dibao_supplement'],
+    ARRAY[NULL]::int[], ARRAY[NULL], ARRAY[200]::bigint[], ARRAY['month'], ARRAY['cash'],
+    'civil');
+SELECT 'sweep2', handled, more FROM aid_entitlements_sweep(100);
+SELECT 'low2', low - %(b)d FROM entitlement_sweep;
+SELECT 'sweep3', handled, more FROM aid_entitlements_sweep(100);
+SELECT 'low3', low - %(b)d FROM entitlement_sweep;
+SELECT 'src', string_agg((referral_id - %(b)d)::text, ',' ORDER BY referral_id)
+  FROM entitlement_sources WHERE referral_id BETWEEN %(b)d + 101 AND %(b)d + 103;
+ROLLBACK;
+"""
+
+
+def test_the_sweeps_watermark_is_exact(h):
+    rows = {r[0]: r[1:] for r in h.psql_script(WATERMARK % {"b": BASE}) if r[0] != "decided"}
+    assert rows["sweep1"] == ["2", "f"], rows  # 101 and 103; 102 is pending
+    assert rows["low1"] == ["102"], rows       # at the pending one, not below the newest
+    assert rows["sweep2"] == ["1", "f"], rows  # 102, granted since
+    assert rows["low2"] == ["104"], rows       # past the newest: nothing is pending
+    assert rows["sweep3"] == ["0", "f"], rows
+    assert rows["low3"] == ["104"], rows
+    assert rows["src"] == ["101,102,103"], rows
