@@ -13,6 +13,7 @@
 #   make bench-disaster  one disaster trigger over 100,000 households, timed
 #   make bench-import  1,000,000 rows of a department comparison file through aidctl import
 #   make bench-payroll 200,000 active entitlements: one month's payroll run and bank file, timed
+#   make bench-floor   the rows of make bench's reports written bare (pgbench): the data model's ceiling
 #   make up / down    start (idempotent) / stop the local stack under var/
 #   make up-ha / down-ha  the local HA stack under var/ha (ops/ha.sh; AID_HA=1 make up too):
 #                     etcd x3, Postgres x2 under Patroni, pgBackRest, Redis + replica + Sentinel x3
@@ -92,7 +93,7 @@ all: $(PROGRAMS)
 BENCH_PROGRAMS := bin/bench bin/bench-disaster bin/bench-baseline bin/bench-import
 BENCH_COMMON := $(call obj,ops/bench/submit.c ops/bench/track.c ops/bench/rss.c ops/bench/household.c)
 all: $(BENCH_PROGRAMS)
-.PHONY: bench bench-disaster bench-import bench-payroll test-faults
+.PHONY: bench bench-disaster bench-import bench-payroll bench-floor test-faults
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -262,6 +263,8 @@ bench-import: all
 	$(Q)AID_BENCH_VAR=$(AID_VAR)/bench ops/bench/bench.sh import
 bench-payroll: all
 	$(Q)AID_BENCH_VAR=$(AID_VAR)/bench ops/bench/bench.sh payroll
+bench-floor: all
+	$(Q)AID_BENCH_VAR=$(AID_VAR)/bench ops/bench/bench.sh floor
 
 # Fault drills (kill -9, Redis and Postgres outages, a stalled department) against a
 # private stack of their own (tests/faults/run.sh).

@@ -11,6 +11,9 @@
 #                                 through aidctl import, a verdict per row (import.c)
 #   ops/bench/bench.sh payroll    200,000 active entitlements, one month's payroll run,
 #                                 approved and its bank file written (payroll.sh)
+#   ops/bench/bench.sh floor      the rows make bench writes for its reports, written bare
+#                                 by pgbench (floor.sql), beside the same baseline: the
+#                                 data model's own ceiling (floor.sh)
 #
 # Each run starts its own fresh stack under $AID_BENCH_VAR (default var/bench) on
 # free loopback ports, with the stack's ordinary settings (fsync, synchronous_commit
@@ -107,6 +110,10 @@ check_sql() {
 if [[ $mode == disaster ]]; then
     bin/bench-disaster
     check_sql
+    exit 0
+fi
+if [[ $mode == floor ]]; then
+    ops/bench/floor.sh
     exit 0
 fi
 if [[ $mode == import ]]; then
