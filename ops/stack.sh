@@ -5,7 +5,7 @@
 #
 #   ops/stack.sh up | down | status | env
 #   ops/stack.sh start-service NAME | restart-service NAME | kill-service NAME
-#   ops/stack.sh pg-stop | pg-start | redis-stop | redis-start
+#   ops/stack.sh pg-stop | pg-start | redis-stop | redis-start | pg-bin
 #
 # NAME is a service (all its instances) or one replica such as housing.2.
 # Works as root (Postgres then runs as the `postgres` user via runuser) and as a normal
@@ -1278,6 +1278,10 @@ main() {
     down) cmd_down ;;
     status) cmd_status ;;
     env) cmd_env ;;
+    pg-bin) # the directory of the server's programs (initdb, pg_ctl, pgbench), as found above
+        need_pg_tools
+        echo "$PGBIN"
+        ;;
     start-service)
         (($# == 1)) || usage
         check_name "$1"

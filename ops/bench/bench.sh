@@ -12,8 +12,8 @@
 #   ops/bench/bench.sh payroll    200,000 active entitlements, one month's payroll run,
 #                                 approved and its bank file written (payroll.sh)
 #   ops/bench/bench.sh floor      the rows make bench writes for its reports, written bare
-#                                 by pgbench (floor.sql), beside the same baseline: the
-#                                 data model's own ceiling (floor.sh)
+#                                 by pgbench (floor.sh, floor.sql), beside the same
+#                                 baseline: the data model's own ceiling
 #
 # Each run starts its own fresh stack under $AID_BENCH_VAR (default var/bench) on
 # free loopback ports, with the stack's ordinary settings (fsync, synchronous_commit
@@ -86,6 +86,16 @@ if ! ops/stack.sh up >"$AID_VAR/up.log" 2>&1; then
 fi
 eval "$(ops/stack.sh env)"
 psqlq() { psql "$AID_PG_DSN" -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"; }
+# the yardstick: 8 connections inserting one row of $1 bytes per transaction, each its
+# own durable COMMIT (baseline.c); prints its line, sets base (inserts/s)
+baseline() {
+    echo "bench: baseline: 8 connections, single-row INSERT of a $1-byte row, each its own COMMIT"
+    local line
+    line=$(bin/bench-baseline --threads 8 --seconds "${BENCH_BASELINE_SECONDS:-5}" --bytes "$1")
+    echo "  $line"
+    base=$(sed -n 's/.*inserts_per_s=\([0-9]*\).*/\1/p' <<<"$line")
+}
+ratio_of() { awk -v d="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0 ? d / b : 0) }'; }
 echo "bench: postgres $(psqlq 'SHOW server_version'): fsync=$(psqlq 'SHOW fsync')" \
     "synchronous_commit=$(psqlq 'SHOW synchronous_commit')" \
     "full_page_writes=$(psqlq 'SHOW full_page_writes') shared_buffers=$(psqlq 'SHOW shared_buffers')"
@@ -113,7 +123,13 @@ if [[ $mode == disaster ]]; then
     exit 0
 fi
 if [[ $mode == floor ]]; then
-    ops/bench/floor.sh
+    out=$AID_VAR/floor.out
+    ops/bench/floor.sh | tee "$out"
+    floor=$(grep '^floor-result:' "$out" | tail -n1)
+    [[ -n $floor ]] || { echo "bench-floor: no result line" >&2; exit 1; }
+    per_s=$(sed -n 's/.* reports_per_s=\([0-9]*\).*/\1/p' <<<"$floor")
+    baseline "$(sed -n 's/.* bytes=\([0-9]*\).*/\1/p' <<<"$floor")"
+    echo "bench-floor: reports_per_s=$per_s baseline_inserts_per_s=$base ratio=$(ratio_of "$per_s" "$base")"
     exit 0
 fi
 if [[ $mode == import ]]; then
@@ -135,15 +151,12 @@ result=$(grep '^bench-result:' "$out" | tail -n1)
 [[ -n $result ]] || { echo "bench: no result line" >&2; exit 1; }
 bytes=$(psqlq "SELECT coalesce(round(avg(length(body))), 1000) FROM reports")
 echo
-echo "bench: baseline: 8 connections, single-row INSERT of a ${bytes}-byte row, each its own COMMIT"
-base_line=$(bin/bench-baseline --threads 8 --seconds "${BENCH_BASELINE_SECONDS:-5}" --bytes "$bytes")
-echo "  $base_line"
-base=$(sed -n 's/.*inserts_per_s=\([0-9]*\).*/\1/p' <<<"$base_line")
+baseline "$bytes"
 kv() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<" ${result#bench-result:}"; }
 decided=$(kv decided_per_s)
 echo
 ops/bench/stages.sh table "$(kv measured)" "$(kv busy_s)"
-ratio=$(awk -v d="$decided" -v b="$base" 'BEGIN { printf "%.3f", (b > 0 ? d / b : 0) }')
+ratio=$(ratio_of "$decided" "$base")
 echo
 echo "bench: reports_per_s=$(kv reports_per_s) decided_per_s=$decided p50_ms=$(kv p50_ms)" \
     "p99_ms=$(kv p99_ms) p99_half_ms=$(kv p99_half_ms) baseline_inserts_per_s=$base" \

@@ -5,24 +5,19 @@
 # assessed persons, 4.3 referrals, their queue rows, decisions, reviews) are written
 # bare by pgbench — 250 reports a batch in the pipeline's three transactions, no
 # service, no function, no check — into copies of the real tables (schema floor: same
-# columns, keys, indexes and fill factors), then the raw-insert baseline of make bench
-# on the same Postgres. What the pipeline cannot pass whatever its code does, beside
-# what it is measured against. Knobs: BENCH_FLOOR_CLIENTS (default 4), BENCH_FLOOR_SECONDS
-# (default 10). Last line, exactly:
-#   bench-floor: reports_per_s=… baseline_inserts_per_s=… ratio=…
+# columns, keys, indexes and fill factors); bench.sh then runs make bench's raw-insert
+# baseline on the same Postgres beside it. What the pipeline cannot pass whatever its
+# code does. Knobs: BENCH_FLOOR_CLIENTS (default 4), BENCH_FLOOR_SECONDS (default 10).
+# Last line, exactly (the report body's size, for the baseline's row):
+#   floor-result: reports_per_s=… bytes=…
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 clients=${BENCH_FLOOR_CLIENTS:-4}
 seconds=${BENCH_FLOOR_SECONDS:-10}
 psqlq() { psql "$AID_PG_DSN" -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"; }
-# pgbench comes with the server (Debian: postgresql-15), found as ops/stack.sh finds it
-pgbench=""
-for d in ${AID_PG_BIN:-} /usr/lib/postgresql/15/bin $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null |
-                                                      sort -V -r); do
-    [[ -x $d/pgbench ]] && { pgbench=$d/pgbench; break; }
-done
-[[ -n $pgbench ]] || pgbench=$(command -v pgbench || true)
-[[ -n $pgbench ]] || { echo "bench-floor: pgbench not found (Debian: postgresql-15)" >&2; exit 1; }
+# pgbench comes with the server (Debian: postgresql-15), where the stack finds initdb
+pgbench=$(ops/stack.sh pg-bin)/pgbench
+[[ -x $pgbench ]] || { echo "bench-floor: $pgbench not found (Debian: postgresql-15)" >&2; exit 1; }
 
 tables=(requests cases case_members reports report_queue assessments assessed_persons
         referrals referral_queue decisions reviews)
@@ -47,9 +42,5 @@ grep -E '^ +[0-9.]+ +[0-9]+ +(BEGIN|WITH|INSERT|COMMIT)' <<<"$out" |
     awk '{printf "  %8.2f ms  %s\n", $1, substr($0, index($0, $3))}' | head -n 12 || true
 per_s=$(awk -v t="$tps" 'BEGIN { printf "%d", t * 250 }')
 bytes=$(psqlq "SELECT coalesce(round(avg(length(body))), 1000) FROM floor.reports")
-base_line=$(bin/bench-baseline --threads 8 --seconds "${BENCH_BASELINE_SECONDS:-5}" --bytes "$bytes")
-echo "  $base_line"
-base=$(sed -n 's/.*inserts_per_s=\([0-9]*\).*/\1/p' <<<"$base_line")
 psqlq "SET client_min_messages = warning; DROP SCHEMA floor CASCADE"
-echo "bench-floor: reports_per_s=$per_s baseline_inserts_per_s=$base" \
-     "ratio=$(awk -v d="$per_s" -v b="$base" 'BEGIN { printf "%.3f", (b > 0 ? d / b : 0) }')"
+echo "floor-result: reports_per_s=$per_s bytes=$bytes"
