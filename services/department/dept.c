@@ -48,7 +48,7 @@ typedef struct {
     int64_t seq;                       /* case.updated stream */
     char decided_by[48];               /* "civil", or "civil.2" for replica 2 */
     record_batch_t batch;              /* the decisions of one step */
-    report_t report;
+    report_t report;                   /* its own process's: the host decodes into its own */
     assessment_t assessment;
     decision_t decision;
 } dept_ctx_t;
@@ -65,8 +65,9 @@ static void prepare(store_t *store)
 }
 
 /* Decodes the stored report and assessment of row i (the report body in
- * column col, sealed: common/pii.h; the assessment after it). 0 when both
- * decode, -1 when they do not. */
+ * column col, sealed: common/pii.h; the assessment after it) and applies to the
+ * report the household status eligibility took from the case's entitlements
+ * (§17: the same for every department). 0 when both decode, -1 when they do not. */
 static int decode_row(PGresult *r, int i, int col, report_t *report, assessment_t *assessment)
 {
     msgpack_unpacked ub, ua;
@@ -81,25 +82,26 @@ static int decode_row(PGresult *r, int i, int col, report_t *report, assessment_
     if (body && mp_unpack(body, blen, &ub) == MP_OK &&
         proto_report_decode(&ub.data, date_today(), report, &se) == 0 &&
         mp_unpack(data, alen, &ua) == MP_OK &&
-        assessment_decode(&ua.data, report->n_members, assessment) == 0)
+        assessment_decode(&ua.data, report->n_members, assessment) == 0) {
+        policy_entitled_apply(report, &assessment->entitled);
         rc = 0;
+    }
     msgpack_unpacked_destroy(&ub);
     msgpack_unpacked_destroy(&ua);
     free(body);
     return rc;
 }
 
-/* Decides c's department on the decoded c->report and c->assessment. */
-static void decide_decoded(dept_ctx_t *c, const param_cache_t *pc)
+/* Decides c's department on report and assessment as decode_row left them. */
+static void decide_decoded(dept_ctx_t *c, const param_cache_t *pc, const report_t *report,
+                           const assessment_t *assessment)
 {
     params_t p;
-    params_store_resolve(pc, c->report.as_of, &p);
-    /* the household status eligibility took from the case's entitlements (§17) */
-    policy_entitled_apply(&c->report, &c->assessment.entitled);
-    policy_decide(c->dept, &c->report, &c->assessment, &p, &c->decision);
-    if (c->assessment.entitled.changed) { /* the decision says which */
+    params_store_resolve(pc, report->as_of, &p);
+    policy_decide(c->dept, report, assessment, &p, &c->decision);
+    if (assessment->entitled.changed) { /* the decision says which status it used (§17) */
         char note[PROTO_STR_MAX + 1];
-        policy_entitled_note(&c->assessment.entitled, note, sizeof note);
+        policy_entitled_note(&assessment->entitled, note, sizeof note);
         size_t len = strlen(c->decision.reason);
         snprintf(c->decision.reason + len, sizeof c->decision.reason - len, "%s%s",
                  len ? "; " : "", note);
@@ -122,9 +124,10 @@ static void publish_update(const char *dept, int64_t *seq, worker_t *w, int64_t 
     msgpack_sbuffer_destroy(&sb);
 }
 
-/* Adds c's decision on referral rid to batch b: the one c->decision holds,
- * or, when its report did not decode (decided 0), a denial saying so. */
-static void add_decision(dept_ctx_t *c, record_batch_t *b, int64_t rid, int decided)
+/* Adds c's decision on referral rid (of report) to batch b: the one c->decision
+ * holds, or, when its report did not decode (decided 0), a denial saying so. */
+static void add_decision(dept_ctx_t *c, record_batch_t *b, int64_t rid, const report_t *report,
+                         int decided)
 {
     if (!decided) {
         /* a stored report that no longer decodes: refuse it visibly
@@ -135,7 +138,7 @@ static void add_decision(dept_ctx_t *c, record_batch_t *b, int64_t rid, int deci
                  "stored report could not be read; an operator must review it");
         log_error("referral.unreadable", "referral_id", LOG_I(rid), NULL);
     }
-    record_entry_t e = {rid, &c->decision, &c->report};
+    record_entry_t e = {rid, &c->decision, report};
     record_add(b, &e);
     log_debug("referral.decided", "referral_id", LOG_I(rid), "status",
               LOG_S(proto_statuses[c->decision.status]), "measures",
@@ -149,8 +152,8 @@ static void decide_into(dept_ctx_t *c, record_batch_t *b, const param_cache_t *p
 {
     int decided = decode_row(r, i, col + 2, &c->report, &c->assessment) == 0;
     if (decided)
-        decide_decoded(c, pc);
-    add_decision(c, b, store_i64(r, i, col), decided);
+        decide_decoded(c, pc, &c->report, &c->assessment);
+    add_decision(c, b, store_i64(r, i, col), &c->report, decided);
 }
 
 /* Announces each referral of made (recorded now, not before) with its case from
@@ -285,12 +288,9 @@ static int host_step(worker_t *w, void *arg)
         if (!PQgetisnull(r, i, 3))
             h->decoded = decode_row(r, i, 3, &h->report, &h->assessment) == 0;
         dept_ctx_t *c = h->ctx[d];
-        if (h->decoded) {
-            c->report = h->report; /* decide_decoded changes its copy (§17 status) */
-            c->assessment = h->assessment;
-            decide_decoded(c, worker_params(w));
-        }
-        add_decision(c, &h->batch, store_i64(r, i, 1), h->decoded);
+        if (h->decoded)
+            decide_decoded(c, worker_params(w), &h->report, &h->assessment);
+        add_decision(c, &h->batch, store_i64(r, i, 1), &h->report, h->decoded);
         pgarr_add_text(&h->of, name);
         depts += !count[d]++;
         if (count[d] > most)
