@@ -100,3 +100,27 @@ BEGIN
     result := prev.result;
 END;
 $$;
+
+-- A work table of the session (temporary, p_columns its columns): created at its first
+-- use in a session and kept, emptied here for the caller and at every commit (ON COMMIT
+-- DELETE ROWS). Made and dropped in each transaction instead (ON COMMIT DROP), the
+-- sweep's two work tables wrote and removed their catalog rows at every call (an empty
+-- batch 4.1–4.2 ms a call with its commit, 1.1–1.2 ms without them) and sent catalog
+-- invalidations to every other session. A table made from other columns (the function
+-- using it changed while the session lived) is made again.
+CREATE OR REPLACE FUNCTION aid_work_table(p_name text, p_columns text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    t regclass := to_regclass(format('pg_temp.%I', p_name));
+BEGIN
+    IF t IS NOT NULL AND obj_description(t, 'pg_class') IS NOT DISTINCT FROM p_columns THEN
+        EXECUTE format('DELETE FROM pg_temp.%I', p_name);
+        RETURN;
+    END IF;
+    IF t IS NOT NULL THEN
+        EXECUTE format('DROP TABLE pg_temp.%I', p_name);
+    END IF;
+    EXECUTE format('CREATE TEMP TABLE %I (%s) ON COMMIT DELETE ROWS', p_name, p_columns);
+    EXECUTE format('COMMENT ON TABLE pg_temp.%I IS %L', p_name, p_columns);
+END;
+$$;

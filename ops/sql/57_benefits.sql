@@ -108,10 +108,8 @@ BEGIN
     -- one case at a time (the sweep and a confirmation may meet)
     PERFORM pg_advisory_xact_lock(hashtext('aid_entitlements'), v_case::int);
 
-    CREATE TEMP TABLE IF NOT EXISTS ent_new (
-        id_hash bytea, subject bytea, id_masked text, kind text, amount_fen bigint, rules text[]
-    ) ON COMMIT DROP;
-    TRUNCATE ent_new;
+    PERFORM aid_work_table('ent_new',
+        'id_hash bytea, subject bytea, id_masked text, kind text, amount_fen bigint, rules text[]');
     INSERT INTO ent_new
     SELECT p.id_hash, coalesce(p.id_hash, int8send(v_case)), m.id_masked,
            aid_entitlement_kind(m.code), sum(m.amount_fen),
@@ -209,14 +207,10 @@ BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('aid_entitlements'), c::int)
        FROM (SELECT DISTINCT f.case_id AS c FROM referrals f
               WHERE f.referral_id = ANY (p_refs) ORDER BY 1) x;
-    CREATE TEMP TABLE IF NOT EXISTS ent_refs (
-        referral_id bigint, case_id bigint, report_id bigint, month date, rules text[]
-    ) ON COMMIT DROP;
-    CREATE TEMP TABLE IF NOT EXISTS ent_rows (
-        referral_id bigint, id_hash bytea, subject bytea, id_masked text, kind text,
-        amount_fen bigint, rules text[]
-    ) ON COMMIT DROP;
-    TRUNCATE ent_refs, ent_rows;
+    PERFORM aid_work_table('ent_refs',
+        'referral_id bigint, case_id bigint, report_id bigint, month date, rules text[]');
+    PERFORM aid_work_table('ent_rows', 'referral_id bigint, id_hash bytea, subject bytea, '
+                                       'id_masked text, kind text, amount_fen bigint, rules text[]');
     -- as aid_entitlements_start reads one: the review's confirmation adds the
     -- grant's rules, a re-check takes effect after its confirmation
     INSERT INTO ent_refs
@@ -415,10 +409,8 @@ DECLARE
     v_n int;
     v_m int;
 BEGIN
-    CREATE TEMP TABLE IF NOT EXISTS adj_new (
-        case_id bigint, month date, amount_fen bigint, reason text, rules text[], ents bigint[]
-    ) ON COMMIT DROP;
-    TRUNCATE adj_new;
+    PERFORM aid_work_table('adj_new',
+        'case_id bigint, month date, amount_fen bigint, reason text, rules text[], ents bigint[]');
     INSERT INTO adj_new
     WITH cm AS (
         SELECT DISTINCT c.case_id, r.month

@@ -217,3 +217,44 @@ def test_the_sweeps_watermark_is_exact(h):
     assert rows["sweep3"] == ["0", "f"], rows
     assert rows["low3"] == ["104"], rows
     assert rows["src"] == ["101,102,103"], rows
+
+
+WORK_TABLES = """
+SELECT aid_entitlements_start_batch('{}', 0);
+SELECT 'batch1', 'pg_temp.ent_refs'::regclass::oid, 'pg_temp.ent_rows'::regclass::oid;
+SELECT aid_entitlements_start_batch('{}', 0);
+SELECT 'batch2', 'pg_temp.ent_refs'::regclass::oid, 'pg_temp.ent_rows'::regclass::oid;
+SELECT aid_work_table('t47_work', 'a int, b text');
+INSERT INTO t47_work VALUES (1, 'x'), (2, 'y');
+SELECT 'after_commit', count(*), 't47_work'::regclass::oid FROM t47_work;
+BEGIN;
+INSERT INTO t47_work VALUES (3, 'z');
+SELECT 'inside', count(*) FROM t47_work;
+SELECT aid_work_table('t47_work', 'a int, b text');
+SELECT 'emptied', count(*), 't47_work'::regclass::oid FROM t47_work;
+COMMIT;
+BEGIN;
+SELECT aid_work_table('t47_work', 'a int, b text, c int');
+INSERT INTO t47_work (a, c) VALUES (1, 7);
+SELECT 'remade', count(*), 't47_work'::regclass::oid FROM t47_work;
+COMMIT;
+"""
+
+
+def test_work_tables_are_made_once_a_session_and_emptied(h):
+    """The sweep's work tables live as long as the session (no catalog rows written and
+    removed at every call), are empty whenever a caller takes one and after every
+    commit, and are made again when their columns change (an upgraded function in a
+    session that outlived it)."""
+    rows = h.psql_script(WORK_TABLES)
+    by = {}
+    for r in rows:
+        if len(r) > 1:
+            by[r[0]] = r[1:]
+    assert by["batch1"] == by["batch2"], by      # the same tables, not new ones
+    assert by["after_commit"][0] == "0", by      # each statement its own transaction
+    assert by["inside"] == ["1"], by
+    assert by["emptied"][0] == "0", by
+    assert by["emptied"][1] == by["after_commit"][1], by
+    assert by["remade"][0] == "1", by
+    assert by["remade"][1] != by["emptied"][1], by
