@@ -124,3 +124,7 @@ BEGIN
     EXECUTE format('COMMENT ON TABLE pg_temp.%I IS %L', p_name, p_columns);
 END;
 $$;
+-- its callers: the entitlements' functions (the definer's) and the payroll's adjustment,
+-- which the benefits service runs with its own rights
+REVOKE ALL ON FUNCTION aid_work_table(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION aid_work_table(text, text) TO aid_benefits;
