@@ -12,12 +12,9 @@
 -- reviews, the streams' counters, every lookup and every answer.
 -- The tables are copies of the real ones (floor.sh: same columns, keys, indexes and
 -- fill factors) in the schema floor; ids come from the real sequences.
--- Each transaction plans as the pipeline's functions do (enable_seqscan off): without
--- it the decisions' update joined the referrals by hashing the whole table, a batch
--- cost that grew with the table (the slow group of the first measurements).
+-- floor.sh runs it planning as the pipeline's functions do (enable_seqscan off).
 
 BEGIN;
-SET LOCAL enable_seqscan = off;
 WITH r AS MATERIALIZED (
     SELECT nextval('reports_report_id_seq') AS rid, nextval('cases_case_id_seq') AS cid,
            md5(random()::text || g::text) AS req,
@@ -45,7 +42,6 @@ INSERT INTO floor.report_queue (report_id) SELECT r.rid FROM r;
 COMMIT;
 
 BEGIN;
-SET LOCAL enable_seqscan = off;
 WITH q AS (
     SELECT x.report_id FROM floor.report_queue x ORDER BY x.report_id LIMIT 250
        FOR UPDATE SKIP LOCKED
@@ -82,7 +78,6 @@ SELECT f.department, f.seq, f.referral_id FROM f;
 COMMIT;
 
 BEGIN;
-SET LOCAL enable_seqscan = off;
 WITH q AS (
     SELECT x.department, x.seq, x.referral_id FROM floor.referral_queue x
      ORDER BY x.department, x.seq LIMIT 1075 FOR UPDATE SKIP LOCKED
